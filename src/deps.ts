@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { DrainProbe, HealthProbe } from './health/types.js';
+import type { PoolStore } from './pool/types.js';
+import type { Reporter } from './report/events.js';
+import type { Transport } from './transport/types.js';
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** Everything with a side effect, passed in: no module-level clients (STYLE.md). */
+export interface Deps {
+  readonly pool: PoolStore;
+  readonly transport: Transport;
+  readonly probe: HealthProbe;
+  readonly drain: DrainProbe;
+  readonly clock: Clock;
+  /** Resolves after ms, or rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  readonly log: Logger;
+  readonly report: Reporter;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

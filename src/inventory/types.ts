@@ -1,0 +1,150 @@
+/** The resolved inventory: every setting already merged (defaults → datacenter → cluster → host). */
+
+/** A count (`3`) or a percentage (`"10%"`). */
+export type Amount = { readonly kind: 'count'; readonly value: number } | { readonly kind: 'percent'; readonly value: number };
+
+/** Where a value came from in the inventory file, for error messages. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+export interface SshSettings {
+  readonly user: string;
+  readonly port: number;
+  readonly identityFile: string | undefined;
+  readonly knownHosts: string;
+  /** `user@host:port` or `host`, like OpenSSH's ProxyJump. */
+  readonly jumpHost: string | undefined;
+  readonly connectTimeoutSeconds: number;
+  /** Off by default: accept and record keys of hosts not yet in known_hosts (never a changed key). */
+  readonly acceptNewHostKeys: boolean;
+}
+
+export interface RestartSettings {
+  /** Template; placeholders: {host} {address} {service} {dc} {cluster} {release}. */
+  readonly command: string;
+  readonly emergencyCommand: string;
+  readonly timeoutSeconds: number;
+}
+
+export interface DrainSettings {
+  /** `status`: poll PHP-FPM's status page until no active request but the probe; `fixed`: wait `seconds`. */
+  readonly mode: 'status' | 'fixed';
+  readonly seconds: number;
+  readonly timeoutSeconds: number;
+  /** Template of the PHP-FPM status URL (JSON output), read from the orchestrator. */
+  readonly statusUrl: string | undefined;
+  /** Alternative to statusUrl: a command over SSH that prints the status JSON. */
+  readonly statusCommand: string | undefined;
+  readonly intervalSeconds: number;
+}
+
+export interface HealthSettings {
+  readonly type: 'http' | 'command';
+  /** Template, for `http`. */
+  readonly url: string | undefined;
+  /** Template, for `command`: run over SSH, healthy on exit 0. */
+  readonly command: string | undefined;
+  readonly expectStatus: number;
+  readonly expectBody: string | undefined;
+  /** With --release: the response header that carries the release id... */
+  readonly releaseHeader: string | undefined;
+  /** ...or the top-level JSON body field that carries it. */
+  readonly releaseField: string | undefined;
+  readonly attempts: number;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly requestTimeoutSeconds: number;
+  readonly minHealthySeconds: number;
+}
+
+export interface LbSettings {
+  /** With no LB agent registered for the datacenter: how long to wait for the LB to follow. */
+  readonly propagationSeconds: number;
+  /** How long registered agents get to confirm a depool before the host fails (fail closed). */
+  readonly confirmTimeoutSeconds: number;
+}
+
+/** Settings every host carries after merging. */
+export interface HostSettings {
+  readonly service: string;
+  readonly weight: number;
+  readonly ssh: SshSettings;
+  readonly restart: RestartSettings;
+  readonly drain: DrainSettings;
+  readonly health: HealthSettings;
+  readonly lb: LbSettings;
+}
+
+/** Settings that only make sense for a whole cluster. */
+export interface ClusterSettings {
+  /** Ramp: entry i sizes batch i, the last entry repeats. Never empty. */
+  readonly batchSize: readonly Amount[];
+  /** A fraction of the cluster's non-inactive hosts that must stay pooled. */
+  readonly minPooled: Amount;
+  readonly failureBudget: Amount;
+}
+
+export interface InventoryHost {
+  readonly name: string;
+  /** Where to connect (SSH, HTTP); defaults to the name. */
+  readonly address: string;
+  readonly dc: string;
+  readonly cluster: string;
+  readonly settings: HostSettings;
+  readonly source: SourceLocation;
+}
+
+export interface InventoryCluster {
+  readonly dc: string;
+  readonly name: string;
+  readonly settings: ClusterSettings;
+  /** In natural order (mw2 before mw10). */
+  readonly hosts: readonly InventoryHost[];
+  readonly source: SourceLocation;
+}
+
+export interface InventoryDatacenter {
+  readonly name: string;
+  readonly clusters: readonly InventoryCluster[];
+}
+
+export interface EtcdSettings {
+  readonly endpoints: readonly string[];
+  readonly prefix: string;
+  /** Paths; TLS is used when `ca` is set or an endpoint is https. */
+  readonly ca: string | undefined;
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+  readonly username: string | undefined;
+  /** Name of the environment variable holding the password (never the password itself). */
+  readonly passwordEnv: string | undefined;
+  readonly dialTimeoutSeconds: number;
+}
+
+export interface RunSettings {
+  /** Total failed hosts across all clusters before the rollout stops starting batches. */
+  readonly failureBudget: number;
+  readonly parallelClusters: number;
+  readonly sshConcurrency: number;
+  readonly capacityWaitSeconds: number;
+}
+
+export interface Inventory {
+  /** Absolute path of the file it was read from. */
+  readonly file: string;
+  readonly etcd: EtcdSettings;
+  readonly run: RunSettings;
+  readonly datacenters: readonly InventoryDatacenter[];
+}
+
+/** Every host of the inventory, in file order of datacenters and clusters. */
+export function allHosts(inventory: Inventory): InventoryHost[] {
+  return inventory.datacenters.flatMap((dc) => dc.clusters.flatMap((c) => [...c.hosts]));
+}
+
+export function allClusters(inventory: Inventory): InventoryCluster[] {
+  return inventory.datacenters.flatMap((dc) => [...dc.clusters]);
+}
