@@ -1,0 +1,121 @@
+// `down`, `status` and the fault-injection helpers (release, break-fpm, stop-sshd, …).
+import fs from 'node:fs';
+import path from 'node:path';
+import { hostPaths, paths, HTTP_PORT } from './layout.mjs';
+import { fpmConfig, brokenFpmConfig } from './templates.mjs';
+import { isAlive, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil } from './procs.mjs';
+import { BINARIES } from './system.mjs';
+import { loadState, resolveDir } from './state.mjs';
+
+/** Hosts from state.json, or (half-started sandbox without one) from the hosts/ directories. */
+function hostDirs(dir, state) {
+  if (state) return state.fleet.hosts.map((h) => ({ name: h.name, hp: paths(dir).host(h.name), host: h }));
+  const root = path.join(dir, 'hosts');
+  const names = fs.existsSync(root) ? fs.readdirSync(root) : [];
+  return names.map((name) => ({ name, hp: hostPaths(path.join(root, name)), host: undefined }));
+}
+
+/** Every component of the sandbox: { component, host?, pidFile, match, address } */
+function components(dir, state) {
+  const P = paths(dir);
+  const list = [];
+  const agentFiles = fs.existsSync(P.run) ? fs.readdirSync(P.run).filter((f) => /^lb-agent-.+\.pid$/.test(f)) : [];
+  for (const f of agentFiles) {
+    list.push({ component: `lb-agent ${f.slice(9, -4)}`, pidFile: path.join(P.run, f), match: P.inventory, address: P.haproxySock });
+  }
+  list.push({ component: 'haproxy', pidFile: P.haproxyPid, match: P.haproxyCfg,
+    address: state ? `127.0.0.1:${state.haproxy.port} (runtime API ${P.haproxySock})` : '' });
+  for (const { name, hp, host } of hostDirs(dir, state)) {
+    list.push({ component: 'sshd', host: name, pidFile: hp.sshdPid, match: hp.sshdConfig, address: host ? `${host.address}:${host.sshPort}` : '' });
+    list.push({ component: 'nginx', host: name, pidFile: hp.nginxPid, match: hp.nginxConf, address: host ? `${host.address}:${HTTP_PORT}` : '' });
+    list.push({ component: 'php-fpm', host: name, pidFile: hp.fpmPid, match: hp.fpmConf, address: host ? `${host.address}:9000` : '' });
+  }
+  list.push({ component: 'etcd', pidFile: P.etcdPid, match: P.etcdData, address: state ? state.etcd.endpoint : '' });
+  return list;
+}
+
+/** Each component with its pid and whether it is alive. */
+export function sandboxStatus(options = {}) {
+  const dir = resolveDir(options.dir);
+  const state = loadState(dir);
+  return components(dir, state).map((c) => {
+    const pid = readPid(c.pidFile);
+    return { component: c.component, host: c.host ?? null, pid: pid ?? null, alive: Boolean(pid && isAlive(pid, c.match)), address: c.address };
+  });
+}
+
+/**
+ * Stop exactly the processes the sandbox started (from their pid files; dead or missing ones are
+ * skipped), then remove the state dir unless `keep`. Returns the pids that were signalled.
+ */
+export async function sandboxDown(options = {}) {
+  const dir = resolveDir(options.dir);
+  const state = loadState(dir);
+  const entries = components(dir, state).map((c) => ({ ...c, pid: readPid(c.pidFile) })).filter((c) => c.pid);
+  const phase = (pred) => stopProcesses(entries.filter(pred));
+  // Why: agents before HAProxy and etcd, etcd last, so nothing logs errors about a vanished peer.
+  const stopped = [
+    ...(await phase((c) => c.component.startsWith('lb-agent'))),
+    ...(await phase((c) => !c.component.startsWith('lb-agent') && c.component !== 'etcd')),
+    ...(await phase((c) => c.component === 'etcd')),
+  ];
+  if (state?.inventoryCopy && fs.existsSync(state.inventoryCopy)) fs.rmSync(state.inventoryCopy, { force: true });
+  if (!options.keep && fs.existsSync(dir)) {
+    // Why: never rm -rf a directory that is not a sandbox (a mistyped --dir).
+    const looksLikeSandbox = fs.existsSync(paths(dir).stateFile) || fs.readdirSync(dir).every((f) => ['run', 'log', 'hosts', 'ssh', 'etcd', 'state.json', 'haproxy.cfg', 'inventory.yaml', 'state.json.tmp'].includes(f));
+    if (!looksLikeSandbox) throw new Error(`sandbox: ${dir} does not look like a sandbox state dir; not removing it`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return stopped;
+}
+
+function findHost(dir, which) {
+  const state = loadState(dir);
+  if (!state) throw new Error(`sandbox: no sandbox in ${dir}; run \`scripts/sandbox up\` first`);
+  const host = state.fleet.hosts.find((h) => h.name === which || h.address === which || h.name.split('.')[0] === which);
+  if (!host) throw new Error(`sandbox: no host "${which}" in ${dir}; hosts: ${state.fleet.hosts.map((h) => h.name).join(', ')}`);
+  return { state, host, hp: paths(dir).host(host.name) };
+}
+
+/** Deploy release `id` on the given hosts (all when none): served after their next PHP-FPM restart. */
+export async function sandboxRelease(id, hostNames = [], options = {}) {
+  const dir = resolveDir(options.dir);
+  const state = loadState(dir);
+  if (!state) throw new Error(`sandbox: no sandbox in ${dir}; run \`scripts/sandbox up\` first`);
+  const names = hostNames.length > 0 ? hostNames : state.fleet.hosts.map((h) => h.name);
+  for (const name of names) {
+    const { hp, host } = findHost(dir, name);
+    const r = await run(hp.release, [id]);
+    if (r.code !== 0) throw new Error(`sandbox: release ${id} on ${host.name} failed: ${r.stderr.trim()}`);
+  }
+  return names;
+}
+
+/** Write a PHP-FPM config that fails to load: the host's next (re)start fails. */
+export function breakFpm(which, options = {}) {
+  const { host, hp } = findHost(resolveDir(options.dir), which);
+  fs.writeFileSync(hp.fpmConf, brokenFpmConfig(host, hp));
+  return host.name;
+}
+
+export function fixFpm(which, options = {}) {
+  const { host, hp } = findHost(resolveDir(options.dir), which);
+  fs.writeFileSync(hp.fpmConf, fpmConfig(host, hp));
+  return host.name;
+}
+
+export async function stopSshd(which, options = {}) {
+  const { host, hp } = findHost(resolveDir(options.dir), which);
+  const pid = readPid(hp.sshdPid);
+  await stopProcesses(pid ? [{ pid, match: hp.sshdConfig }] : []);
+  return host.name;
+}
+
+export async function startSshd(which, options = {}) {
+  const { host, hp } = findHost(resolveDir(options.dir), which);
+  if (livePid(hp.sshdPid, hp.sshdConfig)) return host.name;
+  fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  await spawnDaemon(BINARIES.sshd, ['-D', '-e', '-f', hp.sshdConfig], { logFile: hp.sshdLog, pidFile: hp.sshdPid });
+  await waitUntil(`sshd of ${host.name}`, () => tcpOpen(host.address, host.sshPort));
+  return host.name;
+}

@@ -1,0 +1,51 @@
+// Writes every file of the sandbox (configs, keys, scripts, the app) into the state dir.
+// Idempotent: keys and the deployed release are kept; configs are rewritten with the same content.
+import fs from 'node:fs';
+import { paths } from './layout.mjs';
+import { ensureKey } from './system.mjs';
+import { authorizedKeys, appPhp, fastcgiParams, fpmConfig, haproxyConfig, nginxConfig, sshClientConfig, sshdConfig } from './templates.mjs';
+import { releaseScript, sessionWrapper, systemctlShim } from './shims.mjs';
+
+const write = (file, text, mode = 0o644) => {
+  fs.writeFileSync(file, text, { mode });
+  fs.chmodSync(file, mode);
+};
+
+export async function writeHostFiles(state, host, clientPub) {
+  const hp = paths(state.dir).host(host.name);
+  for (const sub of ['bin', 'ssh', 'run', 'log', 'tmp', 'app', 'releases']) fs.mkdirSync(`${hp.dir}/${sub}`, { recursive: true });
+  const hostPub = await ensureKey(hp.hostKey, `sandbox host key ${host.name}`);
+  write(hp.sshdConfig, sshdConfig(host, hp));
+  write(hp.authorizedKeys, authorizedKeys(hp, clientPub), 0o600);
+  write(hp.fpmConf, fpmConfig(host, hp));
+  write(hp.nginxConf, nginxConfig(host, hp));
+  write(hp.fastcgiParams, fastcgiParams());
+  write(`${hp.app}/index.php`, appPhp());
+  write(hp.session, sessionWrapper(host, hp), 0o755);
+  write(hp.release, releaseScript(host, hp), 0o755);
+  write(hp.systemctl, systemctlShim(host, hp), 0o755);
+  if (!fs.existsSync(hp.current)) {
+    const id = state.fleet.release;
+    fs.mkdirSync(`${hp.releases}/${id}`, { recursive: true });
+    write(`${hp.releases}/${id}/RELEASE`, `${id}\n`);
+    fs.symlinkSync(`releases/${id}`, hp.current);
+  }
+  return hostPub;
+}
+
+export async function writeFiles(state) {
+  const P = paths(state.dir);
+  for (const d of [P.run, P.log, P.sshDir, P.etcdData]) fs.mkdirSync(d, { recursive: true });
+  fs.chmodSync(P.sshDir, 0o700);
+  const clientPub = await ensureKey(P.clientKey, 'rollout sandbox client');
+  const knownHosts = [];
+  for (const host of state.fleet.hosts) {
+    const hostPub = await writeHostFiles(state, host, clientPub);
+    const [type, key] = hostPub.split(/\s+/);
+    const names = [`[${host.address}]:${host.sshPort}`, `[${host.name}]:${host.sshPort}`, host.name];
+    knownHosts.push(`${names.join(',')} ${type} ${key}`);
+  }
+  write(P.knownHosts, `${knownHosts.join('\n')}\n`);
+  write(P.sshConfig, sshClientConfig(state.fleet, P));
+  write(P.haproxyCfg, haproxyConfig(state.fleet, P, state.haproxy.port));
+}
