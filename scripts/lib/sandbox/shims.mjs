@@ -67,8 +67,8 @@ do_start() {
   release=$(cat "$DIR/current/RELEASE" 2>/dev/null || echo unknown)
   if ! SANDBOX_RELEASE="$release" setsid /usr/sbin/php-fpm8.2 -R -y "$CONF" -p "$DIR" --pid "$PIDFILE" -D \\
       </dev/null >>"$DIR/log/php-fpm.out" 2>&1; then
-    echo "$NAME: php8.2-fpm failed to start; last lines of $LOG:" >&2
-    tail -n 5 "$LOG" >&2
+    echo "$NAME: php8.2-fpm failed to start (see $DIR/log/php-fpm.out and $LOG):" >&2
+    tail -n 3 "$DIR/log/php-fpm.out" >&2
     return 1
   fi
   local n=50

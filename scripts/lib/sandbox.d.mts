@@ -1,0 +1,65 @@
+export interface SandboxHost {
+  name: string;
+  dc: string;
+  cluster: string;
+  address: string;
+  sshPort: number;
+  httpUrl: string;
+  /** HAProxy backend `<dc>_<cluster>`; the server in it is named exactly `name`. */
+  backend: string;
+  dir: string;
+  pidFiles: { sshd: string; nginx: string; phpFpm: string };
+}
+export interface SandboxState {
+  dir: string;
+  inventoryFile: string;
+  inventoryCopy: string | null;
+  release: string;
+  dcs: string[];
+  clusters: string[];
+  etcd: { endpoint: string; clientPort: number; peerPort: number; pidFile: string };
+  haproxy: { url: string; port: number; socket: string; config: string; pidFile: string };
+  ssh: { user: string; identityFile: string; knownHosts: string; config: string };
+  hosts: SandboxHost[];
+  agents: { dc: string; pidFile: string; logFile: string }[];
+}
+export interface SandboxUpOptions {
+  dir?: string;
+  dcs?: string[];
+  clusters?: string[];
+  hostsPerCluster?: number;
+  /** First three octets of the host addresses (default 127.0.0 → hosts on 127.0.0.11, .12, …). */
+  net?: string;
+  sshBasePort?: number;
+  release?: string;
+  /** Start one `rollout lb-agent` per datacenter when the built CLI has it (default true). */
+  agents?: boolean;
+  /** Install missing Debian packages with apt-get (default true). */
+  install?: boolean;
+  /** Where to copy inventory.yaml (default: inventory/sandbox.yaml, only for the default state dir). */
+  copyInventory?: string;
+  log?: (message: string) => void;
+}
+export interface SandboxComponent {
+  component: string;
+  host: string | null;
+  pid: number | null;
+  alive: boolean;
+  address: string;
+}
+export interface DirOption { dir?: string }
+export const DEFAULT_DIR: string;
+export const DEFAULT_FLEET: Readonly<{ dcs: string[]; clusters: string[]; hostsPerCluster: number; net: string; sshBasePort: number; release: string }>;
+export function sandboxUp(options?: SandboxUpOptions): Promise<SandboxState>;
+/** Stops what the sandbox started (by pid file), removes the dir unless keep; resolves the signalled pids. */
+export function sandboxDown(options?: DirOption & { keep?: boolean }): Promise<number[]>;
+export function sandboxStatus(options?: DirOption): SandboxComponent[];
+export function readSandboxState(dir?: string): SandboxState | undefined;
+export function resolveDir(dir?: string): string;
+export function sandboxRelease(id: string, hosts?: string[], options?: DirOption): Promise<string[]>;
+export function breakFpm(host: string, options?: DirOption): string;
+export function fixFpm(host: string, options?: DirOption): string;
+export function stopSshd(host: string, options?: DirOption): Promise<string>;
+export function startSshd(host: string, options?: DirOption): Promise<string>;
+export function backendName(dc: string, cluster: string): string;
+export function planFleet(options?: Partial<typeof DEFAULT_FLEET>): unknown;
