@@ -34,6 +34,8 @@ export interface SandboxUpOptions {
   release?: string;
   /** Start one `rollout lb-agent` per datacenter when the built CLI has it (default true). */
   agents?: boolean;
+  /** The `rollout` entry script whose `lb-agent` subcommand is started (default <repo>/bin/rollout.js). */
+  rolloutCli?: string;
   /** Install missing Debian packages with apt-get (default true). */
   install?: boolean;
   /** Where to copy inventory.yaml (default: inventory/sandbox.yaml, only for the default state dir). */

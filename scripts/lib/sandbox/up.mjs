@@ -90,9 +90,8 @@ async function startHaproxy(state) {
   });
 }
 
-async function startAgents(state, log) {
+async function startAgents(state, log, cli) {
   const P = paths(state.dir);
-  const cli = path.join(REPO, 'bin', 'rollout.js');
   const help = await run(process.execPath, [cli, 'lb-agent', '--help'], { timeoutMs: 20_000 }).catch(() => ({ code: 1 }));
   if (help.code !== 0) {
     log('warning: `rollout lb-agent` is not available (build with `npm run build`); LB agents not started, HAProxy keeps every server enabled');
@@ -113,11 +112,14 @@ async function startAgents(state, log) {
 
 /**
  * Bring the sandbox up (idempotent). Options: dir, dcs, clusters, hostsPerCluster, net, sshBasePort,
- * release, agents (default true), install (default true), copyInventory (default: only for the default dir), log.
+ * release, agents (default true), install (default true), copyInventory (default: only for the default dir),
+ * rolloutCli (the `rollout` entry that has `lb-agent`; default <repo>/bin/rollout.js), log.
  */
 export async function sandboxUp(options = {}) {
   const log = options.log ?? (() => {});
   const dir = resolveDir(options.dir);
+  // Why: unix socket paths are limited to 108 bytes and HAProxy appends ".<pid>.tmp" while binding.
+  if (paths(dir).haproxySock.length > 90) throw new Error(`sandbox: state dir ${dir} is too long for a unix socket path; use a shorter --dir`);
   if (options.install !== false) await ensurePackages({ log });
   fs.mkdirSync(dir, { recursive: true });
   const existing = loadState(dir);
@@ -145,7 +147,7 @@ export async function sandboxUp(options = {}) {
     fs.copyFileSync(P.inventory, copy);
     state.inventoryCopy = path.resolve(copy);
   }
-  state.agents = options.agents === false ? [] : await startAgents(state, log);
+  state.agents = options.agents === false ? (state.agents ?? []) : await startAgents(state, log, options.rolloutCli ?? path.join(REPO, 'bin', 'rollout.js'));
   saveState(state);
   return readSandboxState(dir);
 }

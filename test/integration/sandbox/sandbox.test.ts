@@ -13,6 +13,7 @@ const exec = promisify(execFile);
 
 let dir: string;
 let sandbox: SandboxState;
+let fakeCli: string;
 // Why: a loopback /24 of its own, so this suite never collides with a running default sandbox.
 const subnet = `127.0.${100 + (process.pid % 150)}`;
 
@@ -69,11 +70,18 @@ function fleetPids(): Set<number> {
 describe('scripts/sandbox', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-sandbox-test-'));
-    sandbox = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 2, net: subnet, agents: false });
+    // A stand-in for `rollout lb-agent`: answers --help, otherwise records its arguments and waits.
+    fakeCli = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-fake-cli-')), 'rollout.cjs');
+    fs.writeFileSync(fakeCli, `if (process.argv.includes('--help')) process.exit(0);
+require('node:fs').writeFileSync(${JSON.stringify(`${fakeCli}.args`)}, JSON.stringify(process.argv.slice(2)));
+setInterval(() => {}, 1000);
+`);
+    sandbox = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 2, net: subnet, rolloutCli: fakeCli });
   }, 120_000);
 
   afterAll(async () => {
     if (dir && fs.existsSync(dir)) await sandboxDown({ dir });
+    if (fakeCli) fs.rmSync(path.dirname(fakeCli), { recursive: true, force: true });
   }, 60_000);
 
   it('writes an inventory naming every host with its address and ssh port, and copies it nowhere for a custom dir', () => {
@@ -85,6 +93,13 @@ describe('scripts/sandbox', () => {
     ]);
     expect(inventory.defaults.ssh.identityFile).toBe(path.join(dir, 'ssh', 'id_ed25519'));
     expect(sandbox.inventoryCopy).toBeNull();
+  });
+
+  it('starts one lb-agent per datacenter with the sandbox inventory and the HAProxy socket', async () => {
+    await expect.poll(() => fs.existsSync(`${fakeCli}.args`), { timeout: 10_000 }).toBe(true);
+    expect(JSON.parse(fs.readFileSync(`${fakeCli}.args`, 'utf8'))).toEqual(
+      ['lb-agent', '--dc', 'eqiad', '-i', sandbox.inventoryFile, '--haproxy-socket', sandbox.haproxy.socket]);
+    expect(sandboxStatus({ dir }).find((c) => c.component === 'lb-agent eqiad')?.alive).toBe(true);
   });
 
   it('serves host JSON with the master pid and release through each host nginx', async () => {
