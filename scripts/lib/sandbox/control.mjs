@@ -5,7 +5,7 @@ import { hostPaths, paths, HTTP_PORT } from './layout.mjs';
 import { fpmConfig, brokenFpmConfig } from './templates.mjs';
 import { isAlive, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil } from './procs.mjs';
 import { BINARIES } from './system.mjs';
-import { loadState, resolveDir } from './state.mjs';
+import { assertSandboxDir, loadState, resolveDir } from './state.mjs';
 
 /** Hosts from state.json, or (half-started sandbox without one) from the hosts/ directories. */
 function hostDirs(dir, state) {
@@ -61,9 +61,8 @@ export async function sandboxDown(options = {}) {
   ];
   if (state?.inventoryCopy && fs.existsSync(state.inventoryCopy)) fs.rmSync(state.inventoryCopy, { force: true });
   if (!options.keep && fs.existsSync(dir)) {
-    // Why: never rm -rf a directory that is not a sandbox (a mistyped --dir).
-    const looksLikeSandbox = fs.existsSync(paths(dir).stateFile) || fs.readdirSync(dir).every((f) => ['run', 'log', 'hosts', 'ssh', 'etcd', 'state.json', 'haproxy.cfg', 'inventory.yaml', 'state.json.tmp'].includes(f));
-    if (!looksLikeSandbox) throw new Error(`sandbox: ${dir} does not look like a sandbox state dir; not removing it`);
+    // Why: never rm -rf a directory holding anything the sandbox did not create (a mistyped --dir).
+    assertSandboxDir(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return stopped;

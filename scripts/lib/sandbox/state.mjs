@@ -10,7 +10,20 @@ export const REPO_INVENTORY = path.join(REPO, 'inventory', 'sandbox.yaml');
 
 /** --dir, else $ROLLOUT_SANDBOX_DIR, else <repo>/.sandbox; always absolute. */
 export function resolveDir(dir) {
-  return path.resolve(dir ?? process.env.ROLLOUT_SANDBOX_DIR ?? DEFAULT_DIR);
+  // Why: an empty value must not resolve to the working directory.
+  return path.resolve(dir || process.env.ROLLOUT_SANDBOX_DIR || DEFAULT_DIR);
+}
+
+/** The entries a sandbox creates in its state dir; anything else means the dir is not (only) ours. */
+export const OWN_ENTRIES = ['state.json', 'state.json.tmp', 'inventory.yaml', 'haproxy.cfg', 'run', 'log', 'ssh', 'etcd', 'hosts'];
+
+/** Refuse a state dir that holds files the sandbox did not create (a mistyped --dir such as the repo). */
+export function assertSandboxDir(dir) {
+  if (!fs.existsSync(dir)) return;
+  const foreign = fs.readdirSync(dir).filter((f) => !OWN_ENTRIES.includes(f));
+  if (foreign.length > 0) {
+    throw new Error(`sandbox: ${dir} is not a sandbox state dir (it holds ${foreign.slice(0, 3).join(', ')}); pick an empty or new --dir`);
+  }
 }
 
 export function loadState(dir) {

@@ -6,7 +6,7 @@ import { paths, planFleet, inventoryYaml, SERVICE, HTTP_PORT } from './layout.mj
 import { freePort, httpGet, livePid, run, spawnDaemon, tcpOpen, waitUntil, isAlive, sleep } from './procs.mjs';
 import { BINARIES, ensurePackages } from './system.mjs';
 import { writeFiles } from './files.mjs';
-import { DEFAULT_DIR, REPO, REPO_INVENTORY, loadState, readSandboxState, resolveDir, saveState } from './state.mjs';
+import { DEFAULT_DIR, REPO, REPO_INVENTORY, assertSandboxDir, loadState, readSandboxState, resolveDir, saveState } from './state.mjs';
 
 const tail = (file, n = 8) => {
   try { return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n'); } catch { return '(no log)'; }
@@ -120,6 +120,7 @@ export async function sandboxUp(options = {}) {
   const dir = resolveDir(options.dir);
   // Why: unix socket paths are limited to 108 bytes and HAProxy appends ".<pid>.tmp" while binding.
   if (paths(dir).haproxySock.length > 90) throw new Error(`sandbox: state dir ${dir} is too long for a unix socket path; use a shorter --dir`);
+  assertSandboxDir(dir);
   if (options.install !== false) await ensurePackages({ log });
   fs.mkdirSync(dir, { recursive: true });
   const existing = loadState(dir);
