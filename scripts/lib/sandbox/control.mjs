@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hostPaths, paths, HTTP_PORT } from './layout.mjs';
 import { fpmConfig, brokenFpmConfig } from './templates.mjs';
-import { isAlive, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil } from './procs.mjs';
+import { findProcesses, isAlive, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil } from './procs.mjs';
 import { BINARIES } from './system.mjs';
 import { assertSandboxDir, loadState, resolveDir } from './state.mjs';
 
@@ -21,16 +21,16 @@ function components(dir, state) {
   const list = [];
   const agentFiles = fs.existsSync(P.run) ? fs.readdirSync(P.run).filter((f) => /^lb-agent-.+\.pid$/.test(f)) : [];
   for (const f of agentFiles) {
-    list.push({ component: `lb-agent ${f.slice(9, -4)}`, pidFile: path.join(P.run, f), match: P.inventory, address: P.haproxySock });
+    list.push({ component: `lb-agent ${f.slice(9, -4)}`, pidFile: path.join(P.run, f), match: P.inventory, exe: process.execPath, address: P.haproxySock });
   }
-  list.push({ component: 'haproxy', pidFile: P.haproxyPid, match: P.haproxyCfg,
+  list.push({ component: 'haproxy', pidFile: P.haproxyPid, match: P.haproxyCfg, exe: BINARIES.haproxy,
     address: state ? `127.0.0.1:${state.haproxy.port} (runtime API ${P.haproxySock})` : '' });
   for (const { name, hp, host } of hostDirs(dir, state)) {
-    list.push({ component: 'sshd', host: name, pidFile: hp.sshdPid, match: hp.sshdConfig, address: host ? `${host.address}:${host.sshPort}` : '' });
-    list.push({ component: 'nginx', host: name, pidFile: hp.nginxPid, match: hp.nginxConf, address: host ? `${host.address}:${HTTP_PORT}` : '' });
-    list.push({ component: 'php-fpm', host: name, pidFile: hp.fpmPid, match: hp.fpmConf, address: host ? `${host.address}:9000` : '' });
+    list.push({ component: 'sshd', host: name, pidFile: hp.sshdPid, match: hp.sshdConfig, exe: BINARIES.sshd, address: host ? `${host.address}:${host.sshPort}` : '' });
+    list.push({ component: 'nginx', host: name, pidFile: hp.nginxPid, match: hp.nginxConf, exe: BINARIES.nginx, address: host ? `${host.address}:${HTTP_PORT}` : '' });
+    list.push({ component: 'php-fpm', host: name, pidFile: hp.fpmPid, match: hp.fpmConf, exe: BINARIES.phpFpm, address: host ? `${host.address}:9000` : '' });
   }
-  list.push({ component: 'etcd', pidFile: P.etcdPid, match: P.etcdData, address: state ? state.etcd.endpoint : '' });
+  list.push({ component: 'etcd', pidFile: P.etcdPid, match: P.etcdData, exe: BINARIES.etcd, address: state ? state.etcd.endpoint : '' });
   return list;
 }
 
@@ -51,7 +51,11 @@ export function sandboxStatus(options = {}) {
 export async function sandboxDown(options = {}) {
   const dir = resolveDir(options.dir);
   const state = loadState(dir);
-  const entries = components(dir, state).map((c) => ({ ...c, pid: readPid(c.pidFile) })).filter((c) => c.pid);
+  // Why: pid files first; then the same binary running the same config file, in case a pid file was lost.
+  const entries = components(dir, state).flatMap((c) => {
+    const pids = new Set([readPid(c.pidFile), ...findProcesses(c.exe, c.match)].filter(Boolean));
+    return [...pids].map((pid) => ({ ...c, pid }));
+  });
   const phase = (pred) => stopProcesses(entries.filter(pred));
   // Why: agents before HAProxy and etcd, etcd last, so nothing logs errors about a vanished peer.
   const stopped = [

@@ -40,7 +40,25 @@ export function isAlive(pid, match) {
   if (!pid) return false;
   const state = procState(pid);
   if (state === undefined || state === 'Z' || state === 'X') return false;
-  return match ? cmdline(pid).includes(match) : true;
+  return match ? matches(cmdline(pid), match) : true;
+}
+
+// Why: a whole argument, so /tmp/a/etcd never matches /tmp/b/tmp/a/etcd2; "(" for PHP-FPM's process title.
+const matches = (line, match) => new RegExp(`(^|[\\s(])${match.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s)]|$)`).test(line);
+
+/** Live processes running binary `exe` with argument `match` (finds what a lost pid file no longer names). */
+export function findProcesses(exe, match) {
+  const found = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${entry}/exe`).replace(/ \(deleted\)$/, '') !== exe) continue;
+    } catch {
+      continue;
+    }
+    if (isAlive(Number(entry), match)) found.push(Number(entry));
+  }
+  return found;
 }
 
 /** The live pid recorded in `pidFile`, if the process still runs `match`. */

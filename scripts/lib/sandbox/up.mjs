@@ -13,8 +13,12 @@ const tail = (file, n = 8) => {
 };
 
 /** Start one daemon unless its pid file names a live process; wait until `ready()`; fail fast if it dies. */
-async function ensureDaemon(what, { pidFile, match, logFile, command, args, ready, timeoutMs = 15_000 }) {
+async function ensureDaemon(what, { pidFile, match, logFile, command, args, ready, listen, timeoutMs = 15_000 }) {
   if (livePid(pidFile, match)) return false;
+  // Why: readiness is "the port answers", so a port someone else holds would look like success.
+  if (listen && await tcpOpen(listen.host, listen.port)) {
+    throw new Error(`sandbox: cannot start ${what}: ${listen.host}:${listen.port} is already in use (another sandbox on the same --net?)`);
+  }
   const pid = await spawnDaemon(command, args, { logFile, pidFile });
   await waitUntil(what, async () => {
     if (!isAlive(pid, match)) throw Object.assign(new Error(`${what} exited; see ${logFile}:\n${tail(logFile)}`), { fatal: true });
@@ -40,13 +44,14 @@ async function newState(dir, options) {
 
 async function startEtcd(state) {
   const P = paths(state.dir);
-  const { peerPort, endpoint } = state.etcd;
+  const { clientPort, peerPort, endpoint } = state.etcd;
   const peer = `http://127.0.0.1:${peerPort}`;
   return ensureDaemon('etcd', {
     pidFile: P.etcdPid, match: P.etcdData, logFile: P.etcdLog, command: BINARIES.etcd,
     args: ['--name', 'sandbox', '--data-dir', P.etcdData, '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `sandbox=${peer}`,
       '--initial-cluster-state', 'new', '--log-outputs', 'stderr', '--logger', 'zap'],
+    listen: { host: '127.0.0.1', port: clientPort },
     ready: async () => (await httpGet(`${endpoint}/health`)).body.includes('true'),
   });
 }
@@ -56,11 +61,12 @@ async function startHost(state, host) {
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   await ensureDaemon(`sshd of ${host.name}`, {
     pidFile: hp.sshdPid, match: hp.sshdConfig, logFile: hp.sshdLog, command: BINARIES.sshd,
-    args: ['-D', '-e', '-f', hp.sshdConfig], ready: () => tcpOpen(host.address, host.sshPort),
+    args: ['-D', '-e', '-f', hp.sshdConfig], listen: { host: host.address, port: host.sshPort }, ready: () => tcpOpen(host.address, host.sshPort),
   });
   await ensureDaemon(`nginx of ${host.name}`, {
     pidFile: hp.nginxPid, match: hp.nginxConf, logFile: hp.nginxOut, command: BINARIES.nginx,
-    args: ['-p', `${hp.dir}/`, '-c', hp.nginxConf, '-e', hp.nginxLog], ready: () => tcpOpen(host.address, HTTP_PORT),
+    args: ['-p', `${hp.dir}/`, '-c', hp.nginxConf, '-e', hp.nginxLog], listen: { host: host.address, port: HTTP_PORT },
+    ready: () => tcpOpen(host.address, HTTP_PORT),
   });
   const r = await run(hp.systemctl, ['start', 'php8.2-fpm'], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`sandbox: PHP-FPM of ${host.name} did not start:\n${r.stderr}${r.stdout}`);
@@ -86,6 +92,7 @@ async function startHaproxy(state) {
   return ensureDaemon('haproxy', {
     pidFile: P.haproxyPid, match: P.haproxyCfg, logFile: P.haproxyLog, command: BINARIES.haproxy,
     args: ['-W', '-db', '-f', P.haproxyCfg, '-p', P.haproxyPid],
+    listen: { host: '127.0.0.1', port: state.haproxy.port },
     ready: async () => fs.existsSync(P.haproxySock) && tcpOpen('127.0.0.1', state.haproxy.port),
   });
 }
