@@ -1,0 +1,164 @@
+import pLimit from 'p-limit';
+import type { LimitFunction } from 'p-limit';
+import type { Logger } from 'pino';
+import type { Client as SshClient } from 'ssh2';
+import { RolloutError } from '../errors.js';
+import { forwardThrough, jumpLabel, parseJumpHost } from './jump.js';
+import { openConnection, where } from './ssh-connect.js';
+import type { ConnectParams } from './ssh-connect.js';
+import { runCommand, SessionOpenError } from './ssh-exec.js';
+import type { ExecOptions, ExecResult, SshTarget, Transport } from './types.js';
+
+export { PASSPHRASE_ENV } from './ssh-connect.js';
+
+/** Options of the ssh2 transport. */
+export interface SshTransportOptions {
+  /** Commands in flight at once across all hosts (default 64). */
+  readonly concurrency?: number;
+  /** Sessions in flight on one connection; stays under OpenSSH's MaxSessions (10) by default (8). */
+  readonly sessionsPerConnection?: number;
+  /** Where SSH_AUTH_SOCK and ROLLOUT_SSH_PASSPHRASE are read (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Keepalive interval; the connection is dropped after 3 unanswered keepalives (default 15). */
+  readonly keepaliveSeconds?: number;
+  readonly log?: Logger;
+}
+
+interface Connection {
+  readonly key: string;
+  readonly client: Promise<SshClient>;
+  readonly sessions: LimitFunction;
+  closed: boolean;
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+function preview(command: string): string {
+  return command.length > 80 ? `${command.slice(0, 77)}...` : command;
+}
+
+/**
+ * The ssh2 adapter: one cached connection per `user@address:port` (and jump host), host keys
+ * verified against known_hosts, fan-out bounded by `concurrency`.
+ */
+export function createSshTransport(options: SshTransportOptions = {}): Transport {
+  const limit = pLimit(options.concurrency ?? 64);
+  const env = options.env ?? process.env;
+  const keepaliveSeconds = options.keepaliveSeconds ?? 15;
+  const sessionsPerConnection = options.sessionsPerConnection ?? 8;
+  const log = options.log;
+  const cache = new Map<string, Connection>();
+
+  function evict(conn: Connection): void {
+    conn.closed = true;
+    if (cache.get(conn.key) === conn) cache.delete(conn.key);
+  }
+
+  function cached(key: string, open: () => Promise<SshClient>): Connection {
+    const existing = cache.get(key);
+    if (existing !== undefined) return existing;
+    const conn: Connection = { key, client: open(), sessions: pLimit(sessionsPerConnection), closed: false };
+    cache.set(key, conn);
+    conn.client.then((client) => {
+      log?.debug({ connection: key }, 'ssh connection ready');
+      const drop = (): void => {
+        if (!conn.closed) log?.debug({ connection: key }, 'ssh connection dropped');
+        evict(conn);
+      };
+      client.on('close', drop).on('end', drop).on('error', drop);
+    }, () => evict(conn));
+    return conn;
+  }
+
+  function params(target: SshTarget): ConnectParams {
+    return {
+      host: target.host, address: target.address, port: target.port, user: target.user,
+      identityFile: target.identityFile, knownHosts: target.knownHosts, acceptNewHostKeys: target.acceptNewHostKeys,
+      connectTimeoutSeconds: target.connectTimeoutSeconds, keepaliveSeconds, env,
+    };
+  }
+
+  function connectionFor(target: SshTarget): Connection {
+    const direct = `${target.user}@${target.address}:${target.port}`;
+    if (target.jumpHost === undefined) {
+      return cached(direct, () => {
+        log?.debug({ host: target.host, address: target.address, port: target.port }, 'ssh connecting');
+        return openConnection(params(target));
+      });
+    }
+    const jump = parseJumpHost(target.jumpHost, target.user, target.host);
+    const via = `via ${jumpLabel(jump)}`;
+    return cached(`${direct} ${via}`, async () => {
+      // Why: the bastion is verified like any host, under its own name, with the target's key and known_hosts.
+      const bastion = cached(`bastion ${jumpLabel(jump)}`, () => openConnection({
+        ...params(target), host: jump.host, address: jump.host, port: jump.port, user: jump.user,
+      }));
+      const bastionClient = await bastion.client;
+      log?.debug({ host: target.host, bastion: jumpLabel(jump) }, 'ssh connecting through jump host');
+      let sock;
+      try {
+        sock = await forwardThrough(bastionClient, target.address, target.port);
+      } catch (cause) {
+        throw new RolloutError('E_SSH_CONNECT', `${where({ ...target, via })}: the jump host could not reach the target: ${(cause as Error).message}; check the address, and that the bastion allows TCP forwarding (AllowTcpForwarding)`, { host: target.host, cause });
+      }
+      return openConnection({ ...params(target), sock, via });
+    });
+  }
+
+  async function execOnce(target: SshTarget, command: string, options: ExecOptions): Promise<ExecResult> {
+    const startedAt = Date.now();
+    const at = where(target);
+    const budget = new AbortController();
+    const timer = setTimeout(() => budget.abort(new RolloutError('E_SSH_TIMEOUT', `${at}: command did not finish within ${seconds(options.timeoutMs)}, so it was sent TERM and its channel closed: ${preview(command)}`, { host: target.host })), options.timeoutMs);
+    const onAbort = (): void => budget.abort(new RolloutError('E_INTERRUPTED', `${at}: command aborted, its channel closed: ${preview(command)}`, { host: target.host, cause: options.signal?.reason }));
+    if (options.signal?.aborted === true) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (let attempt = 1; ; attempt += 1) {
+        const conn = connectionFor(target);
+        const client = await raceAbort(conn.client, budget.signal);
+        try {
+          return await raceAbort(conn.sessions(() => runCommand(client, command, budget.signal, startedAt)), budget.signal);
+        } catch (error) {
+          if (!(error instanceof SessionOpenError)) throw error;
+          // Why: a session that never opened ran nothing; if its connection died, retry once on a fresh one.
+          await new Promise((resolve) => setImmediate(resolve));
+          const dead = conn.closed || error.message === 'Not connected';
+          if (dead) evict(conn);
+          if (dead && attempt === 1) continue;
+          throw new RolloutError('E_SSH_CONNECT', `${at}: cannot open an SSH session: ${error.message}; check sshd's MaxSessions and log`, { host: target.host, cause: error });
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  return {
+    exec: (target, command, execOptions) => limit(() => execOnce(target, command, execOptions)),
+    async close() {
+      const all = [...cache.values()];
+      cache.clear();
+      await Promise.all(all.map(async (conn) => {
+        conn.closed = true;
+        try {
+          (await conn.client).end();
+        } catch {
+          // A connection that never opened has nothing to close.
+        }
+      }));
+    },
+  };
+}
