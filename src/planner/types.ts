@@ -46,7 +46,7 @@ export interface HostCounts {
 
 export interface GuardArithmetic {
   readonly minPooled: Amount;
-  /** T: the cluster's hosts that are not inactive. */
+  /** T: the cluster's `yes` and `no` hosts (missing and malformed ones get no traffic, like inactive ones). */
   readonly considered: number;
   /** ceil(minPooled × T). */
   readonly required: number;
