@@ -1,0 +1,74 @@
+import { hostname } from 'node:os';
+import { pino, type Logger } from 'pino';
+import { realSleep } from '../deps.js';
+import { EXIT, RolloutError } from '../errors.js';
+import { loadInventory } from '../inventory/load.js';
+import type { EtcdSettings } from '../inventory/types.js';
+import { runLbAgent } from '../lb/agent.js';
+import { DEFAULT_BACKEND_TEMPLATE, validateBackendTemplate } from '../lb/apply.js';
+import { createHaproxyRuntime } from '../lb/haproxy.js';
+import { connectEtcd } from '../pool/etcd-kv.js';
+
+export interface LbAgentArgs {
+  /** For the etcd settings; without it, --etcd endpoints with conftool's default prefix. */
+  readonly inventoryFile?: string | undefined;
+  readonly dc: string;
+  readonly haproxySocket: string;
+  readonly etcd?: readonly string[];
+  readonly agentId?: string;
+  readonly backendTemplate?: string;
+}
+
+export interface LbAgentIo {
+  /** Aborted by SIGINT/SIGTERM: the agent revokes its lease and returns. */
+  readonly signal: AbortSignal;
+  readonly env: NodeJS.ProcessEnv;
+  /** JSON log; pino to stderr unless given. */
+  readonly log?: Logger;
+}
+
+const DEFAULT_ETCD: Omit<EtcdSettings, 'endpoints'> = {
+  prefix: '/conftool/v1/pools', ca: undefined, cert: undefined, key: undefined,
+  username: undefined, passwordEnv: undefined, dialTimeoutSeconds: 5,
+};
+
+/** Stable across restarts, so a restarted agent overwrites its own keys instead of leaving a twin. */
+export function defaultAgentId(socketPath: string): string {
+  return `${hostname()}:${socketPath}`;
+}
+
+function etcdSettings(args: LbAgentArgs, env: NodeJS.ProcessEnv): EtcdSettings {
+  const file = args.inventoryFile ?? env['ROLLOUT_INVENTORY'];
+  if (file !== undefined && file !== '') return loadInventory(file).etcd;
+  if (args.etcd === undefined || args.etcd.length === 0) {
+    throw new RolloutError('E_USAGE', 'lb-agent needs etcd settings: pass --inventory FILE (or set ROLLOUT_INVENTORY), or --etcd http://host:2379');
+  }
+  return { ...DEFAULT_ETCD, endpoints: args.etcd };
+}
+
+/** `rollout lb-agent`: runs until the signal aborts; resolves the exit code. */
+export async function lbAgentCommand(args: LbAgentArgs, io: LbAgentIo): Promise<number> {
+  const log = io.log ?? pino({ name: 'rollout-lb-agent' }, pino.destination(2));
+  if (args.dc.trim() === '' || args.dc.includes('/')) throw new RolloutError('E_USAGE', `--dc ${JSON.stringify(args.dc)}: name one datacenter, e.g. --dc eqiad`);
+  if (args.haproxySocket.trim() === '') throw new RolloutError('E_USAGE', '--haproxy-socket: give the path of HAProxy\'s runtime API socket (stats socket … level admin)');
+  const backendTemplate = args.backendTemplate ?? DEFAULT_BACKEND_TEMPLATE;
+  validateBackendTemplate(backendTemplate);
+  const settings = etcdSettings(args, io.env);
+  const endpoints = args.etcd && args.etcd.length > 0 ? args.etcd.flatMap((e) => e.split(',')) : undefined;
+  const haproxy = createHaproxyRuntime(args.haproxySocket);
+  // Why: fail at start on a wrong socket path or level, rather than retrying forever in silence.
+  await haproxy.showServersState();
+  const kv = await connectEtcd(settings, { ...(endpoints ? { endpoints } : {}), env: io.env });
+  try {
+    await runLbAgent(
+      { kv, haproxy, log, sleep: realSleep, now: () => Date.now() },
+      {
+        dc: args.dc, prefix: settings.prefix, agentId: args.agentId ?? defaultAgentId(args.haproxySocket),
+        haproxySocket: args.haproxySocket, signal: io.signal, backendTemplate,
+      },
+    );
+  } finally {
+    await kv.close();
+  }
+  return EXIT.ok;
+}
