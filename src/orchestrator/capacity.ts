@@ -1,0 +1,31 @@
+import type { InventoryCluster } from '../inventory/types.js';
+import { guardArithmetic } from '../planner/guard.js';
+import { poolKeyId, type PoolKey, type PoolSnapshot } from '../pool/types.js';
+
+export interface CapacityCheck {
+  readonly ok: boolean;
+  readonly pooled: number;
+  readonly required: number;
+  readonly wanted: number;
+  readonly text: string;
+}
+
+export function clusterKeys(cluster: InventoryCluster): PoolKey[] {
+  return cluster.hosts.map((h) => ({ dc: h.dc, cluster: h.cluster, service: h.settings.service, host: h.name }));
+}
+
+/** The planner's capacity guard on fresh pool state: may `wanted` more hosts be depooled now? */
+export function checkCapacity(cluster: InventoryCluster, snapshot: PoolSnapshot, wanted: number): CapacityCheck {
+  let yes = 0;
+  let no = 0;
+  for (const key of clusterKeys(cluster)) {
+    const entry = snapshot.get(poolKeyId(key));
+    if (entry?.state !== 'present') continue;
+    if (entry.value.pooled === 'yes') yes += 1;
+    else if (entry.value.pooled === 'no') no += 1;
+  }
+  const guard = guardArithmetic({ minPooled: cluster.settings.minPooled, yes, no });
+  const ok = wanted <= guard.maxDepool;
+  const text = `${cluster.name}@${cluster.dc}: ${guard.text}; wanted ${wanted}`;
+  return { ok, pooled: guard.pooled, required: guard.required, wanted, text };
+}

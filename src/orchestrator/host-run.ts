@@ -1,0 +1,81 @@
+import type { InventoryHost } from '../inventory/types.js';
+import type { PlannedHost } from '../planner/types.js';
+import type { PoolEntry, PoolKey, PoolValue } from '../pool/types.js';
+import type { HostStep } from '../report/events.js';
+import { assertTransition, type HostState } from './host-state.js';
+
+/** Final word on one host, for the summary and the exit code. */
+export interface HostOutcome {
+  readonly host: string;
+  readonly dc: string;
+  readonly cluster: string;
+  readonly outcome: 'done' | 'failed' | 'skipped' | 'not-started' | 'interrupted';
+  /** The last step the host reached (the failing one for failed hosts). */
+  readonly step: HostStep;
+  readonly reason: string | undefined;
+  readonly code: string | undefined;
+  /** True when this run depooled the host and did not put it back. */
+  readonly leftDepooled: boolean;
+  readonly durationMs: number;
+}
+
+/** The mutable record of one host during a run; only the orchestrator changes it. */
+export class HostRun {
+  state: HostState = 'pending';
+  step: HostStep = 'pending';
+  /** The pool entry read just before the depool. */
+  entry: PoolEntry | undefined;
+  /** Set once this run's depool write succeeded: what it wrote, to CAS the repool against. */
+  wrote: { readonly value: PoolValue; readonly revision: number } | undefined;
+  /** True while the host is depooled by this run. */
+  depooledByRun = false;
+  failure: { readonly reason: string; readonly code: string } | undefined;
+  startedAt = 0;
+  finishedAt = 0;
+
+  constructor(
+    readonly planned: PlannedHost,
+    readonly host: InventoryHost,
+  ) {}
+
+  get name(): string {
+    return this.planned.host;
+  }
+
+  get key(): PoolKey {
+    return { dc: this.planned.dc, cluster: this.planned.cluster, service: this.planned.service, host: this.planned.host };
+  }
+
+  moveTo(state: HostState, step?: HostStep): void {
+    assertTransition(this.name, this.state, state);
+    this.state = state;
+    if (step) this.step = step;
+  }
+
+  skip(reason: string): void {
+    this.failure = { reason, code: 'E_POOL_VALUE' };
+    this.moveTo('skipped');
+  }
+
+  fail(step: HostStep, reason: string, code: string): void {
+    this.step = step;
+    this.failure = { reason, code };
+    this.moveTo('failed');
+  }
+
+  outcome(): HostOutcome {
+    const outcome: HostOutcome['outcome'] =
+      this.state === 'done' ? 'done' : this.state === 'failed' ? 'failed' : this.state === 'interrupted' ? 'interrupted' : this.state === 'skipped' ? 'skipped' : 'not-started';
+    return {
+      host: this.name,
+      dc: this.planned.dc,
+      cluster: this.planned.cluster,
+      outcome,
+      step: this.step,
+      reason: this.failure?.reason,
+      code: this.failure?.code,
+      leftDepooled: this.depooledByRun,
+      durationMs: this.startedAt === 0 ? 0 : Math.max(0, this.finishedAt - this.startedAt),
+    };
+  }
+}

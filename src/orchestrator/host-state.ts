@@ -1,0 +1,42 @@
+import { RolloutError } from '../errors.js';
+
+/** Where one host is in its life (DESIGN.md, "One host's life in a rolling restart"). */
+export type HostState =
+  | 'pending'
+  | 'depooled'
+  | 'lb-confirmed'
+  | 'drained'
+  | 'restarted'
+  | 'healthy'
+  | 'repooled'
+  | 'done'
+  | 'failed'
+  | 'interrupted'
+  /** Pool state changed since the plan (now inactive, missing or unreadable). */
+  | 'skipped';
+
+/** The allowed transitions; anything else is a bug in the sequencer and raises (as cumin does). */
+const allowed: Readonly<Record<HostState, readonly HostState[]>> = {
+  // `no` hosts and emergency runs go straight to the drain or the restart.
+  pending: ['depooled', 'drained', 'restarted', 'failed', 'interrupted', 'skipped'],
+  depooled: ['lb-confirmed', 'failed', 'interrupted'],
+  'lb-confirmed': ['drained', 'failed', 'interrupted'],
+  drained: ['restarted', 'failed', 'interrupted'],
+  restarted: ['healthy', 'failed'],
+  healthy: ['repooled', 'done'],
+  repooled: ['done'],
+  done: [],
+  failed: [],
+  interrupted: [],
+  skipped: [],
+};
+
+export function assertTransition(host: string, from: HostState, to: HostState): void {
+  if (!allowed[from].includes(to)) {
+    throw new RolloutError('E_INTERNAL', `${host}: illegal host state transition ${from} → ${to} (a bug in rollout; please report it)`, { host });
+  }
+}
+
+export function isTerminal(state: HostState): boolean {
+  return allowed[state].length === 0;
+}

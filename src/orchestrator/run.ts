@@ -1,0 +1,126 @@
+import pLimit from 'p-limit';
+import type { Deps } from '../deps.js';
+import { describeError, EXIT, isRolloutError } from '../errors.js';
+import type { InventoryCluster, InventoryHost } from '../inventory/types.js';
+import { resolveAmount } from '../planner/amount.js';
+import type { ClusterPlan } from '../planner/types.js';
+import { runBatch } from './batch.js';
+import { createEmitter } from './emit.js';
+import { HostRun, type HostOutcome } from './host-run.js';
+import type { StepContext } from './step-context.js';
+import type { RunInput } from './types.js';
+
+export interface RunResult {
+  readonly exitCode: number;
+  readonly hosts: readonly HostOutcome[];
+  readonly budgetExceeded: boolean;
+  readonly capacityRefused: readonly string[];
+}
+
+/** Counts failures per cluster and overall; trips once a budget is passed, and stays tripped. */
+class FailureBudget {
+  private total = 0;
+  private readonly perCluster = new Map<string, number>();
+  tripped: string | undefined;
+
+  constructor(private readonly input: RunInput) {}
+
+  record(cluster: InventoryCluster, plannedHosts: number): void {
+    const key = `${cluster.name}@${cluster.dc}`;
+    const failures = (this.perCluster.get(key) ?? 0) + 1;
+    this.perCluster.set(key, failures);
+    this.total += 1;
+    const { emergency, failureBudget } = this.input.options;
+    // Why: an emergency rollback must not stop half-way unless the operator asked for a budget.
+    if (emergency && failureBudget === undefined) return;
+    const clusterBudget = resolveAmount(failureBudget ?? cluster.settings.failureBudget, plannedHosts);
+    const globalBudget = failureBudget === undefined ? this.input.inventory.run.failureBudget : Number.POSITIVE_INFINITY;
+    if (failures > clusterBudget) this.tripped ??= `${key}: ${failures} failed host(s), budget ${clusterBudget}`;
+    else if (this.total > globalBudget) this.tripped ??= `${this.total} failed host(s) in the run, budget ${globalBudget}`;
+  }
+}
+
+/**
+ * The one sequencer: clusters in parallel (up to parallelClusters), batches in order within a
+ * cluster, hosts concurrently within a batch. Stops starting batches when the failure budget is
+ * passed or on a soft stop; running steps always finish.
+ */
+export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult> {
+  const { inventory, plan, options } = input;
+  const emit = createEmitter(deps, options.runId);
+  const ctx: StepContext = { deps, emit, journal: input.journal, options };
+  const started = deps.clock.now();
+  const byName = new Map<string, InventoryHost>();
+  const clusters = new Map<string, InventoryCluster>();
+  for (const dc of inventory.datacenters) {
+    for (const cluster of dc.clusters) {
+      clusters.set(`${dc.name}/${cluster.name}`, cluster);
+      for (const host of cluster.hosts) byName.set(host.name, host);
+    }
+  }
+  const batchesOf = (cp: ClusterPlan): HostRun[][] =>
+    cp.batches.map((b) => b.hosts.map((h) => new HostRun(h, byName.get(h.host) ?? missingHost(h.host))));
+  const work = plan.clusters.map((cp) => ({ cp, cluster: clusters.get(`${cp.dc}/${cp.cluster}`), batches: batchesOf(cp) }));
+  const budget = new FailureBudget(input);
+  const capacityRefused: string[] = [];
+  const skippedOutcomes: HostOutcome[] = [];
+
+  emit({
+    event: 'run.started', ...input.meta, emergency: options.emergency, release: options.release ?? null,
+    clusters: plan.clusters.map((cp) => ({ dc: cp.dc, cluster: cp.cluster, hosts: cp.batches.reduce((n, b) => n + b.hosts.length, 0), batches: cp.batches.length })),
+  });
+  for (const { cp } of work) {
+    for (const s of cp.skipped) {
+      emit({ event: 'host.skipped', dc: cp.dc, cluster: cp.cluster, host: s.host, reason: s.reason });
+      skippedOutcomes.push({ host: s.host, dc: cp.dc, cluster: cp.cluster, outcome: 'skipped', step: 'pending', reason: s.reason, code: undefined, leftDepooled: false, durationMs: 0 });
+    }
+  }
+
+  const runCluster = async ({ cp, cluster, batches }: (typeof work)[number]): Promise<void> => {
+    if (!cluster) return;
+    if (cp.blocked) {
+      capacityRefused.push(`${cp.cluster}@${cp.dc}: ${cp.blocked.reason}`);
+      return;
+    }
+    const planned = batches.reduce((n, b) => n + b.length, 0);
+    for (const [index, runs] of batches.entries()) {
+      if (options.stop.aborted || budget.tripped) return;
+      try {
+        await runBatch(ctx, cluster, runs, index, batches.length);
+      } catch (error) {
+        if (options.stop.aborted) return;
+        if (isRolloutError(error, 'E_CAPACITY')) {
+          capacityRefused.push(error.message);
+          emit({ event: 'run.warning', message: error.message });
+          return;
+        }
+        // Why: an error outside any host's steps (etcd down during the guard) stops this cluster, not the others.
+        emit({ event: 'run.warning', message: `${cp.cluster}@${cp.dc}: batch ${index + 1} stopped: ${describeError(error)}` });
+        for (const run of runs) if (run.state === 'pending') run.fail('pending', describeError(error), isRolloutError(error) ? error.code : 'E_INTERNAL');
+        budget.record(cluster, planned);
+        return;
+      }
+      for (const run of runs) if (run.state === 'failed') budget.record(cluster, planned);
+      if (budget.tripped) emit({ event: 'run.warning', message: `failure budget exceeded (${budget.tripped}): no new batches will start` });
+    }
+  };
+  const limit = pLimit(Math.max(1, options.parallelClusters));
+  await Promise.all(work.map((w) => limit(() => runCluster(w))));
+
+  const hosts = [...skippedOutcomes, ...work.flatMap((w) => w.batches.flat().map((run) => run.outcome()))];
+  const count = (o: HostOutcome['outcome']): number => hosts.filter((h) => h.outcome === o).length;
+  const exitCode = options.stop.aborted
+    ? EXIT.interrupted
+    : count('failed') > 0 || budget.tripped
+      ? EXIT.failedHosts
+      : capacityRefused.length > 0
+        ? EXIT.capacity
+        : EXIT.ok;
+  if (options.stop.aborted) emit({ event: 'run.interrupted', signal: String(options.stop.reason ?? 'SIGINT') });
+  emit({ event: 'run.finished', exitCode, ok: count('done'), failed: count('failed'), skipped: count('skipped'), notStarted: count('not-started') + count('interrupted'), durationMs: deps.clock.now() - started });
+  return { exitCode, hosts, budgetExceeded: budget.tripped !== undefined, capacityRefused };
+}
+
+function missingHost(name: string): never {
+  throw new Error(`planned host ${name} is not in the inventory (a bug in rollout)`);
+}

@@ -1,0 +1,54 @@
+import type { Amount, Inventory } from '../inventory/types.js';
+import type { Plan } from '../planner/types.js';
+import type { PoolKey, PoolValue } from '../pool/types.js';
+import type { HostStep } from '../report/events.js';
+
+/** Journal phases: the steps, plus how a host's story ended. */
+export type JournalPhase = HostStep | 'failed' | 'repooled' | 'left';
+
+/** One host's line in the run journal (src/pool/journal.ts stores it under /rollout/v1/runs/). */
+export interface JournalHostRecord {
+  readonly key: PoolKey;
+  readonly prior: PoolValue | null;
+  readonly priorRevision: number;
+  readonly phase: JournalPhase;
+  readonly wroteRevision: number | null;
+  readonly wroteValue: PoolValue | null;
+  readonly updatedAt: string;
+  readonly note?: string;
+}
+
+/** What the orchestrator needs of the journal: record before every pool write. */
+export interface JournalWriter {
+  record(entry: JournalHostRecord): Promise<void>;
+}
+
+export interface RunOptions {
+  readonly runId: string;
+  readonly emergency: boolean;
+  /** With --release: the health check must see this release id. */
+  readonly release: string | undefined;
+  /** --failure-budget: replaces every cluster's budget. Emergency runs have none unless given. */
+  readonly failureBudget: Amount | undefined;
+  readonly parallelClusters: number;
+  readonly capacityWaitSeconds: number;
+  /** Soft stop (first SIGINT/SIGTERM): start nothing new, finish running steps, repool. */
+  readonly stop: AbortSignal;
+}
+
+/** Who ran what: the first event of a run says so. */
+export interface RunMeta {
+  readonly command: string;
+  readonly argv: readonly string[];
+  readonly user: string;
+  readonly machine: string;
+  readonly pid: number;
+}
+
+export interface RunInput {
+  readonly meta: RunMeta;
+  readonly inventory: Inventory;
+  readonly plan: Plan;
+  readonly options: RunOptions;
+  readonly journal: JournalWriter;
+}

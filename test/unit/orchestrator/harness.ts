@@ -1,0 +1,120 @@
+import type { Deps } from '../../../src/deps.js';
+import type { HealthProbe, ProbeResult } from '../../../src/health/types.js';
+import type { Inventory, InventoryHost } from '../../../src/inventory/types.js';
+import { agentKey, appliedKey } from '../../../src/lb/keys.js';
+import { runRollout, type RunResult } from '../../../src/orchestrator/run.js';
+import type { JournalHostRecord, RunOptions } from '../../../src/orchestrator/types.js';
+import { planRollout, poolKeysFor } from '../../../src/planner/plan.js';
+import { createMemoryKv, type MemoryKv } from '../../../src/pool/memory-kv.js';
+import { createPoolStore, poolKeyPath } from '../../../src/pool/store.js';
+import type { PoolKey, PoolSnapshot, PoolStore } from '../../../src/pool/types.js';
+import type { RolloutEvent } from '../../../src/report/events.js';
+import type { ExecResult, SshTarget, Transport } from '../../../src/transport/types.js';
+import { pino } from 'pino';
+
+export const PREFIX = '/conftool/v1/pools';
+
+export type ExecScript = (host: string, command: string) => Partial<ExecResult> | Error | undefined | Promise<Partial<ExecResult> | Error | undefined>;
+
+/** A whole orchestrator wired to memory adapters, a fake clock and a sleep that only advances it. */
+export interface Harness {
+  readonly kv: MemoryKv;
+  readonly pool: PoolStore;
+  readonly events: RolloutEvent[];
+  readonly journal: JournalHostRecord[];
+  readonly execs: { host: string; command: string }[];
+  readonly inventory: Inventory;
+  now: number;
+  exec: ExecScript;
+  health: (host: InventoryHost) => ProbeResult | undefined;
+  active: (host: InventoryHost) => number;
+  value(host: string): Promise<Record<string, unknown> | null>;
+  keyOf(host: string): PoolKey;
+  run(options?: Partial<RunOptions> & { batchSize?: number }): Promise<RunResult>;
+  /** Registers an LB agent that confirms every pool write it sees (or never, with `confirm: false`). */
+  agent(dc: string, id: string, confirm: boolean): void;
+  names(event: RolloutEvent['event']): string[];
+}
+
+export async function harness(built: { inventory: Inventory; snapshot: PoolSnapshot }): Promise<Harness> {
+  const kv = createMemoryKv();
+  const pool = createPoolStore(kv, PREFIX);
+  for (const entry of built.snapshot.values()) {
+    if (entry.state === 'present') await kv.put(poolKeyPath(PREFIX, entry.key), JSON.stringify(entry.value));
+    if (entry.state === 'malformed') await kv.put(poolKeyPath(PREFIX, entry.key), entry.raw);
+  }
+  const hosts = new Map(built.inventory.datacenters.flatMap((d) => d.clusters.flatMap((c) => c.hosts.map((h) => [h.name, h] as const))));
+  const confirmers: (() => Promise<void>)[] = [];
+  const h: Harness = {
+    kv, pool, events: [], journal: [], execs: [], inventory: built.inventory, now: 1_700_000_000_000,
+    exec: () => undefined,
+    health: () => undefined,
+    active: () => 0,
+    async value(host) {
+      const entry = await kv.get(poolKeyPath(PREFIX, h.keyOf(host)));
+      return entry ? (JSON.parse(entry.value) as Record<string, unknown>) : null;
+    },
+    keyOf(host) {
+      const ih = hosts.get(host);
+      if (!ih) throw new Error(`no host ${host}`);
+      return { dc: ih.dc, cluster: ih.cluster, service: ih.settings.service, host };
+    },
+    agent(dc, id, confirm) {
+      void kv.put(agentKey(dc, id), JSON.stringify({ agentId: id }));
+      if (!confirm) return;
+      // Why: a real agent follows a watch; polling from sleep() keeps the fake clock in charge.
+      confirmers.push(async () => {
+        for (const entry of await kv.list(`${PREFIX}/${dc}/`)) {
+          const [cluster, service, host] = entry.key.slice(PREFIX.length + dc.length + 2).split('/');
+          if (!cluster || !service || !host) continue;
+          const key = appliedKey(id, { dc, cluster, service, host });
+          const applied = await kv.get(key);
+          const revision = applied ? (JSON.parse(applied.value) as { revision: number }).revision : 0;
+          if (revision < entry.modRevision) await kv.put(key, JSON.stringify({ revision: entry.modRevision, pooled: 'x', weight: 0, appliedAt: '' }));
+        }
+      });
+    },
+    names(event) {
+      return h.events.filter((e) => e.event === event).map((e) => ('host' in e ? e.host : e.event));
+    },
+    async run(options = {}) {
+      const transport: Transport = {
+        async exec(target: SshTarget, command: string) {
+          h.execs.push({ host: target.host, command });
+          const scripted = await h.exec(target.host, command);
+          if (scripted instanceof Error) throw scripted;
+          return { exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: 5, ...scripted };
+        },
+        async close() {},
+      };
+      const probe: HealthProbe = { check: async (host) => h.health(host) ?? { ok: true, detail: 'HTTP 200' } };
+      const deps: Deps = {
+        pool, transport, probe,
+        drain: { activeRequests: async (host) => h.active(host) },
+        clock: { now: () => h.now },
+        async sleep(ms, signal) {
+          if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
+          h.now += ms;
+          for (const confirm of confirmers) await confirm();
+          await new Promise((resolve) => setImmediate(resolve));
+          if (signal?.aborted) throw new Error(String(signal.reason));
+        },
+        log: pino({ level: 'silent' }),
+        report: { emit: (event) => void h.events.push(event), close: async () => {} },
+      };
+      const selection = { kind: 'sync', dcs: [], clusters: [] } as const;
+      const clusters = built.inventory.datacenters.flatMap((d) => d.clusters);
+      const snapshot = await pool.read(poolKeysFor(clusters));
+      const emergency = options.emergency ?? false;
+      const batchSize = options.batchSize === undefined ? undefined : [{ kind: 'count', value: options.batchSize } as const];
+      const plan = planRollout({ inventory: built.inventory, selection, snapshot, options: { emergency, batchSize } });
+      return runRollout(deps, {
+        meta: { command: 'rollout sync', argv: ['sync'], user: 'test', machine: 'test', pid: 1 },
+        inventory: built.inventory, plan,
+        journal: { record: async (entry) => void h.journal.push(entry) },
+        options: { runId: 'run-1', emergency, release: undefined, failureBudget: undefined, parallelClusters: 5, capacityWaitSeconds: 10, stop: new AbortController().signal, ...options },
+      });
+    },
+  };
+  return h;
+}

@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { fleet } from '../../support/fleet.js';
+import { harness } from './harness.js';
+
+const order = (events: { event: string; host?: string }[], host: string): string[] =>
+  events.filter((e) => 'host' in e && e.host === host).map((e) => e.event);
+
+describe('runRollout, graceful', () => {
+  it('depools, confirms, drains, restarts, checks and repools every pooled host, in batches', async () => {
+    const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
+    const result = await h.run();
+    expect(result.exitCode).toBe(0);
+    expect(result.hosts.map((x) => x.outcome)).toEqual(['done', 'done', 'done', 'done']);
+    expect(order(h.events, 'mw1001')).toEqual(['host.depooled', 'lb.propagation-assumed', 'host.drained', 'host.restarted', 'health.passed', 'host.repooled', 'host.done']);
+    for (const host of ['mw1001', 'mw1002', 'mw1003', 'mw1004']) expect((await h.value(host))?.['pooled']).toBe('yes');
+    // Batch 2 starts only once batch 1 has finished.
+    const kinds = h.events.filter((e) => e.event.startsWith('batch.')).map((e) => e.event);
+    expect(kinds).toEqual(['batch.started', 'batch.finished', 'batch.started', 'batch.finished']);
+    expect(h.execs.map((e) => e.command)).toEqual(Array(4).fill('systemctl restart php8.2-fpm'));
+  });
+
+  it('restarts hosts others depooled without ever writing their key', async () => {
+    const h = await harness(fleet().cluster('appserver', 4, { states: ['yes', 'no', 'yes', 'inactive'], batch: 4, minPooled: 0 }).build());
+    const before = await h.kv.get('/conftool/v1/pools/eqiad/appserver/php-fpm/mw1002');
+    const result = await h.run();
+    expect(result.exitCode).toBe(0);
+    expect(h.execs.map((e) => e.host).sort()).toEqual(['mw1001', 'mw1002', 'mw1003']);
+    const after = await h.kv.get('/conftool/v1/pools/eqiad/appserver/php-fpm/mw1002');
+    expect(after?.modRevision).toBe(before?.modRevision);
+    expect(h.names('host.depooled').sort()).toEqual(['mw1001', 'mw1003']);
+    expect(h.names('host.skipped')).toEqual(['mw1004']);
+  });
+
+  it('journals the prior value before the depool and the repool after it', async () => {
+    const h = await harness(fleet().cluster('appserver', 2, { batch: 1 }).build());
+    await h.run();
+    const phases = h.journal.filter((j) => j.key.host === 'mw1001').map((j) => j.phase);
+    expect(phases).toEqual(['depool', 'lb-confirm', 'repooled']);
+    expect(h.journal[0]?.prior).toEqual({ pooled: 'yes', weight: 10 });
+    expect(h.journal[0]?.wroteRevision).toBeNull();
+    expect(h.journal[1]?.wroteValue).toEqual({ pooled: 'no', weight: 10 });
+  });
+
+  it('runs clusters in parallel up to parallelClusters, and one at a time with 1', async () => {
+    const build = () => fleet().cluster('appserver', 2, { batch: 1 }).cluster('api', 2, { batch: 1 }).build();
+    const parallel = await harness(build());
+    await parallel.run({ parallelClusters: 2 });
+    const starts = parallel.events.filter((e) => e.event === 'batch.started').map((e) => ('cluster' in e ? e.cluster : ''));
+    expect(starts.slice(0, 2).sort()).toEqual(['api', 'appserver']);
+    const serial = await harness(build());
+    await serial.run({ parallelClusters: 1 });
+    const serialStarts = serial.events.filter((e) => e.event === 'batch.started').map((e) => ('cluster' in e ? e.cluster : ''));
+    expect(serialStarts).toEqual(['appserver', 'appserver', 'api', 'api']);
+  });
+
+  it('waits for every registered LB agent to confirm the depool', async () => {
+    const h = await harness(fleet().cluster('appserver', 2, { batch: 1 }).build());
+    h.agent('eqiad', 'lb1', true);
+    h.agent('eqiad', 'lb2', true);
+    const result = await h.run();
+    expect(result.exitCode).toBe(0);
+    const confirmed = h.events.filter((e) => e.event === 'lb.confirmed');
+    expect(confirmed).toHaveLength(2);
+    expect(h.names('lb.propagation-assumed')).toEqual([]);
+  });
+
+  it('fails closed when a registered agent never confirms: the host stays depooled and is not restarted', async () => {
+    const h = await harness(fleet().cluster('appserver', 2, { batch: 1 }).build());
+    h.agent('eqiad', 'lb1', true);
+    h.agent('eqiad', 'lb-stuck', false);
+    const result = await h.run({ failureBudget: { kind: 'count', value: 5 } });
+    expect(result.exitCode).toBe(1);
+    expect(result.hosts[0]).toMatchObject({ host: 'mw1001', outcome: 'failed', step: 'lb-confirm', leftDepooled: true, code: 'E_LB_CONFIRM' });
+    expect(h.execs).toEqual([]);
+    expect((await h.value('mw1001'))?.['pooled']).toBe('no');
+    // The capacity guard counts the failed host as depooled: with 2 hosts and minPooled 50%, no room is left.
+    expect(result.hosts[1]?.outcome).toBe('not-started');
+    expect(result.capacityRefused).toHaveLength(1);
+  });
+});
+
+describe('runRollout, failures', () => {
+  it('leaves a host whose restart fails depooled, reports the step, and stops at the failure budget', async () => {
+    const h = await harness(fleet().cluster('appserver', 6, { batch: 1, failureBudget: 0 }).build());
+    h.exec = (host) => (host === 'mw1002' ? { exitCode: 1, stderr: 'Job for php8.2-fpm.service failed' } : undefined);
+    const result = await h.run();
+    expect(result.exitCode).toBe(1);
+    expect(result.budgetExceeded).toBe(true);
+    expect(result.hosts.map((x) => x.outcome)).toEqual(['done', 'failed', 'not-started', 'not-started', 'not-started', 'not-started']);
+    expect(result.hosts[1]).toMatchObject({ step: 'restart', code: 'E_RESTART', leftDepooled: true });
+    expect(result.hosts[1]?.reason).toContain('Job for php8.2-fpm.service failed');
+    expect((await h.value('mw1002'))?.['pooled']).toBe('no');
+    expect((await h.value('mw1003'))?.['pooled']).toBe('yes');
+    expect(h.journal.filter((j) => j.key.host === 'mw1002').at(-1)?.phase).toBe('failed');
+  });
+
+  it('leaves a host that never becomes healthy depooled, after every attempt', async () => {
+    const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).build());
+    h.health = (host) => (host.name === 'mw1001' ? { ok: false, detail: 'HTTP 503 from http://mw1001:8080/' } : undefined);
+    const result = await h.run({ failureBudget: { kind: 'count', value: 5 } });
+    expect(result.exitCode).toBe(1);
+    expect(result.hosts[0]).toMatchObject({ outcome: 'failed', step: 'health', code: 'E_HEALTH', leftDepooled: true });
+    expect(result.hosts[0]?.reason).toMatch(/after 10 attempt\(s\).*HTTP 503/);
+    expect(result.hosts[1]?.outcome).toBe('done');
+  });
+
+  it('reports an SSH connection failure as a failed host without stopping the other clusters', async () => {
+    const { RolloutError } = await import('../../../src/errors.js');
+    const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).cluster('api', 2, { batch: 1 }).build());
+    h.exec = (host) => (host === 'mw1001' ? new RolloutError('E_SSH_CONNECT', 'mw1001: connection refused (10.0.0.1:22)', { host }) : undefined);
+    const result = await h.run({ failureBudget: { kind: 'count', value: 5 } });
+    expect(result.hosts.find((x) => x.host === 'mw1001')).toMatchObject({ outcome: 'failed', code: 'E_SSH_CONNECT', step: 'restart' });
+    expect(result.hosts.filter((x) => x.outcome === 'done')).toHaveLength(3);
+  });
+
+  it('does not repool a host whose key someone changed during the run, and says so', async () => {
+    const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).build());
+    h.exec = async (host) => {
+      if (host === 'mw1001') await h.kv.put(`/conftool/v1/pools/eqiad/appserver/php-fpm/mw1001`, JSON.stringify({ pooled: 'no', weight: 0, note: 'operator' }));
+      return undefined;
+    };
+    const result = await h.run();
+    expect(result.exitCode).toBe(0);
+    expect(await h.value('mw1001')).toEqual({ pooled: 'no', weight: 0, note: 'operator' });
+    expect(h.names('host.repool-skipped')).toEqual(['mw1001']);
+    expect(h.journal.filter((j) => j.key.host === 'mw1001').at(-1)?.phase).toBe('left');
+  });
+
+  it('waits for capacity taken by others, then refuses with exit 4 and changes nothing', async () => {
+    const h = await harness(fleet().cluster('appserver', 4, { batch: 1, minPooled: '50%' }).build());
+    // Between planning and the batch, an operator depools two hosts: no room is left.
+    h.exec = () => undefined;
+    const original = h.pool.read.bind(h.pool);
+    let reads = 0;
+    h.pool.read = async (keys) => {
+      reads += 1;
+      if (reads === 2) {
+        for (const host of ['mw1003', 'mw1004']) {
+          const entry = (await original([h.keyOf(host)])).values().next().value;
+          if (entry) await h.pool.write(entry, { pooled: 'no' });
+        }
+      }
+      return original(keys);
+    };
+    const result = await h.run({ capacityWaitSeconds: 6 });
+    expect(result.exitCode).toBe(4);
+    expect(h.names('capacity.waiting')).toHaveLength(1);
+    expect(h.names('host.depooled')).toEqual([]);
+    expect(h.execs).toEqual([]);
+    expect(result.capacityRefused[0]).toMatch(/2 pooled/);
+  });
+});
+
+describe('runRollout, emergency and interrupts', () => {
+  it('makes no pool write in an emergency, uses the emergency command and keeps the batches', async () => {
+    const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
+    const before = await h.kv.revision();
+    const result = await h.run({ emergency: true });
+    expect(result.exitCode).toBe(0);
+    expect(await h.kv.revision()).toBe(before);
+    expect(h.execs.map((e) => e.command)).toEqual(Array(4).fill('systemctl kill-restart php8.2-fpm'));
+    expect(h.events.filter((e) => e.event === 'batch.started')).toHaveLength(2);
+    expect(h.names('host.drained')).toEqual([]);
+  });
+
+  it('on a soft stop mid-batch finishes the running restart, repools, starts no new batch and exits 130', async () => {
+    const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
+    const stop = new AbortController();
+    h.exec = (host) => {
+      if (host === 'mw1001') stop.abort('SIGINT');
+      return undefined;
+    };
+    const result = await h.run({ stop: stop.signal });
+    expect(result.exitCode).toBe(130);
+    // mw1002 had not begun its restart: nothing new starts, so it is put back untouched.
+    expect(h.execs.map((e) => e.host)).toEqual(['mw1001']);
+    expect(result.hosts.map((x) => x.outcome)).toEqual(['done', 'interrupted', 'not-started', 'not-started']);
+    for (const host of ['mw1001', 'mw1002', 'mw1003', 'mw1004']) expect((await h.value(host))?.['pooled']).toBe('yes');
+    expect(h.names('run.interrupted')).toHaveLength(1);
+  });
+
+  it('repools a host interrupted while waiting for its drain, without restarting it', async () => {
+    const h = await harness(fleet().cluster('appserver', 2, { batch: 2 }).build());
+    const stop = new AbortController();
+    h.active = (host) => {
+      if (host.name === 'mw1002') stop.abort('SIGTERM');
+      return host.name === 'mw1002' ? 3 : 0;
+    };
+    const result = await h.run({ stop: stop.signal });
+    expect(result.exitCode).toBe(130);
+    expect(result.hosts.find((x) => x.host === 'mw1002')).toMatchObject({ outcome: 'interrupted', leftDepooled: false });
+    expect((await h.value('mw1002'))?.['pooled']).toBe('yes');
+  });
+});
