@@ -1,0 +1,70 @@
+import type { Reporter, RolloutEvent } from './events.js';
+import { clusterKey, createNotableFilter, formatElapsed } from './format.js';
+import { createProgressTracker, renderProgressLine } from './progress.js';
+import type { ClusterProgress } from './progress.js';
+import type { TextStream } from './stream.js';
+import { renderSummary, summarize } from './summary.js';
+
+export interface LinesReporterOptions {
+  readonly stream: TextStream;
+  /** Milliseconds since the epoch, for elapsed times and the progress throttle. */
+  readonly now: () => number;
+  /** At most one progress line per cluster this often (and one when the cluster finishes). */
+  readonly everyMs?: number;
+}
+
+/**
+ * For logs and CI (no cursor movement): notable events at once, a progress line per cluster
+ * at most every `everyMs` (also while nothing happens), the summary at close.
+ */
+export function createLinesReporter(options: LinesReporterOptions): Reporter {
+  const { stream, now } = options;
+  const everyMs = options.everyMs ?? 5000;
+  const events: RolloutEvent[] = [];
+  const progress = createProgressTracker();
+  const notable = createNotableFilter();
+  const lastPrinted = new Map<string, number>();
+  let startMs: number | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  const finalPrinted = new Set<string>();
+  const write = (line: string): void => stream.write(`[${formatElapsed(now() - (startMs ?? now()))}] ${line}\n`);
+  const print = (p: ClusterProgress): void => {
+    lastPrinted.set(clusterKey(p.dc, p.cluster), now());
+    write(renderProgressLine(p, now()));
+  };
+  const due = (p: ClusterProgress): boolean => p.startedMs !== undefined && p.finishedMs === undefined && now() - (lastPrinted.get(clusterKey(p.dc, p.cluster)) ?? -Infinity) >= everyMs;
+  const afterEvent = (dc: string, cluster: string): void => {
+    const key = clusterKey(dc, cluster);
+    const p = progress.clusters().find((c) => clusterKey(c.dc, c.cluster) === key);
+    if (p === undefined) return;
+    if (p.finishedMs !== undefined && !finalPrinted.has(key)) {
+      finalPrinted.add(key);
+      print(p);
+    } else if (due(p)) {
+      print(p);
+    }
+  };
+
+  return {
+    emit(event) {
+      startMs ??= now();
+      events.push(event);
+      progress.apply(event);
+      if (event.event === 'batch.started') lastPrinted.set(clusterKey(event.dc, event.cluster), now());
+      const line = notable(event);
+      if (line !== undefined) write(line);
+      // The batch.started line already says where the cluster is.
+      if ('cluster' in event && event.event !== 'batch.started') afterEvent(event.dc, event.cluster);
+      if (timer === undefined && everyMs > 0) {
+        // Why: a long drain or health wait emits nothing; a line now and then shows the run is alive.
+        timer = setInterval(() => progress.clusters().filter(due).forEach(print), everyMs);
+        timer.unref();
+      }
+    },
+    async close() {
+      if (timer !== undefined) clearInterval(timer);
+      stream.write(renderSummary(summarize(events)));
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { Reporter, RolloutEvent } from './events.js';
+import type { TextStream } from './stream.js';
+import { summarize } from './summary.js';
+import type { RunSummary } from './summary.js';
+
+/** The last NDJSON line of a run (not a RolloutEvent: it is derived from all of them). */
+export type RunSummaryLine = { readonly event: 'run.summary'; readonly time: string } & RunSummary;
+
+export interface NdjsonReporterOptions {
+  readonly stream: TextStream;
+  /** Milliseconds since the epoch, for the summary line's time. */
+  readonly now: () => number;
+}
+
+/** `--json`: one JSON object per event per line, then one `run.summary` line at close. */
+export function createNdjsonReporter(options: NdjsonReporterOptions): Reporter {
+  const events: RolloutEvent[] = [];
+  return {
+    emit(event) {
+      events.push(event);
+      options.stream.write(`${JSON.stringify(event)}\n`);
+    },
+    async close() {
+      const line: RunSummaryLine = { event: 'run.summary', time: new Date(options.now()).toISOString(), ...summarize(events) };
+      options.stream.write(`${JSON.stringify(line)}\n`);
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import type { RolloutEvent } from './events.js';
+import { clusterKey, formatElapsed } from './format.js';
+
+/** Where one cluster of a run stands. */
+export interface ClusterProgress {
+  readonly dc: string;
+  readonly cluster: string;
+  /** Hosts planned (from run.started), or seen so far when the plan did not say. */
+  readonly hosts: number;
+  /** The batch running or last run (0 before the first). */
+  readonly batch: number;
+  readonly batches: number;
+  readonly inFlight: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly left: number;
+  /** Event time of the first batch, ms since the epoch; undefined before. */
+  readonly startedMs: number | undefined;
+  /** Event time the last host of the cluster finished; undefined while hosts remain. */
+  readonly finishedMs: number | undefined;
+}
+
+interface MutableProgress {
+  dc: string;
+  cluster: string;
+  planned: number | undefined;
+  batch: number;
+  batches: number;
+  inFlight: Set<string>;
+  seen: Set<string>;
+  ok: number;
+  failed: number;
+  skipped: number;
+  startedMs: number | undefined;
+  finishedMs: number | undefined;
+}
+
+export interface ProgressTracker {
+  apply(event: RolloutEvent): void;
+  /** In the order the run announced them. */
+  clusters(): ClusterProgress[];
+}
+
+/** Per-cluster progress folded from events as they come. No clock: times come from events. */
+export function createProgressTracker(): ProgressTracker {
+  const byKey = new Map<string, MutableProgress>();
+  const get = (dc: string, cluster: string): MutableProgress => {
+    const key = clusterKey(dc, cluster);
+    let p = byKey.get(key);
+    if (!p) {
+      p = { dc, cluster, planned: undefined, batch: 0, batches: 0, inFlight: new Set(), seen: new Set(), ok: 0, failed: 0, skipped: 0, startedMs: undefined, finishedMs: undefined };
+      byKey.set(key, p);
+    }
+    return p;
+  };
+  const view = (p: MutableProgress): ClusterProgress => {
+    const hosts = Math.max(p.planned ?? 0, p.seen.size);
+    return {
+      dc: p.dc, cluster: p.cluster, hosts, batch: p.batch, batches: p.batches, inFlight: p.inFlight.size,
+      ok: p.ok, failed: p.failed, skipped: p.skipped,
+      left: Math.max(0, hosts - p.ok - p.failed - p.skipped - p.inFlight.size),
+      startedMs: p.startedMs, finishedMs: p.finishedMs,
+    };
+  };
+  const finish = (p: MutableProgress, host: string, atMs: number): void => {
+    p.seen.add(host);
+    p.inFlight.delete(host);
+    const v = view(p);
+    if (v.inFlight === 0 && v.left === 0) p.finishedMs = atMs;
+  };
+
+  return {
+    apply(event) {
+      const atMs = Date.parse(event.time);
+      switch (event.event) {
+        case 'run.started':
+          for (const c of event.clusters) Object.assign(get(c.dc, c.cluster), { planned: c.hosts, batches: c.batches });
+          return;
+        case 'batch.started': {
+          const p = get(event.dc, event.cluster);
+          Object.assign(p, { batch: event.batch, batches: event.batches, finishedMs: undefined });
+          p.startedMs ??= atMs;
+          for (const h of event.hosts) {
+            p.seen.add(h);
+            p.inFlight.add(h);
+          }
+          return;
+        }
+        case 'host.done':
+          get(event.dc, event.cluster).ok += 1;
+          return finish(get(event.dc, event.cluster), event.host, atMs);
+        case 'host.failed':
+          get(event.dc, event.cluster).failed += 1;
+          return finish(get(event.dc, event.cluster), event.host, atMs);
+        case 'host.skipped':
+          get(event.dc, event.cluster).skipped += 1;
+          return finish(get(event.dc, event.cluster), event.host, atMs);
+        default:
+          return;
+      }
+    },
+    clusters: () => [...byKey.values()].map(view),
+  };
+}
+
+/** Progress of every cluster after these events. Pure. */
+export function progressFrom(events: readonly RolloutEvent[]): ClusterProgress[] {
+  const tracker = createProgressTracker();
+  for (const e of events) tracker.apply(e);
+  return tracker.clusters();
+}
+
+/** `appserver@eqiad  45% (batch 2/5; in-flight: 3; ok: 10; fail: 0; left: 9) 0:42`, scap-style. */
+export function renderProgressLine(p: ClusterProgress, nowMs: number, nameWidth = 0): string {
+  const finished = p.ok + p.failed + p.skipped;
+  const percent = p.hosts === 0 ? 100 : Math.floor((finished / p.hosts) * 100);
+  const elapsed = p.startedMs === undefined ? 0 : (p.finishedMs ?? nowMs) - p.startedMs;
+  const skipped = p.skipped > 0 ? `; skipped: ${p.skipped}` : '';
+  return `${clusterKey(p.dc, p.cluster).padEnd(nameWidth)} ${String(percent).padStart(3)}% (batch ${p.batch}/${p.batches}; in-flight: ${p.inFlight}; ok: ${p.ok}; fail: ${p.failed}${skipped}; left: ${p.left}) ${formatElapsed(elapsed)}`;
+}
+
+/** One aligned line per cluster. */
+export function renderProgress(clusters: readonly ClusterProgress[], nowMs: number): string[] {
+  const width = Math.max(0, ...clusters.map((c) => clusterKey(c.dc, c.cluster).length));
+  return clusters.map((c) => renderProgressLine(c, nowMs, width));
+}

@@ -1,0 +1,69 @@
+import type { Reporter, RolloutEvent } from './events.js';
+import { createNotableFilter } from './format.js';
+import { createProgressTracker, renderProgress } from './progress.js';
+import type { TextStream } from './stream.js';
+import { renderSummary, summarize } from './summary.js';
+
+export interface TtyReporterOptions {
+  readonly stream: TextStream;
+  /** Milliseconds since the epoch, for elapsed times. */
+  readonly now: () => number;
+  /** How often the live block is redrawn between events (elapsed time); 0: only on events. */
+  readonly intervalMs?: number;
+  /** Red failures, yellow warnings. */
+  readonly color?: boolean;
+}
+
+const ESC = '\x1b[';
+
+function paint(line: string, color: boolean): string {
+  if (!color) return line;
+  if (line.includes(' FAILED ') || line.startsWith('interrupted')) return `${ESC}31m${line}${ESC}0m`;
+  if (line.startsWith('warning:') || line.includes(' not repooled:')) return `${ESC}33m${line}${ESC}0m`;
+  return line;
+}
+
+/**
+ * For a terminal: one live line per cluster, rewritten in place; failures and warnings are
+ * printed above it as they happen; the summary at close.
+ */
+export function createTtyReporter(options: TtyReporterOptions): Reporter {
+  const { stream, now } = options;
+  const color = options.color ?? false;
+  const events: RolloutEvent[] = [];
+  const progress = createProgressTracker();
+  const notable = createNotableFilter();
+  let drawn = 0;
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  const fit = (line: string): string => (stream.columns !== undefined && line.length >= stream.columns ? line.slice(0, Math.max(1, stream.columns - 1)) : line);
+  // Why: back to the first live line and erase to the end of screen, so the block can shrink or grow.
+  const erase = (): string => (drawn > 0 ? `${ESC}${drawn}F${ESC}J` : '');
+  const block = (): string => {
+    const lines = renderProgress(progress.clusters(), now()).map(fit);
+    drawn = lines.length;
+    return lines.map((l) => `${l}\n`).join('');
+  };
+  const redraw = (above: string | undefined): void => {
+    const cleared = erase();
+    const message = above === undefined ? '' : `${paint(above, color)}\n`;
+    stream.write(`${cleared}${message}${block()}`);
+  };
+
+  return {
+    emit(event) {
+      events.push(event);
+      progress.apply(event);
+      redraw(notable(event));
+      if (timer === undefined && (options.intervalMs ?? 1000) > 0) {
+        timer = setInterval(() => redraw(undefined), options.intervalMs ?? 1000);
+        timer.unref();
+      }
+    },
+    async close() {
+      if (timer !== undefined) clearInterval(timer);
+      redraw(undefined);
+      stream.write(`\n${renderSummary(summarize(events))}`);
+    },
+  };
+}
