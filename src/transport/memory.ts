@@ -114,7 +114,8 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Mem
       const result = await Promise.race([answer(behaviour, target, command), timer]);
       return { exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: delayMs, ...result };
     } catch (error) {
-      if (signal?.aborted === true) throw aborted(signal.reason);
+      // Why: re-read the signal; TypeScript narrowed it before the await.
+      if ((signal as AbortSignal | undefined)?.aborted === true) throw aborted(signal?.reason);
       throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);

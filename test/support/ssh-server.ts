@@ -1,0 +1,127 @@
+// An in-process ssh2 Server on 127.0.0.1 for transport tests: real SSH protocol, no sshd.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import type { Connection, Server as SshServer, ServerChannel } from 'ssh2';
+import { keygen, knownHostsLine, bracketed } from './ssh-keys.js';
+import type { KeyPair } from './ssh-keys.js';
+
+const { Server, utils } = ssh2;
+
+/** A scripted answer: what the server prints and exits with for an exact command. */
+export interface ScriptedReply {
+  readonly stdout?: string;
+  readonly stderr?: string;
+  readonly exitCode?: number;
+}
+
+export interface SshServerOptions {
+  /** `shell` runs commands with `sh -c`; a map answers exact commands (others exit 127). */
+  readonly commands?: 'shell' | Readonly<Record<string, ScriptedReply>>;
+}
+
+export interface TestSshServer {
+  readonly address: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly user: string;
+  readonly hostKey: KeyPair;
+  /** A client key the server accepts. */
+  readonly clientKey: KeyPair;
+  /** known_hosts holding the server's key under `[127.0.0.1]:port`. */
+  readonly knownHosts: string;
+  /** TCP connections accepted so far. */
+  connections(): number;
+  /** Exec requests served so far. */
+  execs(): number;
+  /** Ends every open client connection (to test reconnects). */
+  dropConnections(): void;
+  stop(): Promise<void>;
+}
+
+function runShell(command: string, stream: ServerChannel, children: Set<ChildProcess>): ChildProcess {
+  const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.stdout.on('data', (chunk: Buffer) => stream.write(chunk));
+  child.stderr.on('data', (chunk: Buffer) => stream.stderr.write(chunk));
+  child.on('close', (code, signal) => {
+    children.delete(child);
+    if (signal !== null) stream.exit(signal.replace(/^SIG/, ''), false, '');
+    else stream.exit(code ?? 0);
+    stream.end();
+  });
+  return child;
+}
+
+function handleClient(client: Connection, user: string, allowed: ReturnType<typeof utils.parseKey>, options: SshServerOptions, state: { execs: number; children: Set<ChildProcess> }): void {
+  client.on('authentication', (ctx) => {
+    if (ctx.method !== 'publickey' || ctx.username !== user || allowed instanceof Error) return ctx.reject(['publickey']);
+    if (ctx.key.algo !== allowed.type || !ctx.key.data.equals(allowed.getPublicSSH())) return ctx.reject(['publickey']);
+    if (ctx.signature !== undefined && ctx.blob !== undefined && !allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo)) return ctx.reject(['publickey']);
+    return ctx.accept();
+  });
+  client.on('ready', () => {
+    client.on('session', (acceptSession) => {
+      const session = acceptSession();
+      let child: ChildProcess | undefined;
+      session.on('signal', (_accept, _reject, info) => child?.kill(`SIG${info.name}` as NodeJS.Signals));
+      session.on('exec', (accept, _reject, info) => {
+        state.execs += 1;
+        const stream = accept();
+        const commands = options.commands ?? 'shell';
+        if (commands === 'shell') {
+          child = runShell(info.command, stream, state.children);
+          return;
+        }
+        const reply = commands[info.command];
+        if (reply === undefined) {
+          stream.stderr.write(`sh: ${info.command}: not found\n`);
+          stream.exit(127);
+        } else {
+          if (reply.stdout !== undefined) stream.write(reply.stdout);
+          if (reply.stderr !== undefined) stream.stderr.write(reply.stderr);
+          stream.exit(reply.exitCode ?? 0);
+        }
+        stream.end();
+      });
+    });
+  });
+  client.on('error', () => undefined);
+}
+
+export async function startSshServer(options: SshServerOptions = {}): Promise<TestSshServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'rollout-ssh2-server-'));
+  const hostKey = keygen(join(dir, 'host_ed25519'), 'ed25519');
+  const clientKey = keygen(join(dir, 'client_ed25519'), 'ed25519');
+  const allowed = utils.parseKey(readFileSync(clientKey.publicPath));
+  const user = 'deploy';
+  const state = { execs: 0, children: new Set<ChildProcess>() };
+  let connections = 0;
+  const open = new Set<Connection>();
+  const server: SshServer = new Server({ hostKeys: [readFileSync(hostKey.privatePath)] }, (client) => {
+    connections += 1;
+    open.add(client);
+    client.on('close', () => open.delete(client));
+    handleClient(client, user, allowed, options, state);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, knownHostsLine([bracketed('127.0.0.1', port)], hostKey.publicLine));
+  return {
+    address: '127.0.0.1', port, dir, user, hostKey, clientKey, knownHosts,
+    connections: () => connections,
+    execs: () => state.execs,
+    dropConnections: () => open.forEach((c) => c.end()),
+    async stop() {
+      for (const child of state.children) child.kill('SIGKILL');
+      open.forEach((c) => c.end());
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
