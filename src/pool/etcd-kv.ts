@@ -1,0 +1,207 @@
+import fs from 'node:fs';
+import { Etcd3, isRecoverableError } from 'etcd3';
+import type { IKeyValue, IOptions, Lease as EtcdLease } from 'etcd3';
+import { RolloutError } from '../errors.js';
+import type { EtcdSettings } from '../inventory/types.js';
+import type { Kv, KvEntry, Lease, PutOptions, Watch, WatchHandlers } from './kv.js';
+import { conflictError, unreachableError } from './kv-errors.js';
+import { watchEtcd } from './etcd-watch.js';
+
+export interface ConnectEtcdOptions {
+  /** Overrides settings.endpoints (the --etcd flag). */
+  readonly endpoints?: readonly string[];
+  /** Where passwordEnv is looked up; process.env unless told. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+
+/** Tries each endpoint at most once: etcd3's default retries and breaker can stall a call for long. */
+function tryEachHostOnce(hosts: number): Policy {
+  const policy = {
+    async execute<T>(fn: (context: { signal: AbortSignal; attempt: number }) => Promise<T> | T): Promise<T> {
+      const signal = new AbortController().signal;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          return await fn({ signal, attempt });
+        } catch (error) {
+          if (attempt + 1 >= hosts || !isRecoverableError(error as Error)) throw error;
+        }
+      }
+    },
+  };
+  // Why: etcd3 only calls execute(); the rest of cockatiel's IPolicy surface is unused.
+  return policy as unknown as Policy;
+}
+
+function readFile(setting: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw new RolloutError('E_INVENTORY', `cannot read ${setting} file ${file} (${(error as Error).message}): fix ${setting} in the inventory`, { where: setting, cause: error });
+  }
+}
+
+function clientOptions(settings: EtcdSettings, hosts: string[], env: NodeJS.ProcessEnv): IOptions {
+  const dialMs = settings.dialTimeoutSeconds * 1000;
+  const options: IOptions = {
+    hosts,
+    dialTimeout: dialMs,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + dialMs }),
+    faultHandling: { host: () => tryEachHostOnce(1), global: tryEachHostOnce(hosts.length) },
+  };
+  if (settings.ca !== undefined) {
+    options.credentials = {
+      rootCertificate: readFile('etcd.ca', settings.ca),
+      ...(settings.cert === undefined ? {} : { certChain: readFile('etcd.cert', settings.cert) }),
+      ...(settings.key === undefined ? {} : { privateKey: readFile('etcd.key', settings.key) }),
+    };
+  }
+  if (settings.username !== undefined) {
+    const variable = settings.passwordEnv ?? 'ETCD_PASSWORD';
+    const password = env[variable];
+    if (password === undefined || password === '') {
+      throw new RolloutError('E_INVENTORY', `etcd.username is ${settings.username} but environment variable ${variable} is empty: export the etcd password in ${variable}`, { where: 'etcd.passwordEnv' });
+    }
+    options.auth = { username: settings.username, password, callOptions: () => ({ deadline: Date.now() + dialMs }) };
+  }
+  return options;
+}
+
+function toEntry(kv: IKeyValue): KvEntry {
+  return {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    modRevision: Number(kv.mod_revision),
+    createRevision: Number(kv.create_revision),
+    lease: kv.lease === '0' || kv.lease === '' ? undefined : kv.lease,
+  };
+}
+
+/** Connects to etcd and checks it answers; every call is bounded by dialTimeoutSeconds. */
+export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOptions = {}): Promise<Kv> {
+  const hosts = [...(options.endpoints ?? settings.endpoints)];
+  const where = hosts.join(', ');
+  const client = new Etcd3(clientOptions(settings, hosts, options.env ?? process.env));
+  const dialMs = settings.dialTimeoutSeconds * 1000;
+
+  /** Runs one etcd call with a hard deadline, mapping transport failures to E_ETCD_UNREACHABLE. */
+  async function call<T>(fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    // Why: a safety net over gRPC deadlines: the auth exchange and reconnects are not all bounded by them.
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${settings.dialTimeoutSeconds}s`)), dialMs * hosts.length + 1000);
+    });
+    try {
+      return await Promise.race([fn(), limit]);
+    } catch (error) {
+      if (error instanceof RolloutError) throw error;
+      throw unreachableError(where, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function current(key: string): Promise<number> {
+    const found = await call(() => client.get(key).exec());
+    const kv = found.kvs[0];
+    return kv === undefined ? 0 : Number(kv.mod_revision);
+  }
+
+  function wrapLease(lease: EtcdLease, id: string, ttlSeconds: number): Lease {
+    const listeners: ((error: Error) => void)[] = [];
+    let done = false;
+    let lastOk = Date.now();
+    const lose = (error: Error): void => {
+      if (done) return;
+      done = true;
+      clearInterval(watchdog);
+      lease.release();
+      for (const listener of listeners) listener(error);
+    };
+    lease.on('keepaliveSucceeded', () => (lastOk = Date.now()));
+    lease.on('lost', (error: Error) => lose(error));
+    // Why: etcd3 only reports a loss after 2×TTL; after one TTL without keepalive the lease may be gone.
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastOk > ttlSeconds * 1000) lose(new Error(`no keepalive of lease ${id} for ${ttlSeconds}s: the lease may have expired`));
+    }, 500);
+    watchdog.unref();
+    return {
+      id,
+      ttlSeconds,
+      async revoke() {
+        done = true;
+        clearInterval(watchdog);
+        await call(() => lease.revoke());
+      },
+      onLost(listener) {
+        listeners.push(listener);
+      },
+    };
+  }
+
+  const kv: Kv = {
+    async get(key) {
+      const found = await call(() => client.get(key).exec());
+      const first = found.kvs[0];
+      return first === undefined ? null : toEntry(first);
+    },
+    async list(prefix) {
+      const found = await call(() => client.getAll().prefix(prefix).sort('Key', 'Ascend').exec());
+      return found.kvs.map(toEntry);
+    },
+    async put(key, value, putOptions: PutOptions = {}) {
+      const op = client.put(key).value(value);
+      if (putOptions.lease !== undefined) op.lease(putOptions.lease.id);
+      const expected = putOptions.expectModRevision;
+      if (expected === undefined) {
+        const result = await call(() => op.exec());
+        return Number(result.header.revision);
+      }
+      const result = await call(() => client.if(key, 'Mod', '==', expected).then(op).else(client.get(key)).commit());
+      if (!result.succeeded) {
+        const found = result.responses[0]?.response_range?.kvs[0];
+        throw conflictError(key, expected, found === undefined ? 0 : Number(found.mod_revision));
+      }
+      return Number(result.header.revision);
+    },
+    async delete(key, deleteOptions = {}) {
+      const expected = deleteOptions.expectModRevision;
+      if (expected === undefined) {
+        const result = await call(() => client.delete().key(key).exec());
+        return Number(result.deleted) > 0;
+      }
+      const result = await call(() => client.if(key, 'Mod', '==', expected).then(client.delete().key(key)).commit());
+      if (!result.succeeded) throw conflictError(key, expected, await current(key));
+      return Number(result.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
+    },
+    async grantLease(ttlSeconds) {
+      const lease = client.lease(ttlSeconds);
+      lease.on('lost', () => undefined); // Why: a grant failure also emits 'lost'; call() reports it.
+      try {
+        const id = await call(() => lease.grant());
+        return wrapLease(lease, id, ttlSeconds);
+      } catch (error) {
+        lease.release();
+        throw error;
+      }
+    },
+    async watch(prefix, fromRevision, handlers: WatchHandlers): Promise<Watch> {
+      return call(() => watchEtcd(client, prefix, fromRevision, handlers, toEntry, dialMs));
+    },
+    async revision() {
+      const found = await call(() => client.get('/rollout/v1/').exec());
+      return Number(found.header.revision);
+    },
+    async close() {
+      client.close();
+    },
+  };
+  try {
+    await kv.revision();
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+  return kv;
+}

@@ -1,0 +1,22 @@
+import { execFileSync } from 'node:child_process';
+import type { EtcdSettings } from '../../src/inventory/types.js';
+
+/** Plain-HTTP settings for a test etcd. */
+export function etcdSettings(endpoint: string, overrides: Partial<EtcdSettings> = {}): EtcdSettings {
+  return {
+    endpoints: [endpoint],
+    prefix: '/conftool/v1/pools',
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    username: undefined,
+    passwordEnv: undefined,
+    dialTimeoutSeconds: 2,
+    ...overrides,
+  };
+}
+
+/** Runs etcdctl (v3 API) against a test etcd, behind the adapter's back. */
+export function etcdctl(endpoint: string, ...args: string[]): string {
+  return execFileSync('/usr/bin/etcdctl', ['--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' });
+}
