@@ -1,0 +1,37 @@
+import { ROLLOUT_PREFIX } from '../lb/keys.js';
+import type { PoolKey } from './types.js';
+
+/** Lease-bound run locks: `/rollout/v1/locks/<dc>/<cluster>`. */
+export const LOCKS_PREFIX = `${ROLLOUT_PREFIX}locks/`;
+/** Run journals, not lease-bound: `/rollout/v1/runs/<runId>/…`. */
+export const RUNS_PREFIX = `${ROLLOUT_PREFIX}runs/`;
+/** Manual pool/depool records: `/rollout/v1/manual/<dc>/<cluster>/<service>/<host>`. */
+export const MANUAL_PREFIX = `${ROLLOUT_PREFIX}manual/`;
+
+export function lockKey(dc: string, cluster: string): string {
+  return `${LOCKS_PREFIX}${dc}/${cluster}`;
+}
+
+export function runPrefix(runId: string): string {
+  return `${RUNS_PREFIX}${runId}/`;
+}
+
+export function runMetaKey(runId: string): string {
+  return `${runPrefix(runId)}meta`;
+}
+
+export function runHostKey(runId: string, key: PoolKey): string {
+  return `${runPrefix(runId)}hosts/${key.dc}/${key.cluster}/${key.service}/${key.host}`;
+}
+
+export function manualKey(key: PoolKey): string {
+  return `${MANUAL_PREFIX}${key.dc}/${key.cluster}/${key.service}/${key.host}`;
+}
+
+/** Splits `a/b/c/d` into a PoolKey, or null when it has not exactly four non-empty parts. */
+export function poolKeyFromParts(rest: string): PoolKey | null {
+  const parts = rest.split('/');
+  if (parts.length !== 4 || parts.some((part) => part === '')) return null;
+  const [dc, cluster, service, host] = parts as [string, string, string, string];
+  return { dc, cluster, service, host };
+}
