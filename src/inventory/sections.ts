@@ -1,0 +1,55 @@
+// The `etcd:` and `run:` sections: global, so they may stand only at the top of the file.
+import type { Node } from 'yaml';
+import { DEFAULT_ETCD, DEFAULT_RUN } from './defaults.js';
+import { count, positiveSeconds, readValue, seconds, type Kind } from './fields.js';
+import type { EtcdSettings, RunSettings } from './types.js';
+import { error, isEmpty, join, readMap, type Ctx } from './yaml-nodes.js';
+
+const str: Kind = { t: 'string' };
+
+/** YAML key → [field, kind]. */
+const ETCD: Readonly<Record<string, readonly [keyof EtcdSettings, Kind]>> = {
+  endpoints: ['endpoints', { t: 'strings' }],
+  prefix: ['prefix', str],
+  dialTimeout: ['dialTimeoutSeconds', positiveSeconds],
+  ca: ['ca', str],
+  cert: ['cert', str],
+  key: ['key', str],
+  username: ['username', str],
+  passwordEnv: ['passwordEnv', str],
+};
+
+const RUN: Readonly<Record<string, readonly [keyof RunSettings, Kind]>> = {
+  failureBudget: ['failureBudget', count(0)],
+  parallelClusters: ['parallelClusters', count(1)],
+  sshConcurrency: ['sshConcurrency', count(1)],
+  capacityWait: ['capacityWaitSeconds', seconds],
+};
+
+function readSection<T extends object>(ctx: Ctx, node: Node | null, path: string, spec: Readonly<Record<string, readonly [keyof T, Kind]>>, defaults: T): T {
+  const out = { ...defaults } as Record<string, unknown>;
+  if (isEmpty(node)) return defaults;
+  const entries = readMap(ctx, node, path, Object.keys(spec));
+  for (const [key, e] of entries ?? []) {
+    const s = spec[key];
+    const v = s === undefined ? undefined : readValue(ctx, e.value, join(path, key), s[1]);
+    if (s !== undefined && v !== undefined) out[s[0] as string] = v;
+  }
+  return out as T;
+}
+
+export function readEtcd(ctx: Ctx, node: Node | null): EtcdSettings {
+  const etcd = readSection(ctx, node, 'etcd', ETCD, DEFAULT_ETCD);
+  etcd.endpoints.forEach((endpoint) => {
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
+      error(ctx, node, 'etcd.endpoints', `expected URLs like "https://etcd1.example.org:2379", got ${JSON.stringify(endpoint)}`);
+    }
+  });
+  if (!etcd.prefix.startsWith('/')) error(ctx, node, 'etcd.prefix', `expected an absolute key prefix like "/conftool/v1/pools", got ${JSON.stringify(etcd.prefix)}`);
+  if ((etcd.cert === undefined) !== (etcd.key === undefined)) error(ctx, node, 'etcd.cert', 'a client certificate needs both etcd.cert and etcd.key');
+  return etcd;
+}
+
+export function readRun(ctx: Ctx, node: Node | null): RunSettings {
+  return readSection(ctx, node, 'run', RUN, DEFAULT_RUN);
+}

@@ -1,0 +1,124 @@
+// Settings as written at one level (defaults, datacenter, cluster or host), before merging.
+import type { Node } from 'yaml';
+import { readBatchSizes, readAmount, FRACTION_RULE } from './amount.js';
+import { count, positiveSeconds, readLocated, seconds, type Kind } from './fields.js';
+import { isEmpty, join, readMap, where, type Ctx, type Entry, type Located } from './yaml-nodes.js';
+
+/** One field of a settings group: its YAML key, the field of src/inventory/types.ts, its kind. */
+interface FieldSpec {
+  readonly yaml: string;
+  readonly field: string;
+  readonly kind: Kind;
+}
+
+const str: Kind = { t: 'string' };
+const template: Kind = { t: 'template' };
+const f = (yaml: string, kind: Kind, field = yaml): FieldSpec => ({ yaml, field, kind });
+
+/** Every settings group, with the YAML names (seconds are `…Seconds` fields in the types). */
+export const GROUPS = {
+  ssh: [
+    f('user', str),
+    f('port', count(1, 65535)),
+    f('identityFile', str),
+    f('knownHosts', str),
+    f('jumpHost', str),
+    f('connectTimeout', positiveSeconds, 'connectTimeoutSeconds'),
+    f('acceptNewHostKeys', { t: 'bool' }),
+  ],
+  restart: [f('command', template), f('emergencyCommand', template), f('timeout', positiveSeconds, 'timeoutSeconds')],
+  drain: [
+    f('mode', { t: 'enum', values: ['status', 'fixed'] }),
+    f('seconds', seconds),
+    f('timeout', positiveSeconds, 'timeoutSeconds'),
+    f('statusUrl', template),
+    f('statusCommand', template),
+    f('interval', positiveSeconds, 'intervalSeconds'),
+  ],
+  health: [
+    f('type', { t: 'enum', values: ['http', 'command'] }),
+    f('url', template),
+    f('command', template),
+    f('expectStatus', count(100, 599)),
+    f('expectBody', str),
+    f('releaseHeader', str),
+    f('releaseField', str),
+    f('attempts', count(1)),
+    f('interval', seconds, 'intervalSeconds'),
+    f('timeout', positiveSeconds, 'timeoutSeconds'),
+    f('requestTimeout', positiveSeconds, 'requestTimeoutSeconds'),
+    f('minHealthySeconds', seconds),
+  ],
+  lb: [f('propagationSeconds', seconds), f('confirmTimeout', positiveSeconds, 'confirmTimeoutSeconds')],
+} as const satisfies Record<string, readonly FieldSpec[]>;
+
+export type GroupName = keyof typeof GROUPS;
+export const GROUP_NAMES = Object.keys(GROUPS) as GroupName[];
+
+type Fields = Readonly<Record<string, Located<unknown>>>;
+
+/** Settings written at one level; absent fields fall through to the level above. */
+export interface RawSettings {
+  /** service, weight, batch, minPooled, failureBudget. */
+  readonly top: Fields;
+  readonly groups: Readonly<Record<GroupName, Fields>>;
+}
+
+export const HOST_SETTING_KEYS: readonly string[] = ['service', 'weight', ...GROUP_NAMES];
+export const CLUSTER_ONLY_KEYS: readonly string[] = ['batch', 'minPooled', 'failureBudget'];
+export const SETTING_KEYS: readonly string[] = [...HOST_SETTING_KEYS, ...CLUSTER_ONLY_KEYS];
+
+/** Why a cluster-only key may not stand on a host (reported instead of "unknown key"). */
+export const HOST_MISPLACED: Readonly<Record<string, string>> = Object.fromEntries(
+  CLUSTER_ONLY_KEYS.map((k) => [k, `"${k}" is a cluster setting and cannot be set on one host; set it on the cluster, its datacenter or in defaults`]),
+);
+
+export const EMPTY_SETTINGS: RawSettings = { top: {}, groups: { ssh: {}, restart: {}, drain: {}, health: {}, lb: {} } };
+
+/** Reads the setting keys among `entries` (other keys are the caller's business). */
+export function readSettings(ctx: Ctx, entries: Map<string, Entry>, path: string): RawSettings {
+  const top: Record<string, Located<unknown>> = {};
+  const put = (key: string, node: Node | null, value: unknown): void => {
+    if (value !== undefined) top[key] = { value, where: where(ctx, node), path: join(path, key) };
+  };
+  const service = entries.get('service');
+  if (service) put('service', service.value, readLocated(ctx, service.value, join(path, 'service'), { t: 'string' })?.value);
+  const weight = entries.get('weight');
+  if (weight) put('weight', weight.value, readLocated(ctx, weight.value, join(path, 'weight'), count(0))?.value);
+  for (const key of ['minPooled', 'failureBudget']) {
+    const e = entries.get(key);
+    if (e && !isEmpty(e.value)) put(key, e.value, readAmount(ctx, e.value, join(path, key), FRACTION_RULE));
+  }
+  const batch = entries.get('batch');
+  if (batch && !isEmpty(batch.value)) {
+    const m = readMap(ctx, batch.value, join(path, 'batch'), ['size']);
+    const size = m?.get('size');
+    if (size) put('batch', size.value, readBatchSizes(ctx, size.value, join(path, 'batch.size')));
+  }
+  const groups = { ...EMPTY_SETTINGS.groups };
+  for (const name of GROUP_NAMES) {
+    const e = entries.get(name);
+    if (e) groups[name] = readGroup(ctx, e.value, join(path, name), GROUPS[name]);
+  }
+  return { top, groups };
+}
+
+function readGroup(ctx: Ctx, node: Node | null, path: string, specs: readonly FieldSpec[]): Fields {
+  const out: Record<string, Located<unknown>> = {};
+  if (isEmpty(node)) return out;
+  const entries = readMap(ctx, node, path, specs.map((s) => s.yaml));
+  if (entries === undefined) return out;
+  for (const spec of specs) {
+    const e = entries.get(spec.yaml);
+    const v = e === undefined ? undefined : readLocated(ctx, e.value, join(path, spec.yaml), spec.kind);
+    if (v !== undefined) out[spec.field] = v;
+  }
+  return out;
+}
+
+/** `b` over `a`, per field inside each group (nearest level wins). */
+export function mergeSettings(a: RawSettings, b: RawSettings): RawSettings {
+  const groups = { ...a.groups };
+  for (const name of GROUP_NAMES) groups[name] = { ...a.groups[name], ...b.groups[name] };
+  return { top: { ...a.top, ...b.top }, groups };
+}
