@@ -54,8 +54,8 @@ export function createLinesReporter(options: LinesReporterOptions): Reporter {
       if (event.event === 'batch.started') lastPrinted.set(clusterKey(event.dc, event.cluster), now());
       const line = notable(event);
       if (line !== undefined) write(line);
-      // The batch.started line already says where the cluster is.
-      if ('cluster' in event && event.event !== 'batch.started') afterEvent(event.dc, event.cluster);
+      // Why: the counts only move when a host ends; the timer covers the waits in between.
+      if (event.event === 'host.done' || event.event === 'host.failed' || event.event === 'host.skipped') afterEvent(event.dc, event.cluster);
       if (timer === undefined && everyMs > 0) {
         // Why: a long drain or health wait emits nothing; a line now and then shows the run is alive.
         timer = setInterval(() => progress.clusters().filter(due).forEach(print), everyMs);

@@ -71,7 +71,7 @@ const stepOf: Partial<Record<RolloutEvent['event'], HostStep>> = {
   'host.done': 'done',
 };
 
-const outcomeRank: Record<HostOutcome, number> = { failed: 0, interrupted: 1, 'not-started': 2, skipped: 3, done: 4 };
+const outcomeRank: Record<HostOutcome, number> = { failed: 0, interrupted: 1, 'not-started': 2, done: 3, skipped: 4 };
 
 /** Folds the events of a run into what happened to every host. Pure. */
 export function summarize(events: readonly RolloutEvent[]): RunSummary {
