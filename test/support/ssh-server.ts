@@ -22,6 +22,8 @@ export interface ScriptedReply {
 export interface SshServerOptions {
   /** `shell` runs commands with `sh -c`; a map answers exact commands (others exit 127). */
   readonly commands?: 'shell' | Readonly<Record<string, ScriptedReply>>;
+  /** Public key files accepted besides the generated client key. */
+  readonly authorizedKeyFiles?: readonly string[];
 }
 
 export interface TestSshServer {
@@ -57,11 +59,15 @@ function runShell(command: string, stream: ServerChannel, children: Set<ChildPro
   return child;
 }
 
-function handleClient(client: Connection, user: string, allowed: ReturnType<typeof utils.parseKey>, options: SshServerOptions, state: { execs: number; children: Set<ChildProcess> }): void {
+type PublicKey = Exclude<ReturnType<typeof utils.parseKey>, Error>;
+
+function handleClient(client: Connection, user: string, allowed: readonly PublicKey[], options: SshServerOptions, state: { execs: number; children: Set<ChildProcess> }): void {
   client.on('authentication', (ctx) => {
-    if (ctx.method !== 'publickey' || ctx.username !== user || allowed instanceof Error) return ctx.reject(['publickey']);
-    if (ctx.key.algo !== allowed.type || !ctx.key.data.equals(allowed.getPublicSSH())) return ctx.reject(['publickey']);
-    if (ctx.signature !== undefined && ctx.blob !== undefined && !allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo)) return ctx.reject(['publickey']);
+    if (ctx.method !== 'publickey' || ctx.username !== user) return ctx.reject(['publickey']);
+    const { key } = ctx;
+    const match = allowed.find((k) => k.type === key.algo && key.data.equals(k.getPublicSSH()));
+    if (match === undefined) return ctx.reject(['publickey']);
+    if (ctx.signature !== undefined && ctx.blob !== undefined && !match.verify(ctx.blob, ctx.signature, ctx.hashAlgo)) return ctx.reject(['publickey']);
     return ctx.accept();
   });
   client.on('ready', () => {
@@ -97,7 +103,11 @@ export async function startSshServer(options: SshServerOptions = {}): Promise<Te
   const dir = mkdtempSync(join(tmpdir(), 'rollout-ssh2-server-'));
   const hostKey = keygen(join(dir, 'host_ed25519'), 'ed25519');
   const clientKey = keygen(join(dir, 'client_ed25519'), 'ed25519');
-  const allowed = utils.parseKey(readFileSync(clientKey.publicPath));
+  const allowed = [clientKey.publicPath, ...(options.authorizedKeyFiles ?? [])].map((file) => {
+    const parsed = utils.parseKey(readFileSync(file));
+    if (parsed instanceof Error) throw parsed;
+    return parsed;
+  });
   const user = 'deploy';
   const state = { execs: 0, children: new Set<ChildProcess>() };
   let connections = 0;

@@ -1,0 +1,133 @@
+// The ssh2 transport against an in-process ssh2 Server on 127.0.0.1.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRolloutError } from '../../../src/errors.js';
+import { createSshTransport } from '../../../src/transport/ssh.js';
+import type { SshTarget } from '../../../src/transport/types.js';
+import { transportContract } from '../../contract/transport.contract.js';
+import { keygen } from '../../support/ssh-keys.js';
+import { startSshServer } from '../../support/ssh-server.js';
+import type { TestSshServer } from '../../support/ssh-server.js';
+
+const NO_AGENT = { PATH: process.env.PATH };
+
+function targetOf(server: TestSshServer, overrides: Partial<SshTarget> = {}): SshTarget {
+  return {
+    host: 'app1', address: server.address, port: server.port, user: server.user, identityFile: server.clientKey.privatePath,
+    knownHosts: server.knownHosts, jumpHost: undefined, connectTimeoutSeconds: 5, acceptNewHostKeys: false, ...overrides,
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+transportContract('ssh2 transport against an in-process ssh2 server', async () => {
+  const server = await startSshServer();
+  const transport = createSshTransport({ env: NO_AGENT });
+  return {
+    transport,
+    target: () => targetOf(server),
+    // Why: port 1 on loopback has no listener, so the connection is refused at once.
+    unreachable: () => targetOf(server, { host: 'gone1', port: 1 }),
+    stop: () => server.stop(),
+  };
+});
+
+describe('ssh2 transport against an in-process ssh2 server', () => {
+  let server: TestSshServer;
+  beforeAll(async () => {
+    server = await startSshServer({ commands: { uptime: { stdout: 'up 3 days\n' }, 'false': { exitCode: 1 } } });
+  });
+  afterAll(() => server.stop());
+
+  it('runs 200 execs in parallel, all over one TCP connection', async () => {
+    const transport = createSshTransport({ env: NO_AGENT });
+    const before = server.connections();
+    const results = await Promise.all(Array.from({ length: 200 }, () => transport.exec(targetOf(server), 'uptime', { timeoutMs: 60_000 })));
+    await transport.close();
+    expect(results.every((r) => r.exitCode === 0 && r.stdout === 'up 3 days\n')).toBe(true);
+    expect(server.connections() - before).toBe(1);
+  });
+
+  it('reuses one connection for many sequential execs', async () => {
+    const transport = createSshTransport({ env: NO_AGENT });
+    const before = server.connections();
+    for (let i = 0; i < 5; i += 1) await transport.exec(targetOf(server), 'false', { timeoutMs: 10_000 });
+    await transport.close();
+    expect(server.connections() - before).toBe(1);
+  });
+
+  it('re-establishes a dropped connection on the next exec', async () => {
+    const transport = createSshTransport({ env: NO_AGENT });
+    const before = server.connections();
+    await transport.exec(targetOf(server), 'uptime', { timeoutMs: 10_000 });
+    server.dropConnections();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const result = await transport.exec(targetOf(server), 'uptime', { timeoutMs: 10_000 });
+    await transport.close();
+    expect(result.stdout).toBe('up 3 days\n');
+    expect(server.connections() - before).toBe(2);
+  });
+
+  it('throws E_SSH_AUTH when the server does not accept the key', async () => {
+    const other = keygen(join(mkdtempSync(join(tmpdir(), 'rollout-key-')), 'id_ed25519'), 'ed25519');
+    const transport = createSshTransport({ env: NO_AGENT });
+    const error = await rejection(transport.exec(targetOf(server, { identityFile: other.privatePath }), 'uptime', { timeoutMs: 10_000 }));
+    await transport.close();
+    expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
+    expect(error.message).toContain(`app1 (127.0.0.1:${server.port})`);
+  });
+
+  it('throws E_SSH_AUTH when there is neither a key file nor an agent', async () => {
+    const transport = createSshTransport({ env: NO_AGENT });
+    const error = await rejection(transport.exec(targetOf(server, { identityFile: undefined }), 'uptime', { timeoutMs: 10_000 }));
+    expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
+    expect(error.message).toMatch(/SSH_AUTH_SOCK/);
+  });
+
+  it('refuses an unknown host key with E_SSH_HOSTKEY and the key fingerprint ssh-keygen prints', async () => {
+    const empty = join(mkdtempSync(join(tmpdir(), 'rollout-kh-')), 'known_hosts');
+    writeFileSync(empty, '');
+    const transport = createSshTransport({ env: NO_AGENT });
+    const error = await rejection(transport.exec(targetOf(server, { knownHosts: empty }), 'uptime', { timeoutMs: 10_000 }));
+    expect(isRolloutError(error, 'E_SSH_HOSTKEY')).toBe(true);
+    expect(error).toMatchObject({ host: 'app1' });
+    expect(error.message).toContain(server.hostKey.fingerprint);
+  });
+});
+
+describe('private key passphrases', () => {
+  const passphrase = 'correct horse battery staple';
+  let server: TestSshServer;
+  let keyPath: string;
+  beforeAll(async () => {
+    const key = keygen(join(mkdtempSync(join(tmpdir(), 'rollout-key-')), 'id_ed25519'), 'ed25519', passphrase);
+    keyPath = key.privatePath;
+    server = await startSshServer({ commands: { whoami: { stdout: 'deploy\n' } }, authorizedKeyFiles: [key.publicPath] });
+  });
+  afterAll(() => server.stop());
+
+  it('decrypts the key with the passphrase from ROLLOUT_SSH_PASSPHRASE', async () => {
+    const transport = createSshTransport({ env: { ROLLOUT_SSH_PASSPHRASE: passphrase } });
+    const result = await transport.exec(targetOf(server, { identityFile: keyPath }), 'whoami', { timeoutMs: 10_000 });
+    await transport.close();
+    expect(result.stdout).toBe('deploy\n');
+  });
+
+  it('throws E_SSH_AUTH naming the variable, never the passphrase, when it is wrong', async () => {
+    const transport = createSshTransport({ env: { ROLLOUT_SSH_PASSPHRASE: 'wrong secret' } });
+    const error = await rejection(transport.exec(targetOf(server, { identityFile: keyPath }), 'whoami', { timeoutMs: 10_000 }));
+    expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
+    expect(error.message).toContain('ROLLOUT_SSH_PASSPHRASE');
+    expect(error.message).toContain(keyPath);
+    expect(error.message).not.toContain('wrong secret');
+  });
+});
