@@ -176,7 +176,8 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     for (const [path, state] of states) {
       if (signal.aborted) return;
       if (!state.dirty || state.retryAtMs > deps.now()) continue;
-      if (!(await reconcileKey(ctx, cache, state))) states.delete(path);
+      // Why: the key may have been created again while its deletion was being cleaned up.
+      if (!(await reconcileKey(ctx, cache, state)) && state.raw === undefined) states.delete(path);
     }
     await advanceDraining(ctx, states.values());
   };

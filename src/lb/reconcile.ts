@@ -63,19 +63,21 @@ function warnOnce(ctx: ReconcileContext, state: KeyState, message: string, field
  */
 export async function reconcileKey(ctx: ReconcileContext, cache: BackendCache, state: KeyState): Promise<boolean> {
   const id = poolKeyId(state.key);
-  const fields = { key: id, revision: state.modRevision };
+  // Why: a watch event may update the state while we await HAProxy; confirm only the revision we applied.
+  const { raw, modRevision: revision } = state;
+  const fields = { key: id, revision };
   try {
-    if (state.raw === undefined) {
+    if (raw === undefined) {
       // Why: a deleted key says nothing about the server; touching HAProxy could depool a whole backend by mistake.
       if (state.published !== undefined && ctx.lease !== undefined) await ctx.kv.delete(appliedKey(ctx.agentId, state.key));
       ctx.log.warn(fields, `${id}: pool key deleted; HAProxy left as it is`);
       return false;
     }
-    const desired = readPoolValue(state.raw);
+    const desired = readPoolValue(raw);
     if (!desired.readable) {
       warnOnce(ctx, state, `${id}: unreadable pool value (${desired.reason}); never pooled, HAProxy left as it is, no applied key`, fields);
       state.drainingSinceMs = undefined;
-      return settle(state);
+      return settle(state, revision);
     }
     const target = serverTarget(state.key, ctx.backendTemplate);
     const where = { ...fields, backend: target.backend, server: target.server };
@@ -89,19 +91,19 @@ export async function reconcileKey(ctx: ReconcileContext, cache: BackendCache, s
     for (const action of plan.actions) {
       if (action.type === 'weight') await ctx.haproxy.setServerWeight(target.backend, target.server, action.weight);
       else await ctx.haproxy.setServerState(target.backend, target.server, action.state);
-      ctx.log.info({ ...where, action }, `${target.backend}/${target.server}: ${action.type === 'weight' ? `weight ${action.weight}` : `state ${action.state}`} (pool ${desired.pooled}, revision ${state.modRevision})`);
+      ctx.log.info({ ...where, action }, `${target.backend}/${target.server}: ${action.type === 'weight' ? `weight ${action.weight}` : `state ${action.state}`} (pool ${desired.pooled}, revision ${revision})`);
     }
     cache.get(target.backend)?.set(target.server, afterActions(current, plan.actions));
     state.drainingSinceMs = plan.drainToMaint ? (state.drainingSinceMs ?? ctx.now()) : undefined;
-    if (plan.confirm && state.published !== state.modRevision && ctx.lease !== undefined) {
-      const value: AppliedValue = { revision: state.modRevision, pooled: desired.pooled, weight: desired.weight, appliedAt: new Date(ctx.now()).toISOString() };
+    if (plan.confirm && state.published !== revision && ctx.lease !== undefined) {
+      const value: AppliedValue = { revision, pooled: desired.pooled, weight: desired.weight, appliedAt: new Date(ctx.now()).toISOString() };
       await ctx.kv.put(appliedKey(ctx.agentId, state.key), JSON.stringify(value), { lease: ctx.lease });
-      state.published = state.modRevision;
-      ctx.log.info(where, `${id}: applied pooled=${desired.pooled} weight=${desired.weight} (revision ${state.modRevision})`);
+      state.published = revision;
+      ctx.log.info(where, `${id}: applied pooled=${desired.pooled} weight=${desired.weight} (revision ${revision})`);
     }
     // Why: without a lease nothing could be published; stay dirty so registration retries publish it.
     if (ctx.lease === undefined && plan.confirm) return scheduleRetry(ctx, state);
-    return settle(state);
+    return settle(state, revision);
   } catch (error) {
     if (isRolloutError(error, 'E_HAPROXY')) cache.clear();
     state.attempts += 1;
@@ -110,7 +112,9 @@ export async function reconcileKey(ctx: ReconcileContext, cache: BackendCache, s
   }
 }
 
-function settle(state: KeyState): true {
+function settle(state: KeyState, revision: number): true {
+  // Why: a newer value arrived meanwhile: stay dirty so the next pass applies it.
+  if (state.modRevision !== revision) return true;
   state.dirty = false;
   state.attempts = 0;
   state.retryAtMs = 0;

@@ -66,6 +66,23 @@ describe('runLbAgent', () => {
     await eventually(() => s.haproxy.server(backend, mw1.host)?.admin === 'maint', 'the idle server goes to maint');
   });
 
+  it('confirms only the revision it applied when a newer value arrives during the HAProxy change', async () => {
+    const s = fleet();
+    await s.kv.put(poolPath(mw1), value('yes'));
+    running = s.start();
+    await eventually(async () => (await running?.applied(mw1)) !== undefined, 'mw1 is applied');
+    let repool = 0;
+    s.haproxy.duringNextSet(async () => {
+      repool = await s.kv.put(poolPath(mw1), value('yes', 12));
+      await new Promise((r) => setTimeout(r, 10)); // let the watch event arrive mid-change
+    });
+    const depool = await s.kv.put(poolPath(mw1), value('no'));
+    await eventually(async () => repool > 0 && (await running?.applied(mw1))?.revision === repool, 'the repool is confirmed');
+    expect(await running.applied(mw1)).toMatchObject({ revision: repool, pooled: 'yes', weight: 12 });
+    expect(s.haproxy.server(backend, mw1.host)).toMatchObject({ admin: 'ready', weight: 12 });
+    expect(repool).toBeGreaterThan(depool);
+  });
+
   it('never pools a server whose pool value it cannot read, and publishes nothing for it', async () => {
     const s = fleet();
     s.haproxy.addServer(backend, mw1.host, { admin: 'maint' });

@@ -10,12 +10,20 @@ export interface FakeHaproxy extends HaproxyRuntime {
   /** The next `count` commands fail like an unreachable socket. */
   failNext(count: number): void;
   readonly calls: string[];
+  /** Runs inside the next `set server` command, before it takes effect (to race a watch event against it). */
+  duringNextSet(hook: () => Promise<void>): void;
 }
 
 export function createFakeHaproxy(): FakeHaproxy {
   const backends = new Map<string, Map<string, FakeServer>>();
   const calls: string[] = [];
   let failures = 0;
+  let hook: (() => Promise<void>) | undefined;
+  const runHook = async (): Promise<void> => {
+    const current = hook;
+    hook = undefined;
+    await current?.();
+  };
   const check = (command: string): void => {
     calls.push(command);
     if (failures > 0) {
@@ -41,6 +49,9 @@ export function createFakeHaproxy(): FakeHaproxy {
     failNext(count) {
       failures = count;
     },
+    duringNextSet(next) {
+      hook = next;
+    },
     async showServersState(backend) {
       check(`show servers state ${backend ?? ''}`.trim());
       const list: HaproxyServerState[] = [];
@@ -55,10 +66,12 @@ export function createFakeHaproxy(): FakeHaproxy {
     },
     async setServerState(backend, server, state) {
       check(`set server ${backend}/${server} state ${state}`);
+      await runHook();
       find(backend, server).admin = state;
     },
     async setServerWeight(backend, server, weight) {
       check(`set server ${backend}/${server} weight ${weight}`);
+      await runHook();
       find(backend, server).weight = weight;
     },
     async serverSessions(backend, server) {
