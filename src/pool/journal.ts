@@ -1,0 +1,147 @@
+import type { HostStep } from '../report/events.js';
+import type { Kv } from './kv.js';
+import { listLocks } from './lock.js';
+import type { LockHolder } from './lock.js';
+import { RUNS_PREFIX, runHostKey, runMetaKey, runPrefix } from './rollout-keys.js';
+import type { PoolKey, PoolValue } from './types.js';
+
+/** `/rollout/v1/runs/<runId>/meta`: who ran what; finishedAt/outcome once it ended. Not lease-bound. */
+export interface RunMeta {
+  readonly runId: string;
+  readonly holder: LockHolder;
+  readonly command: string;
+  readonly emergency: boolean;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly outcome?: string;
+  /** Id of the lease its locks are bound to. */
+  readonly lease: string;
+}
+
+export type JournalPhase = HostStep | 'failed' | 'repooled' | 'left';
+
+/** `/rollout/v1/runs/<runId>/hosts/<dc>/<cluster>/<service>/<host>`: written before each pool change. */
+export interface JournalHost {
+  readonly key: PoolKey;
+  /** The pool value before this run touched the host; null if it was missing. */
+  readonly prior: PoolValue | null;
+  readonly priorRevision: number;
+  readonly phase: JournalPhase;
+  /** modRevision of this run's last write to the pool key (repool only if it is still this). */
+  readonly wroteRevision: number | null;
+  readonly wroteValue: PoolValue | null;
+  readonly updatedAt: string;
+  readonly note?: string;
+}
+
+/** The journal of the running run. */
+export interface Journal {
+  readonly runId: string;
+  /** Overwrites the host's record. Call it before the pool write it describes. */
+  record(host: JournalHost): Promise<void>;
+  /** Marks the run finished; `rollout recover` then leaves it alone. */
+  finish(outcome: string): Promise<void>;
+}
+
+/** A journaled run as read back for `rollout recover` and `rollout status`. */
+export interface RunRecord {
+  readonly runId: string;
+  /** null when the meta key is missing or unreadable. */
+  readonly meta: RunMeta | null;
+  readonly hosts: readonly JournalHost[];
+  /** Some lock key still names this run: its process (or at least its lease) is alive. */
+  readonly locked: boolean;
+  /** Not finished and holds no lock: the process died; recover may act on its hosts. */
+  readonly dead: boolean;
+  /** Keys under the run that could not be read. */
+  readonly unreadable: readonly string[];
+}
+
+export interface JournalOptions {
+  /** Milliseconds since the epoch; Date.now unless told. */
+  readonly now?: () => number;
+}
+
+/** `20261124T195500Z-ab12cd`: sortable by start time, unique enough with 24 random bits. */
+export function newRunId(now: number, random: () => number): string {
+  const stamp = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const suffix = Math.floor(random() * 0x1000000).toString(16).padStart(6, '0');
+  return `${stamp}-${suffix}`;
+}
+
+/** Creates the run's meta key (create-only: a run id is never reused) and returns its journal. */
+export async function createJournal(kv: Kv, meta: RunMeta, options: JournalOptions = {}): Promise<Journal> {
+  const now = options.now ?? Date.now;
+  const metaKey = runMetaKey(meta.runId);
+  let revision = await kv.put(metaKey, JSON.stringify(meta), { expectModRevision: 0 });
+  return {
+    runId: meta.runId,
+    async record(host) {
+      await kv.put(runHostKey(meta.runId, host.key), JSON.stringify(host));
+    },
+    async finish(outcome) {
+      const finished: RunMeta = { ...meta, finishedAt: new Date(now()).toISOString(), outcome };
+      revision = await kv.put(metaKey, JSON.stringify(finished), { expectModRevision: revision });
+    },
+  };
+}
+
+function parseJson(raw: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(raw);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function parseMeta(raw: string): RunMeta | null {
+  const value = parseJson(raw);
+  if (value === null || typeof value.runId !== 'string' || typeof value.startedAt !== 'string') return null;
+  if (typeof value.holder !== 'object' || value.holder === null || typeof value.command !== 'string') return null;
+  return value as unknown as RunMeta;
+}
+
+function parseHost(raw: string): JournalHost | null {
+  const value = parseJson(raw);
+  if (value === null || typeof value.phase !== 'string' || typeof value.priorRevision !== 'number') return null;
+  const key = value.key as Record<string, unknown> | null | undefined;
+  if (typeof key !== 'object' || key === null || ['dc', 'cluster', 'service', 'host'].some((f) => typeof key[f] !== 'string')) return null;
+  return value as unknown as JournalHost;
+}
+
+/** Every journaled run, oldest first (run ids sort by start time), with whether it is dead. */
+export async function listRuns(kv: Kv): Promise<RunRecord[]> {
+  // Why: locks before and after the journal read, so a run that starts or finishes meanwhile is never taken for dead.
+  const before = await listLocks(kv);
+  const entries = await kv.list(RUNS_PREFIX);
+  const after = await listLocks(kv);
+  const lockedRuns = new Set([...before, ...after].flatMap((lock) => (lock.holder === null ? [] : [lock.holder.runId])));
+  const byRun = new Map<string, { meta: RunMeta | null; hosts: JournalHost[]; unreadable: string[] }>();
+  for (const entry of entries) {
+    const rest = entry.key.slice(RUNS_PREFIX.length);
+    const runId = rest.split('/')[0] ?? '';
+    const run = byRun.get(runId) ?? { meta: null, hosts: [], unreadable: [] };
+    byRun.set(runId, run);
+    if (entry.key === runMetaKey(runId)) {
+      run.meta = parseMeta(entry.value);
+      if (run.meta === null) run.unreadable.push(entry.key);
+    } else {
+      const host = parseHost(entry.value);
+      if (host === null) run.unreadable.push(entry.key);
+      else run.hosts.push(host);
+    }
+  }
+  return [...byRun.entries()].map(([runId, run]) => {
+    const locked = lockedRuns.has(runId);
+    return { runId, ...run, locked, dead: run.meta?.finishedAt === undefined && !locked };
+  });
+}
+
+/** Deletes a run's journal (meta and hosts); returns how many keys went. */
+export async function deleteRun(kv: Kv, runId: string): Promise<number> {
+  const entries = await kv.list(runPrefix(runId));
+  let deleted = 0;
+  for (const entry of entries) if (await kv.delete(entry.key, { expectModRevision: entry.modRevision })) deleted += 1;
+  return deleted;
+}
