@@ -1,4 +1,5 @@
 import { RolloutError } from '../errors.js';
+import { parsePoolValue } from '../pool/store.js';
 import type { PoolKey, Pooled } from '../pool/types.js';
 import type { AdminState, HaproxyServerState } from './haproxy.js';
 
@@ -47,22 +48,13 @@ export function serverTarget(key: PoolKey, template: string = DEFAULT_BACKEND_TE
   return { backend, server: key.host };
 }
 
-/** Reads a conftool value leniently about extra fields, strictly about pooled and weight. */
+/** Reads a conftool value with the store's rules, plus HAProxy's weight range (0–256). */
 export function readPoolValue(raw: string): DesiredPool {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    return { readable: false, reason: `not JSON (${(error as Error).message})` };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { readable: false, reason: 'not a JSON object' };
-  const { pooled, weight } = value as Record<string, unknown>;
-  if (pooled !== 'yes' && pooled !== 'no' && pooled !== 'inactive') {
-    return { readable: false, reason: `pooled must be "yes", "no" or "inactive", got ${JSON.stringify(pooled)}` };
-  }
-  if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > 256) {
-    return { readable: false, reason: `weight must be an integer from 0 to 256, got ${JSON.stringify(weight)}` };
-  }
+  const parsed = parsePoolValue(raw);
+  if (!parsed.ok) return { readable: false, reason: parsed.reason };
+  const { pooled, weight } = parsed.value;
+  // Why: HAProxy refuses other weights; a value the LB cannot apply must not half-apply.
+  if (weight < 0 || weight > 256) return { readable: false, reason: `weight must be from 0 to 256 for HAProxy, got ${weight}` };
   return { readable: true, pooled, weight };
 }
 
