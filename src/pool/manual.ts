@@ -1,0 +1,55 @@
+import type { Kv } from './kv.js';
+import { MANUAL_PREFIX, manualKey, poolKeyFromParts } from './rollout-keys.js';
+import { poolKeyId } from './types.js';
+import type { PoolKey } from './types.js';
+
+/** `/rollout/v1/manual/<dc>/<cluster>/<service>/<host>`: the last manual pool/depool of a host. */
+export interface ManualRecord {
+  readonly action: 'pool' | 'depool';
+  readonly user: string;
+  readonly machine: string;
+  readonly reason: string;
+  /** ISO 8601. */
+  readonly time: string;
+  /** modRevision of the pool key write this record describes. */
+  readonly revision: number;
+}
+
+/** A manual record as read, with the host it belongs to. */
+export interface ManualEntry extends ManualRecord {
+  readonly key: PoolKey;
+}
+
+function parseRecord(raw: string): ManualRecord | null {
+  try {
+    const value = JSON.parse(raw) as Partial<Record<keyof ManualRecord, unknown>> | null;
+    if (typeof value !== 'object' || value === null) return null;
+    const { action, user, machine, reason, time, revision } = value;
+    if ((action !== 'pool' && action !== 'depool') || typeof user !== 'string' || typeof time !== 'string') return null;
+    if (typeof revision !== 'number') return null;
+    return { action, user, machine: typeof machine === 'string' ? machine : '', reason: typeof reason === 'string' ? reason : '', time, revision };
+  } catch {
+    return null;
+  }
+}
+
+/** Overwrites the host's manual record (last change wins; the pool key itself is the truth). */
+export async function recordManual(kv: Kv, key: PoolKey, record: ManualRecord): Promise<void> {
+  await kv.put(manualKey(key), JSON.stringify(record));
+}
+
+/** Every readable manual record, keyed by poolKeyId(); unreadable ones are skipped. */
+export async function readManual(kv: Kv): Promise<Map<string, ManualEntry>> {
+  const records = new Map<string, ManualEntry>();
+  for (const entry of await kv.list(MANUAL_PREFIX)) {
+    const key = poolKeyFromParts(entry.key.slice(MANUAL_PREFIX.length));
+    const record = parseRecord(entry.value);
+    if (key !== null && record !== null) records.set(poolKeyId(key), { ...record, key });
+  }
+  return records;
+}
+
+/** Removes a host's record, e.g. once a rollout or recover has repooled it. */
+export async function clearManual(kv: Kv, key: PoolKey): Promise<boolean> {
+  return kv.delete(manualKey(key));
+}
