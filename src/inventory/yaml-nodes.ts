@@ -51,7 +51,7 @@ export function expected(ctx: Ctx, node: Node | null | undefined, path: string, 
 export function describe(node: Node | null | undefined): string {
   if (node === null || node === undefined) return 'nothing';
   if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
+  if (isSeq(node)) return node.items.length === 0 ? 'an empty list' : 'a list';
   if (isScalar(node)) {
     const v = node.value;
     if (v === null || v === undefined) return 'nothing (an empty value)';
