@@ -5,7 +5,7 @@ import { clusterKey, formatElapsed } from './format.js';
 export interface ClusterProgress {
   readonly dc: string;
   readonly cluster: string;
-  /** Hosts planned (from run.started), or seen so far when the plan did not say. */
+  /** Hosts planned in batches (from run.started, else seen in batches) plus hosts skipped up front. */
   readonly hosts: number;
   /** The batch running or last run (0 before the first). */
   readonly batch: number;
@@ -28,7 +28,10 @@ interface MutableProgress {
   batch: number;
   batches: number;
   inFlight: Set<string>;
-  seen: Set<string>;
+  /** Hosts listed by batch.started: the ones run.started counted. */
+  batched: Set<string>;
+  /** Hosts skipped before any batch (e.g. inactive): not in run.started's count. */
+  skippedUpFront: number;
   ok: number;
   failed: number;
   skipped: number;
@@ -49,13 +52,13 @@ export function createProgressTracker(): ProgressTracker {
     const key = clusterKey(dc, cluster);
     let p = byKey.get(key);
     if (!p) {
-      p = { dc, cluster, planned: undefined, batch: 0, batches: 0, inFlight: new Set(), seen: new Set(), ok: 0, failed: 0, skipped: 0, startedMs: undefined, finishedMs: undefined };
+      p = { dc, cluster, planned: undefined, batch: 0, batches: 0, inFlight: new Set(), batched: new Set(), skippedUpFront: 0, ok: 0, failed: 0, skipped: 0, startedMs: undefined, finishedMs: undefined };
       byKey.set(key, p);
     }
     return p;
   };
   const view = (p: MutableProgress): ClusterProgress => {
-    const hosts = Math.max(p.planned ?? 0, p.seen.size);
+    const hosts = Math.max(p.planned ?? 0, p.batched.size) + p.skippedUpFront;
     return {
       dc: p.dc, cluster: p.cluster, hosts, batch: p.batch, batches: p.batches, inFlight: p.inFlight.size,
       ok: p.ok, failed: p.failed, skipped: p.skipped,
@@ -64,7 +67,6 @@ export function createProgressTracker(): ProgressTracker {
     };
   };
   const finish = (p: MutableProgress, host: string, atMs: number): void => {
-    p.seen.add(host);
     p.inFlight.delete(host);
     const v = view(p);
     if (v.inFlight === 0 && v.left === 0) p.finishedMs = atMs;
@@ -82,7 +84,7 @@ export function createProgressTracker(): ProgressTracker {
           Object.assign(p, { batch: event.batch, batches: event.batches, finishedMs: undefined });
           p.startedMs ??= atMs;
           for (const h of event.hosts) {
-            p.seen.add(h);
+            p.batched.add(h);
             p.inFlight.add(h);
           }
           return;
@@ -93,9 +95,12 @@ export function createProgressTracker(): ProgressTracker {
         case 'host.failed':
           get(event.dc, event.cluster).failed += 1;
           return finish(get(event.dc, event.cluster), event.host, atMs);
-        case 'host.skipped':
-          get(event.dc, event.cluster).skipped += 1;
-          return finish(get(event.dc, event.cluster), event.host, atMs);
+        case 'host.skipped': {
+          const p = get(event.dc, event.cluster);
+          p.skipped += 1;
+          if (!p.batched.has(event.host)) p.skippedUpFront += 1;
+          return finish(p, event.host, atMs);
+        }
         default:
           return;
       }

@@ -21,7 +21,7 @@ export interface HostSummary {
   readonly depooled: boolean;
 }
 
-/** Hosts of a cluster that no batch ever reached: only their count is known from run.started. */
+/** Hosts of a cluster that no batch ever reached: only their count is known (run.started counts batch hosts). */
 export interface ClusterRemainder {
   readonly dc: string;
   readonly cluster: string;
@@ -56,6 +56,8 @@ interface HostState {
   startMs: number;
   endMs: number;
   depooled: boolean;
+  /** Listed in a batch.started: counted against the plan (hosts skipped up front are not). */
+  inBatch: boolean;
 }
 
 const stepOf: Partial<Record<RolloutEvent['event'], HostStep>> = {
@@ -89,7 +91,7 @@ export function summarize(events: readonly RolloutEvent[]): RunSummary {
   const hostOf = (e: { host: string; dc: string; cluster: string }, atMs: number): HostState => {
     let h = hosts.get(e.host);
     if (!h) {
-      h = { host: e.host, dc: e.dc, cluster: e.cluster, outcome: undefined, step: 'pending', reason: '', code: undefined, startMs: atMs, endMs: atMs, depooled: false };
+      h = { host: e.host, dc: e.dc, cluster: e.cluster, outcome: undefined, step: 'pending', reason: '', code: undefined, startMs: atMs, endMs: atMs, depooled: false, inBatch: false };
       hosts.set(e.host, h);
     }
     h.endMs = atMs;
@@ -106,7 +108,7 @@ export function summarize(events: readonly RolloutEvent[]): RunSummary {
         for (const c of event.clusters) planned.set(clusterKey(c.dc, c.cluster), { dc: c.dc, cluster: c.cluster, hosts: c.hosts });
         continue;
       case 'batch.started':
-        for (const host of event.hosts) hostOf({ host, dc: event.dc, cluster: event.cluster }, atMs);
+        for (const host of event.hosts) hostOf({ host, dc: event.dc, cluster: event.cluster }, atMs).inBatch = true;
         continue;
       case 'run.warning':
         warnings.push(event.message);
@@ -153,7 +155,7 @@ export function summarize(events: readonly RolloutEvent[]): RunSummary {
   }));
   // Array.prototype.sort is stable: hosts keep run order within an outcome.
   summaries.sort((a, b) => outcomeRank[a.outcome] - outcomeRank[b.outcome]);
-  const notStarted = remainders(planned, summaries);
+  const notStarted = remainders(planned, [...hosts.values()].filter((h) => h.inBatch));
   const count = (o: HostOutcome) => summaries.filter((h) => h.outcome === o).length;
   const unnamed = notStarted.reduce((n, c) => n + c.notStarted, 0);
   return {
@@ -180,7 +182,7 @@ export function summarize(events: readonly RolloutEvent[]): RunSummary {
   };
 }
 
-function remainders(planned: Map<string, { dc: string; cluster: string; hosts: number }>, hosts: readonly HostSummary[]): ClusterRemainder[] {
+function remainders(planned: Map<string, { dc: string; cluster: string; hosts: number }>, hosts: readonly HostState[]): ClusterRemainder[] {
   const out: ClusterRemainder[] = [];
   for (const [key, p] of planned) {
     const seen = hosts.filter((h) => clusterKey(h.dc, h.cluster) === key).length;

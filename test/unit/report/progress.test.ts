@@ -35,3 +35,14 @@ describe('renderProgressLine', () => {
     ]);
   });
 });
+
+describe('hosts skipped before any batch', () => {
+  it('are added to the planned hosts instead of hiding one of them', () => {
+    const [app] = progressFrom([
+      started,
+      at(0, { event: 'host.skipped', dc: 'eqiad', cluster: 'appserver', host: 'mw9', reason: 'inactive' }),
+      at(0, { event: 'batch.started', dc: 'eqiad', cluster: 'appserver', batch: 1, batches: 2, hosts: ['mw1'] }),
+    ]);
+    expect(app).toMatchObject({ hosts: 4, skipped: 1, inFlight: 1, left: 2 });
+  });
+});

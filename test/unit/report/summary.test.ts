@@ -74,3 +74,17 @@ describe('renderSummary', () => {
     expect(text.endsWith('warnings:\n  - etcd answered slowly (2.1 s)\n  - no LB agent registered in eqiad: used a 3 s propagation delay (3 hosts)\n')).toBe(true);
   });
 });
+
+describe('hosts skipped before any batch', () => {
+  it('do not count against the hosts run.started planned in batches', () => {
+    const s = summarize([
+      started,
+      at(0, { event: 'host.skipped', dc: 'eqiad', cluster: 'appserver', host: 'mw9', reason: 'inactive' }),
+      at(0, { event: 'batch.started', dc: 'eqiad', cluster: 'appserver', batch: 1, batches: 2, hosts: ['mw1'] }),
+      ...goodHost('mw1', 0),
+      at(9, { event: 'run.finished', exitCode: 1, ok: 1, failed: 0, skipped: 1, notStarted: 6, durationMs: 9000 }),
+    ]);
+    expect(s.notStarted).toEqual([{ dc: 'eqiad', cluster: 'appserver', notStarted: 2 }, { dc: 'eqiad', cluster: 'api_appserver', notStarted: 4 }]);
+    expect(s.totals).toMatchObject({ hosts: 8, done: 1, skipped: 1, notStarted: 6 });
+  });
+});
