@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { realSleep } from '../deps.js';
 import { EXIT, RolloutError } from '../errors.js';
-import { loadInventory } from '../inventory/load.js';
+import { loadInventory, resolveInventoryPath } from '../inventory/load.js';
 import type { EtcdSettings } from '../inventory/types.js';
 import { runLbAgent } from '../lb/agent.js';
 import { DEFAULT_BACKEND_TEMPLATE, validateBackendTemplate } from '../lb/apply.js';
@@ -10,7 +10,7 @@ import { createHaproxyRuntime } from '../lb/haproxy.js';
 import { connectEtcd } from '../pool/etcd-kv.js';
 
 export interface LbAgentArgs {
-  /** For the etcd settings; without it, --etcd endpoints with conftool's default prefix. */
+  /** For the etcd settings (then ROLLOUT_INVENTORY, then /etc/rollout/inventory.yaml); --etcd alone uses conftool's default prefix. */
   readonly inventoryFile?: string | undefined;
   readonly dc: string;
   readonly haproxySocket: string;
@@ -23,6 +23,8 @@ export interface LbAgentIo {
   /** Aborted by SIGINT/SIGTERM: the agent revokes its lease and returns. */
   readonly signal: AbortSignal;
   readonly env: NodeJS.ProcessEnv;
+  /** For a relative inventory path; process.cwd() unless given. */
+  readonly cwd?: string;
   /** JSON log; pino to stderr unless given. */
   readonly log?: Logger;
 }
@@ -37,13 +39,12 @@ export function defaultAgentId(socketPath: string): string {
   return `${hostname()}:${socketPath}`;
 }
 
-function etcdSettings(args: LbAgentArgs, env: NodeJS.ProcessEnv): EtcdSettings {
-  const file = args.inventoryFile ?? env['ROLLOUT_INVENTORY'];
-  if (file !== undefined && file !== '') return loadInventory(file).etcd;
-  if (args.etcd === undefined || args.etcd.length === 0) {
-    throw new RolloutError('E_USAGE', 'lb-agent needs etcd settings: pass --inventory FILE (or set ROLLOUT_INVENTORY), or --etcd http://host:2379');
-  }
-  return { ...DEFAULT_ETCD, endpoints: args.etcd };
+function etcdSettings(args: LbAgentArgs, io: LbAgentIo, log: Logger): EtcdSettings {
+  const named = [args.inventoryFile, io.env['ROLLOUT_INVENTORY']].some((p) => p !== undefined && p.trim() !== '');
+  // Why: an LB host may have no inventory at all; --etcd alone is enough there.
+  if (!named && args.etcd !== undefined && args.etcd.length > 0) return { ...DEFAULT_ETCD, endpoints: args.etcd };
+  const file = resolveInventoryPath({ flag: args.inventoryFile, env: io.env, cwd: io.cwd ?? process.cwd() });
+  return loadInventory(file, { onWarning: (message) => log.warn({ file }, message) }).etcd;
 }
 
 /** `rollout lb-agent`: runs until the signal aborts; resolves the exit code. */
@@ -53,7 +54,7 @@ export async function lbAgentCommand(args: LbAgentArgs, io: LbAgentIo): Promise<
   if (args.haproxySocket.trim() === '') throw new RolloutError('E_USAGE', '--haproxy-socket: give the path of HAProxy\'s runtime API socket (stats socket … level admin)');
   const backendTemplate = args.backendTemplate ?? DEFAULT_BACKEND_TEMPLATE;
   validateBackendTemplate(backendTemplate);
-  const settings = etcdSettings(args, io.env);
+  const settings = etcdSettings(args, io, log);
   const endpoints = args.etcd && args.etcd.length > 0 ? args.etcd.flatMap((e) => e.split(',')) : undefined;
   const haproxy = createHaproxyRuntime(args.haproxySocket);
   // Why: fail at start on a wrong socket path or level, rather than retrying forever in silence.
