@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js';
+import { logEvent } from '../log.js';
 import type { RolloutEvent } from '../report/events.js';
 
 /** An event as the orchestrator writes it: the emitter stamps the time and the run id. */
@@ -11,7 +12,6 @@ export function createEmitter(deps: Pick<Deps, 'report' | 'log' | 'clock'>, runI
   return (input) => {
     const event = { ...input, time: new Date(deps.clock.now()).toISOString(), runId } as RolloutEvent;
     deps.report.emit(event);
-    const level = event.event === 'host.failed' || event.event === 'health.failed' ? 'warn' : event.event === 'run.warning' ? 'warn' : 'info';
-    deps.log[level](event, event.event);
+    logEvent(deps.log, event);
   };
 }

@@ -1,22 +1,11 @@
 import type { Amount, Inventory } from '../inventory/types.js';
 import type { Plan } from '../planner/types.js';
-import type { PoolKey, PoolValue } from '../pool/types.js';
-import type { HostStep } from '../report/events.js';
 
-/** Journal phases: the steps, plus how a host's story ended. */
-export type JournalPhase = HostStep | 'failed' | 'repooled' | 'left';
+import type { JournalHost } from '../pool/journal.js';
 
 /** One host's line in the run journal (src/pool/journal.ts stores it under /rollout/v1/runs/). */
-export interface JournalHostRecord {
-  readonly key: PoolKey;
-  readonly prior: PoolValue | null;
-  readonly priorRevision: number;
-  readonly phase: JournalPhase;
-  readonly wroteRevision: number | null;
-  readonly wroteValue: PoolValue | null;
-  readonly updatedAt: string;
-  readonly note?: string;
-}
+export type JournalHostRecord = JournalHost;
+export type { JournalPhase } from '../pool/journal.js';
 
 /** What the orchestrator needs of the journal: record before every pool write. */
 export interface JournalWriter {

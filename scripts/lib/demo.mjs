@@ -1,0 +1,98 @@
+// The demo's body (scripts/demo): sandbox up, load through HAProxy, `rollout sync`, then
+// `rollout sync --emergency --yes`, and the two side by side. Loopback only, bounded in time.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startLoad } from './load.mjs';
+import { sandboxDown, sandboxUp, resolveDir } from './sandbox.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = path.join(REPO, 'bin', 'rollout.js');
+const { values: opts } = parseArgs({ options: { keep: { type: 'boolean' }, dir: { type: 'string' }, concurrency: { type: 'string' } } });
+const say = (text) => process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+
+async function masterPids(sandbox) {
+  const pids = {};
+  for (const host of sandbox.hosts) {
+    try {
+      const res = await fetch(host.httpUrl, { signal: AbortSignal.timeout(3000) });
+      pids[host.name] = (await res.json()).masterPid;
+    } catch {
+      pids[host.name] = null;
+    }
+  }
+  return pids;
+}
+
+function rollout(args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: 'inherit', cwd: REPO });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** One load loop per backend (HAProxy routes by /<dc>/<cluster>/), so every host is under load. */
+function loadAll(sandbox) {
+  const backends = [...new Set(sandbox.hosts.map((h) => `/${h.dc}/${h.cluster}/`))];
+  const per = Math.max(1, Math.floor(Number(opts.concurrency ?? 8) / backends.length));
+  const loops = backends.map((p) => startLoad({ url: `${sandbox.haproxy.url}${p}`, concurrency: per, maxSeconds: 600 }));
+  return {
+    async stop() {
+      const results = await Promise.all(loops.map((l) => l.stop()));
+      const failures = {};
+      for (const r of results) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
+      return { requests: results.reduce((n, r) => n + r.requests, 0), ok: results.reduce((n, r) => n + r.ok, 0), failed: results.reduce((n, r) => n + r.failed, 0), failures };
+    },
+  };
+}
+
+async function phase(sandbox, title, args) {
+  say(title);
+  const before = await masterPids(sandbox);
+  const load = loadAll(sandbox);
+  await new Promise((r) => setTimeout(r, 1000));
+  const started = Date.now();
+  const exitCode = await rollout(args);
+  const seconds = (Date.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 500));
+  const traffic = await load.stop();
+  const after = await masterPids(sandbox);
+  const restarted = sandbox.hosts.filter((h) => before[h.name] && after[h.name] && before[h.name] !== after[h.name]).length;
+  process.stdout.write('\nPHP-FPM master pids (before → after):\n');
+  for (const h of sandbox.hosts) process.stdout.write(`  ${h.name.padEnd(22)} ${String(before[h.name]).padStart(7)} → ${String(after[h.name]).padEnd(7)}${before[h.name] !== after[h.name] ? '' : '  (not restarted)'}\n`);
+  process.stdout.write(`requests served: ${traffic.ok}, failed: ${traffic.failed}${traffic.failed ? ` ${JSON.stringify(traffic.failures)}` : ''}; exit code ${exitCode}; ${seconds.toFixed(1)} s\n`);
+  return { title, exitCode, seconds, restarted, hosts: sandbox.hosts.length, ...traffic };
+}
+
+async function main() {
+  const dir = resolveDir(opts.dir);
+  say('sandbox up: etcd, HAProxy, LB agents, and per host sshd + nginx + PHP-FPM on 127.0.0.x');
+  const sandbox = await sandboxUp({ dir, log: (m) => process.stdout.write(`  ${m}\n`) });
+  process.stdout.write(`  ${sandbox.hosts.length} hosts; HAProxy ${sandbox.haproxy.url}; inventory ${sandbox.inventoryFile}\n`);
+  let code;
+  try {
+    const inv = ['-i', sandbox.inventoryFile];
+    await rollout(['plan', ...inv]);
+    const graceful = await phase(sandbox, 'rollout sync: depool → LB confirms → drain → restart → health → repool, under load', ['sync', ...inv, '--reason', 'demo']);
+    const emergency = await phase(sandbox, 'rollout sync --emergency --yes: hard restart, same batches, no depool, under load', ['sync', '--emergency', '--yes', ...inv, '--reason', 'demo']);
+    say('side by side');
+    const row = (label, f) => `  ${label.padEnd(22)} ${String(f(graceful)).padStart(12)} ${String(f(emergency)).padStart(12)}\n`;
+    process.stdout.write(`  ${''.padEnd(22)} ${'sync'.padStart(12)} ${'--emergency'.padStart(12)}\n`);
+    process.stdout.write(row('hosts restarted', (p) => `${p.restarted}/${p.hosts}`));
+    process.stdout.write(row('requests served', (p) => p.ok));
+    process.stdout.write(row('requests failed', (p) => p.failed));
+    process.stdout.write(row('wall time', (p) => `${p.seconds.toFixed(1)} s`));
+    process.stdout.write(row('exit code', (p) => p.exitCode));
+    code = graceful.exitCode === 0 && graceful.failed === 0 && graceful.restarted === graceful.hosts ? 0 : 1;
+  } finally {
+    if (opts.keep) process.stdout.write(`\nsandbox kept in ${dir} (scripts/sandbox down to stop it)\n`);
+    else {
+      await sandboxDown({ dir });
+      process.stdout.write('\nsandbox down\n');
+    }
+  }
+  return code;
+}
+
+main().then((code) => { process.exitCode = code; }, (error) => { console.error(`demo: ${error.stack ?? error.message}`); process.exitCode = 1; });

@@ -1,0 +1,116 @@
+import yargs, { type Argv } from 'yargs';
+import { EXIT, isRolloutError, RolloutError } from '../errors.js';
+import type { Io } from './io.js';
+import { renderError } from './render-error.js';
+
+type Action = () => Promise<number>;
+
+const list = (value: unknown): string[] =>
+  (Array.isArray(value) ? value : value === undefined ? [] : [value]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter(Boolean);
+
+function common(y: Argv): Argv {
+  return y
+    .option('inventory', { alias: 'i', type: 'string', describe: 'inventory file (default: $ROLLOUT_INVENTORY, else /etc/rollout/inventory.yaml)' })
+    .option('etcd', { type: 'string', array: true, describe: 'etcd endpoint(s), overriding the inventory' })
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+    .option('log-file', { type: 'string', describe: 'JSON log file (default under $XDG_STATE_HOME/rollout/)' });
+}
+
+function runOptions(y: Argv): Argv {
+  return y
+    .option('emergency', { type: 'boolean', default: false, describe: 'hard restart, no depool/drain/repool, same batches' })
+    .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
+    .option('release', { type: 'string', describe: 'the release id every host must serve after its restart' })
+    .option('batch-size', { type: 'string', describe: 'override batch.size: 3, "10%" or a ramp "1,10%,25%"' })
+    .option('failure-budget', { type: 'string', describe: 'failed hosts per cluster before stopping: a count or a percentage' })
+    .option('parallel-clusters', { type: 'number', describe: 'clusters restarted at once (default 5)' })
+    .option('capacity-wait', { type: 'number', describe: 'seconds to wait for capacity before giving up (exit 4)' })
+    .option('wait-lock', { type: 'number', default: 0, describe: 'seconds to wait for a locked cluster (default: fail at once, exit 3)' })
+    .option('ssh-concurrency', { type: 'number', describe: 'SSH connections at once (default 64)' })
+    .option('reason', { type: 'string', describe: 'why, recorded in the lock and the journal' });
+}
+
+function manualOptions(y: Argv): Argv {
+  return common(y)
+    .positional('hosts', { type: 'string', array: true })
+    .option('reason', { type: 'string', demandOption: true, describe: 'why (shown by `rollout status`)' })
+    .option('force', { type: 'boolean', default: false, describe: 'depool even below minPooled' });
+}
+
+/** Parses argv and runs the chosen command; resolves the exit code. Only main.ts applies it. */
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  let action: Action | undefined;
+  let usageError: string | undefined;
+  const parser = yargs([...argv])
+    .scriptName('rollout')
+    .usage('$0 <command> [options]\n\nRolling restarts of PHP-FPM fleets without dropping a request.')
+    .command('sync', 'rolling restart of every selected cluster in every selected datacenter (after a deploy)', (y) =>
+      runOptions(common(y))
+        .option('dc', { type: 'string', array: true, describe: 'datacenter(s) (repeatable; default all)' })
+        .option('cluster', { type: 'string', array: true, describe: 'cluster(s) (repeatable; default all)' }),
+      (a) => { action = async () => (await import('../commands/sync.js')).syncCommand({ ...a, kind: 'sync', dcs: list(a['dc']), clusters: list(a['cluster']) }, io); })
+    .command('restart <cluster> <dc>', 'rolling restart of one cluster in one datacenter', (y) =>
+      runOptions(common(y)).positional('cluster', { type: 'string' }).positional('dc', { type: 'string' }),
+      (a) => { action = async () => (await import('../commands/sync.js')).syncCommand({ ...a, kind: 'restart', dcs: [String(a['dc'])], clusters: [String(a['cluster'])] }, io); })
+    .command('plan [cluster] [dc]', 'print the batches and their arithmetic from live pool state; writes nothing', (y) =>
+      common(y)
+        .positional('cluster', { type: 'string', describe: 'one cluster (with dc: like `restart <cluster> <dc>`)' })
+        .positional('dc', { type: 'string' })
+        .option('dc', { type: 'string', array: true })
+        .option('cluster', { type: 'string', array: true })
+        .option('emergency', { type: 'boolean', default: false })
+        .option('batch-size', { type: 'string' })
+        .option('offline', { type: 'boolean', default: false, describe: 'treat every host as pooled: yes (no etcd)' }),
+      (a) => { action = async () => (await import('../commands/plan.js')).planCommand({ ...a, dcs: list(a['dc']), clusters: list(a['cluster']) }, io); })
+    .command('status [cluster] [dc]', 'pool state of the fleet, who depooled what, locks and unfinished runs', (y) =>
+      common(y).positional('cluster', { type: 'string' }).positional('dc', { type: 'string' }),
+      (a) => { action = async () => (await import('../commands/status.js')).statusCommand(a, io); })
+    .command('depool <hosts..>', 'depool hosts by hand (refused below minPooled unless --force), recorded with a reason', manualOptions,
+      (a) => { action = async () => (await import('../commands/pool.js')).poolCommand({ ...a, action: 'depool', hosts: list(a['hosts']) }, io); })
+    .command('pool <hosts..>', 'pool hosts by hand (creates a missing pool key), recorded with a reason', manualOptions,
+      (a) => { action = async () => (await import('../commands/pool.js')).poolCommand({ ...a, action: 'pool', hosts: list(a['hosts']) }, io); })
+    .command('recover', 'repool, after checking health, the hosts a dead rollout left depooled', (y) =>
+      common(y).option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'act (without it: show and ask)' }),
+      (a) => { action = async () => (await import('../commands/recover.js')).recoverCommand(a, io); })
+    .command('lb-agent', 'follow the pool state in etcd and apply it to HAProxy, confirming each change', (y) =>
+      common(y)
+        .option('dc', { type: 'string', demandOption: true, describe: 'the datacenter this load balancer serves' })
+        .option('haproxy-socket', { type: 'string', demandOption: true, describe: 'HAProxy runtime API socket (level admin)' })
+        .option('agent-id', { type: 'string', describe: 'stable id (default <hostname>:<socket>)' })
+        .option('backend-template', { type: 'string', describe: 'HAProxy backend name for a cluster (default {dc}_{cluster})' }),
+      (a) => { action = async () => (await import('../commands/lb-agent.js')).lbAgentCommand({ inventoryFile: a['inventory'] as string | undefined, dc: String(a['dc']), haproxySocket: String(a['haproxy-socket']), ...(a['etcd'] ? { etcd: list(a['etcd']) } : {}), ...(a['agent-id'] ? { agentId: String(a['agent-id']) } : {}), ...(a['backend-template'] ? { backendTemplate: String(a['backend-template']) } : {}) }, { signal: io.stop, env: io.env }); })
+    .demandCommand(1, 'name a command: sync, restart, plan, status, pool, depool, recover, lb-agent')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error && isRolloutError(error)) throw error;
+      usageError = message ?? error?.message ?? 'invalid arguments';
+    });
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    if (!isRolloutError(error)) usageError ??= error instanceof Error ? error.message : String(error);
+    else return report(io, error);
+  }
+  if (usageError !== undefined) {
+    io.stderr.write(`rollout: ${usageError}\nrun \`rollout --help\` for usage\n`);
+    return EXIT.usage;
+  }
+  if (!action) return EXIT.ok; // --help was printed
+  try {
+    return await action();
+  } catch (error) {
+    return report(io, error);
+  }
+}
+
+function report(io: Io, error: unknown): number {
+  io.stderr.write(renderError(error));
+  if (isRolloutError(error)) return error.exitCode;
+  return new RolloutError('E_INTERNAL', 'internal error').exitCode;
+}

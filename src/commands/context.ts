@@ -1,0 +1,65 @@
+import os from 'node:os';
+import type { Io } from '../cli/io.js';
+import { RolloutError } from '../errors.js';
+import { loadInventory, resolveInventoryPath } from '../inventory/load.js';
+import type { Amount, Inventory } from '../inventory/types.js';
+import { connectEtcd } from '../pool/etcd-kv.js';
+import type { Kv } from '../pool/kv.js';
+import { createPoolStore } from '../pool/store.js';
+import type { PoolStore } from '../pool/types.js';
+
+/** Options every command takes (src/cli/index.ts). */
+export interface CommonArgs {
+  readonly inventory?: string | undefined;
+  readonly etcd?: readonly string[] | undefined;
+  readonly json?: boolean | undefined;
+  readonly 'log-file'?: string | undefined;
+}
+
+export function loadFor(args: CommonArgs, io: Io): Inventory {
+  return loadInventory(resolveInventoryPath({ ...(args.inventory === undefined ? {} : { flag: args.inventory }), env: io.env, cwd: io.cwd }));
+}
+
+export interface PoolConnection {
+  readonly kv: Kv;
+  readonly pool: PoolStore;
+  close(): Promise<void>;
+}
+
+export async function connectPool(inventory: Inventory, args: CommonArgs, io: Io): Promise<PoolConnection> {
+  const endpoints = args.etcd && args.etcd.length > 0 ? args.etcd.flatMap((e) => e.split(',')) : undefined;
+  const kv = await connectEtcd(inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env });
+  return { kv, pool: createPoolStore(kv, inventory.etcd.prefix), close: () => kv.close() };
+}
+
+/** Who is running this, for locks, journals and manual records. */
+export function whoami(io: Io): { user: string; machine: string; pid: number } {
+  let user = io.env['SUDO_USER'] ?? io.env['USER'] ?? io.env['LOGNAME'];
+  if (!user) {
+    try {
+      user = os.userInfo().username;
+    } catch {
+      user = 'unknown';
+    }
+  }
+  return { user, machine: os.hostname(), pid: process.pid };
+}
+
+/** `3`, `"10%"`: the same grammar as the inventory's batch.size entries. */
+export function parseAmountArg(option: string, text: string): Amount {
+  const trimmed = text.trim();
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(trimmed);
+  if (percent) {
+    const value = Number(percent[1]);
+    if (value > 0 && value <= 100) return { kind: 'percent', value };
+  } else if (/^\d+$/.test(trimmed)) {
+    const value = Number(trimmed);
+    if (option === '--failure-budget' || value > 0) return { kind: 'count', value };
+  }
+  const zeroOk = option === '--failure-budget' ? '0 or more' : 'a positive count';
+  throw new RolloutError('E_USAGE', `${option}: expected ${zeroOk} or a percentage like "10%" (at most 100%), got "${text}"`, { where: option });
+}
+
+export function parseRampArg(option: string, text: string): Amount[] {
+  return text.split(',').map((part) => parseAmountArg(option, part));
+}

@@ -1,0 +1,67 @@
+import type { Io } from '../cli/io.js';
+import { EXIT, RolloutError } from '../errors.js';
+import { allClusters, type Inventory, type InventoryCluster, type InventoryHost } from '../inventory/types.js';
+import { checkCapacity, clusterKeys } from '../orchestrator/capacity.js';
+import { recordManual } from '../pool/manual.js';
+import { poolKeyId, type PoolKey } from '../pool/types.js';
+import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
+
+export interface PoolArgs extends CommonArgs {
+  readonly action: 'pool' | 'depool';
+  readonly hosts: readonly string[];
+  readonly reason?: string | undefined;
+  readonly force?: boolean;
+}
+
+function findHosts(inventory: Inventory, names: readonly string[]): { host: InventoryHost; cluster: InventoryCluster }[] {
+  const index = new Map(allClusters(inventory).flatMap((cluster) => cluster.hosts.map((host) => [host.name, { host, cluster }] as const)));
+  const unknown = names.filter((n) => !index.has(n));
+  if (unknown.length > 0) {
+    throw new RolloutError('E_USAGE', `unknown host(s) ${unknown.join(', ')}: not in ${inventory.file} (give full inventory names, e.g. ${index.keys().next().value ?? 'mw1001.eqiad.wmnet'})`, { host: unknown[0] ?? '' });
+  }
+  return [...new Set(names)].map((n) => index.get(n) as { host: InventoryHost; cluster: InventoryCluster });
+}
+
+/** `rollout pool|depool <host…> --reason R`: CAS writes, recorded (who, why, when) for `rollout status`. */
+export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
+  const reason = (args.reason ?? '').trim();
+  if (reason === '') throw new RolloutError('E_USAGE', `--reason: say why you ${args.action} (it is shown by \`rollout status\`)`, { where: '--reason' });
+  const inventory = loadFor(args, io);
+  const targets = findHosts(inventory, args.hosts);
+  const connection = await connectPool(inventory, args, io);
+  const who = whoami(io);
+  try {
+    if (args.action === 'depool' && !args.force) {
+      // The guard, per cluster, on fresh state: the same arithmetic as a rollout's.
+      for (const cluster of new Set(targets.map((t) => t.cluster))) {
+        const snapshot = await connection.pool.read(clusterKeys(cluster));
+        const wanted = targets.filter((t) => t.cluster === cluster && isPooled(snapshot.get(poolKeyId(keyOf(t.host))))).length;
+        const check = checkCapacity(cluster, snapshot, wanted);
+        if (!check.ok) throw new RolloutError('E_CAPACITY', `refusing to depool: ${check.text}. Nothing was changed; use --force to depool anyway`, { where: `${cluster.name}@${cluster.dc}` });
+      }
+    }
+    const pooled = args.action === 'pool' ? 'yes' : 'no';
+    for (const { host } of targets) {
+      const key = keyOf(host);
+      const entry = (await connection.pool.read([key])).get(poolKeyId(key));
+      if (!entry) continue;
+      if (entry.state === 'malformed') throw new RolloutError('E_POOL_VALUE', `${host.name}: pool key holds an unreadable value (${entry.reason}); fix it with conftool or etcdctl first`, { host: host.name });
+      if (entry.state === 'missing' && args.action === 'depool') throw new RolloutError('E_POOL_MISSING', `${host.name}: no pool key in etcd; \`rollout pool ${host.name}\` creates it`, { host: host.name });
+      const before = entry.state === 'present' ? entry.value.pooled : 'missing';
+      const revision = await connection.pool.write(entry, entry.state === 'missing' ? { pooled, weight: host.settings.weight } : { pooled });
+      await recordManual(connection.kv, key, { action: args.action, user: who.user, machine: who.machine, reason, time: new Date().toISOString(), revision });
+      io.stdout.write(`${host.name}: ${before} → ${pooled} (revision ${revision})\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+function keyOf(host: InventoryHost): PoolKey {
+  return { dc: host.dc, cluster: host.cluster, service: host.settings.service, host: host.name };
+}
+
+function isPooled(entry: { state: string; value?: { pooled: string } } | undefined): boolean {
+  return entry?.state === 'present' && entry.value?.pooled === 'yes';
+}

@@ -1,0 +1,84 @@
+import type { Io } from '../cli/io.js';
+import { realSleep, systemClock } from '../deps.js';
+import { EXIT } from '../errors.js';
+import { createProbes } from '../health/select.js';
+import { allHosts } from '../inventory/types.js';
+import { recoverRuns, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../orchestrator/recover.js';
+import { listRuns, type RunMeta } from '../pool/journal.js';
+import type { Kv } from '../pool/kv.js';
+import { acquireLocks } from '../pool/lock.js';
+import { runHostKey, runMetaKey } from '../pool/rollout-keys.js';
+import { createSshTransport } from '../transport/ssh.js';
+import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
+
+export interface RecoverArgs extends CommonArgs {
+  readonly yes?: boolean;
+}
+
+function journalPorts(kv: Kv): RecoverPorts {
+  return {
+    record: async (runId, entry) => void (await kv.put(runHostKey(runId, entry.key), JSON.stringify(entry))),
+    async finish(runId, outcome) {
+      const entry = await kv.get(runMetaKey(runId));
+      const meta = entry ? (JSON.parse(entry.value) as RunMeta) : { runId };
+      const value = JSON.stringify({ ...meta, finishedAt: new Date().toISOString(), outcome });
+      await kv.put(runMetaKey(runId), value, { expectModRevision: entry?.modRevision ?? 0 });
+    },
+  };
+}
+
+function render(outcomes: readonly RecoverOutcome[]): string {
+  return outcomes.map((o) => `  ${o.host.padEnd(28)} ${o.cluster}@${o.dc}  run ${o.runId}  phase ${o.phase}, was ${o.prior}: ${o.action} — ${o.detail}\n`).join('');
+}
+
+/** `rollout recover`: shows what dead runs left depooled and, once confirmed, health-checks and repools it. */
+export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number> {
+  const inventory = loadFor(args, io);
+  const connection = await connectPool(inventory, args, io);
+  const transport = createSshTransport({ concurrency: inventory.run.sshConcurrency, env: io.env });
+  try {
+    const runs: DeadRun[] = (await listRuns(connection.kv)).filter((r) => r.dead).map((r) => ({
+      runId: r.runId,
+      command: r.meta?.command ?? 'unknown command',
+      who: r.meta ? `${r.meta.holder.user}@${r.meta.holder.machine}` : 'unknown',
+      startedAt: r.meta?.startedAt ?? '',
+      hosts: r.hosts,
+    }));
+    const write = (s: string): void => void io.stdout.write(s);
+    if (runs.length === 0) {
+      write(args.json ? '[]\n' : 'nothing to recover: no run died with hosts in its journal\n');
+      return EXIT.ok;
+    }
+    const probes = createProbes(transport);
+    const deps = { pool: connection.pool, probe: probes.probe, sleep: realSleep, clock: systemClock };
+    const hosts = new Map(allHosts(inventory).map((h) => [h.name, h] as const));
+    const me = whoami(io);
+    const who = `${me.user}@${me.machine}`;
+    const ports = journalPorts(connection.kv);
+    const preview = await recoverRuns(deps, { runs, hosts, act: false, who, ports });
+    if (!args.json) {
+      for (const run of runs) write(`run ${run.runId} (${run.command}, ${run.who}, started ${run.startedAt}) died and left:\n`);
+      write(preview.length > 0 ? render(preview) : '  no host depooled by it\n');
+    }
+    let act = args.yes === true;
+    if (!act && io.confirm && preview.some((o) => o.action === 'would-repool')) act = await io.confirm('health-check and repool these hosts?');
+    if (!act) {
+      if (args.json) write(`${JSON.stringify(preview)}\n`);
+      else write('nothing changed; run `rollout recover --yes` to health-check and repool\n');
+      return EXIT.ok;
+    }
+    const clusters = [...new Map(runs.flatMap((r) => r.hosts.map((h) => [`${h.key.dc}/${h.key.cluster}`, { dc: h.key.dc, cluster: h.key.cluster }] as const))).values()];
+    // Why: recover must not race a rollout that started on the same clusters meanwhile.
+    const locks = await acquireLocks(connection.kv, clusters, { ...me, command: `rollout ${io.argv.join(' ')}`, runId: `recover-${Date.now()}`, startedAt: new Date().toISOString(), reason: 'rollout recover' }, { sleep: realSleep, now: () => Date.now() });
+    try {
+      const outcomes = await recoverRuns(deps, { runs, hosts, act: true, who, ports });
+      write(args.json ? `${JSON.stringify(outcomes)}\n` : render(outcomes));
+      return outcomes.some((o) => o.action === 'unhealthy' || o.action === 'unknown-host') ? EXIT.failedHosts : EXIT.ok;
+    } finally {
+      await locks.release().catch(() => undefined);
+    }
+  } finally {
+    await transport.close().catch(() => undefined);
+    await connection.close().catch(() => undefined);
+  }
+}

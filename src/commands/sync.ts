@@ -1,0 +1,121 @@
+import type { Io } from '../cli/io.js';
+import { realSleep, systemClock, type Deps } from '../deps.js';
+import { EXIT, RolloutError } from '../errors.js';
+import { createProbes } from '../health/select.js';
+import { createLogger, defaultLogFile } from '../log.js';
+import { runRollout } from '../orchestrator/run.js';
+import { planRollout, poolKeysFor } from '../planner/plan.js';
+import { selectClusters } from '../planner/select.js';
+import type { Selection } from '../planner/types.js';
+import { createJournal, newRunId } from '../pool/journal.js';
+import { acquireLocks } from '../pool/lock.js';
+import { renderPlanText } from '../report/plan-text.js';
+import { planToJson } from '../report/plan-json.js';
+import { createSshTransport } from '../transport/ssh.js';
+import { chooseReporter } from '../report/choose.js';
+import { connectPool, loadFor, parseAmountArg, parseRampArg, whoami, type CommonArgs } from './context.js';
+
+export interface SyncArgs extends CommonArgs {
+  readonly kind: 'sync' | 'restart';
+  readonly dcs: readonly string[];
+  readonly clusters: readonly string[];
+  readonly emergency?: boolean;
+  readonly yes?: boolean;
+  readonly 'dry-run'?: boolean;
+  readonly release?: string | undefined;
+  readonly 'batch-size'?: string | undefined;
+  readonly 'failure-budget'?: string | undefined;
+  readonly 'parallel-clusters'?: number | undefined;
+  readonly 'capacity-wait'?: number | undefined;
+  readonly 'wait-lock'?: number | undefined;
+  readonly 'ssh-concurrency'?: number | undefined;
+  readonly reason?: string | undefined;
+}
+
+/** `rollout sync` and `rollout restart <cluster> <dc>`: plan from live state, lock, journal, run. */
+export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
+  const inventory = loadFor(args, io);
+  const selection: Selection = args.kind === 'restart'
+    ? { kind: 'restart', dc: args.dcs[0] ?? '', cluster: args.clusters[0] ?? '' }
+    : { kind: 'sync', dcs: args.dcs, clusters: args.clusters };
+  const clusters = selectClusters(inventory, selection);
+  const emergency = args.emergency === true;
+  const batchSize = args['batch-size'] === undefined ? undefined : parseRampArg('--batch-size', args['batch-size']);
+  const failureBudget = args['failure-budget'] === undefined ? undefined : parseAmountArg('--failure-budget', args['failure-budget']);
+  if (args.release !== undefined && !/^[A-Za-z0-9._:+-]{1,128}$/.test(args.release)) {
+    throw new RolloutError('E_USAGE', `--release: expected a release id of letters, digits and ._:+- (at most 128), got "${args.release}"`, { where: '--release' });
+  }
+  const connection = await connectPool(inventory, args, io);
+  try {
+    const snapshot = await connection.pool.read(poolKeysFor(clusters));
+    const plan = planRollout({ inventory, selection, snapshot, options: { emergency, batchSize } });
+    if (args['dry-run']) {
+      io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlanText(plan));
+      return plan.clusters.some((c) => c.blocked) ? EXIT.capacity : EXIT.ok;
+    }
+    const blocked = plan.clusters.filter((c) => c.blocked);
+    if (blocked.length > 0) {
+      throw new RolloutError('E_CAPACITY', `capacity guard: ${blocked.map((c) => `${c.cluster}@${c.dc}: ${c.blocked?.reason ?? ''}`).join('; ')}. Nothing was changed; see \`rollout plan\` and \`rollout status\``);
+    }
+    const hostCount = plan.clusters.reduce((n, c) => n + c.batches.reduce((m, b) => m + b.hosts.length, 0), 0);
+    if (emergency && !args.yes) {
+      const question = `EMERGENCY: hard-restart ${hostCount} host(s) in ${plan.clusters.length} cluster(s) while they serve traffic (no depool; requests in flight will fail). Go on?`;
+      if (!io.confirm) throw new RolloutError('E_USAGE', 'refusing an emergency restart without confirmation: no terminal to ask on; add --yes to confirm in a script');
+      if (!(await io.confirm(question))) {
+        io.stderr.write('rollout: not confirmed; nothing was changed\n');
+        return EXIT.usage;
+      }
+    }
+    return await execute({ args, io, inventory, plan, connection, emergency, failureBudget, clusters });
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+async function execute(input: {
+  args: SyncArgs; io: Io; inventory: ReturnType<typeof loadFor>; plan: ReturnType<typeof planRollout>;
+  connection: Awaited<ReturnType<typeof connectPool>>; emergency: boolean;
+  failureBudget: ReturnType<typeof parseAmountArg> | undefined; clusters: ReturnType<typeof selectClusters>;
+}): Promise<number> {
+  const { args, io, inventory, plan, connection, emergency } = input;
+  const who = whoami(io);
+  const runId = newRunId(Date.now(), Math.random);
+  const command = `rollout ${io.argv.join(' ')}`;
+  const holder = { ...who, command, runId, startedAt: new Date().toISOString(), reason: args.reason ?? (emergency ? 'emergency restart' : `rolling restart${args.release ? ` for release ${args.release}` : ''}`) };
+  const toLock = input.clusters.map((c) => ({ dc: c.dc, cluster: c.name }));
+  const locks = await acquireLocks(connection.kv, toLock, holder, { waitSeconds: args['wait-lock'] ?? 0, sleep: realSleep, now: () => Date.now() });
+  const stop = new AbortController();
+  const onStop = (): void => stop.abort(io.stop.reason);
+  io.stop.addEventListener('abort', onStop, { once: true });
+  const log = createLogger({ file: args['log-file'] ?? defaultLogFile(runId, io.env) });
+  const report = chooseReporter({ stream: io.stdout, now: () => Date.now(), json: args.json === true, isTTY: io.stdout.isTTY === true, color: io.stdout.isTTY === true && !io.env['NO_COLOR'] });
+  const transport = createSshTransport({ concurrency: args['ssh-concurrency'] ?? inventory.run.sshConcurrency, env: io.env, log });
+  locks.onLost((error) => {
+    report.emit({ event: 'run.warning', message: `lost the cluster lock (${error.message}): starting nothing new`, time: new Date().toISOString(), runId });
+    stop.abort('lock lost');
+  });
+  try {
+    const journal = await createJournal(connection.kv, { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id });
+    const probes = createProbes(transport);
+    const deps: Deps = { pool: connection.pool, transport, probe: probes.probe, drain: probes.drain, clock: systemClock, sleep: realSleep, log, report };
+    log.info({ runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file }, `${who.user}@${who.machine} ran ${command}`);
+    const result = await runRollout(deps, {
+      meta: { command, argv: io.argv, ...who }, inventory, plan, journal,
+      options: {
+        runId, emergency, release: args.release, failureBudget: input.failureBudget,
+        parallelClusters: args['parallel-clusters'] ?? inventory.run.parallelClusters,
+        capacityWaitSeconds: args['capacity-wait'] ?? inventory.run.capacityWaitSeconds,
+        stop: stop.signal,
+      },
+    });
+    const leftDepooled = result.hosts.some((h) => h.leftDepooled);
+    await journal.finish(result.exitCode === 0 ? 'ok' : leftDepooled ? 'finished-with-depooled-hosts' : `exit ${result.exitCode}`).catch((error: unknown) => log.warn({ err: error }, 'could not close the journal'));
+    return result.exitCode;
+  } finally {
+    io.stop.removeEventListener('abort', onStop);
+    await report.close();
+    await transport.close().catch(() => undefined);
+    await locks.release().catch(() => undefined);
+    log.flush?.();
+  }
+}

@@ -1,0 +1,45 @@
+import { createInterface } from 'node:readline/promises';
+import { runCli } from './cli/index.js';
+import type { Io } from './cli/io.js';
+import { EXIT } from './errors.js';
+
+/** The only file that touches process: argv, signals, the exit code (STYLE.md). */
+const stop = new AbortController();
+let signals = 0;
+const onSignal = (signal: NodeJS.Signals): void => {
+  signals += 1;
+  if (signals === 1) {
+    stop.abort(signal);
+    process.stderr.write(`\nrollout: ${signal}: starting nothing new, finishing running steps and repooling what is healthy; ${signal} again exits at once (the journal is kept for \`rollout recover\`)\n`);
+    return;
+  }
+  process.stderr.write(`rollout: second ${signal}: exiting now; run \`rollout recover\` to repool what this run left depooled\n`);
+  process.exit(EXIT.interrupted);
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+const io: Io = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+  argv: process.argv.slice(2),
+  stop: stop.signal,
+  confirm: process.stdin.isTTY && process.stderr.isTTY ? confirm : null,
+};
+
+const code = await runCli(io.argv, io);
+// Why: let stdout drain before exiting (pipes), but never hang on a leftover handle.
+process.exitCode = code;
+setTimeout(() => process.exit(code), 200).unref();

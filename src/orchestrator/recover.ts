@@ -1,0 +1,102 @@
+import type { Deps } from '../deps.js';
+import { describeError } from '../errors.js';
+import type { InventoryHost } from '../inventory/types.js';
+import { poolKeyId, type PoolEntry } from '../pool/types.js';
+import type { JournalHostRecord } from './types.js';
+
+/** A run whose lock lease is gone without it finishing: what it journaled per host. */
+export interface DeadRun {
+  readonly runId: string;
+  readonly command: string;
+  readonly who: string;
+  readonly startedAt: string;
+  readonly hosts: readonly JournalHostRecord[];
+}
+
+export type RecoverAction = 'repooled' | 'would-repool' | 'unhealthy' | 'changed-since' | 'not-depooled' | 'unknown-host';
+
+export interface RecoverOutcome {
+  readonly runId: string;
+  readonly host: string;
+  readonly dc: string;
+  readonly cluster: string;
+  readonly phase: string;
+  readonly prior: string;
+  readonly action: RecoverAction;
+  readonly detail: string;
+}
+
+export interface RecoverPorts {
+  record(runId: string, entry: JournalHostRecord): Promise<void>;
+  finish(runId: string, outcome: string): Promise<void>;
+}
+
+/** True when the key still holds what the dead run wrote (by revision, or by value when it died before journaling it). */
+function stillOurs(record: JournalHostRecord, entry: PoolEntry | undefined): boolean {
+  if (entry?.state !== 'present') return false;
+  if (record.wroteRevision !== null) return entry.modRevision === record.wroteRevision;
+  // Why: a run killed between its depool write and the journal update left no revision; its write is `pooled: no` on the prior value.
+  const prior = record.prior;
+  if (!prior || entry.modRevision <= record.priorRevision || entry.value.pooled !== 'no') return false;
+  return JSON.stringify({ ...prior, pooled: 'no' }) === JSON.stringify(entry.value);
+}
+
+async function healthy(deps: Pick<Deps, 'probe' | 'sleep'>, host: InventoryHost): Promise<{ ok: boolean; detail: string }> {
+  const { attempts, intervalSeconds } = host.settings.health;
+  let last = { ok: false, detail: 'not checked' };
+  for (let i = 0; i < Math.max(1, attempts); i += 1) {
+    last = await deps.probe.check(host, { release: undefined });
+    if (last.ok) return last;
+    if (i + 1 < attempts) await deps.sleep(intervalSeconds * 1000);
+  }
+  return last;
+}
+
+/**
+ * Finishes what dead runs left: each host they depooled and that still holds their write is
+ * health-checked and put back to its prior state; others are reported. With act=false it only
+ * says what it would do. Idempotent: a second pass finds nothing left to do.
+ */
+export async function recoverRuns(
+  deps: Pick<Deps, 'pool' | 'probe' | 'sleep' | 'clock'>,
+  input: { readonly runs: readonly DeadRun[]; readonly hosts: ReadonlyMap<string, InventoryHost>; readonly act: boolean; readonly who: string; readonly ports: RecoverPorts },
+): Promise<RecoverOutcome[]> {
+  const outcomes: RecoverOutcome[] = [];
+  for (const run of input.runs) {
+    let unresolved = 0;
+    for (const record of run.hosts) {
+      if (record.phase === 'repooled' || record.phase === 'left' || record.prior?.pooled !== 'yes') continue;
+      const base = { runId: run.runId, host: record.key.host, dc: record.key.dc, cluster: record.key.cluster, phase: record.phase, prior: record.prior.pooled };
+      const entry = (await deps.pool.read([record.key])).get(poolKeyId(record.key));
+      if (!stillOurs(record, entry)) {
+        const now = entry?.state === 'present' ? `pooled=${entry.value.pooled}, revision ${entry.modRevision}` : (entry?.state ?? 'missing');
+        const action: RecoverAction = entry?.state === 'present' && entry.value.pooled === 'yes' ? 'not-depooled' : 'changed-since';
+        outcomes.push({ ...base, action, detail: action === 'not-depooled' ? `already pooled (${now})` : `changed by someone else since the run (${now}): left alone` });
+        if (input.act) await input.ports.record(run.runId, { ...record, phase: 'left', updatedAt: new Date(deps.clock.now()).toISOString(), note: `recover (${input.who}): ${now}` });
+        continue;
+      }
+      const host = input.hosts.get(record.key.host);
+      if (!host) {
+        outcomes.push({ ...base, action: 'unknown-host', detail: 'not in the inventory any more: repool it by hand after checking it' });
+        unresolved += 1;
+        continue;
+      }
+      if (!input.act) {
+        outcomes.push({ ...base, action: 'would-repool', detail: 'depooled by the dead run; would be health-checked and repooled' });
+        continue;
+      }
+      const health = await healthy(deps, host).catch((error: unknown) => ({ ok: false, detail: describeError(error) }));
+      if (!health.ok) {
+        outcomes.push({ ...base, action: 'unhealthy', detail: `health check failed (${health.detail}): left depooled` });
+        unresolved += 1;
+        continue;
+      }
+      const present = entry as Extract<PoolEntry, { state: 'present' }>;
+      const revision = await deps.pool.write(present, { pooled: record.prior.pooled });
+      await input.ports.record(run.runId, { ...record, phase: 'repooled', updatedAt: new Date(deps.clock.now()).toISOString(), note: `repooled by recover (${input.who}) at revision ${revision}` });
+      outcomes.push({ ...base, action: 'repooled', detail: `healthy (${health.detail}); repooled at revision ${revision}` });
+    }
+    if (input.act && unresolved === 0) await input.ports.finish(run.runId, `recovered by ${input.who}`);
+  }
+  return outcomes;
+}
