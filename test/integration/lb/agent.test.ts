@@ -8,7 +8,7 @@ import { connectEtcd } from '../../../src/pool/etcd-kv.js';
 import type { Kv } from '../../../src/pool/kv.js';
 import type { PoolKey } from '../../../src/pool/types.js';
 import { startEtcd, type TestEtcd } from '../../support/etcd.js';
-import { etcdSettings } from '../../support/etcd-settings.js';
+import { etcdctl, etcdSettings } from '../../support/etcd-settings.js';
 import { startHaproxy, type TestHaproxy } from '../../support/haproxy.js';
 import { startBackends, type TestBackends } from './backends.js';
 
@@ -48,11 +48,11 @@ afterAll(async () => {
   await Promise.all([haproxy?.stop(), etcd?.stop(), backends?.close()]);
 });
 
-function start(): void {
+function start(leaseTtlSeconds = 10): void {
   controller = new AbortController();
   done = runLbAgent({ kv, haproxy: runtime, log: pino({ level: 'warn' }), sleep: realSleep, now: () => Date.now() }, {
     dc: 'eqiad', prefix: PREFIX, agentId: 'lb-test', haproxySocket: haproxy.socket, signal: controller.signal,
-    tickMs: 100, retryBaseMs: 100, retryMaxMs: 1000, maintAfterMs: 60_000,
+    tickMs: 100, retryBaseMs: 100, retryMaxMs: 1000, maintAfterMs: 60_000, leaseTtlSeconds,
   });
 }
 
@@ -99,6 +99,18 @@ describe('lb-agent against real etcd and HAProxy', () => {
     await runtime.setServerState(backend, mw2.host, 'maint');
     start();
     await expect.poll(async () => (await server(mw2.host))?.admin, poll).toBe('ready');
+  });
+
+  it('registers again and republishes its applied keys when its lease is revoked behind its back', async () => {
+    start(3);
+    await expect.poll(async () => (await applied(mw1)) !== undefined, poll).toBe(true);
+    const before = (await kv.get(agentKey('eqiad', 'lb-test')))?.lease ?? '0';
+    etcdctl(etcd.endpoint, 'lease', 'revoke', BigInt(before).toString(16));
+    await expect.poll(async () => {
+      const registration = await kv.get(agentKey('eqiad', 'lb-test'));
+      const confirmation = await kv.get(appliedKey('lb-test', mw1));
+      return registration !== null && registration.lease !== before && confirmation?.lease === registration.lease;
+    }, { timeout: 20_000, interval: 100 }).toBe(true);
   });
 
   it('removes its registration and applied keys when stopped', async () => {
