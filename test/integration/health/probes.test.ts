@@ -2,14 +2,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxDown, sandboxUp } from '../../../scripts/lib/sandbox.mjs';
+import { sandboxDown, sandboxUp, startSshd, stopSshd } from '../../../scripts/lib/sandbox.mjs';
 import type { SandboxHost, SandboxState } from '../../../scripts/lib/sandbox.mjs';
-import { createHttpDrainProbe } from '../../../src/health/drain.js';
+import { createCommandProbe } from '../../../src/health/command.js';
+import { createCommandDrainProbe, createHttpDrainProbe } from '../../../src/health/drain.js';
 import { createHttpProbe } from '../../../src/health/http.js';
+import { createSshTransport } from '../../../src/transport/ssh.js';
+import type { Transport } from '../../../src/transport/types.js';
+import type { InventoryHost } from '../../../src/inventory/types.js';
 import { testHost } from '../../unit/health/fixtures.js';
 
 let dir: string;
 let sandbox: SandboxState;
+let transport: Transport;
 // Why: a loopback /24 of its own, so this suite never collides with a running sandbox or another suite.
 const subnet = `127.0.${100 + ((process.pid + 75) % 150)}`;
 
@@ -28,18 +33,32 @@ function hostFor(statusQuery: string) {
   });
 }
 
+/** The sandbox host with its real SSH settings and command probes. */
+function sshHost(): InventoryHost {
+  const base = testHost({
+    name: fleetHost().name,
+    address: fleetHost().address,
+    drain: { statusCommand: 'curl -s "http://{address}:8080/fpm-status?json"' },
+    health: { type: 'command', command: 'curl -sf http://{address}:8080/', requestTimeoutSeconds: 10 },
+  });
+  const ssh = { ...base.settings.ssh, port: fleetHost().sshPort, identityFile: sandbox.ssh.identityFile, knownHosts: sandbox.ssh.knownHosts };
+  return { ...base, settings: { ...base.settings, ssh } };
+}
+
 /** Starts requests that sleep in PHP-FPM workers; resolves once they all returned. */
 function slowRequests(count: number, ms: number): Promise<unknown> {
   return Promise.all(Array.from({ length: count }, () => fetch(`${fleetHost().httpUrl}?sleep=${ms}`).then((r) => r.text())));
 }
 
-describe('drain and health probes against a real PHP-FPM', () => {
+describe('drain and health probes against a real PHP-FPM and sshd', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-health-test-'));
     sandbox = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 1, net: subnet, agents: false, release: 'r1' });
+    transport = createSshTransport({ env: {} });
   }, 120_000);
 
   afterAll(async () => {
+    await transport?.close();
     if (dir && fs.existsSync(dir)) await sandboxDown({ dir });
   }, 60_000);
 
@@ -63,5 +82,28 @@ describe('drain and health probes against a real PHP-FPM', () => {
     const probe = createHttpProbe();
     expect(await probe.check(hostFor('json'), { release: 'r1' })).toEqual({ ok: true, detail: 'HTTP 200, release r1' });
     expect(await probe.check(hostFor('json'), { release: 'r2' })).toEqual({ ok: false, detail: 'serves release r1, expected r2 (header X-Release)' });
+  });
+
+  it('runs the health command over SSH and finds the release in its output', async () => {
+    const probe = createCommandProbe(transport);
+    expect(await probe.check(sshHost(), { release: 'r1' })).toEqual({ ok: true, detail: 'exit 0, release r1' });
+    expect((await probe.check(sshHost(), { release: 'r9' })).detail).toContain('does not print release r9');
+  });
+
+  it('reads the PHP-FPM status with a command over SSH', async () => {
+    expect(await createCommandDrainProbe(transport).activeRequests(sshHost(), {})).toBe(0);
+  });
+
+  it('reports an unreachable sshd as a failed check', async () => {
+    await transport.close();
+    await stopSshd(fleetHost().name, { dir });
+    try {
+      const result = await createCommandProbe(transport).check(sshHost(), { release: undefined });
+      expect(result.ok).toBe(false);
+      expect(result.detail).toContain(fleetHost().name);
+      expect(result.detail).toMatch(/refused|connect/i);
+    } finally {
+      await startSshd(fleetHost().name, { dir });
+    }
   });
 });
