@@ -180,5 +180,7 @@ export async function openConnection(p: ConnectParams): Promise<SshClient> {
     };
     if (p.sock !== undefined) config.sock = p.sock;
     client.connect(config);
+    // Why: each exec is a few small request/reply messages; Nagle plus delayed ACKs would add ~40ms to each.
+    client.setNoDelay(true);
   });
 }

@@ -90,7 +90,8 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
   }
 
   function connectionFor(target: SshTarget): Connection {
-    const direct = `${target.user}@${target.address}:${target.port}`;
+    // Why: trust is decided per name and known_hosts file, so a connection is shared only by targets that would verify alike.
+    const direct = `${target.user}@${target.address}:${target.port} as ${target.host} (${target.knownHosts}, ${target.identityFile ?? 'agent'})`;
     if (target.jumpHost === undefined) {
       return cached(direct, () => {
         log?.debug({ host: target.host, address: target.address, port: target.port }, 'ssh connecting');
@@ -101,7 +102,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
     const via = `via ${jumpLabel(jump)}`;
     return cached(`${direct} ${via}`, async () => {
       // Why: the bastion is verified like any host, under its own name, with the target's key and known_hosts.
-      const bastion = cached(`bastion ${jumpLabel(jump)}`, () => openConnection({
+      const bastion = cached(`bastion ${jumpLabel(jump)} (${target.knownHosts}, ${target.identityFile ?? 'agent'})`, () => openConnection({
         ...params(target), host: jump.host, address: jump.host, port: jump.port, user: jump.user,
       }));
       const bastionClient = await bastion.client;
@@ -120,7 +121,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
     const startedAt = Date.now();
     const at = where(target);
     const budget = new AbortController();
-    const timer = setTimeout(() => budget.abort(new RolloutError('E_SSH_TIMEOUT', `${at}: command did not finish within ${seconds(options.timeoutMs)}, so it was sent TERM and its channel closed: ${preview(command)}`, { host: target.host })), options.timeoutMs);
+    const timer = setTimeout(() => budget.abort(new RolloutError('E_SSH_TIMEOUT', `${at}: command did not finish within ${seconds(options.timeoutMs)}, so TERM was requested and its channel closed: ${preview(command)}`, { host: target.host })), options.timeoutMs);
     const onAbort = (): void => budget.abort(new RolloutError('E_INTERRUPTED', `${at}: command aborted, its channel closed: ${preview(command)}`, { host: target.host, cause: options.signal?.reason }));
     if (options.signal?.aborted === true) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
