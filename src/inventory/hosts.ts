@@ -48,10 +48,11 @@ export function readHosts(ctx: Ctx, node: Node | null, path: string, seen: Map<s
     }
     const drafts = isMap(item) ? readHostObject(ctx, item, itemPath) : readHostNames(ctx, item, itemPath, undefined, EMPTY_SETTINGS);
     for (const d of drafts) {
-      const first = seen.get(d.name);
+      // DNS names are case-insensitive: MW1 and mw1 are the same machine.
+      const first = seen.get(d.name.toLowerCase());
       if (first !== undefined) error(ctx, d.node, itemPath, `host "${d.name}" is listed twice: here and at ${first}; list each host once`);
       else {
-        seen.set(d.name, where(ctx, d.node));
+        seen.set(d.name.toLowerCase(), where(ctx, d.node));
         out.push(d);
       }
     }

@@ -1,5 +1,5 @@
 // Reading YAML nodes with positions: every problem becomes one `file:line:col: key.path: …` message.
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 import { closest } from './suggest.js';
 
 /** Collects the messages of one validation run (internal to the inventory module). */
@@ -88,7 +88,7 @@ export function readMap(
     return undefined;
   }
   const out = new Map<string, Entry>();
-  for (const pair of node.items) {
+  for (const pair of withMergeKeys(ctx, node, path, 0)) {
     const key = deref(ctx, pair.key);
     const value = deref(ctx, pair.value);
     if (!isScalar(key) || (typeof key.value !== 'string' && typeof key.value !== 'number')) {
@@ -117,4 +117,40 @@ export function readMap(
 export function join(path: string, key: string): string {
   if (path === '') return key;
   return key.startsWith('[') ? `${path}${key}` : `${path}.${key}`;
+}
+
+const MERGE = '<<';
+
+const keyName = (ctx: Ctx, key: unknown): unknown => {
+  const k = deref(ctx, key);
+  return isScalar(k) ? k.value : k;
+};
+
+/**
+ * The pairs of a mapping with YAML merge keys (`<<: *defaults`) applied: written keys win, then
+ * earlier merged mappings over later ones, as the YAML merge-key spec says.
+ */
+function withMergeKeys(ctx: Ctx, node: YAMLMap, path: string, depth: number): Pair[] {
+  const own = node.items.filter((p) => keyName(ctx, p.key) !== MERGE);
+  if (own.length === node.items.length) return node.items;
+  const names = new Set(own.map((p) => keyName(ctx, p.key)));
+  const merged: Pair[] = [];
+  for (const p of node.items.filter((q) => keyName(ctx, q.key) === MERGE)) {
+    const value = deref(ctx, p.value);
+    const sources = isSeq(value) ? value.items.map((i) => deref(ctx, i)) : [value];
+    for (const src of sources) {
+      if (!isMap(src) || depth > 20) {
+        expected(ctx, src, join(path, MERGE), 'a mapping or a list of mappings to merge');
+        continue;
+      }
+      for (const q of withMergeKeys(ctx, src, path, depth + 1)) {
+        const n = keyName(ctx, q.key);
+        if (!names.has(n)) {
+          names.add(n);
+          merged.push(q);
+        }
+      }
+    }
+  }
+  return [...own, ...merged];
 }

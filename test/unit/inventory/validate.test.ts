@@ -242,6 +242,26 @@ describe('validateInventory', () => {
     expect(r.warnings[0]).toMatch(/minPooled: minPooled 9 is more than the 4 hosts/);
   });
 
+  it('applies YAML merge keys, written keys first', () => {
+    const text = [
+      'datacenters:',
+      '  eqiad:',
+      '    clusters:',
+      '      a: &big { weight: 30, ssh: { user: ops }, hosts: [x1] }',
+      '      b: { <<: *big, weight: 5, hosts: [x2] }',
+      '',
+    ].join('\n');
+    const r = check(text);
+    expect(r.errors).toEqual([]);
+    const b = r.inventory?.datacenters[0]?.clusters[1];
+    expect(b?.hosts.map((h) => [h.name, h.settings.weight, h.settings.ssh.user])).toEqual([['x2', 5, 'ops']]);
+  });
+
+  it('treats host names that differ only in case as the same host', () => {
+    const text = cluster([], ['- mw1.x', '- MW1.x']);
+    expect(onlyError(check(text))).toMatch(/host "MW1\.x" is listed twice/);
+  });
+
   it('follows YAML aliases', () => {
     const text = 'defaults:\n  ssh: &ssh { user: ops, port: 2200 }\ndatacenters:\n  eqiad:\n    ssh: *ssh\n    clusters: { a: { hosts: [x1] } }\n';
     const h = check(text).inventory?.datacenters[0]?.clusters[0]?.hosts[0];
