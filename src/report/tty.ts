@@ -62,6 +62,8 @@ export function createTtyReporter(options: TtyReporterOptions): Reporter {
     },
     async close() {
       if (timer !== undefined) clearInterval(timer);
+      // Nothing ran (e.g. an error before the first event): no block, no empty summary.
+      if (events.length === 0) return;
       redraw(undefined);
       stream.write(`\n${renderSummary(summarize(events))}`);
     },

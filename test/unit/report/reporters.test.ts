@@ -110,3 +110,16 @@ describe('createTtyReporter', () => {
     expect(lines).toEqual(['appserver@eqiad   0% (batch 1']);
   });
 });
+
+describe('closing a reporter that saw no event', () => {
+  it('writes nothing on a terminal or in plain lines, and only the summary line in NDJSON', async () => {
+    for (const make of [createTtyReporter, createLinesReporter]) {
+      const stream = stringStream();
+      await make({ stream, now: () => T0 }).close();
+      expect(stream.text()).toBe('');
+    }
+    const stream = stringStream();
+    await createNdjsonReporter({ stream, now: () => T0 }).close();
+    expect(JSON.parse(stream.text())).toMatchObject({ event: 'run.summary', exitCode: null, hosts: [] });
+  });
+});
