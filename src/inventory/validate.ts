@@ -37,7 +37,9 @@ export function validateInventory(doc: Document, file: string, options: Validate
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0];
-      ctx.errors.push(`${file}:${pos?.line ?? 1}:${pos?.col ?? 1}: YAML syntax: ${e.message.split('\n')[0] ?? e.message}`);
+      // The position is already in front; yaml's own "at line N, column M:" would repeat it.
+      const message = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+      ctx.errors.push(`${file}:${pos?.line ?? 1}:${pos?.col ?? 1}: YAML syntax: ${message} (${e.code})`);
     }
     return { inventory: null, errors: ctx.errors, warnings: ctx.warnings };
   }
