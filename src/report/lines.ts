@@ -64,7 +64,7 @@ export function createLinesReporter(options: LinesReporterOptions): Reporter {
     },
     async close() {
       if (timer !== undefined) clearInterval(timer);
-      if (events.length > 0) stream.write(renderSummary(summarize(events)));
+      if (events.length > 0) stream.write(`\n${renderSummary(summarize(events))}`);
     },
   };
 }

@@ -47,7 +47,7 @@ export function renderSummary(s: RunSummary): string {
   }
   if (s.hosts.length > 0) {
     lines.push('');
-    const rows = s.hosts.map((h) => [h.host, h.dc, h.cluster, resultLabel[h.outcome], h.step, formatElapsed(h.durationMs), note(h)]);
+    const rows = s.hosts.map((h) => [h.host, h.dc, h.cluster, resultLabel[h.outcome], h.outcome === 'skipped' || h.outcome === 'not-started' ? '-' : h.step, formatElapsed(h.durationMs), note(h)]);
     lines.push(...table([['HOST', 'DC', 'CLUSTER', 'RESULT', 'STEP', 'TIME', 'NOTE'], ...rows]));
   }
   for (const c of s.notStarted) lines.push(`not started: ${plural(c.notStarted, 'host')} of ${clusterKey(c.dc, c.cluster)}`);

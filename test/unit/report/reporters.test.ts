@@ -67,7 +67,7 @@ describe('createLinesReporter', () => {
   it('ends with the summary table', async () => {
     const text = (await run(60_000)).join('\n');
     expect(text).toContain('rollout sync (release r2), run r-1: 7 hosts: 1 FAILED, 3 done');
-    expect(text).toContain('mw3   eqiad  appserver      FAILED   health');
+    expect(text).toContain('mw3   eqiad  appserver      FAILED   health  0:12');
   });
 });
 

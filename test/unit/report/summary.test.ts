@@ -64,8 +64,8 @@ describe('renderSummary', () => {
 
   it('prints a table of every host with the failed one first, marked still depooled', () => {
     expect(lines[3]).toMatch(/^HOST\s+DC\s+CLUSTER\s+RESULT\s+STEP\s+TIME\s+NOTE$/);
-    expect(lines[4]).toBe('mw3   eqiad  appserver      FAILED   health   0:12  still depooled; E_HEALTH; health check failed after 5 attempts over 10s (last: HTTP 503 from http://mw3/)');
-    expect(lines[5]).toBe('mw1   eqiad  appserver      done     done     0:06');
+    expect(lines[4]).toBe('mw3   eqiad  appserver      FAILED   health  0:12  still depooled; E_HEALTH; health check failed after 5 attempts over 10s (last: HTTP 503 from http://mw3/)');
+    expect(lines[5]).toBe('mw1   eqiad  appserver      done     done    0:06');
     expect(lines.filter((l) => /^mw\d /.test(l))).toHaveLength(5);
   });
 
@@ -86,5 +86,11 @@ describe('hosts skipped before any batch', () => {
     ]);
     expect(s.notStarted).toEqual([{ dc: 'eqiad', cluster: 'appserver', notStarted: 2 }, { dc: 'eqiad', cluster: 'api_appserver', notStarted: 4 }]);
     expect(s.totals).toMatchObject({ hosts: 8, done: 1, skipped: 1, notStarted: 6 });
+  });
+});
+
+describe('renderSummary for skipped hosts', () => {
+  it('shows no step for a host that was skipped', () => {
+    expect(renderSummary(summarize(failedRun))).toMatch(/^mw5 +eqiad +api_appserver +skipped +- +0:01 +inactive$/m);
   });
 });
