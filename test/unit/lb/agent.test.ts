@@ -83,6 +83,29 @@ describe('runLbAgent', () => {
     expect(repool).toBeGreaterThan(depool);
   });
 
+  it('moves a drained server to maint after the bound even with sessions left', async () => {
+    const s = fleet();
+    s.haproxy.addServer(backend, mw1.host, { sessions: 4 });
+    await s.kv.put(poolPath(mw1), value('no'));
+    running = s.start({ maintAfterMs: 30 });
+    await eventually(() => s.haproxy.server(backend, mw1.host)?.admin === 'maint', 'the bound sends it to maint');
+    expect(s.haproxy.calls).toContain(`set server ${backend}/${mw1.host} state drain`);
+  });
+
+  it('removes its applied key but leaves HAProxy alone when a pool key is deleted', async () => {
+    const s = fleet();
+    await s.kv.put(poolPath(mw1), value('no'));
+    running = s.start();
+    await eventually(async () => (await running?.applied(mw1)) !== undefined, 'mw1 is applied');
+    await eventually(() => s.haproxy.server(backend, mw1.host)?.admin === 'maint', 'mw1 is in maint');
+    await s.kv.delete(poolPath(mw1));
+    await eventually(async () => (await running?.applied(mw1)) === undefined, 'the applied key is removed');
+    expect(s.haproxy.server(backend, mw1.host)?.admin).toBe('maint');
+    const recreated = await s.kv.put(poolPath(mw1), value('yes'));
+    await eventually(async () => (await running?.applied(mw1))?.revision === recreated, 'the re-created key is applied');
+    expect(s.haproxy.server(backend, mw1.host)?.admin).toBe('ready');
+  });
+
   it('never pools a server whose pool value it cannot read, and publishes nothing for it', async () => {
     const s = fleet();
     s.haproxy.addServer(backend, mw1.host, { admin: 'maint' });
