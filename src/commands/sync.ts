@@ -100,7 +100,7 @@ async function execute(input: {
     const deps: Deps = { pool: connection.pool, transport, probe: probes.probe, drain: probes.drain, clock: systemClock, sleep: realSleep, log, report };
     log.info({ runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file }, `${who.user}@${who.machine} ran ${command}`);
     const result = await runRollout(deps, {
-      meta: { command, argv: io.argv, ...who }, inventory, plan, journal,
+      meta: { command: args.kind === 'restart' ? `restart ${args.clusters[0] ?? ''} ${args.dcs[0] ?? ''}` : 'sync', argv: io.argv, ...who }, inventory, plan, journal,
       options: {
         runId, emergency, release: args.release, failureBudget: input.failureBudget,
         parallelClusters: args['parallel-clusters'] ?? inventory.run.parallelClusters,

@@ -5,7 +5,7 @@ import { checkCapacity, clusterKeys } from './capacity.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 import { confirmLb } from './steps-lb.js';
-import { checkHealth, drain, restart } from './steps-host.js';
+import { checkHealth, drain, preflight, restart } from './steps-host.js';
 import { depool, journal, repool } from './steps-pool.js';
 
 const CAPACITY_POLL_MS = 2000;
@@ -50,6 +50,7 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
     const depoolIt = !emergency && entry?.state === 'present' && entry.value.pooled === 'yes';
     if (depoolIt) {
       run.step = 'depool';
+      if (!(await preflight(ctx, run))) return;
       if (!(await depool(ctx, run))) return;
       if (!(await confirmLb(ctx, run, stop))) return;
     }

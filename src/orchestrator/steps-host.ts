@@ -9,6 +9,18 @@ export function templateVars(ctx: StepContext, run: HostRun): TemplateVars {
   return { host: host.name, address: host.address, port: host.settings.ssh.port, service: host.settings.service, dc: host.dc, cluster: host.cluster, release: ctx.options.release };
 }
 
+/** Before a depool: a host we cannot reach over SSH is failed untouched, never left depooled for nothing. */
+export async function preflight(ctx: StepContext, run: HostRun): Promise<boolean> {
+  const ssh = run.host.settings.ssh;
+  try {
+    await ctx.deps.transport.exec(sshTargetFor(run.host), 'true', { timeoutMs: (ssh.connectTimeoutSeconds + 10) * 1000 });
+    return true;
+  } catch (error) {
+    run.fail('depool', `${describeError(error)} (checked before the depool: left pooled, not restarted)`, isRolloutError(error) ? error.code : 'E_SSH_CONNECT');
+    return false;
+  }
+}
+
 /** Polls PHP-FPM until no request is active but the probe's, or a fixed wait; bounded by drain.timeout. */
 export async function drain(ctx: StepContext, run: HostRun, signal: AbortSignal): Promise<void> {
   const settings = run.host.settings.drain;

@@ -80,7 +80,8 @@ export async function harness(built: { inventory: Inventory; snapshot: PoolSnaps
     async run(options = {}) {
       const transport: Transport = {
         async exec(target: SshTarget, command: string) {
-          h.execs.push({ host: target.host, command });
+          // Why: the pre-depool reachability check (`true`) is not a restart; tests assert restarts.
+          if (command !== 'true') h.execs.push({ host: target.host, command });
           const scripted = await h.exec(target.host, command);
           if (scripted instanceof Error) throw scripted;
           return { exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: 5, ...scripted };

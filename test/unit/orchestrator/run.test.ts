@@ -94,6 +94,17 @@ describe('runRollout, failures', () => {
     expect(h.journal.filter((j) => j.key.host === 'mw1002').at(-1)?.phase).toBe('failed');
   });
 
+  it('never depools a host it cannot reach over SSH', async () => {
+    const { RolloutError } = await import('../../../src/errors.js');
+    const h = await harness(fleet().cluster('appserver', 3, { batch: 1, minPooled: 0 }).build());
+    h.exec = (host) => (host === 'mw1002' ? new RolloutError('E_SSH_CONNECT', 'mw1002: connection refused', { host }) : undefined);
+    const result = await h.run({ failureBudget: { kind: 'count', value: 5 } });
+    expect(result.exitCode).toBe(1);
+    expect(result.hosts[1]).toMatchObject({ outcome: 'failed', step: 'depool', code: 'E_SSH_CONNECT', leftDepooled: false });
+    expect((await h.value('mw1002'))?.['pooled']).toBe('yes');
+    expect(h.names('host.depooled')).toEqual(['mw1001', 'mw1003']);
+  });
+
   it('leaves a host that never becomes healthy depooled, after every attempt', async () => {
     const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).build());
     h.health = (host) => (host.name === 'mw1001' ? { ok: false, detail: 'HTTP 503 from http://mw1001:8080/' } : undefined);
@@ -107,7 +118,7 @@ describe('runRollout, failures', () => {
   it('reports an SSH connection failure as a failed host without stopping the other clusters', async () => {
     const { RolloutError } = await import('../../../src/errors.js');
     const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).cluster('api', 2, { batch: 1 }).build());
-    h.exec = (host) => (host === 'mw1001' ? new RolloutError('E_SSH_CONNECT', 'mw1001: connection refused (10.0.0.1:22)', { host }) : undefined);
+    h.exec = (host, command) => (host === 'mw1001' && command !== 'true' ? new RolloutError('E_SSH_CONNECT', 'mw1001: connection refused (10.0.0.1:22)', { host }) : undefined);
     const result = await h.run({ failureBudget: { kind: 'count', value: 5 } });
     expect(result.hosts.find((x) => x.host === 'mw1001')).toMatchObject({ outcome: 'failed', code: 'E_SSH_CONNECT', step: 'restart' });
     expect(result.hosts.filter((x) => x.outcome === 'done')).toHaveLength(3);
@@ -115,8 +126,8 @@ describe('runRollout, failures', () => {
 
   it('does not repool a host whose key someone changed during the run, and says so', async () => {
     const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).build());
-    h.exec = async (host) => {
-      if (host === 'mw1001') await h.kv.put(`/conftool/v1/pools/eqiad/appserver/php-fpm/mw1001`, JSON.stringify({ pooled: 'no', weight: 0, note: 'operator' }));
+    h.exec = async (host, command) => {
+      if (host === 'mw1001' && command !== 'true') await h.kv.put(`/conftool/v1/pools/eqiad/appserver/php-fpm/mw1001`, JSON.stringify({ pooled: 'no', weight: 0, note: 'operator' }));
       return undefined;
     };
     const result = await h.run();
@@ -166,8 +177,8 @@ describe('runRollout, emergency and interrupts', () => {
   it('on a soft stop mid-batch finishes the running restart, repools, starts no new batch and exits 130', async () => {
     const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
     const stop = new AbortController();
-    h.exec = (host) => {
-      if (host === 'mw1001') stop.abort('SIGINT');
+    h.exec = (host, command) => {
+      if (host === 'mw1001' && command !== 'true') stop.abort('SIGINT');
       return undefined;
     };
     const result = await h.run({ stop: stop.signal });
