@@ -50,9 +50,10 @@ function clientOptions(settings: EtcdSettings, hosts: string[], env: NodeJS.Proc
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + dialMs }),
     faultHandling: { host: () => tryEachHostOnce(1), global: tryEachHostOnce(hosts.length) },
   };
-  if (settings.ca !== undefined) {
+  if (settings.ca !== undefined || settings.cert !== undefined) {
     options.credentials = {
-      rootCertificate: readFile('etcd.ca', settings.ca),
+      // Why: grpc's createSsl takes null as "the system roots", for an https endpoint with a public CA.
+      rootCertificate: settings.ca === undefined ? (null as unknown as Buffer) : readFile('etcd.ca', settings.ca),
       ...(settings.cert === undefined ? {} : { certChain: readFile('etcd.cert', settings.cert) }),
       ...(settings.key === undefined ? {} : { privateKey: readFile('etcd.key', settings.key) }),
     };
@@ -96,7 +97,7 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       return await Promise.race([fn(), limit]);
     } catch (error) {
       if (error instanceof RolloutError) throw error;
-      throw unreachableError(where, error);
+      throw unreachableError(where, error, settings.username);
     } finally {
       clearTimeout(timer);
     }

@@ -9,8 +9,18 @@ export function conflictError(key: string, expected: number, found: number): Rol
   );
 }
 
-/** etcd could not be reached (or did not answer in time) at `endpoint`. */
-export function unreachableError(endpoint: string, cause: unknown): RolloutError {
+const refusals = ['EtcdAuthenticationFailedError', 'EtcdPermissionDeniedError', 'EtcdUserNotFoundError', 'GRPCUnauthenticatedError'];
+
+/**
+ * etcd could not be reached, did not answer in time, or refused our credentials, at `endpoint`.
+ * All are E_ETCD_UNREACHABLE (exit 5): rollout cannot use etcd, nothing was changed by this call.
+ */
+export function unreachableError(endpoint: string, cause: unknown, user?: string): RolloutError {
   const why = cause instanceof Error ? cause.message : String(cause);
+  const refused = cause instanceof Error && (refusals.includes(cause.constructor.name) || /user name is empty|permission denied|authentication failed/i.test(why));
+  if (refused) {
+    const who = user === undefined ? 'without a username' : `as user ${user}`;
+    return new RolloutError('E_ETCD_UNREACHABLE', `etcd at ${endpoint} refused access ${who} (${why}): check etcd.username, etcd.passwordEnv and the etcd role grants`, { cause });
+  }
   return new RolloutError('E_ETCD_UNREACHABLE', `etcd unreachable at ${endpoint} (${why}): check etcd.endpoints / --etcd`, { cause });
 }
