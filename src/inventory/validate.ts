@@ -24,6 +24,16 @@ export interface ValidateOptions {
 const ROOT_KEYS = ['etcd', 'run', 'defaults', 'datacenters'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
+/** Keys that belong elsewhere, with where to put them (instead of a bare "unknown key"). */
+const MISPLACED: Readonly<Record<string, string>> = {
+  port: '"port" is short for ssh.port on a host entry; at this level write ssh: { port: … }',
+  address: '"address" belongs to a host entry: - { name: …, address: … }',
+  etcd: '"etcd" is a top-level section; move it to the top of the file',
+  run: '"run" is a top-level section; move it to the top of the file',
+};
+const NO_HOSTS_HERE = { ...MISPLACED, hosts: '"hosts" belong to a cluster: datacenters.<dc>.clusters.<cluster>.hosts' };
+const NO_CLUSTERS_HERE = { ...MISPLACED, clusters: '"clusters" belong to a datacenter: datacenters.<dc>.clusters' };
+
 /** Parses YAML text (pure) and validates it: the usual entry point, positions included. */
 export function validateInventoryText(text: string, file: string): ValidationResult {
   const lineCounter = new LineCounter();
@@ -64,7 +74,7 @@ export function validateInventory(doc: Document, file: string, options: Validate
 
 /** The setting keys of a mapping, plus `extra` keys the caller reads itself. */
 function readLevel(ctx: Ctx, node: Node | null, path: string, extra: readonly string[]): RawSettings {
-  const entries = readMap(ctx, node, path, [...SETTING_KEYS, ...extra]);
+  const entries = readMap(ctx, node, path, [...SETTING_KEYS, ...extra], { ...NO_HOSTS_HERE, ...NO_CLUSTERS_HERE });
   return entries === undefined ? EMPTY_SETTINGS : readSettings(ctx, entries, path);
 }
 
@@ -81,7 +91,7 @@ function readDatacenters(ctx: Ctx, node: Node | null, defaults: RawSettings): In
   for (const [dc, e] of dcs) {
     const path = join('datacenters', dc);
     checkName(ctx, e.key, path, dc, 'datacenter');
-    const entries = readMap(ctx, e.value, path, [...SETTING_KEYS, 'clusters']);
+    const entries = readMap(ctx, e.value, path, [...SETTING_KEYS, 'clusters'], NO_HOSTS_HERE);
     if (entries === undefined) continue;
     const raw = mergeSettings(defaults, readSettings(ctx, entries, path));
     const clustersNode = entries.get('clusters')?.value ?? null;
@@ -116,7 +126,7 @@ function readCluster(ctx: Ctx, input: ClusterInput): InventoryCluster | undefine
     error(ctx, input.key, path, 'a cluster needs "hosts:" with at least one host');
     return undefined;
   }
-  const entries = readMap(ctx, input.node, path, [...SETTING_KEYS, 'hosts']);
+  const entries = readMap(ctx, input.node, path, [...SETTING_KEYS, 'hosts'], NO_CLUSTERS_HERE);
   if (entries === undefined) return undefined;
   const raw = mergeSettings(input.inherited, readSettings(ctx, entries, path));
   const hostsEntry = entries.get('hosts');

@@ -160,7 +160,16 @@ describe('validateInventory rejects', () => {
 
   it('etcd and run settings inside a datacenter', () => {
     const text = 'datacenters:\n  eqiad:\n    run: { failureBudget: 1 }\n    clusters: { a: { hosts: [x1] } }\n';
-    expect(onlyError(check(text))).toMatch(/^inv\.yaml:3:5: datacenters\.eqiad\.run: unknown key "run"/);
+    expect(onlyError(check(text))).toMatch(/^inv\.yaml:3:5: datacenters\.eqiad\.run: "run" is a top-level section; move it to the top of the file/);
+  });
+
+  it('keys written at the wrong level, saying where they belong', () => {
+    const text = 'defaults: { port: 2222 }\ndatacenters:\n  eqiad:\n    hosts: [x1]\n    clusters: { a: { hosts: [x2], clusters: {} } }\n';
+    expect(check(text).errors).toEqual([
+      `${FILE}:1:13: defaults.port: "port" is short for ssh.port on a host entry; at this level write ssh: { port: … }`,
+      `${FILE}:4:5: datacenters.eqiad.hosts: "hosts" belong to a cluster: datacenters.<dc>.clusters.<cluster>.hosts`,
+      `${FILE}:5:35: datacenters.eqiad.clusters.a.clusters: "clusters" belong to a datacenter: datacenters.<dc>.clusters`,
+    ]);
   });
 
   it('unknown placeholders in templates', () => {
