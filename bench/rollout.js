@@ -1,0 +1,92 @@
+// Rolling-restart benchmark: `rollout sync` vs `rollout sync --emergency --yes` on the sandbox,
+// under HTTP load through HAProxy (one load loop per backend, as in scripts/lib/demo.mjs).
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLoad } from '../scripts/lib/load.mjs';
+import { median, quantile } from './stats.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(REPO, 'bin', 'rollout.js');
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function masterPids(sandbox) {
+  const pids = {};
+  await Promise.all(sandbox.hosts.map(async (host) => {
+    try {
+      const res = await fetch(host.httpUrl, { signal: AbortSignal.timeout(3000) });
+      pids[host.name] = (await res.json()).masterPid;
+    } catch {
+      pids[host.name] = null;
+    }
+  }));
+  return pids;
+}
+
+/** Runs the CLI with --json; resolves its exit code, its run.summary line and its stderr. */
+function rollout(args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args, '--json'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    // Why: bounded in time; a graceful run of 12 hosts takes well under this.
+    const timer = setTimeout(() => child.kill('SIGTERM'), 180_000);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const summaryLine = stdout.split('\n').find((l) => l.includes('"event":"run.summary"'));
+      resolve({ exitCode: code ?? (signal ? 128 : 1), summary: summaryLine ? JSON.parse(summaryLine) : null, stderr });
+    });
+  });
+}
+
+function loadAll(sandbox, concurrency) {
+  const backends = [...new Set(sandbox.hosts.map((h) => `/${h.dc}/${h.cluster}/`))];
+  const per = Math.max(1, Math.floor(concurrency / backends.length));
+  const loops = backends.map((p) => startLoad({ url: `${sandbox.haproxy.url}${p}`, concurrency: per, maxSeconds: 240 }));
+  return {
+    async stop() {
+      const results = await Promise.all(loops.map((l) => l.stop()));
+      const failures = {};
+      for (const r of results) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
+      const sum = (f) => results.reduce((n, r) => n + f(r), 0);
+      return { requests: sum((r) => r.requests), ok: sum((r) => r.ok), failed: sum((r) => r.failed), failures, loadSeconds: Math.max(...results.map((r) => r.seconds)) };
+    },
+  };
+}
+
+async function phase(sandbox, label, args, { concurrency, env, log }) {
+  const before = await masterPids(sandbox);
+  const load = loadAll(sandbox, concurrency);
+  await sleep(1000);
+  const started = Date.now();
+  const { exitCode, summary, stderr } = await rollout(args, env);
+  const seconds = (Date.now() - started) / 1000;
+  await sleep(500);
+  const traffic = await load.stop();
+  const after = await masterPids(sandbox);
+  const restarted = sandbox.hosts.filter((h) => before[h.name] && after[h.name] && before[h.name] !== after[h.name]).length;
+  const perHost = (summary?.hosts ?? []).filter((h) => h.outcome === 'done' && typeof h.durationMs === 'number').map((h) => h.durationMs);
+  if (exitCode !== 0) log?.(`rollout ${label}: exit ${exitCode}\n${stderr.trim().split('\n').slice(-10).join('\n')}`);
+  log?.(`rollout ${label}: ${seconds.toFixed(1)} s, ${traffic.ok} served, ${traffic.failed} failed ${traffic.failed ? JSON.stringify(traffic.failures) : ''}`);
+  return {
+    exitCode, wallSeconds: seconds, hosts: sandbox.hosts.length, restarted, done: perHost.length,
+    perHostMs: { median: median(perHost), p95: quantile(perHost, 0.95), max: perHost.length ? Math.max(...perHost) : Number.NaN },
+    ...traffic,
+  };
+}
+
+export async function benchRollout({ sandbox, concurrency = 8, log }) {
+  const stateHome = path.join(sandbox.dir, 'bench-state');
+  mkdirSync(stateHome, { recursive: true });
+  // Why: run logs go to the bench's temp state dir, not ~/.local/state.
+  const env = { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: '1' };
+  const inv = ['-i', sandbox.inventoryFile, '--reason', 'benchmark'];
+  const opts = { concurrency, env, log };
+  const graceful = await phase(sandbox, 'sync', ['sync', ...inv], opts);
+  const emergency = await phase(sandbox, 'sync --emergency', ['sync', '--emergency', '--yes', ...inv], opts);
+  return { loadConcurrency: concurrency, graceful, emergency };
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// The benchmarks: `node bench/run.js [planner|ssh|rollout|etcd]…` (all by default), after
+// `npm run build`. Prints a table and writes bench/results/latest.json. Loopback only: the
+// ssh, etcd and rollout benchmarks bring up their own sandbox (temp dir, net 127.0.77) and
+// always take it down.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sandboxDown, sandboxUp } from '../scripts/lib/sandbox.mjs';
+import { benchEtcd } from './etcd.js';
+import { benchPlanner } from './planner.js';
+import { benchRollout } from './rollout.js';
+import { benchSsh } from './ssh.js';
+import { fmt } from './stats.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ALL = ['planner', 'ssh', 'etcd', 'rollout'];
+const NET = '127.0.77';
+const log = (message) => process.stderr.write(`  ${message}\n`);
+
+function parseNames(argv) {
+  const unknown = argv.filter((a) => !ALL.includes(a));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')}; choose from ${ALL.join(', ')}\n`);
+    process.exit(2);
+  }
+  return argv.length === 0 ? ALL : ALL.filter((n) => argv.includes(n));
+}
+
+/** [section, metric, value, unit] rows for the table. */
+function rows(results) {
+  const out = [];
+  const p = results.planner;
+  if (p) {
+    out.push(['planner', `loadInventory (${p.hosts} hosts, ${(p.yamlBytes / 1024).toFixed(0)} KiB YAML), median of ${p.loadMs.samples}`, fmt(p.loadMs.median), 'ms']);
+    out.push(['planner', '  of which YAML parse alone', fmt(p.yamlParseMs.median), 'ms']);
+    out.push(['planner', `planRollout graceful, median of ${p.runs} (p95)`, `${fmt(p.planMs.median)} (${fmt(p.planMs.p95)})`, 'ms']);
+    out.push(['planner', `planRollout emergency, median of ${p.runs} (p95)`, `${fmt(p.planEmergencyMs.median)} (${fmt(p.planEmergencyMs.p95)})`, 'ms']);
+  }
+  const s = results.ssh;
+  if (s) {
+    out.push(['ssh', `first exec on a fresh connection, median of ${s.firstConnectMs.samples} (p95)`, `${fmt(s.firstConnectMs.median)} (${fmt(s.firstConnectMs.p95)})`, 'ms']);
+    out.push(['ssh', `exec on the cached connection, median of ${s.reusedMs.samples} (p95)`, `${fmt(s.reusedMs.median)} (${fmt(s.reusedMs.p95)})`, 'ms']);
+    for (const [label, f] of [['1 host', s.oneHost], [`${s.fleet.hosts} hosts`, s.fleet]]) {
+      out.push(['ssh', `${f.execs} × true, ${label}, concurrency ${f.concurrency}: wall`, fmt(f.wallMs), 'ms']);
+      out.push(['ssh', `  throughput (failed: ${f.failed})`, fmt(f.execsPerSecond), 'exec/s']);
+    }
+  }
+  const e = results.etcd;
+  if (e) {
+    out.push(['etcd', `CAS write, ${e.casMs.samples} sequential: median (p95)`, `${fmt(e.casMs.median)} (${fmt(e.casMs.p95)})`, 'ms']);
+    out.push(['etcd', `${e.parallel.writes} CAS writes in parallel: wall`, fmt(e.parallel.wallMs), 'ms']);
+    out.push(['etcd', '  throughput', fmt(e.parallel.writesPerSecond), 'writes/s']);
+    out.push(['etcd', 'read of a 200-key cluster: median (p95)', `${fmt(e.read200KeysMs.median)} (${fmt(e.read200KeysMs.p95)})`, 'ms']);
+  }
+  const r = results.rollout;
+  if (r) {
+    for (const [label, ph] of [['sync', r.graceful], ['sync --emergency', r.emergency]]) {
+      out.push(['rollout', `${label}: wall (exit ${ph.exitCode}, restarted ${ph.restarted}/${ph.hosts})`, fmt(ph.wallSeconds), 's']);
+      out.push(['rollout', `  requests served / failed (load concurrency ${r.loadConcurrency})`, `${ph.ok} / ${ph.failed}`, '']);
+      out.push(['rollout', '  per-host time: median (max)', `${fmt(ph.perHostMs.median / 1000)} (${fmt(ph.perHostMs.max / 1000)})`, 's']);
+    }
+  }
+  return out;
+}
+
+function printTable(table) {
+  const w = [0, 1, 2].map((i) => Math.max(...table.map((row) => row[i].length)));
+  process.stdout.write('\n');
+  for (const [section, metric, value, unit] of table) {
+    process.stdout.write(`${section.padEnd(w[0])}  ${metric.padEnd(w[1])}  ${value.padStart(w[2])} ${unit}\n`);
+  }
+}
+
+async function main() {
+  const names = parseNames(process.argv.slice(2));
+  const started = Date.now();
+  const results = {};
+  if (names.includes('planner')) {
+    log('planner: generating and loading 10,000 hosts');
+    results.planner = await benchPlanner({ log });
+  }
+  const needSandbox = names.filter((n) => n !== 'planner');
+  if (needSandbox.length > 0) {
+    // Why: short path (unix socket limit), own net: never collides with a default sandbox.
+    const dir = mkdtempSync('/tmp/rollout-bench-');
+    let stopping = false;
+    const down = async () => {
+      if (stopping) return;
+      stopping = true;
+      log(`sandbox down (${dir})`);
+      await sandboxDown({ dir });
+    };
+    for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => down().finally(() => process.exit(130)));
+    try {
+      log(`sandbox up in ${dir} on ${NET}.x`);
+      const sandbox = await sandboxUp({ dir, net: NET, install: false, log });
+      if (names.includes('ssh')) results.ssh = await benchSsh({ sandbox, log });
+      if (names.includes('etcd')) results.etcd = await benchEtcd({ sandbox, log });
+      if (names.includes('rollout')) results.rollout = await benchRollout({ sandbox, log });
+    } finally {
+      await down();
+    }
+  }
+  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${os.platform()} ${os.release()}` };
+  const output = { date: new Date().toISOString(), machine, benchmarks: names, totalSeconds: (Date.now() - started) / 1000, results };
+  printTable(rows(results));
+  process.stdout.write(`\n${machine.cpus} × ${machine.cpuModel}, node ${machine.node}; total ${output.totalSeconds.toFixed(0)} s\n`);
+  mkdirSync(path.join(HERE, 'results'), { recursive: true });
+  const file = path.join(HERE, 'results', 'latest.json');
+  writeFileSync(file, JSON.stringify(output, null, 2) + '\n');
+  process.stdout.write(`results: ${path.relative(process.cwd(), file) || file}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
+  process.exitCode = 1;
+});
