@@ -4,7 +4,7 @@ import type { IKeyValue, IOptions, Lease as EtcdLease } from 'etcd3';
 import { RolloutError } from '../errors.js';
 import type { EtcdSettings } from '../inventory/types.js';
 import type { Kv, KvEntry, Lease, PutOptions, Watch, WatchHandlers } from './kv.js';
-import { conflictError, unreachableError } from './kv-errors.js';
+import { conflictError, isLeaseNotFound, leaseGoneError, unreachableError } from './kv-errors.js';
 import { watchEtcd } from './etcd-watch.js';
 
 export interface ConnectEtcdOptions {
@@ -87,7 +87,7 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
   const dialMs = settings.dialTimeoutSeconds * 1000;
 
   /** Runs one etcd call with a hard deadline, mapping transport failures to E_ETCD_UNREACHABLE. */
-  async function call<T>(fn: () => Promise<T>): Promise<T> {
+  async function call<T>(fn: () => Promise<T>, key?: string, leaseId?: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     // Why: a safety net over gRPC deadlines: the auth exchange and reconnects are not all bounded by them.
     const limit = new Promise<never>((_, reject) => {
@@ -97,6 +97,7 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       return await Promise.race([fn(), limit]);
     } catch (error) {
       if (error instanceof RolloutError) throw error;
+      if (key !== undefined && leaseId !== undefined && isLeaseNotFound(error)) throw leaseGoneError(key, leaseId);
       throw unreachableError(where, error, settings.username);
     } finally {
       clearTimeout(timer);
@@ -133,7 +134,10 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       async revoke() {
         done = true;
         clearInterval(watchdog);
-        await call(() => lease.revoke());
+        // Why: revoking a lease etcd already expired is done, not a failure.
+        await call(() => lease.revoke()).catch((error: unknown) => {
+          if (!isLeaseNotFound((error as Error).cause)) throw error;
+        });
       },
       onLost(listener) {
         listeners.push(listener);
@@ -156,10 +160,10 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       if (putOptions.lease !== undefined) op.lease(putOptions.lease.id);
       const expected = putOptions.expectModRevision;
       if (expected === undefined) {
-        const result = await call(() => op.exec());
+        const result = await call(() => op.exec(), key, putOptions.lease?.id);
         return Number(result.header.revision);
       }
-      const result = await call(() => client.if(key, 'Mod', '==', expected).then(op).else(client.get(key)).commit());
+      const result = await call(() => client.if(key, 'Mod', '==', expected).then(op).else(client.get(key)).commit(), key, putOptions.lease?.id);
       if (!result.succeeded) {
         const found = result.responses[0]?.response_range?.kvs[0];
         throw conflictError(key, expected, found === undefined ? 0 : Number(found.mod_revision));

@@ -24,3 +24,13 @@ export function unreachableError(endpoint: string, cause: unknown, user?: string
   }
   return new RolloutError('E_ETCD_UNREACHABLE', `etcd unreachable at ${endpoint} (${why}): check etcd.endpoints / --etcd`, { cause });
 }
+
+/** A put bound to a lease that has expired or been revoked: the holder lost what the lease protected. */
+export function leaseGoneError(key: string, leaseId: string): RolloutError {
+  return new RolloutError('E_INTERNAL', `cannot write ${key}: lease ${leaseId} has expired or was revoked (the run lost its locks); stop and run rollout recover`, { key });
+}
+
+/** etcd's answer for a lease id it no longer knows. */
+export function isLeaseNotFound(error: unknown): boolean {
+  return error instanceof Error && /lease not found/i.test(error.message);
+}

@@ -1,6 +1,6 @@
 import { RolloutError } from '../errors.js';
 import type { Kv, KvEntry, Lease, PutOptions, Watch, WatchEvent, WatchHandlers } from './kv.js';
-import { conflictError, unreachableError } from './kv-errors.js';
+import { conflictError, leaseGoneError, unreachableError } from './kv-errors.js';
 
 /** The in-memory Kv with test hooks to expire leases, compact history and fake an outage. */
 export interface MemoryKv extends Kv {
@@ -129,7 +129,7 @@ export function createMemoryKv(_options: MemoryKvOptions = {}): MemoryKv {
       check(key, options.expectModRevision);
       const leaseId = options.lease?.id;
       if (leaseId !== undefined && !leases.has(leaseId)) {
-        throw new RolloutError('E_INTERNAL', `lease ${leaseId} for ${key} has expired or was revoked`, { key });
+        throw leaseGoneError(key, leaseId);
       }
       const previous = data.get(key);
       if (previous?.lease !== undefined) leases.get(previous.lease)?.keys.delete(key);

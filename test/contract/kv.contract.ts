@@ -130,6 +130,14 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       expect(lost).toHaveLength(1);
     }, 30_000);
 
+    it('refuses to bind a key to a lease that has gone, and revoking it again is harmless', async () => {
+      const lease = await kv.grantLease(10);
+      await h.expire(lease);
+      await expect(kv.put(`${p}late`, 'x', { lease })).rejects.toThrow(/has expired or was revoked/);
+      expect(await kv.get(`${p}late`)).toBeNull();
+      await lease.revoke();
+    });
+
     it('watches puts and deletes under a prefix in revision order, from after a given revision', async () => {
       const start = await kv.put(`${p}w/before`, 'old');
       const c = collector();
