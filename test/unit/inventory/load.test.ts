@@ -81,6 +81,14 @@ describe('loadInventory', () => {
     expect(thrown(() => loadInventory(folder)).message).toBe(`inventory ${folder} is a directory; pass -i FILE or set ROLLOUT_INVENTORY`);
   });
 
+  it('expands ~ in every path setting', () => {
+    const file = write('tilde.yaml', 'etcd: { ca: ~/ca.pem, cert: ~/c.pem, key: ~/k.pem }\ndefaults: { ssh: { identityFile: ~/id } }\ndatacenters: { e: { clusters: { a: { hosts: [x1] } } } }\n');
+    const inv = loadInventory(file, { home: '/home/op' });
+    expect(inv.etcd).toMatchObject({ ca: '/home/op/ca.pem', cert: '/home/op/c.pem', key: '/home/op/k.pem' });
+    expect(allHosts(inv)[0]?.settings.ssh).toMatchObject({ identityFile: '/home/op/id', knownHosts: '/home/op/.ssh/known_hosts' });
+    expect(allHosts(inv)[0]?.source.file).toBe(file);
+  });
+
   it('passes warnings to onWarning', () => {
     const file = write('warn.yaml', 'datacenters: { e: { clusters: { a: { minPooled: 5, hosts: [x1] } } } }\n');
     const warnings: string[] = [];

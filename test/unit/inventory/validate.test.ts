@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { LineCounter, parseDocument } from 'yaml';
+import { validateInventory } from '../../../src/inventory/validate.js';
 import { check, cluster, FILE, lineOf, onlyError } from './helpers.js';
 
 describe('validateInventory rejects', () => {
@@ -227,6 +229,12 @@ describe('validateInventory', () => {
   it('reports a repeated mistake of merged settings once, where it was written', () => {
     const text = `defaults:\n  health: { type: command }\n${cluster([], ['- "mw[1-50].x"'])}`;
     expect(check(text).errors).toHaveLength(1);
+  });
+
+  it('validates a document parsed by the caller, with positions from its LineCounter', () => {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument('datacenters:\n  eqiad:\n    clusters: { a: { hosts: [x1], weight: -1 } }\n', { lineCounter });
+    expect(validateInventory(doc, 'mine.yaml', { lineCounter }).errors).toEqual(['mine.yaml:3:43: datacenters.eqiad.clusters.a.weight: expected an integer ≥ 0, got -1']);
   });
 
   it('lists hosts of a cluster in natural order', () => {
