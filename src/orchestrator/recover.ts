@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { describeError } from '../errors.js';
+import { describeError, isRolloutError } from '../errors.js';
 import type { InventoryHost } from '../inventory/types.js';
 import { poolKeyId, type PoolEntry } from '../pool/types.js';
 import type { JournalHostRecord } from './types.js';
@@ -92,7 +92,16 @@ export async function recoverRuns(
         continue;
       }
       const present = entry as Extract<PoolEntry, { state: 'present' }>;
-      const revision = await deps.pool.write(present, { pooled: record.prior.pooled });
+      let revision: number;
+      try {
+        revision = await deps.pool.write(present, { pooled: record.prior.pooled });
+      } catch (error) {
+        // Why: someone wrote the key during the health check; theirs wins, and the other hosts still get recovered.
+        if (!isRolloutError(error, 'E_POOL_CONFLICT')) throw error;
+        outcomes.push({ ...base, action: 'changed-since', detail: `changed by someone else during the health check: left alone (${error.message})` });
+        await input.ports.record(run.runId, { ...record, phase: 'left', updatedAt: new Date(deps.clock.now()).toISOString(), note: `recover (${input.who}): changed during the health check` });
+        continue;
+      }
       await input.ports.record(run.runId, { ...record, phase: 'repooled', updatedAt: new Date(deps.clock.now()).toISOString(), note: `repooled by recover (${input.who}) at revision ${revision}` });
       outcomes.push({ ...base, action: 'repooled', detail: `healthy (${health.detail}); repooled at revision ${revision}` });
     }
