@@ -59,7 +59,10 @@ function clientOptions(settings: EtcdSettings, hosts: string[], env: NodeJS.Proc
     };
   }
   if (settings.username !== undefined) {
-    const variable = settings.passwordEnv ?? 'ETCD_PASSWORD';
+    const variable = settings.passwordEnv;
+    if (variable === undefined) {
+      throw new RolloutError('E_INVENTORY', `etcd.username is ${settings.username} but etcd.passwordEnv is not set: name the environment variable that holds the password`, { where: 'etcd.passwordEnv' });
+    }
     const password = env[variable];
     if (password === undefined || password === '') {
       throw new RolloutError('E_INVENTORY', `etcd.username is ${settings.username} but environment variable ${variable} is empty: export the etcd password in ${variable}`, { where: 'etcd.passwordEnv' });
