@@ -30,6 +30,8 @@ export interface ConnectParams {
   readonly sock?: Duplex;
   /** `via bastion:22`, appended to messages when connecting through a jump host. */
   readonly via?: string;
+  /** Aborts a connect in progress (the transport is closing). */
+  readonly signal?: AbortSignal;
 }
 
 const ALGORITHMS_BY_KEY_TYPE: Record<string, ServerHostKeyAlgorithm[]> = {
@@ -150,11 +152,22 @@ export async function openConnection(p: ConnectParams): Promise<SshClient> {
     const fail = (error: RolloutError): void => {
       if (settled) return;
       settled = true;
+      p.signal?.removeEventListener('abort', onAbort);
       client.end();
       reject(error);
     };
+    const onAbort = (): void => {
+      fail(new RolloutError('E_SSH_CONNECT', `${where(p)}: the transport was closed while connecting`, { host: p.host }));
+      client.destroy();
+    };
+    if (p.signal?.aborted === true) {
+      onAbort();
+      return;
+    }
+    p.signal?.addEventListener('abort', onAbort, { once: true });
     client.once('ready', () => {
       settled = true;
+      p.signal?.removeEventListener('abort', onAbort);
       resolve(client);
     });
     client.on('error', (error: Error & { level?: string }) => fail(refused ?? classify(p, error)));

@@ -59,6 +59,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
   const sessionsPerConnection = options.sessionsPerConnection ?? 8;
   const log = options.log;
   const cache = new Map<string, Connection>();
+  let closing = new AbortController();
 
   function evict(conn: Connection): void {
     conn.closed = true;
@@ -85,7 +86,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
     return {
       host: target.host, address: target.address, port: target.port, user: target.user,
       identityFile: target.identityFile, knownHosts: target.knownHosts, acceptNewHostKeys: target.acceptNewHostKeys,
-      connectTimeoutSeconds: target.connectTimeoutSeconds, keepaliveSeconds, env,
+      connectTimeoutSeconds: target.connectTimeoutSeconds, keepaliveSeconds, env, signal: closing.signal,
     };
   }
 
@@ -152,6 +153,9 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
     async close() {
       const all = [...cache.values()];
       cache.clear();
+      // Why: a connect still in progress must not hold close() for its whole connect timeout.
+      closing.abort();
+      closing = new AbortController();
       await Promise.all(all.map(async (conn) => {
         conn.closed = true;
         try {

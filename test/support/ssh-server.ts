@@ -40,14 +40,24 @@ export interface TestSshServer {
   connections(): number;
   /** Exec requests served so far. */
   execs(): number;
+  /** The most commands that ran at the same time (shell mode). */
+  maxRunning(): number;
   /** Ends every open client connection (to test reconnects). */
   dropConnections(): void;
   stop(): Promise<void>;
 }
 
-function runShell(command: string, stream: ServerChannel, children: Set<ChildProcess>): ChildProcess {
+interface ServerState {
+  execs: number;
+  maxRunning: number;
+  readonly children: Set<ChildProcess>;
+}
+
+function runShell(command: string, stream: ServerChannel, state: ServerState): ChildProcess {
+  const { children } = state;
   const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
+  state.maxRunning = Math.max(state.maxRunning, children.size);
   child.stdout.on('data', (chunk: Buffer) => stream.write(chunk));
   child.stderr.on('data', (chunk: Buffer) => stream.stderr.write(chunk));
   child.on('close', (code, signal) => {
@@ -61,7 +71,7 @@ function runShell(command: string, stream: ServerChannel, children: Set<ChildPro
 
 type PublicKey = Exclude<ReturnType<typeof utils.parseKey>, Error>;
 
-function handleClient(client: Connection, user: string, allowed: readonly PublicKey[], options: SshServerOptions, state: { execs: number; children: Set<ChildProcess> }): void {
+function handleClient(client: Connection, user: string, allowed: readonly PublicKey[], options: SshServerOptions, state: ServerState): void {
   client.on('authentication', (ctx) => {
     if (ctx.method !== 'publickey' || ctx.username !== user) return ctx.reject(['publickey']);
     const { key } = ctx;
@@ -80,7 +90,7 @@ function handleClient(client: Connection, user: string, allowed: readonly Public
         const stream = accept();
         const commands = options.commands ?? 'shell';
         if (commands === 'shell') {
-          child = runShell(info.command, stream, state.children);
+          child = runShell(info.command, stream, state);
           return;
         }
         const reply = commands[info.command];
@@ -109,7 +119,7 @@ export async function startSshServer(options: SshServerOptions = {}): Promise<Te
     return parsed;
   });
   const user = 'deploy';
-  const state = { execs: 0, children: new Set<ChildProcess>() };
+  const state: ServerState = { execs: 0, maxRunning: 0, children: new Set<ChildProcess>() };
   let connections = 0;
   const open = new Set<Connection>();
   const server: SshServer = new Server({ hostKeys: [readFileSync(hostKey.privatePath)] }, (client) => {
@@ -126,6 +136,7 @@ export async function startSshServer(options: SshServerOptions = {}): Promise<Te
     address: '127.0.0.1', port, dir, user, hostKey, clientKey, knownHosts,
     connections: () => connections,
     execs: () => state.execs,
+    maxRunning: () => state.maxRunning,
     dropConnections: () => open.forEach((c) => c.end()),
     async stop() {
       for (const child of state.children) child.kill('SIGKILL');

@@ -1,5 +1,7 @@
 // The ssh2 transport against an in-process ssh2 Server on 127.0.0.1.
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,5 +131,61 @@ describe('private key passphrases', () => {
     expect(error.message).toContain('ROLLOUT_SSH_PASSPHRASE');
     expect(error.message).toContain(keyPath);
     expect(error.message).not.toContain('wrong secret');
+  });
+});
+
+describe('limits and timeouts', () => {
+  it('runs no more commands at once than its concurrency', async () => {
+    const server = await startSshServer();
+    const transport = createSshTransport({ env: NO_AGENT, concurrency: 3 });
+    await Promise.all(Array.from({ length: 12 }, () => transport.exec(targetOf(server), 'sleep 0.2', { timeoutMs: 30_000 })));
+    await transport.close();
+    await server.stop();
+    expect(server.maxRunning()).toBeLessThanOrEqual(3);
+    expect(server.execs()).toBe(12);
+  });
+
+  it('opens no more sessions on one connection than sessionsPerConnection', async () => {
+    const server = await startSshServer();
+    const transport = createSshTransport({ env: NO_AGENT, sessionsPerConnection: 2 });
+    await Promise.all(Array.from({ length: 8 }, () => transport.exec(targetOf(server), 'sleep 0.2', { timeoutMs: 30_000 })));
+    await transport.close();
+    await server.stop();
+    expect(server.maxRunning()).toBeLessThanOrEqual(2);
+    expect(server.connections()).toBe(1);
+  });
+
+  describe('against a server that accepts TCP and never speaks SSH', () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    let port = 0;
+    beforeAll(async () => {
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      port = (silent.address() as AddressInfo).port;
+    });
+    afterAll(async () => {
+      sockets.forEach((s) => s.destroy());
+      await new Promise((resolve) => silent.close(resolve));
+    });
+    const target = (overrides: Partial<SshTarget>): SshTarget => ({
+      host: 'mute1', address: '127.0.0.1', port, user: 'deploy', identityFile: undefined, knownHosts: '/nonexistent/known_hosts',
+      jumpHost: undefined, connectTimeoutSeconds: 1, acceptNewHostKeys: false, ...overrides,
+    });
+
+    it('gives up with E_SSH_CONNECT after connectTimeoutSeconds', async () => {
+      const transport = createSshTransport({ env: { SSH_AUTH_SOCK: '/nonexistent/agent.sock' } });
+      const error = await rejection(transport.exec(target({}), 'true', { timeoutMs: 20_000 }));
+      await transport.close();
+      expect(isRolloutError(error, 'E_SSH_CONNECT')).toBe(true);
+      expect(error.message).toContain(`mute1 (127.0.0.1:${port}): no SSH handshake within 1s`);
+    });
+
+    it('gives up with E_SSH_TIMEOUT when the command timeout ends first', async () => {
+      const transport = createSshTransport({ env: { SSH_AUTH_SOCK: '/nonexistent/agent.sock' } });
+      const error = await rejection(transport.exec(target({ connectTimeoutSeconds: 30 }), 'true', { timeoutMs: 300 }));
+      await transport.close();
+      expect(isRolloutError(error, 'E_SSH_TIMEOUT')).toBe(true);
+      expect(error).toMatchObject({ host: 'mute1' });
+    });
   });
 });
