@@ -10,6 +10,7 @@ const onSignal = (signal: NodeJS.Signals): void => {
   signals += 1;
   if (signals === 1) {
     stop.abort(signal);
+    if (process.argv[2] === 'lb-agent') return; // Why: the agent just revokes its lease and exits; nothing to repool.
     process.stderr.write(`\nrollout: ${signal}: starting nothing new, finishing running steps and repooling what is healthy; ${signal} again exits at once (the journal is kept for \`rollout recover\`)\n`);
     return;
   }
