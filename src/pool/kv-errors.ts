@@ -16,7 +16,8 @@ const refusals = ['EtcdAuthenticationFailedError', 'EtcdPermissionDeniedError', 
  * All are E_ETCD_UNREACHABLE (exit 5): rollout cannot use etcd, nothing was changed by this call.
  */
 export function unreachableError(endpoint: string, cause: unknown, user?: string): RolloutError {
-  const why = cause instanceof Error ? cause.message : String(cause);
+  // Why: grpc-js appends an empty "Resolution note:" that only adds noise to a one-line message.
+  const why = (cause instanceof Error ? cause.message : String(cause)).replace(/\.?\s*Resolution note:\s*$/, '');
   const refused = cause instanceof Error && (refusals.includes(cause.constructor.name) || /user name is empty|permission denied|authentication failed/i.test(why));
   if (refused) {
     const who = user === undefined ? 'without a username' : `as user ${user}`;
