@@ -86,6 +86,18 @@ describe('rollout on a real sandbox fleet under load', () => {
     expect(evs.filter((e) => e['event'] === 'lb.propagation-assumed')).toHaveLength(0);
   }, 180_000);
 
+  it('restart <cluster> <dc> restarts that cluster only', async () => {
+    const before = await pids(sandbox);
+    const result = await rollout(['restart', 'appserver', 'codfw', '--reason', 'e2e'], inventory);
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    const after = await pids(sandbox);
+    for (const h of sandbox.hosts) {
+      if (h.dc === 'codfw') expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
+      else expect(after.get(h.name), h.name).toBe(before.get(h.name));
+      expect(await pooled(h)).toBe('yes');
+    }
+  }, 180_000);
+
   it('sync --release proves every host serves the new release', async () => {
     await sandboxRelease('r2', [], { dir });
     expect((await served(host(0)))?.release).toBe('r1'); // opcache-like: old code until the restart
