@@ -1,4 +1,5 @@
 // The ssh2 transport against real OpenSSH sshd processes on 127.0.0.x loopback addresses.
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +64,13 @@ describe('ssh2 transport against OpenSSH sshd', () => {
     await transport.close();
     await sshd.stop();
     await bastion.stop();
+  });
+
+  it('throws E_SSH_AUTH when sshd does not accept the key', async () => {
+    const error = await rejection(run(targetOf(sshd, { identityFile: bastion.clientKey.privatePath })));
+    expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
+    expect(error).toMatchObject({ host: 'app1' });
+    expect(error.message).toContain(bastion.clientKey.privatePath);
   });
 
   it('refuses an unknown host key, naming the fingerprint ssh-keygen -lf prints', async () => {
@@ -154,6 +162,22 @@ describe('ssh2 transport against OpenSSH sshd', () => {
     const ticks = readFileSync(marker, 'utf8').length;
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(readFileSync(marker, 'utf8').length).toBe(ticks);
+  });
+
+  it('authenticates with a key held by ssh-agent when no identityFile is set', async () => {
+    const socket = join(mkdtempSync(join(tmpdir(), 'rollout-agent-')), 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => agent.once('exit', resolve));
+    try {
+      for (let i = 0; i < 100 && !existsSync(socket); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      execFileSync('ssh-add', ['-q', sshd.clientKey.privatePath], { env: { SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+      const viaAgent = createSshTransport({ env: { SSH_AUTH_SOCK: socket } });
+      await expect(viaAgent.exec(targetOf(sshd, { identityFile: undefined }), 'echo agent', { timeoutMs: 15_000 })).resolves.toMatchObject({ exitCode: 0, stdout: 'agent\n' });
+      await viaAgent.close();
+    } finally {
+      agent.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('connects through a jump host, verifying both host keys', async () => {
