@@ -98,9 +98,13 @@ async function startOnce(host: string, withTls: boolean): Promise<TestEtcd> {
   );
   fs.closeSync(log);
   const pid = child.pid;
+  // Why: a test worker that dies without its afterAll must not leave etcd running.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      process.removeListener('exit', killOnExit);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
