@@ -113,14 +113,21 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
     return kv === undefined ? 0 : Number(kv.mod_revision);
   }
 
+  const quietLeases = new Set<() => void>(); // Why: after close(), a lease ending is expected, not "lost".
+
   function wrapLease(lease: EtcdLease, id: string, ttlSeconds: number): Lease {
     const listeners: ((error: Error) => void)[] = [];
     let done = false;
+    const quiet = (): void => {
+      done = true;
+      clearInterval(watchdog);
+      quietLeases.delete(quiet);
+    };
+    quietLeases.add(quiet);
     let lastOk = Date.now();
     const lose = (error: Error): void => {
       if (done) return;
-      done = true;
-      clearInterval(watchdog);
+      quiet();
       lease.release();
       for (const listener of listeners) listener(error);
     };
@@ -135,8 +142,7 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       id,
       ttlSeconds,
       async revoke() {
-        done = true;
-        clearInterval(watchdog);
+        quiet();
         // Why: revoking a lease etcd already expired is done, not a failure.
         await call(() => lease.revoke()).catch((error: unknown) => {
           if (!isLeaseNotFound((error as Error).cause)) throw error;
@@ -202,6 +208,7 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       return Number(found.header.revision);
     },
     async close() {
+      for (const quiet of [...quietLeases]) quiet();
       client.close();
     },
   };
