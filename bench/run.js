@@ -42,6 +42,7 @@ function rows(results) {
   if (s) {
     out.push(['ssh', `first exec on a fresh connection, median of ${s.firstConnectMs.samples} (p95)`, `${fmt(s.firstConnectMs.median)} (${fmt(s.firstConnectMs.p95)})`, 'ms']);
     out.push(['ssh', `exec on the cached connection, median of ${s.reusedMs.samples} (p95)`, `${fmt(s.reusedMs.median)} (${fmt(s.reusedMs.p95)})`, 'ms']);
+    if (s.bashrcMs !== null) out.push(['ssh', '  of which: ~/.bashrc that sshd\'s bash sources per command (local)', fmt(s.bashrcMs), 'ms']);
     for (const [label, f] of [['1 host', s.oneHost], [`${s.fleet.hosts} hosts`, s.fleet]]) {
       out.push(['ssh', `${f.execs} × true, ${label}, concurrency ${f.concurrency}: wall`, fmt(f.wallMs), 'ms']);
       out.push(['ssh', `  throughput (failed: ${f.failed})`, fmt(f.execsPerSecond), 'exec/s']);
