@@ -31,7 +31,8 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 export function transportContract(name: string, setup: () => Promise<TransportFixture>): void {
-  describe(`Transport contract: ${name}`, () => {
+  // Why: generous limits; real servers on a loaded 2-core machine can be slow to fork shells.
+  describe(`Transport contract: ${name}`, { timeout: 120_000 }, () => {
     let fx: TransportFixture;
     beforeAll(async () => {
       fx = await setup();
@@ -42,18 +43,18 @@ export function transportContract(name: string, setup: () => Promise<TransportFi
     });
 
     it('resolves exit code 0 and stdout of a command that succeeds', async () => {
-      const result = await fx.transport.exec(fx.target(), CONTRACT_COMMANDS.hello, { timeoutMs: 10_000 });
+      const result = await fx.transport.exec(fx.target(), CONTRACT_COMMANDS.hello, { timeoutMs: 60_000 });
       expect(result).toMatchObject({ exitCode: 0, signal: null, stdout: 'hello\n', stderr: '' });
       expect(result.durationMs).toBeGreaterThanOrEqual(0);
     });
 
     it('resolves a non-zero exit as a result, with its stderr', async () => {
-      const result = await fx.transport.exec(fx.target(), CONTRACT_COMMANDS.failing, { timeoutMs: 10_000 });
+      const result = await fx.transport.exec(fx.target(), CONTRACT_COMMANDS.failing, { timeoutMs: 60_000 });
       expect(result).toMatchObject({ exitCode: 3, stdout: '', stderr: 'oops\n' });
     });
 
     it('keeps stdout and stderr apart', async () => {
-      const result = await fx.transport.exec(fx.target(), CONTRACT_COMMANDS.both, { timeoutMs: 10_000 });
+      const result = await fx.transport.exec(fx.target(), CONTRACT_COMMANDS.both, { timeoutMs: 60_000 });
       expect(result).toMatchObject({ exitCode: 0, stdout: 'out\n', stderr: 'err\n' });
     });
 
@@ -67,7 +68,7 @@ export function transportContract(name: string, setup: () => Promise<TransportFi
 
     it('runs the next command normally after a timeout', async () => {
       await rejection(fx.transport.exec(fx.target(), CONTRACT_COMMANDS.slow, { timeoutMs: 200 }));
-      const result = await fx.transport.exec(fx.target(), CONTRACT_COMMANDS.hello, { timeoutMs: 10_000 });
+      const result = await fx.transport.exec(fx.target(), CONTRACT_COMMANDS.hello, { timeoutMs: 60_000 });
       expect(result.stdout).toBe('hello\n');
     });
 
@@ -75,21 +76,21 @@ export function transportContract(name: string, setup: () => Promise<TransportFi
       const target = fx.target();
       const controller = new AbortController();
       setTimeout(() => controller.abort(new Error('operator pressed ^C')), 200);
-      const error = await rejection(fx.transport.exec(target, CONTRACT_COMMANDS.slow, { timeoutMs: 20_000, signal: controller.signal }));
+      const error = await rejection(fx.transport.exec(target, CONTRACT_COMMANDS.slow, { timeoutMs: 60_000, signal: controller.signal }));
       expect(isRolloutError(error, 'E_INTERRUPTED')).toBe(true);
       expect(error).toMatchObject({ host: target.host });
     });
 
     it('throws E_SSH_CONNECT naming the host and address:port when nothing listens', async () => {
       const target = fx.unreachable();
-      const error = await rejection(fx.transport.exec(target, CONTRACT_COMMANDS.hello, { timeoutMs: 10_000 }));
+      const error = await rejection(fx.transport.exec(target, CONTRACT_COMMANDS.hello, { timeoutMs: 60_000 }));
       expect(isRolloutError(error, 'E_SSH_CONNECT')).toBe(true);
       expect(error).toMatchObject({ host: target.host });
       expect((error as Error).message).toContain(`${target.host} (${target.address}:${target.port}`);
     });
 
     it('runs twenty commands in parallel, each with its own result', async () => {
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => fx.transport.exec(fx.target(), i % 2 === 0 ? CONTRACT_COMMANDS.hello : CONTRACT_COMMANDS.failing, { timeoutMs: 20_000 })));
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => fx.transport.exec(fx.target(), i % 2 === 0 ? CONTRACT_COMMANDS.hello : CONTRACT_COMMANDS.failing, { timeoutMs: 60_000 })));
       results.forEach((result, i) => expect(result.exitCode).toBe(i % 2 === 0 ? 0 : 3));
     });
   });

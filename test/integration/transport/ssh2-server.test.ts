@@ -43,7 +43,7 @@ transportContract('ssh2 transport against an in-process ssh2 server', async () =
   };
 });
 
-describe('ssh2 transport against an in-process ssh2 server', () => {
+describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 }, () => {
   let server: TestSshServer;
   beforeAll(async () => {
     server = await startSshServer({ commands: { uptime: { stdout: 'up 3 days\n' }, 'false': { exitCode: 1 } } });
@@ -62,7 +62,7 @@ describe('ssh2 transport against an in-process ssh2 server', () => {
   it('reuses one connection for many sequential execs', async () => {
     const transport = createSshTransport({ env: NO_AGENT });
     const before = server.connections();
-    for (let i = 0; i < 5; i += 1) await transport.exec(targetOf(server), 'false', { timeoutMs: 10_000 });
+    for (let i = 0; i < 5; i += 1) await transport.exec(targetOf(server), 'false', { timeoutMs: 60_000 });
     await transport.close();
     expect(server.connections() - before).toBe(1);
   });
@@ -70,10 +70,10 @@ describe('ssh2 transport against an in-process ssh2 server', () => {
   it('re-establishes a dropped connection on the next exec', async () => {
     const transport = createSshTransport({ env: NO_AGENT });
     const before = server.connections();
-    await transport.exec(targetOf(server), 'uptime', { timeoutMs: 10_000 });
+    await transport.exec(targetOf(server), 'uptime', { timeoutMs: 60_000 });
     server.dropConnections();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const result = await transport.exec(targetOf(server), 'uptime', { timeoutMs: 10_000 });
+    const result = await transport.exec(targetOf(server), 'uptime', { timeoutMs: 60_000 });
     await transport.close();
     expect(result.stdout).toBe('up 3 days\n');
     expect(server.connections() - before).toBe(2);
@@ -82,7 +82,7 @@ describe('ssh2 transport against an in-process ssh2 server', () => {
   it('throws E_SSH_AUTH when the server does not accept the key', async () => {
     const other = keygen(join(mkdtempSync(join(tmpdir(), 'rollout-key-')), 'id_ed25519'), 'ed25519');
     const transport = createSshTransport({ env: NO_AGENT });
-    const error = await rejection(transport.exec(targetOf(server, { identityFile: other.privatePath }), 'uptime', { timeoutMs: 10_000 }));
+    const error = await rejection(transport.exec(targetOf(server, { identityFile: other.privatePath }), 'uptime', { timeoutMs: 60_000 }));
     await transport.close();
     expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
     expect(error.message).toContain(`app1 (127.0.0.1:${server.port})`);
@@ -90,7 +90,7 @@ describe('ssh2 transport against an in-process ssh2 server', () => {
 
   it('throws E_SSH_AUTH when there is neither a key file nor an agent', async () => {
     const transport = createSshTransport({ env: NO_AGENT });
-    const error = await rejection(transport.exec(targetOf(server, { identityFile: undefined }), 'uptime', { timeoutMs: 10_000 }));
+    const error = await rejection(transport.exec(targetOf(server, { identityFile: undefined }), 'uptime', { timeoutMs: 60_000 }));
     expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
     expect(error.message).toMatch(/SSH_AUTH_SOCK/);
   });
@@ -99,14 +99,14 @@ describe('ssh2 transport against an in-process ssh2 server', () => {
     const empty = join(mkdtempSync(join(tmpdir(), 'rollout-kh-')), 'known_hosts');
     writeFileSync(empty, '');
     const transport = createSshTransport({ env: NO_AGENT });
-    const error = await rejection(transport.exec(targetOf(server, { knownHosts: empty }), 'uptime', { timeoutMs: 10_000 }));
+    const error = await rejection(transport.exec(targetOf(server, { knownHosts: empty }), 'uptime', { timeoutMs: 60_000 }));
     expect(isRolloutError(error, 'E_SSH_HOSTKEY')).toBe(true);
     expect(error).toMatchObject({ host: 'app1' });
     expect(error.message).toContain(server.hostKey.fingerprint);
   });
 });
 
-describe('private key passphrases', () => {
+describe('private key passphrases', { timeout: 120_000 }, () => {
   const passphrase = 'correct horse battery staple';
   let server: TestSshServer;
   let keyPath: string;
@@ -119,14 +119,14 @@ describe('private key passphrases', () => {
 
   it('decrypts the key with the passphrase from ROLLOUT_SSH_PASSPHRASE', async () => {
     const transport = createSshTransport({ env: { ROLLOUT_SSH_PASSPHRASE: passphrase } });
-    const result = await transport.exec(targetOf(server, { identityFile: keyPath }), 'whoami', { timeoutMs: 10_000 });
+    const result = await transport.exec(targetOf(server, { identityFile: keyPath }), 'whoami', { timeoutMs: 60_000 });
     await transport.close();
     expect(result.stdout).toBe('deploy\n');
   });
 
   it('throws E_SSH_AUTH naming the variable, never the passphrase, when it is wrong', async () => {
     const transport = createSshTransport({ env: { ROLLOUT_SSH_PASSPHRASE: 'wrong secret' } });
-    const error = await rejection(transport.exec(targetOf(server, { identityFile: keyPath }), 'whoami', { timeoutMs: 10_000 }));
+    const error = await rejection(transport.exec(targetOf(server, { identityFile: keyPath }), 'whoami', { timeoutMs: 60_000 }));
     expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
     expect(error.message).toContain('ROLLOUT_SSH_PASSPHRASE');
     expect(error.message).toContain(keyPath);
@@ -134,7 +134,7 @@ describe('private key passphrases', () => {
   });
 });
 
-describe('limits and timeouts', () => {
+describe('limits and timeouts', { timeout: 120_000 }, () => {
   it('runs no more commands at once than its concurrency', async () => {
     const server = await startSshServer();
     const transport = createSshTransport({ env: NO_AGENT, concurrency: 3 });
