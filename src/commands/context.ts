@@ -27,7 +27,8 @@ export interface PoolConnection {
 }
 
 export async function connectPool(inventory: Inventory, args: CommonArgs, io: Io): Promise<PoolConnection> {
-  const endpoints = args.etcd && args.etcd.length > 0 ? args.etcd.flatMap((e) => e.split(',')) : undefined;
+  const endpoints = args.etcd && args.etcd.length > 0 ? args.etcd.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean) : undefined;
+  if (endpoints?.length === 0) throw new RolloutError('E_USAGE', '--etcd: expected an endpoint like https://conf1001.eqiad.wmnet:2379, got nothing', { where: '--etcd' });
   const kv = await connectEtcd(inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env });
   return { kv, pool: createPoolStore(kv, inventory.etcd.prefix), close: () => kv.close() };
 }
