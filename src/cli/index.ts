@@ -38,8 +38,22 @@ function manualOptions(y: Argv): Argv {
     .option('force', { type: 'boolean', default: false, describe: 'depool even below minPooled' });
 }
 
+/** Ctrl-C at a prompt rejects readline's question with an AbortError: an interruption, not a bug. */
+function interruptible(confirm: Io['confirm']): Io['confirm'] {
+  if (!confirm) return null;
+  return async (question) => {
+    try {
+      return await confirm(question);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'AbortError') throw new RolloutError('E_INTERRUPTED', 'interrupted at the confirmation prompt: nothing was changed', { cause: error });
+      throw error;
+    }
+  };
+}
+
 /** Parses argv and runs the chosen command; resolves the exit code. Only main.ts applies it. */
-export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+export async function runCli(argv: readonly string[], rawIo: Io): Promise<number> {
+  const io: Io = { ...rawIo, confirm: interruptible(rawIo.confirm) };
   let action: Action | undefined;
   let usageError: string | undefined;
   const parser = yargs([...argv])

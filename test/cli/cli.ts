@@ -139,3 +139,37 @@ export async function valueOf(kv: Kv, dc: string, cluster: string, host: string)
 export function hasStack(text: string): boolean {
   return /^\s+at .+[:(]/m.test(text);
 }
+
+export const SCRIPT = '/usr/bin/script';
+
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), so it may ask for confirmation;
+ * types `keys` once stdout shows `prompt`. The exit code is the CLI's (`script -e`).
+ */
+export function rolloutOnTty(args: readonly string[], keys: string, options: RunOptions & { prompt?: string } = {}): Promise<CliResult> {
+  const cwd = options.cwd ?? ROOT;
+  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: cwd, USER: 'tester', XDG_STATE_HOME: path.join(cwd, 'state'), NO_COLOR: '1', TERM: 'dumb', ...options.env };
+  const prompt = options.prompt ?? 'Go on?';
+  return new Promise((resolve, reject) => {
+    const child = spawn(SCRIPT, ['-qec', command, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let typed = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (!typed && stdout.includes(prompt)) {
+        typed = true;
+        child.stdin.write(keys);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
