@@ -3,7 +3,7 @@ import { EXIT, RolloutError } from '../errors.js';
 import { allClusters, type Inventory, type InventoryCluster, type InventoryHost } from '../inventory/types.js';
 import { checkCapacity, clusterKeys } from '../orchestrator/capacity.js';
 import { recordManual } from '../pool/manual.js';
-import { poolKeyId, type PoolKey } from '../pool/types.js';
+import { poolKeyId, type PoolEntry, type PoolKey } from '../pool/types.js';
 import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
 
 export interface PoolArgs extends CommonArgs {
@@ -40,13 +40,15 @@ export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
         if (!check.ok) throw new RolloutError('E_CAPACITY', `refusing to depool: ${check.text}. Nothing was changed; use --force to depool anyway`, { where: `${cluster.name}@${cluster.dc}` });
       }
     }
+    // Why: refuse before the first write, so a bad host in the list never leaves the others half done.
+    const all = await connection.pool.read(targets.map((t) => keyOf(t.host)));
+    for (const { host } of targets) checkWritable(host, all.get(poolKeyId(keyOf(host))), args.action, '. Nothing was changed');
     const pooled = args.action === 'pool' ? 'yes' : 'no';
     for (const { host } of targets) {
       const key = keyOf(host);
       const entry = (await connection.pool.read([key])).get(poolKeyId(key));
       if (!entry) continue;
-      if (entry.state === 'malformed') throw new RolloutError('E_POOL_VALUE', `${host.name}: pool key holds an unreadable value (${entry.reason}); fix it with conftool or etcdctl first`, { host: host.name });
-      if (entry.state === 'missing' && args.action === 'depool') throw new RolloutError('E_POOL_MISSING', `${host.name}: no pool key in etcd; \`rollout pool ${host.name}\` creates it`, { host: host.name });
+      checkWritable(host, entry, args.action, ' (it changed during this command)');
       const before = entry.state === 'present' ? entry.value.pooled : 'missing';
       const revision = await connection.pool.write(entry, entry.state === 'missing' ? { pooled, weight: host.settings.weight } : { pooled });
       await recordManual(connection.kv, key, { action: args.action, user: who.user, machine: who.machine, reason, time: new Date().toISOString(), revision });
@@ -56,6 +58,11 @@ export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+function checkWritable(host: InventoryHost, entry: PoolEntry | undefined, action: PoolArgs['action'], suffix: string): void {
+  if (entry?.state === 'malformed') throw new RolloutError('E_POOL_VALUE', `${host.name}: pool key holds an unreadable value (${entry.reason}); fix it with conftool or etcdctl first${suffix}`, { host: host.name });
+  if (entry?.state === 'missing' && action === 'depool') throw new RolloutError('E_POOL_MISSING', `${host.name}: no pool key in etcd; \`rollout pool ${host.name}\` creates it${suffix}`, { host: host.name });
 }
 
 function keyOf(host: InventoryHost): PoolKey {

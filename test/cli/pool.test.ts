@@ -128,6 +128,25 @@ describe('pool and depool', { timeout: 120_000 }, () => {
     expect(await valueOf(kv, 'codfw', 'appserver', 'mw2002.codfw.wmnet')).toBeNull();
   });
 
+  it('checks every host before writing any: a host with no key in the list leaves the others untouched', async () => {
+    const before = await kv.revision();
+    const r = await cli('depool', H(1), 'mw2002.codfw.wmnet', '--reason', 'x', '--force');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('mw2002.codfw.wmnet: no pool key');
+    expect(r.stderr).toContain('Nothing was changed');
+    expect(await kv.revision()).toBe(before);
+  });
+
+  it('refuses to touch a host whose value is unreadable, and writes none of the others (exit 1)', async () => {
+    await kv.put('/conftool/v1/pools/codfw/appserver/php-fpm/mw2002.codfw.wmnet', '{"pooled":"maybe"}');
+    const before = await kv.revision();
+    const r = await cli('pool', 'mw2001.codfw.wmnet', 'mw2002.codfw.wmnet', '--reason', 'x');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('mw2002.codfw.wmnet: pool key holds an unreadable value');
+    expect(r.stderr).toContain('E_POOL_VALUE');
+    expect(await kv.revision()).toBe(before);
+  });
+
   it('keeps fields it does not know across depool and pool', async () => {
     expect((await cli('depool', H(3), '--reason', 'x')).code).toBe(0);
     expect(await valueOf(kv, 'eqiad', 'appserver', H(3))).toEqual({ pooled: 'no', weight: 10, rack: 'B4', tags: ['canary'] });
