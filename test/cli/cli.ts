@@ -75,7 +75,7 @@ export interface ClusterSpec {
 }
 
 /** A small valid inventory: the given clusters, etcd at `endpoint`, health and restart that never run. */
-export function inventoryYaml(endpoint: string, clusters: readonly ClusterSpec[]): string {
+export function inventoryYaml(endpoint: string, clusters: readonly ClusterSpec[], options: { readonly healthUrl?: string } = {}): string {
   const dcs = [...new Set(clusters.map((c) => c.dc))];
   const lines = [
     'etcd:',
@@ -88,7 +88,7 @@ export function inventoryYaml(endpoint: string, clusters: readonly ClusterSpec[]
     '  minPooled: 50%',
     '  ssh: { user: deploy, connectTimeout: 2 }',
     '  restart: { command: "true", timeout: 5 }',
-    '  health: { type: http, url: "http://{address}/", attempts: 1, interval: 1 }',
+    `  health: { type: http, url: "${options.healthUrl ?? 'http://{address}/'}", attempts: 1, interval: 1 }`,
     'datacenters:',
   ];
   for (const dc of dcs) {
