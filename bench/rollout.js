@@ -1,7 +1,8 @@
 // Rolling-restart benchmark: `rollout sync` vs `rollout sync --emergency --yes` on the sandbox,
 // under HTTP load through HAProxy (one load loop per backend, as in scripts/lib/demo.mjs).
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLoad } from '../scripts/lib/load.mjs';
@@ -80,13 +81,16 @@ async function phase(sandbox, label, args, { concurrency, env, log }) {
 }
 
 export async function benchRollout({ sandbox, concurrency = 8, log }) {
-  const stateHome = path.join(sandbox.dir, 'bench-state');
-  mkdirSync(stateHome, { recursive: true });
-  // Why: run logs go to the bench's temp state dir, not ~/.local/state.
-  const env = { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: '1' };
-  const inv = ['-i', sandbox.inventoryFile, '--reason', 'benchmark'];
-  const opts = { concurrency, env, log };
-  const graceful = await phase(sandbox, 'sync', ['sync', ...inv], opts);
-  const emergency = await phase(sandbox, 'sync --emergency', ['sync', '--emergency', '--yes', ...inv], opts);
-  return { loadConcurrency: concurrency, graceful, emergency };
+  // Why: run logs go to a temp dir, not ~/.local/state; not the sandbox dir, whose down refuses foreign files.
+  const stateHome = mkdtempSync(path.join(os.tmpdir(), 'rollout-bench-logs-'));
+  try {
+    const env = { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: '1' };
+    const inv = ['-i', sandbox.inventoryFile, '--reason', 'benchmark'];
+    const opts = { concurrency, env, log };
+    const graceful = await phase(sandbox, 'sync', ['sync', ...inv], opts);
+    const emergency = await phase(sandbox, 'sync --emergency', ['sync', '--emergency', '--yes', ...inv], opts);
+    return { loadConcurrency: concurrency, graceful, emergency };
+  } finally {
+    rmSync(stateHome, { recursive: true, force: true });
+  }
 }

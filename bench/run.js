@@ -18,6 +18,14 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ALL = ['planner', 'ssh', 'etcd', 'rollout'];
 const NET = '127.0.77';
 const log = (message) => process.stderr.write(`  ${message}\n`);
+/** Takes the sandbox down; set while one is up. */
+let cleanup = null;
+
+// Why: an error thrown outside our promises (e.g. an EPIPE in a child's stdin) must not leave the fleet running.
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
+  Promise.resolve(cleanup?.()).finally(() => process.exit(1));
+});
 
 function parseNames(argv) {
   const unknown = argv.filter((a) => !ALL.includes(a));
@@ -93,6 +101,7 @@ async function main() {
       log(`sandbox down (${dir})`);
       await sandboxDown({ dir });
     };
+    cleanup = down;
     for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => down().finally(() => process.exit(130)));
     try {
       log(`sandbox up in ${dir} on ${NET}.x`);
