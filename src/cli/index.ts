@@ -58,6 +58,8 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
   let usageError: string | undefined;
   const parser = yargs([...argv])
     .scriptName('rollout')
+    // Why: `status --etcd URL appserver eqiad` must not read the positionals as more endpoints; repeat the flag or use commas.
+    .parserConfiguration({ 'greedy-arrays': false })
     .usage('$0 <command> [options]\n\nRolling restarts of PHP-FPM fleets without dropping a request.')
     .command('sync', 'rolling restart of every selected cluster in every selected datacenter (after a deploy)', (y) =>
       runOptions(common(y))

@@ -66,6 +66,15 @@ describe('status', { timeout: 120_000 }, () => {
   });
 });
 
+describe('positionals after an array option', { timeout: 120_000 }, () => {
+  it('are not read as more --etcd endpoints: `status --etcd URL appserver codfw` shows that cluster only', async () => {
+    const r = await rollout(['status', '--etcd', etcd.endpoint, 'appserver', 'codfw', '--json', '-i', inventory], { cwd: dir });
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as Row[];
+    expect(rows.map((row) => row.host)).toEqual(['mw2001.codfw.wmnet', 'mw2002.codfw.wmnet']);
+  });
+});
+
 describe('pool and depool', { timeout: 120_000 }, () => {
   it('depools with a reason that status then shows with who did it', async () => {
     const r = await cli('depool', H(1), '--reason', 'disk replacement T1234');

@@ -129,6 +129,21 @@ describe('plan --offline', { timeout: 120_000 }, () => {
     expect(plan.clusters.map((c) => `${c.cluster}@${c.dc}`)).toEqual(['appserver@codfw']);
   });
 
+  it('reads `plan --dc eqiad appserver` as the cluster positional, not as a second datacenter', async () => {
+    const r = await rollout(['plan', '--dc', 'eqiad', 'appserver', '--offline', '--json', '-i', inventory]);
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout) as { clusters: { dc: string; cluster: string }[] };
+    expect(plan.clusters.map((c) => `${c.cluster}@${c.dc}`)).toEqual(['appserver@eqiad']);
+  });
+
+  it('takes several datacenters repeated or comma-separated', async () => {
+    for (const args of [['--dc', 'eqiad', '--dc', 'codfw'], ['--dc', 'eqiad,codfw']]) {
+      const r = await rollout(['plan', ...args, '--cluster', 'appserver', '--offline', '--json', '-i', inventory]);
+      const plan = JSON.parse(r.stdout) as { clusters: { dc: string; cluster: string }[] };
+      expect(plan.clusters.map((c) => `${c.cluster}@${c.dc}`)).toEqual(['appserver@eqiad', 'appserver@codfw']);
+    }
+  });
+
   it('takes --batch-size over the inventory', async () => {
     const r = await rollout(['plan', 'appserver', 'eqiad', '--offline', '--json', '--batch-size', '4', '-i', inventory]);
     expect(r.code).toBe(0);
