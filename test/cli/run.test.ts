@@ -107,6 +107,8 @@ describe('sync and restart', { timeout: 120_000 }, () => {
       expect(r.stderr).toContain('--wait-lock');
       expect(hasStack(r.stderr)).toBe(false);
       expect(await valueOf(kv, 'eqiad', 'appserver', H(1))).toEqual({ pooled: 'yes', weight: 10 });
+      const status = await cli('status');
+      expect(status.stdout).toContain('lock appserver@eqiad: alice@deploy1 pid 4242 (rollout sync, run r-other');
     } finally {
       await locks.release();
     }
