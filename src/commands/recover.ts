@@ -37,7 +37,8 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
   const connection = await connectPool(inventory, args, io);
   const transport = createSshTransport({ concurrency: inventory.run.sshConcurrency, env: io.env });
   try {
-    const runs: DeadRun[] = (await listRuns(connection.kv)).filter((r) => r.dead).map((r) => ({
+    const all = await listRuns(connection.kv);
+    const runs: DeadRun[] = all.filter((r) => r.dead).map((r) => ({
       runId: r.runId,
       command: r.meta?.command ?? 'unknown command',
       who: r.meta ? `${r.meta.holder.user}@${r.meta.holder.machine}` : 'unknown',
@@ -46,7 +47,12 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
     }));
     const write = (s: string): void => void io.stdout.write(s);
     if (runs.length === 0) {
-      write(args.json ? '[]\n' : 'nothing to recover: no run died with hosts in its journal\n');
+      if (args.json) write('[]\n');
+      else write('nothing to recover: no run died with hosts in its journal\n');
+      // Why: a run killed a moment ago still holds its lock until the lease expires; say so rather than look finished.
+      for (const r of all.filter((x) => x.locked && x.meta !== null && x.meta.finishedAt === undefined)) {
+        io.stderr.write(`rollout: run ${r.runId} (${r.meta?.command ?? ''}, ${r.meta?.holder.user ?? ''}@${r.meta?.holder.machine ?? ''} pid ${r.meta?.holder.pid ?? ''}) is not finished and holds its lock: it is running, or it was killed less than a lock lease (10 s) ago; if it was killed, retry \`rollout recover\` in a few seconds\n`);
+      }
       return EXIT.ok;
     }
     const probes = createProbes(transport);

@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { sandboxDown, sandboxUp, type SandboxState } from '../../scripts/lib/sandbox.mjs';
+import type { Kv } from '../../src/pool/kv.js';
+import { lockKey } from '../../src/pool/rollout-keys.js';
+import { BIN, connect, rollout, valueOf, type CliResult } from './cli.js';
+
+// Ctrl-C during a real rolling restart (sandbox: sshd, PHP-FPM, etcd on loopback).
+// Why: a /24 of its own, apart from the other sandbox suites (127.0.100-249).
+const subnet = `127.0.${10 + (process.pid % 80)}`;
+let dir: string;
+let sandbox: SandboxState;
+let kv: Kv;
+let inventory: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-cli-sigint-'));
+  sandbox = await sandboxUp({ dir: path.join(dir, 'sandbox'), dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 3, net: subnet, agents: false, install: false });
+  kv = await connect(sandbox.etcd.endpoint);
+  // Why: a restart that takes 2 s is a running step a signal can land in (the sandbox's takes milliseconds).
+  const doc = parse(fs.readFileSync(sandbox.inventoryFile, 'utf8')) as { defaults: { restart: { command: string } } };
+  doc.defaults.restart.command = `sleep 2 && ${doc.defaults.restart.command}`;
+  inventory = path.join(dir, 'inventory.yaml');
+  fs.writeFileSync(inventory, stringify(doc));
+}, 120_000);
+afterAll(async () => {
+  await kv?.close();
+  if (sandbox) await sandboxDown({ dir: sandbox.dir });
+  fs.rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+/**
+ * Starts `rollout sync --json` and, once the first host is drained (its restart is running),
+ * sends SIGINT; with `twice`, a second SIGINT once the first was acknowledged on stderr.
+ */
+function interruptedSync(twice: boolean): Promise<CliResult & { host: string }> {
+  const env = { PATH: process.env['PATH'], HOME: dir, USER: 'tester', XDG_STATE_HOME: path.join(dir, 'state') };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'sync', '--json', '--batch-size', '1', '-i', inventory], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end();
+    let stdout = '';
+    let stderr = '';
+    let host = '';
+    let second = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const match = /"event":"host\.drained"[^\n]*"host":"([^"]+)"/.exec(stdout);
+      if (match && !host) {
+        host = match[1] ?? '';
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      if (twice && !second && stderr.includes('starting nothing new')) {
+        second = true;
+        child.kill('SIGINT');
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, host });
+    });
+  });
+}
+
+const LOCK = lockKey('eqiad', 'appserver');
+const pooledOf = async (host: string): Promise<unknown> => (await valueOf(kv, host.split('.')[1] ?? '', 'appserver', host))?.['pooled'];
+
+describe('Ctrl-C during sync', { timeout: 180_000 }, () => {
+  it('first SIGINT: lets the running restart finish, repools the healthy host, starts nothing new, exits 130', async () => {
+    const r = await interruptedSync(false);
+    expect(r.host).toBe(sandbox.hosts[0]?.name);
+    expect(r.stdout).toContain(`"event":"host.restarted","dc":"eqiad","cluster":"appserver","host":"${r.host}"`);
+    expect(r.stdout).toContain(`"event":"host.repooled","dc":"eqiad","cluster":"appserver","host":"${r.host}"`);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('SIGINT: starting nothing new');
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { event: string; exitCode: number; interruptedBy: string | null; totals: { done: number; leftDepooled: number } };
+    expect(summary).toMatchObject({ event: 'run.summary', exitCode: 130, interruptedBy: 'SIGINT' });
+    expect(summary.totals.leftDepooled).toBe(0);
+    expect(r.stdout).not.toContain(`"event":"batch.started","dc":"eqiad","cluster":"appserver","batch":2`);
+    for (const host of sandbox.hosts) expect(await pooledOf(host.name)).toBe('yes');
+    const recover = await rollout(['recover', '-i', inventory], { cwd: dir });
+    expect(recover.stdout).toContain('nothing to recover');
+  });
+
+  it('second SIGINT: exits 130 at once, leaving the depooled host for `rollout recover --yes`', async () => {
+    const r = await interruptedSync(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('second SIGINT: exiting now; run `rollout recover`');
+    expect(await pooledOf(r.host)).toBe('no');
+    // The dead run's lock lives until its lease expires (10 s): recover says so meanwhile.
+    const early = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
+    if ((await kv.get(LOCK)) !== null) {
+      expect(early.stdout).toContain('nothing to recover');
+      expect(early.stderr).toContain('is not finished and holds its lock');
+    }
+    for (let i = 0; i < 60 && (await kv.get(LOCK)) !== null; i += 1) await new Promise((resolve) => setTimeout(resolve, 500));
+    const recover = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
+    expect(recover.stdout).toMatch(new RegExp(`${r.host.replace(/\./g, '\\.')}.*repooled`));
+    expect(recover.code).toBe(0);
+    for (const host of sandbox.hosts) expect(await pooledOf(host.name)).toBe('yes');
+  });
+});
