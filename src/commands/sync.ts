@@ -55,7 +55,7 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
     }
     const blocked = plan.clusters.filter((c) => c.blocked);
     if (blocked.length > 0) {
-      throw new RolloutError('E_CAPACITY', `capacity guard: ${blocked.map((c) => `${c.cluster}@${c.dc}: ${c.blocked?.reason ?? ''}`).join('; ')}. Nothing was changed; see \`rollout plan\` and \`rollout status\``);
+      throw new RolloutError('E_CAPACITY', `${blocked.map((c) => c.blocked?.reason ?? '').join('; ')}. Nothing was changed; see \`rollout plan\` and \`rollout status\``);
     }
     const hostCount = plan.clusters.reduce((n, c) => n + c.batches.reduce((m, b) => m + b.hosts.length, 0), 0);
     if (emergency && !args.yes) {
@@ -83,15 +83,23 @@ async function execute(input: {
   const command = `rollout ${io.argv.join(' ')}`;
   const holder = { ...who, command, runId, startedAt: new Date().toISOString(), reason: args.reason ?? (emergency ? 'emergency restart' : `rolling restart${args.release ? ` for release ${args.release}` : ''}`) };
   const toLock = input.clusters.map((c) => ({ dc: c.dc, cluster: c.name }));
-  const locks = await acquireLocks(connection.kv, toLock, holder, { waitSeconds: args['wait-lock'] ?? 0, sleep: realSleep, now: () => Date.now() });
+  const locks = await acquireLocks(connection.kv, toLock, holder, { waitSeconds: args['wait-lock'] ?? 0, sleep: realSleep, now: () => Date.now(), signal: io.stop }).catch((error: unknown) => {
+    if (io.stop.aborted) throw new RolloutError('E_INTERRUPTED', 'interrupted while waiting for the cluster lock; nothing was changed', { cause: error });
+    throw error;
+  });
   const stop = new AbortController();
   const onStop = (): void => stop.abort(io.stop.reason);
   io.stop.addEventListener('abort', onStop, { once: true });
-  const log = createLogger({ file: args['log-file'] ?? defaultLogFile(runId, io.env) });
+  // Why: a Ctrl-C while waiting for the lock must not let the run start once the lock frees.
+  if (io.stop.aborted) stop.abort(io.stop.reason);
+  let lockLost = false;
+  const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
+  const log = createLogger({ file: logFile });
   const report = chooseReporter({ stream: io.stdout, now: () => Date.now(), json: args.json === true, isTTY: io.stdout.isTTY === true, color: io.stdout.isTTY === true && !io.env['NO_COLOR'] });
   const transport = createSshTransport({ concurrency: args['ssh-concurrency'] ?? inventory.run.sshConcurrency, env: io.env, log });
   locks.onLost((error) => {
     report.emit({ event: 'run.warning', message: `lost the cluster lock (${error.message}): starting nothing new`, time: new Date().toISOString(), runId });
+    lockLost = true;
     stop.abort('lock lost');
   });
   try {
@@ -110,7 +118,9 @@ async function execute(input: {
     });
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);
     await journal.finish(result.exitCode === 0 ? 'ok' : leftDepooled ? 'finished-with-depooled-hosts' : `exit ${result.exitCode}`).catch((error: unknown) => log.warn({ err: error }, 'could not close the journal'));
-    return result.exitCode;
+    io.stderr.write(`log: ${logFile}\n`);
+    // Why: losing the lock is a fault, not an operator's interrupt: exit 1, hosts as the summary says.
+    return lockLost && !io.stop.aborted && result.exitCode === EXIT.interrupted ? EXIT.failedHosts : result.exitCode;
   } finally {
     io.stop.removeEventListener('abort', onStop);
     await report.close();
