@@ -39,7 +39,8 @@ function rollout(args, env) {
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       const summaryLine = stdout.split('\n').find((l) => l.includes('"event":"run.summary"'));
-      resolve({ exitCode: code ?? (signal ? 128 : 1), summary: summaryLine ? JSON.parse(summaryLine) : null, stderr });
+      const lbConfirmed = stdout.split('\n').filter((l) => l.includes('"event":"lb.confirmed"')).length;
+      resolve({ exitCode: code ?? (signal ? 128 : 1), summary: summaryLine ? JSON.parse(summaryLine) : null, stderr, lbConfirmed });
     });
   });
 }
@@ -64,7 +65,7 @@ async function phase(sandbox, label, args, { concurrency, env, log }) {
   const load = loadAll(sandbox, concurrency);
   await sleep(1000);
   const started = Date.now();
-  const { exitCode, summary, stderr } = await rollout(args, env);
+  const { exitCode, summary, stderr, lbConfirmed } = await rollout(args, env);
   const seconds = (Date.now() - started) / 1000;
   await sleep(500);
   const traffic = await load.stop();
@@ -72,9 +73,9 @@ async function phase(sandbox, label, args, { concurrency, env, log }) {
   const restarted = sandbox.hosts.filter((h) => before[h.name] && after[h.name] && before[h.name] !== after[h.name]).length;
   const perHost = (summary?.hosts ?? []).filter((h) => h.outcome === 'done' && typeof h.durationMs === 'number').map((h) => h.durationMs);
   if (exitCode !== 0) log?.(`rollout ${label}: exit ${exitCode}\n${stderr.trim().split('\n').slice(-10).join('\n')}`);
-  log?.(`rollout ${label}: ${seconds.toFixed(1)} s, ${traffic.ok} served, ${traffic.failed} failed ${traffic.failed ? JSON.stringify(traffic.failures) : ''}`);
+  log?.(`rollout ${label}: ${seconds.toFixed(1)} s, ${lbConfirmed} depools confirmed by LB agents, ${traffic.ok} served, ${traffic.failed} failed ${traffic.failed ? JSON.stringify(traffic.failures) : ''}`);
   return {
-    exitCode, wallSeconds: seconds, hosts: sandbox.hosts.length, restarted, done: perHost.length,
+    exitCode, wallSeconds: seconds, hosts: sandbox.hosts.length, restarted, done: perHost.length, lbConfirmed,
     perHostMs: { median: median(perHost), p95: quantile(perHost, 0.95), max: perHost.length ? Math.max(...perHost) : Number.NaN },
     ...traffic,
   };

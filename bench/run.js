@@ -66,7 +66,8 @@ function rows(results) {
   const r = results.rollout;
   if (r) {
     for (const [label, ph] of [['sync', r.graceful], ['sync --emergency', r.emergency]]) {
-      out.push(['rollout', `${label}: wall (exit ${ph.exitCode}, restarted ${ph.restarted}/${ph.hosts})`, fmt(ph.wallSeconds), 's']);
+      const lb = ph.lbConfirmed > 0 ? `, ${ph.lbConfirmed} depools LB-confirmed` : '';
+      out.push(['rollout', `${label}: wall (exit ${ph.exitCode}, restarted ${ph.restarted}/${ph.hosts}${lb})`, fmt(ph.wallSeconds), 's']);
       out.push(['rollout', `  requests served / failed (load concurrency ${r.loadConcurrency})`, `${ph.ok} / ${ph.failed}`, '']);
       out.push(['rollout', '  per-host time: median (max)', `${fmt(ph.perHostMs.median / 1000)} (${fmt(ph.perHostMs.max / 1000)})`, 's']);
     }
