@@ -22,8 +22,16 @@ const log = (message) => process.stderr.write(`  ${message}\n`);
 let cleanup = null;
 
 // Why: an error thrown outside our promises (e.g. an EPIPE in a child's stdin) must not leave the fleet running.
+let failing = false;
 process.on('uncaughtException', (error) => {
-  process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
+  // Why: once only: with stderr a closed pipe (`| head`), reporting the error would raise another.
+  if (failing) return;
+  failing = true;
+  try {
+    process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
+  } catch {
+    // Nowhere left to report it.
+  }
   Promise.resolve(cleanup?.()).finally(() => process.exit(1));
 });
 
