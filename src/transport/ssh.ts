@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import type { LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
@@ -52,6 +53,13 @@ function preview(command: string): string {
  * The ssh2 adapter: one cached connection per `user@address:port` (and jump host), host keys
  * verified against known_hosts, fan-out bounded by `concurrency`.
  */
+/** One abort signal shared by every connect in flight: a fleet opens hundreds at once. */
+function newClosing(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 export function createSshTransport(options: SshTransportOptions = {}): Transport {
   const limit = pLimit(options.concurrency ?? 64);
   const env = options.env ?? process.env;
@@ -59,7 +67,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
   const sessionsPerConnection = options.sessionsPerConnection ?? 8;
   const log = options.log;
   const cache = new Map<string, Connection>();
-  let closing = new AbortController();
+  let closing = newClosing();
 
   function evict(conn: Connection): void {
     conn.closed = true;
@@ -155,7 +163,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
       cache.clear();
       // Why: a connect still in progress must not hold close() for its whole connect timeout.
       closing.abort();
-      closing = new AbortController();
+      closing = newClosing();
       await Promise.all(all.map(async (conn) => {
         conn.closed = true;
         try {

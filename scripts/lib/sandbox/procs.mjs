@@ -92,6 +92,8 @@ export function run(command, args, { env, input, timeoutMs = 60_000 } = {}) {
     child.stderr.on('data', (d) => { stderr += d; });
     child.once('error', (error) => { clearTimeout(timer); reject(error); });
     child.once('close', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }); });
+    // Why: a child that exits before reading its stdin must not crash the caller with EPIPE.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }
