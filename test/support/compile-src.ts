@@ -10,6 +10,8 @@ const root = path.resolve(import.meta.dirname, '../..');
  * Returns the dir; the caller removes it.
  */
 export function compileSrc(): string {
+  // Why: a fresh clone has no node_modules/.cache yet.
+  fs.mkdirSync(path.join(root, 'node_modules', '.cache'), { recursive: true });
   const out = fs.mkdtempSync(path.join(root, 'node_modules', '.cache', 'rollout-src-'));
   fs.writeFileSync(path.join(out, 'package.json'), '{"type": "module"}\n');
   const files = fs.readdirSync(path.join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
