@@ -5,25 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLoad } from '../scripts/lib/load.mjs';
+import { loadAllBackends, masterPids } from '../scripts/lib/fleet-load.mjs';
 import { median, quantile } from './stats.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(REPO, 'bin', 'rollout.js');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function masterPids(sandbox) {
-  const pids = {};
-  await Promise.all(sandbox.hosts.map(async (host) => {
-    try {
-      const res = await fetch(host.httpUrl, { signal: AbortSignal.timeout(3000) });
-      pids[host.name] = (await res.json()).masterPid;
-    } catch {
-      pids[host.name] = null;
-    }
-  }));
-  return pids;
-}
 
 /** Runs the CLI with --json; resolves its exit code, its run.summary line and its stderr. */
 function rollout(args, env) {
@@ -45,24 +32,10 @@ function rollout(args, env) {
   });
 }
 
-function loadAll(sandbox, concurrency) {
-  const backends = [...new Set(sandbox.hosts.map((h) => `/${h.dc}/${h.cluster}/`))];
-  const per = Math.max(1, Math.floor(concurrency / backends.length));
-  const loops = backends.map((p) => startLoad({ url: `${sandbox.haproxy.url}${p}`, concurrency: per, maxSeconds: 240 }));
-  return {
-    async stop() {
-      const results = await Promise.all(loops.map((l) => l.stop()));
-      const failures = {};
-      for (const r of results) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
-      const sum = (f) => results.reduce((n, r) => n + f(r), 0);
-      return { requests: sum((r) => r.requests), ok: sum((r) => r.ok), failed: sum((r) => r.failed), failures, loadSeconds: Math.max(...results.map((r) => r.seconds)) };
-    },
-  };
-}
 
 async function phase(sandbox, label, args, { concurrency, env, log }) {
   const before = await masterPids(sandbox);
-  const load = loadAll(sandbox, concurrency);
+  const load = loadAllBackends(sandbox, { concurrency, maxSeconds: 240 });
   await sleep(1000);
   const started = Date.now();
   const { exitCode, summary, stderr, lbConfirmed } = await rollout(args, env);

@@ -4,26 +4,13 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startLoad } from './load.mjs';
+import { loadAllBackends, masterPids } from './fleet-load.mjs';
 import { sandboxDown, sandboxUp, resolveDir } from './sandbox.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(REPO, 'bin', 'rollout.js');
 const { values: opts } = parseArgs({ options: { keep: { type: 'boolean' }, dir: { type: 'string' }, concurrency: { type: 'string' } } });
 const say = (text) => process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
-
-async function masterPids(sandbox) {
-  const pids = {};
-  for (const host of sandbox.hosts) {
-    try {
-      const res = await fetch(host.httpUrl, { signal: AbortSignal.timeout(3000) });
-      pids[host.name] = (await res.json()).masterPid;
-    } catch {
-      pids[host.name] = null;
-    }
-  }
-  return pids;
-}
 
 function rollout(args) {
   return new Promise((resolve) => {
@@ -32,25 +19,10 @@ function rollout(args) {
   });
 }
 
-/** One load loop per backend (HAProxy routes by /<dc>/<cluster>/), so every host is under load. */
-function loadAll(sandbox) {
-  const backends = [...new Set(sandbox.hosts.map((h) => `/${h.dc}/${h.cluster}/`))];
-  const per = Math.max(1, Math.floor(Number(opts.concurrency ?? 8) / backends.length));
-  const loops = backends.map((p) => startLoad({ url: `${sandbox.haproxy.url}${p}`, concurrency: per, maxSeconds: 600 }));
-  return {
-    async stop() {
-      const results = await Promise.all(loops.map((l) => l.stop()));
-      const failures = {};
-      for (const r of results) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
-      return { requests: results.reduce((n, r) => n + r.requests, 0), ok: results.reduce((n, r) => n + r.ok, 0), failed: results.reduce((n, r) => n + r.failed, 0), failures };
-    },
-  };
-}
-
 async function phase(sandbox, title, args) {
   say(title);
   const before = await masterPids(sandbox);
-  const load = loadAll(sandbox);
+  const load = loadAllBackends(sandbox, { concurrency: Number(opts.concurrency ?? 8), maxSeconds: 600 });
   await new Promise((r) => setTimeout(r, 1000));
   const started = Date.now();
   const exitCode = await rollout(args);

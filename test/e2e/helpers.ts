@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { startLoad } from '../../scripts/lib/load.mjs';
+import { loadAllBackends, masterPids } from '../../scripts/lib/fleet-load.mjs';
 import type { LoadResult } from '../../scripts/lib/load.mjs';
 import type { SandboxHost, SandboxState } from '../../scripts/lib/sandbox.mjs';
 
@@ -54,15 +54,6 @@ export function writeTestInventory(sandbox: SandboxState, file: string): void {
   fs.writeFileSync(file, doc.toString());
 }
 
-export async function masterPid(host: SandboxHost): Promise<number | null> {
-  try {
-    const res = await fetch(host.httpUrl, { signal: AbortSignal.timeout(5000) });
-    return ((await res.json()) as { masterPid: number }).masterPid;
-  } catch {
-    return null;
-  }
-}
-
 export async function served(host: SandboxHost): Promise<{ release: string; masterPid: number } | null> {
   try {
     const res = await fetch(host.httpUrl, { signal: AbortSignal.timeout(5000) });
@@ -73,29 +64,12 @@ export async function served(host: SandboxHost): Promise<{ release: string; mast
 }
 
 export async function pids(sandbox: SandboxState): Promise<Map<string, number | null>> {
-  const out = new Map<string, number | null>();
-  for (const host of sandbox.hosts) out.set(host.name, await masterPid(host));
-  return out;
+  return new Map(Object.entries(await masterPids(sandbox)));
 }
 
 /** Continuous load on every backend through HAProxy; `stop()` gives the totals. */
 export function loadAll(sandbox: SandboxState): { stop(): Promise<LoadResult> } {
-  const backends = [...new Set(sandbox.hosts.map((h) => `/${h.dc}/${h.cluster}/`))];
-  const loops = backends.map((p) => startLoad({ url: `${sandbox.haproxy.url}${p}`, concurrency: 2, maxSeconds: 300 }));
-  return {
-    async stop() {
-      const results = await Promise.all(loops.map((l) => l.stop()));
-      const failures: Record<string, number> = {};
-      for (const r of results) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
-      return {
-        requests: results.reduce((n, r) => n + r.requests, 0),
-        ok: results.reduce((n, r) => n + r.ok, 0),
-        failed: results.reduce((n, r) => n + r.failed, 0),
-        failures,
-        seconds: Math.max(...results.map((r) => r.seconds)),
-      };
-    },
-  };
+  return loadAllBackends(sandbox, { concurrency: 4, maxSeconds: 300 });
 }
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
