@@ -23,7 +23,7 @@ const allowed: Readonly<Record<HostState, readonly HostState[]>> = {
   'lb-confirmed': ['drained', 'failed', 'interrupted'],
   drained: ['restarted', 'failed', 'interrupted'],
   restarted: ['healthy', 'failed'],
-  healthy: ['repooled', 'done'],
+  healthy: ['repooled', 'done', 'failed'],
   repooled: ['done'],
   done: [],
   failed: [],

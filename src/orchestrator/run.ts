@@ -109,9 +109,13 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
 
   const hosts = [...skippedOutcomes, ...work.flatMap((w) => w.batches.flat().map((run) => run.outcome()))];
   const count = (o: HostOutcome['outcome']): number => hosts.filter((h) => h.outcome === o).length;
+  // Why: losing etcd mid-run is its own exit code, so the operator knows to check etcd, then `rollout recover`.
+  const etcdLost = hosts.some((h) => h.code === 'E_ETCD_UNREACHABLE');
   const exitCode = options.stop.aborted
     ? EXIT.interrupted
-    : count('failed') > 0 || budget.tripped
+    : etcdLost
+      ? EXIT.etcdUnreachable
+      : count('failed') > 0 || budget.tripped
       ? EXIT.failedHosts
       : capacityRefused.length > 0
         ? EXIT.capacity

@@ -137,6 +137,24 @@ describe('runRollout, failures', () => {
     expect(h.journal.filter((j) => j.key.host === 'mw1001').at(-1)?.phase).toBe('left');
   });
 
+  it('exits 5 when etcd goes away mid-run, and reports the host it could not repool as left depooled', async () => {
+    const h = await harness(fleet().cluster('appserver', 3, { batch: 1, minPooled: 0 }).build());
+    h.exec = (host, command) => {
+      if (host === 'mw1001' && command !== 'true') h.kv.setDown(true);
+      return undefined;
+    };
+    const result = await h.run();
+    h.kv.setDown(false);
+    expect(result.exitCode).toBe(5);
+    expect(result.hosts[0]).toMatchObject({ host: 'mw1001', outcome: 'failed', step: 'repool', code: 'E_ETCD_UNREACHABLE', leftDepooled: true });
+    // The next batch cannot even read the pool: its host fails untouched and the cluster stops.
+    expect(result.hosts[1]).toMatchObject({ outcome: 'failed', step: 'pending', code: 'E_ETCD_UNREACHABLE', leftDepooled: false });
+    expect(result.hosts[2]?.outcome).toBe('not-started');
+    expect((await h.value('mw1001'))?.['pooled']).toBe('no');
+    // The journal said what it depooled before etcd went: `rollout recover` can finish it.
+    expect(h.journal.find((j) => j.key.host === 'mw1001' && j.phase === 'lb-confirm')?.wroteRevision).toBeGreaterThan(0);
+  });
+
   it('waits for capacity taken by others, then refuses with exit 4 and changes nothing', async () => {
     const h = await harness(fleet().cluster('appserver', 4, { batch: 1, minPooled: '50%' }).build());
     // Between planning and the batch, an operator depools two hosts: no room is left.
