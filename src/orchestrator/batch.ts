@@ -11,7 +11,7 @@ import { depool, journal, repool } from './steps-pool.js';
 const CAPACITY_POLL_MS = 2000;
 
 /** Fresh pool read, then the capacity guard; waits up to capacityWait for others' depools to clear. */
-async function guardBatch(ctx: StepContext, cluster: InventoryCluster, runs: readonly HostRun[]): Promise<void> {
+async function guardBatch(ctx: StepContext, cluster: InventoryCluster, runs: readonly HostRun[], leftByRun: readonly string[]): Promise<void> {
   const deadline = ctx.deps.clock.now() + ctx.options.capacityWaitSeconds * 1000;
   let announced = false;
   for (;;) {
@@ -27,8 +27,12 @@ async function guardBatch(ctx: StepContext, cluster: InventoryCluster, runs: rea
     const wanted = runs.filter((run) => run.state === 'pending' && run.entry?.state === 'present' && run.entry.value.pooled === 'yes').length;
     const check = checkCapacity(cluster, snapshot, wanted);
     if (check.ok) return;
+    // Why: hosts this run failed stay depooled until someone fixes them; waiting for them is pointless.
+    if (leftByRun.length > 0) {
+      throw new RolloutError('E_CAPACITY', `capacity guard: ${check.text}: ${leftByRun.join(', ')} failed earlier in this run and stay depooled, so no more hosts of ${cluster.name}@${cluster.dc} can be depooled. Fix and repool them, then run again`, { where: `${cluster.name}@${cluster.dc}` });
+    }
     if (ctx.deps.clock.now() >= deadline) {
-      throw new RolloutError('E_CAPACITY', `capacity guard: ${check.text} (minPooled ${check.required}); waited ${ctx.options.capacityWaitSeconds}s for hosts others depooled to come back. Repool them, or lower minPooled/--batch-size`, { where: `${cluster.name}@${cluster.dc}` });
+      throw new RolloutError('E_CAPACITY', `capacity guard: ${check.text}; waited ${ctx.options.capacityWaitSeconds}s for hosts others depooled to come back. Repool them, or lower minPooled/--batch-size`, { where: `${cluster.name}@${cluster.dc}` });
     }
     if (!announced) {
       announced = true;
@@ -91,9 +95,9 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
 }
 
 /** Guard, then every host of the batch concurrently; resolves when all of them have settled. */
-export async function runBatch(ctx: StepContext, cluster: InventoryCluster, runs: readonly HostRun[], index: number, total: number): Promise<void> {
+export async function runBatch(ctx: StepContext, cluster: InventoryCluster, runs: readonly HostRun[], index: number, total: number, leftByRun: readonly string[] = []): Promise<void> {
   ctx.emit({ event: 'batch.started', dc: cluster.dc, cluster: cluster.name, batch: index + 1, batches: total, hosts: runs.map((r) => r.name) });
-  await guardBatch(ctx, cluster, runs);
+  await guardBatch(ctx, cluster, runs, leftByRun);
   await Promise.all(runs.map((run) => runHost(ctx, run)));
   const ok = runs.filter((r) => r.state === 'done').length;
   const failed = runs.filter((r) => r.state === 'failed').length;

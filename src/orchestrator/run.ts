@@ -86,7 +86,8 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
     for (const [index, runs] of batches.entries()) {
       if (options.stop.aborted || budget.tripped) return;
       try {
-        await runBatch(ctx, cluster, runs, index, batches.length);
+        const leftByRun = batches.slice(0, index).flat().filter((r) => r.depooledByRun).map((r) => r.name);
+        await runBatch(ctx, cluster, runs, index, batches.length, leftByRun);
       } catch (error) {
         if (options.stop.aborted) return;
         if (isRolloutError(error, 'E_CAPACITY')) {

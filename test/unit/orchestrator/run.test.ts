@@ -73,9 +73,12 @@ describe('runRollout, graceful', () => {
     expect(result.hosts[0]).toMatchObject({ host: 'mw1001', outcome: 'failed', step: 'lb-confirm', leftDepooled: true, code: 'E_LB_CONFIRM' });
     expect(h.execs).toEqual([]);
     expect((await h.value('mw1001'))?.['pooled']).toBe('no');
-    // The capacity guard counts the failed host as depooled: with 2 hosts and minPooled 50%, no room is left.
+    // The capacity guard counts the failed host as depooled: with 2 hosts and minPooled 50%, no room
+    // is left, and since this run's own failure holds it, the cluster stops at once (no wait).
     expect(result.hosts[1]?.outcome).toBe('not-started');
     expect(result.capacityRefused).toHaveLength(1);
+    expect(result.capacityRefused[0]).toMatch(/mw1001 failed earlier in this run/);
+    expect(h.names('capacity.waiting')).toEqual([]);
   });
 });
 
