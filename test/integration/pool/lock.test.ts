@@ -53,9 +53,10 @@ afterEach(async () => {
   }
 });
 afterAll(async () => {
-  await kv.close();
-  await etcd.stop();
-  fs.rmSync(srcDir, { recursive: true, force: true });
+  // Why: a beforeAll that failed half-way must still stop the etcd it started.
+  await kv?.close();
+  await etcd?.stop();
+  if (srcDir) fs.rmSync(srcDir, { recursive: true, force: true });
 });
 
 describe('cluster locks across processes on a real etcd', () => {

@@ -1,6 +1,6 @@
 // The ssh2 transport against real OpenSSH sshd processes on 127.0.0.x loopback addresses.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -169,7 +169,8 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
   });
 
   it('authenticates with a key held by ssh-agent when no identityFile is set', async () => {
-    const socket = join(mkdtempSync(join(tmpdir(), 'rollout-agent-')), 'agent.sock');
+    const agentDir = mkdtempSync(join(tmpdir(), 'rollout-agent-'));
+    const socket = join(agentDir, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
     const exited = new Promise((resolve) => agent.once('exit', resolve));
     try {
@@ -181,6 +182,7 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
     } finally {
       agent.kill('SIGTERM');
       await exited;
+      rmSync(agentDir, { recursive: true, force: true });
     }
   });
 
