@@ -1,8 +1,7 @@
 // The ssh2 transport against an in-process ssh2 Server on 127.0.0.1.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
@@ -12,6 +11,9 @@ import { transportContract } from '../../contract/transport.contract.js';
 import { keygen } from '../../support/ssh-keys.js';
 import { startSshServer } from '../../support/ssh-server.js';
 import type { TestSshServer } from '../../support/ssh-server.js';
+import { removeTempDirs, tempDir } from '../../support/tmp.js';
+
+afterAll(removeTempDirs);
 
 const NO_AGENT = { PATH: process.env.PATH };
 
@@ -80,7 +82,7 @@ describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 
   });
 
   it('throws E_SSH_AUTH when the server does not accept the key', async () => {
-    const other = keygen(join(mkdtempSync(join(tmpdir(), 'rollout-key-')), 'id_ed25519'), 'ed25519');
+    const other = keygen(join(tempDir('rollout-key-'), 'id_ed25519'), 'ed25519');
     const transport = createSshTransport({ env: NO_AGENT });
     const error = await rejection(transport.exec(targetOf(server, { identityFile: other.privatePath }), 'uptime', { timeoutMs: 60_000 }));
     await transport.close();
@@ -96,7 +98,7 @@ describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 
   });
 
   it('refuses an unknown host key with E_SSH_HOSTKEY and the key fingerprint ssh-keygen prints', async () => {
-    const empty = join(mkdtempSync(join(tmpdir(), 'rollout-kh-')), 'known_hosts');
+    const empty = join(tempDir('rollout-kh-'), 'known_hosts');
     writeFileSync(empty, '');
     const transport = createSshTransport({ env: NO_AGENT });
     const error = await rejection(transport.exec(targetOf(server, { knownHosts: empty }), 'uptime', { timeoutMs: 60_000 }));
@@ -111,7 +113,7 @@ describe('private key passphrases', { timeout: 120_000 }, () => {
   let server: TestSshServer;
   let keyPath: string;
   beforeAll(async () => {
-    const key = keygen(join(mkdtempSync(join(tmpdir(), 'rollout-key-')), 'id_ed25519'), 'ed25519', passphrase);
+    const key = keygen(join(tempDir('rollout-key-'), 'id_ed25519'), 'ed25519', passphrase);
     keyPath = key.privatePath;
     server = await startSshServer({ commands: { whoami: { stdout: 'deploy\n' } }, authorizedKeyFiles: [key.publicPath] });
   });

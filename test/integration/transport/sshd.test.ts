@@ -1,7 +1,6 @@
 // The ssh2 transport against real OpenSSH sshd processes on 127.0.0.x loopback addresses.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
@@ -12,6 +11,9 @@ import { transportContract } from '../../contract/transport.contract.js';
 import { bracketed, hashKnownHostsFile, knownHostsLine } from '../../support/ssh-keys.js';
 import { startSshd } from '../../support/sshd.js';
 import type { Sshd } from '../../support/sshd.js';
+import { removeTempDirs, tempDir } from '../../support/tmp.js';
+
+afterAll(removeTempDirs);
 
 const NO_AGENT = { PATH: process.env.PATH };
 
@@ -23,7 +25,7 @@ function targetOf(sshd: Sshd, overrides: Partial<SshTarget> = {}): SshTarget {
 }
 
 function knownHostsFile(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'rollout-kh-')), 'known_hosts');
+  const file = join(tempDir('rollout-kh-'), 'known_hosts');
   writeFileSync(file, text);
   return file;
 }
@@ -145,7 +147,7 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
   });
 
   it('prints values holding shell syntax literally and runs none of it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rollout-inject-'));
+    const dir = tempDir('rollout-inject-');
     const marker = join(dir, 'x');
     const value = `a; touch ${marker} $(touch ${marker}) \`touch ${marker}\` 'single' "double" \\ && touch ${marker}`;
     const command = renderCommand('printf "%s\\n" {value}', { value });
@@ -155,7 +157,7 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
 
   it('closes the channel of a stopped command, so a command that writes stops', async () => {
     // Why: sshd ignores signal requests for root sessions (no privilege separation), so the closed channel must do.
-    const marker = join(mkdtempSync(join(tmpdir(), 'rollout-stop-')), 'ticks');
+    const marker = join(tempDir('rollout-stop-'), 'ticks');
     const command = `while echo tick; do echo x >> ${marker}; sleep 0.1; done`;
     const controller = new AbortController();
     const pending = rejection(transport.exec(targetOf(sshd), command, { timeoutMs: 60_000, signal: controller.signal }));
@@ -169,7 +171,7 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
   });
 
   it('authenticates with a key held by ssh-agent when no identityFile is set', async () => {
-    const agentDir = mkdtempSync(join(tmpdir(), 'rollout-agent-'));
+    const agentDir = tempDir('rollout-agent-');
     const socket = join(agentDir, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
     const exited = new Promise((resolve) => agent.once('exit', resolve));

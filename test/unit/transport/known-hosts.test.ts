@@ -1,11 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   appendKnownHost, fingerprint, hostKeyName, hostsFieldMatches, keyBlobType, knownKeyTypes, parseKnownHosts, verifyHostKey,
 } from '../../../src/transport/known-hosts.js';
+import { removeTempDirs, tempDir } from '../../support/tmp.js';
+
+afterAll(removeTempDirs);
 
 function blob(type: string, filler: number): Buffer {
   const name = Buffer.from(type, 'latin1');
@@ -97,7 +99,7 @@ describe('host key verification', () => {
 
 describe('recording new host keys', () => {
   it('appends a plain line for every name, after a last line without a newline', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'rollout-kh-')), 'known_hosts');
+    const file = join(tempDir('rollout-kh-'), 'known_hosts');
     writeFileSync(file, line('mw1', ED_A));
     await appendKnownHost(file, ['[mw2]:2222', '[10.0.0.2]:2222'], ED_B);
     const entries = parseKnownHosts(readFileSync(file, 'utf8'));
@@ -106,7 +108,7 @@ describe('recording new host keys', () => {
   });
 
   it('keeps a fully hashed file hashed', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'rollout-kh-')), 'known_hosts');
+    const file = join(tempDir('rollout-kh-'), 'known_hosts');
     writeFileSync(file, `${line(hashed('mw1'), ED_A)}\n`);
     await appendKnownHost(file, ['mw2', '10.0.0.2'], ED_B);
     const entries = parseKnownHosts(readFileSync(file, 'utf8'));
