@@ -1,9 +1,10 @@
 import type { Io } from '../cli/io.js';
 import { EXIT, RolloutError } from '../errors.js';
 import { allClusters, type Inventory, type InventoryCluster, type InventoryHost } from '../inventory/types.js';
-import { checkCapacity, clusterKeys } from '../orchestrator/capacity.js';
+import { checkCapacity } from '../orchestrator/capacity.js';
+import { poolKeyOf, poolKeysFor } from '../planner/plan.js';
 import { recordManual } from '../pool/manual.js';
-import { poolKeyId, type PoolEntry, type PoolKey } from '../pool/types.js';
+import { poolKeyId, type PoolEntry } from '../pool/types.js';
 import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
 
 export interface PoolArgs extends CommonArgs {
@@ -34,18 +35,18 @@ export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
     if (args.action === 'depool' && !args.force) {
       // The guard, per cluster, on fresh state: the same arithmetic as a rollout's.
       for (const cluster of new Set(targets.map((t) => t.cluster))) {
-        const snapshot = await connection.pool.read(clusterKeys(cluster));
-        const wanted = targets.filter((t) => t.cluster === cluster && isPooled(snapshot.get(poolKeyId(keyOf(t.host))))).length;
+        const snapshot = await connection.pool.read(poolKeysFor([cluster]));
+        const wanted = targets.filter((t) => t.cluster === cluster && isPooled(snapshot.get(poolKeyId(poolKeyOf(t.host))))).length;
         const check = checkCapacity(cluster, snapshot, wanted);
         if (!check.ok) throw new RolloutError('E_CAPACITY', `refusing to depool: ${check.text}. Nothing was changed; use --force to depool anyway`, { where: `${cluster.name}@${cluster.dc}` });
       }
     }
     // Why: refuse before the first write, so a bad host in the list never leaves the others half done.
-    const all = await connection.pool.read(targets.map((t) => keyOf(t.host)));
-    for (const { host } of targets) checkWritable(host, all.get(poolKeyId(keyOf(host))), args.action, '. Nothing was changed');
+    const all = await connection.pool.read(targets.map((t) => poolKeyOf(t.host)));
+    for (const { host } of targets) checkWritable(host, all.get(poolKeyId(poolKeyOf(host))), args.action, '. Nothing was changed');
     const pooled = args.action === 'pool' ? 'yes' : 'no';
     for (const { host } of targets) {
-      const key = keyOf(host);
+      const key = poolKeyOf(host);
       const entry = (await connection.pool.read([key])).get(poolKeyId(key));
       if (!entry) continue;
       checkWritable(host, entry, args.action, ' (it changed during this command)');
@@ -65,10 +66,6 @@ function checkWritable(host: InventoryHost, entry: PoolEntry | undefined, action
   if (entry?.state === 'missing' && action === 'depool') throw new RolloutError('E_POOL_MISSING', `${host.name}: no pool key in etcd; \`rollout pool ${host.name}\` creates it${suffix}`, { host: host.name });
 }
 
-function keyOf(host: InventoryHost): PoolKey {
-  return { dc: host.dc, cluster: host.cluster, service: host.settings.service, host: host.name };
-}
-
-function isPooled(entry: { state: string; value?: { pooled: string } } | undefined): boolean {
-  return entry?.state === 'present' && entry.value?.pooled === 'yes';
+function isPooled(entry: PoolEntry | undefined): boolean {
+  return entry?.state === 'present' && entry.value.pooled === 'yes';
 }

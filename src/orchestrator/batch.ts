@@ -1,7 +1,8 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
 import type { InventoryCluster } from '../inventory/types.js';
 import { poolKeyId } from '../pool/types.js';
-import { checkCapacity, clusterKeys } from './capacity.js';
+import { poolKeysFor } from '../planner/plan.js';
+import { checkCapacity } from './capacity.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 import { confirmLb } from './steps-lb.js';
@@ -15,7 +16,7 @@ async function guardBatch(ctx: StepContext, cluster: InventoryCluster, runs: rea
   const deadline = ctx.deps.clock.now() + ctx.options.capacityWaitSeconds * 1000;
   let announced = false;
   for (;;) {
-    const snapshot = await ctx.deps.pool.read(clusterKeys(cluster));
+    const snapshot = await ctx.deps.pool.read(poolKeysFor([cluster]));
     for (const run of runs) run.entry = snapshot.get(poolKeyId(run.key));
     const live = runs.filter((run) => run.state === 'pending');
     for (const run of live) {
@@ -67,10 +68,7 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
     run.step = 'restart';
     if (!(await restart(ctx, run))) return;
     if (!(await checkHealth(ctx, run))) return;
-    if (run.depooledByRun) {
-      await repool(ctx, run);
-      run.moveTo('repooled', 'done');
-    }
+    if (run.depooledByRun && (await repool(ctx, run)) === 'repooled') run.moveTo('repooled', 'done');
     run.moveTo('done', 'done');
   } catch (error) {
     // Why: a soft stop aborts waits (LB, drain) of hosts not yet restarted; those are put back below.

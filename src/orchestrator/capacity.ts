@@ -1,6 +1,7 @@
 import type { InventoryCluster } from '../inventory/types.js';
 import { guardArithmetic } from '../planner/guard.js';
-import { poolKeyId, type PoolKey, type PoolSnapshot } from '../pool/types.js';
+import { poolKeysFor } from '../planner/plan.js';
+import { poolKeyId, type PoolSnapshot } from '../pool/types.js';
 
 export interface CapacityCheck {
   readonly ok: boolean;
@@ -10,15 +11,11 @@ export interface CapacityCheck {
   readonly text: string;
 }
 
-export function clusterKeys(cluster: InventoryCluster): PoolKey[] {
-  return cluster.hosts.map((h) => ({ dc: h.dc, cluster: h.cluster, service: h.settings.service, host: h.name }));
-}
-
 /** The planner's capacity guard on fresh pool state: may `wanted` more hosts be depooled now? */
 export function checkCapacity(cluster: InventoryCluster, snapshot: PoolSnapshot, wanted: number): CapacityCheck {
   let yes = 0;
   let no = 0;
-  for (const key of clusterKeys(cluster)) {
+  for (const key of poolKeysFor([cluster])) {
     const entry = snapshot.get(poolKeyId(key));
     if (entry?.state !== 'present') continue;
     if (entry.value.pooled === 'yes') yes += 1;

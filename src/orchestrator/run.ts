@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Deps } from '../deps.js';
 import { describeError, EXIT, isRolloutError } from '../errors.js';
-import type { InventoryCluster, InventoryHost } from '../inventory/types.js';
+import { allClusters, allHosts, type InventoryCluster } from '../inventory/types.js';
 import { resolveAmount } from '../planner/amount.js';
 import type { ClusterPlan } from '../planner/types.js';
 import { runBatch } from './batch.js';
@@ -50,14 +50,8 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
   const emit = createEmitter(deps, options.runId);
   const ctx: StepContext = { deps, emit, journal: input.journal, options };
   const started = deps.clock.now();
-  const byName = new Map<string, InventoryHost>();
-  const clusters = new Map<string, InventoryCluster>();
-  for (const dc of inventory.datacenters) {
-    for (const cluster of dc.clusters) {
-      clusters.set(`${dc.name}/${cluster.name}`, cluster);
-      for (const host of cluster.hosts) byName.set(host.name, host);
-    }
-  }
+  const byName = new Map(allHosts(inventory).map((host) => [host.name, host] as const));
+  const clusters = new Map(allClusters(inventory).map((cluster) => [`${cluster.dc}/${cluster.name}`, cluster] as const));
   const batchesOf = (cp: ClusterPlan): HostRun[][] =>
     cp.batches.map((b) => b.hosts.map((h) => new HostRun(h, byName.get(h.host) ?? missingHost(h.host))));
   const work = plan.clusters.map((cp) => ({ cp, cluster: clusters.get(`${cp.dc}/${cp.cluster}`), batches: batchesOf(cp) }));

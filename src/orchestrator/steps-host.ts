@@ -1,12 +1,13 @@
 import { describeError, isRolloutError } from '../errors.js';
 import { sshTargetFor } from '../health/ssh-target.js';
+import { probeVars } from '../health/vars.js';
 import { renderCommand, type TemplateVars } from '../transport/template.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 
-export function templateVars(ctx: StepContext, run: HostRun): TemplateVars {
-  const { host } = run;
-  return { host: host.name, address: host.address, port: host.settings.ssh.port, service: host.settings.service, dc: host.dc, cluster: host.cluster, release: ctx.options.release };
+/** The probes' placeholders, plus the SSH port that restart commands may name. */
+function templateVars(ctx: StepContext, run: HostRun): TemplateVars {
+  return { ...probeVars(run.host, ctx.options.release), port: run.host.settings.ssh.port };
 }
 
 /** Before a depool: a host we cannot reach over SSH is failed untouched, never left depooled for nothing. */

@@ -47,15 +47,18 @@ export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled'
   const wrote = run.wrote;
   const where = { dc: run.planned.dc, cluster: run.planned.cluster, host: run.name };
   if (!wrote || !run.depooledByRun) return 'left';
+  // Someone else's change stands: the host is no longer ours to repool.
+  const leave = async (reason: string): Promise<'left'> => {
+    run.depooledByRun = false;
+    await journal(ctx, run, 'left', reason);
+    ctx.emit({ event: 'host.repool-skipped', ...where, reason });
+    return 'left';
+  };
   try {
     const now = (await ctx.deps.pool.read([run.key])).get(poolKeyId(run.key));
     if (now?.state !== 'present' || now.modRevision !== wrote.revision) {
       const seen = now?.state === 'present' ? `pooled=${now.value.pooled} at revision ${now.modRevision}` : (now?.state ?? 'gone');
-      const reason = `changed by someone else during the run (wrote revision ${wrote.revision}, now ${seen}): left as it is`;
-      run.depooledByRun = false;
-      await journal(ctx, run, 'left', reason);
-      ctx.emit({ event: 'host.repool-skipped', ...where, reason });
-      return 'left';
+      return await leave(`changed by someone else during the run (wrote revision ${wrote.revision}, now ${seen}): left as it is`);
     }
     const prior = run.entry?.state === 'present' ? run.entry.value.pooled : 'yes';
     const revision = await ctx.deps.pool.write(now, { pooled: prior });
@@ -64,12 +67,7 @@ export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled'
     ctx.emit({ event: 'host.repooled', ...where, modRevision: revision });
     return 'repooled';
   } catch (error) {
-    if (isRolloutError(error, 'E_POOL_CONFLICT')) {
-      const reason = `changed by someone else during the run: ${error.message}; left as it is`;
-      run.depooledByRun = false;
-      ctx.emit({ event: 'host.repool-skipped', ...where, reason });
-      return 'left';
-    }
+    if (isRolloutError(error, 'E_POOL_CONFLICT')) return leave(`changed by someone else during the run: ${error.message}; left as it is`);
     throw error;
   }
 }

@@ -49,7 +49,8 @@ export function offlineSnapshot(inventory: Inventory, clusters: readonly Invento
   return new Map(entries);
 }
 
-function poolKeyOf(host: InventoryHost): PoolKey {
+/** The conftool key of an inventory host. */
+export function poolKeyOf(host: InventoryHost): PoolKey {
   return { dc: host.dc, cluster: host.cluster, service: host.settings.service, host: host.name };
 }
 
