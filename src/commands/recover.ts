@@ -4,10 +4,9 @@ import { EXIT } from '../errors.js';
 import { createProbes } from '../health/select.js';
 import { allHosts } from '../inventory/types.js';
 import { recoverRuns, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../orchestrator/recover.js';
-import { listRuns, type RunMeta } from '../pool/journal.js';
+import { finishRun, listRuns, recordJournalHost } from '../pool/journal.js';
 import type { Kv } from '../pool/kv.js';
 import { acquireLocks } from '../pool/lock.js';
-import { runHostKey, runMetaKey } from '../pool/rollout-keys.js';
 import { createSshTransport } from '../transport/ssh.js';
 import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
 
@@ -16,15 +15,7 @@ export interface RecoverArgs extends CommonArgs {
 }
 
 function journalPorts(kv: Kv): RecoverPorts {
-  return {
-    record: async (runId, entry) => void (await kv.put(runHostKey(runId, entry.key), JSON.stringify(entry))),
-    async finish(runId, outcome) {
-      const entry = await kv.get(runMetaKey(runId));
-      const meta = entry ? (JSON.parse(entry.value) as RunMeta) : { runId };
-      const value = JSON.stringify({ ...meta, finishedAt: new Date().toISOString(), outcome });
-      await kv.put(runMetaKey(runId), value, { expectModRevision: entry?.modRevision ?? 0 });
-    },
-  };
+  return { record: (runId, entry) => recordJournalHost(kv, runId, entry), finish: (runId, outcome) => finishRun(kv, runId, outcome) };
 }
 
 function render(outcomes: readonly RecoverOutcome[]): string {

@@ -76,14 +76,25 @@ export async function createJournal(kv: Kv, meta: RunMeta, options: JournalOptio
   let revision = await kv.put(metaKey, JSON.stringify(meta), { expectModRevision: 0 });
   return {
     runId: meta.runId,
-    async record(host) {
-      await kv.put(runHostKey(meta.runId, host.key), JSON.stringify(host));
-    },
+    record: (host) => recordJournalHost(kv, meta.runId, host),
     async finish(outcome) {
       const finished: RunMeta = { ...meta, finishedAt: new Date(now()).toISOString(), outcome };
       revision = await kv.put(metaKey, JSON.stringify(finished), { expectModRevision: revision });
     },
   };
+}
+
+/** Overwrites one host's record in a run's journal: the running run's, or a dead one's (recover). */
+export async function recordJournalHost(kv: Kv, runId: string, host: JournalHost): Promise<void> {
+  await kv.put(runHostKey(runId, host.key), JSON.stringify(host));
+}
+
+/** Marks someone else's run finished (recover), keeping its meta; a CAS, so two finishers never both write. */
+export async function finishRun(kv: Kv, runId: string, outcome: string, now: () => number = Date.now): Promise<void> {
+  const entry = await kv.get(runMetaKey(runId));
+  const meta = (entry ? parseMeta(entry.value) : null) ?? { runId };
+  const finished = { ...meta, finishedAt: new Date(now()).toISOString(), outcome };
+  await kv.put(runMetaKey(runId), JSON.stringify(finished), { expectModRevision: entry?.modRevision ?? 0 });
 }
 
 function parseJson(raw: string): Record<string, unknown> | null {

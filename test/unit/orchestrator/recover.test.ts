@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../../src/health/types.js';
 import { allHosts, type InventoryHost } from '../../../src/inventory/types.js';
 import { recoverRuns, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../../../src/orchestrator/recover.js';
-import { createJournal, listRuns, type JournalHost, type RunMeta } from '../../../src/pool/journal.js';
+import { createJournal, finishRun, listRuns, recordJournalHost, type JournalHost } from '../../../src/pool/journal.js';
 import { createMemoryKv, type MemoryKv } from '../../../src/pool/memory-kv.js';
-import { runHostKey, runMetaKey } from '../../../src/pool/rollout-keys.js';
+import { runHostKey } from '../../../src/pool/rollout-keys.js';
 import { createPoolStore, poolKeyPath } from '../../../src/pool/store.js';
 import type { PoolKey, PoolStore } from '../../../src/pool/types.js';
 import { fleet, poolKeyOfHost } from '../../support/fleet.js';
@@ -30,14 +30,7 @@ interface World {
 
 /** The journal ports as `rollout recover` wires them: straight to the run's keys. */
 function ports(kv: MemoryKv): RecoverPorts {
-  return {
-    record: async (runId, entry) => void (await kv.put(runHostKey(runId, entry.key), JSON.stringify(entry))),
-    async finish(runId, outcome) {
-      const entry = await kv.get(runMetaKey(runId));
-      const meta = entry ? (JSON.parse(entry.value) as RunMeta) : { runId };
-      await kv.put(runMetaKey(runId), JSON.stringify({ ...meta, finishedAt: new Date(NOW).toISOString(), outcome }));
-    },
-  };
+  return { record: (runId, entry) => recordJournalHost(kv, runId, entry), finish: (runId, outcome) => finishRun(kv, runId, outcome, () => NOW) };
 }
 
 async function deadRuns(kv: MemoryKv): Promise<DeadRun[]> {
