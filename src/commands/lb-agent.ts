@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import { realSleep } from '../deps.js';
 import { EXIT, RolloutError } from '../errors.js';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.js';
+import { DEFAULT_ETCD } from '../inventory/defaults.js';
 import type { EtcdSettings } from '../inventory/types.js';
 import { runLbAgent } from '../lb/agent.js';
 import { DEFAULT_BACKEND_TEMPLATE, validateBackendTemplate } from '../lb/apply.js';
@@ -28,11 +29,6 @@ export interface LbAgentIo {
   /** JSON log; pino to stderr unless given. */
   readonly log?: Logger;
 }
-
-const DEFAULT_ETCD: Omit<EtcdSettings, 'endpoints'> = {
-  prefix: '/conftool/v1/pools', ca: undefined, cert: undefined, key: undefined,
-  username: undefined, passwordEnv: undefined, dialTimeoutSeconds: 5,
-};
 
 /** Stable across restarts, so a restarted agent overwrites its own keys instead of leaving a twin. */
 export function defaultAgentId(socketPath: string): string {
