@@ -1,7 +1,7 @@
 import { RolloutError, describeError } from '../errors.js';
 import { renderCommand } from '../transport/template.js';
-import type { ExecResult, Transport } from '../transport/types.js';
-import { sshTargetFor } from './ssh-target.js';
+import type { Transport } from '../transport/types.js';
+import { execProbeCommand } from './probe-exec.js';
 import type { HealthProbe } from './types.js';
 import { probeVars } from './vars.js';
 
@@ -17,14 +17,9 @@ export function createCommandProbe(transport: Transport): HealthProbe {
         throw new RolloutError('E_USAGE', `${host.name}: health.type is command but health.command is not set; set health.command (e.g. "systemctl is-active php8.2-fpm") or use type: http`, { host: host.name, where: `${host.source.file}:${host.source.line}:${host.source.col}` });
       }
       const command = renderCommand(template, probeVars(host, context.release));
-      const timeoutMs = host.settings.health.requestTimeoutSeconds * 1000;
-      let result: ExecResult;
-      try {
-        result = await transport.exec(sshTargetFor(host), command, context.signal ? { timeoutMs, signal: context.signal } : { timeoutMs });
-      } catch (error) {
-        if (context.signal?.aborted) throw context.signal.reason;
-        return { ok: false, detail: describeError(error) };
-      }
+      const ran = await execProbeCommand(transport, host, command, context.signal);
+      if ('error' in ran) return { ok: false, detail: describeError(ran.error) };
+      const { result } = ran;
       if (result.exitCode !== 0) {
         const how = result.exitCode === null ? `was killed by ${result.signal ?? 'a signal'}` : `exited ${result.exitCode}`;
         const said = lastLine(result.stderr) || lastLine(result.stdout);

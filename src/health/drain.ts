@@ -1,10 +1,10 @@
 import { RolloutError, describeError } from '../errors.js';
 import type { InventoryHost } from '../inventory/types.js';
 import { renderCommand, renderUrl } from '../transport/template.js';
-import type { ExecResult, Transport } from '../transport/types.js';
+import type { Transport } from '../transport/types.js';
 import { describeFetchError, requestSignal } from './fetch-error.js';
 import { activeRequests, parseFpmStatus } from './fpm-status.js';
-import { sshTargetFor } from './ssh-target.js';
+import { execProbeCommand } from './probe-exec.js';
 import type { DrainProbe } from './types.js';
 import { probeVars } from './vars.js';
 
@@ -56,14 +56,9 @@ export function createCommandDrainProbe(transport: Transport): DrainProbe {
       }
       const command = renderCommand(template, probeVars(host, undefined));
       const from = `\`${command}\``;
-      const timeoutMs = host.settings.health.requestTimeoutSeconds * 1000;
-      let result: ExecResult;
-      try {
-        result = await transport.exec(sshTargetFor(host), command, context.signal ? { timeoutMs, signal: context.signal } : { timeoutMs });
-      } catch (error) {
-        if (context.signal?.aborted) throw context.signal.reason;
-        throw drainError(host, from, describeError(error), error);
-      }
+      const ran = await execProbeCommand(transport, host, command, context.signal);
+      if ('error' in ran) throw drainError(host, from, describeError(ran.error), ran.error);
+      const { result } = ran;
       if (result.exitCode !== 0) {
         throw drainError(host, from, `exited ${result.exitCode ?? result.signal ?? '?'}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n').pop() ?? ''}` : ''}`);
       }
