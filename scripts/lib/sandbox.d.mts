@@ -65,3 +65,5 @@ export function stopSshd(host: string, options?: DirOption): Promise<string>;
 export function startSshd(host: string, options?: DirOption): Promise<string>;
 export function backendName(dc: string, cluster: string): string;
 export function planFleet(options?: Partial<typeof DEFAULT_FLEET>): unknown;
+/** A free TCP port on a loopback address, 127.0.0.1 by default. */
+export function freePort(host?: string): Promise<number>;

@@ -1,19 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { DEFAULT_ETCD } from '../../src/inventory/defaults.js';
 import type { EtcdSettings } from '../../src/inventory/types.js';
 
 /** Plain-HTTP settings for a test etcd. */
 export function etcdSettings(endpoint: string, overrides: Partial<EtcdSettings> = {}): EtcdSettings {
-  return {
-    endpoints: [endpoint],
-    prefix: '/conftool/v1/pools',
-    ca: undefined,
-    cert: undefined,
-    key: undefined,
-    username: undefined,
-    passwordEnv: undefined,
-    dialTimeoutSeconds: 2,
-    ...overrides,
-  };
+  // Why: a short dial timeout keeps tests of an unreachable etcd quick.
+  return { ...DEFAULT_ETCD, endpoints: [endpoint], dialTimeoutSeconds: 2, ...overrides };
 }
 
 /** Runs etcdctl (v3 API) against a test etcd, behind the adapter's back. */

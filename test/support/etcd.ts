@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { makeTls, tlsHealthy } from './etcd-tls.js';
 import type { TestTls } from './etcd-tls.js';
+import { freePort } from '../../scripts/lib/sandbox.mjs';
 
 /** A throwaway etcd on loopback, owned by the test that started it. */
 export interface TestEtcd {
@@ -29,18 +29,6 @@ export interface StartEtcdOptions {
 
 const BINARY = '/usr/bin/etcd';
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

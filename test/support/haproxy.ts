@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../scripts/lib/sandbox.mjs';
 
 /** A throwaway HAProxy (master-worker, foreground) with an admin runtime socket, owned by the test. */
 export interface TestHaproxy {
@@ -22,17 +23,6 @@ export interface StartHaproxyOptions {
 
 const BINARY = '/usr/sbin/haproxy';
 
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 function config(socket: string, port: number, backends: StartHaproxyOptions['backends']): string {
   const names = Object.keys(backends);

@@ -4,12 +4,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { keygen, knownHostsLine, bracketed } from './ssh-keys.js';
 import type { KeyPair, KeyType } from './ssh-keys.js';
+import { freePort } from '../../scripts/lib/sandbox.mjs';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -38,13 +38,6 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
-async function freePort(address: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, address, resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function tcpOpen(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

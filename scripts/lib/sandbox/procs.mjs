@@ -146,12 +146,12 @@ export async function stopProcesses(entries, { graceMs = 5000 } = {}) {
   return all;
 }
 
-/** A free TCP port on 127.0.0.1 (the kernel picks it). */
-export function freePort() {
+/** A free TCP port on a loopback address, 127.0.0.1 by default (the kernel picks it). */
+export function freePort(host = '127.0.0.1') {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const { port } = server.address();
       server.close(() => resolve(port));
     });
