@@ -2,18 +2,19 @@ import type { Io } from '../cli/io.js';
 import { realSleep, systemClock, type Deps } from '../deps.js';
 import { EXIT, RolloutError } from '../errors.js';
 import { createProbes } from '../health/select.js';
+import type { Amount, Inventory, InventoryCluster } from '../inventory/types.js';
 import { createLogger, defaultLogFile } from '../log.js';
 import { runRollout } from '../orchestrator/run.js';
 import { planRollout, poolKeysFor } from '../planner/plan.js';
 import { selectClusters } from '../planner/select.js';
-import type { Selection } from '../planner/types.js';
+import type { Plan, Selection } from '../planner/types.js';
 import { createJournal, newRunId } from '../pool/journal.js';
 import { acquireLocks } from '../pool/lock.js';
 import { renderPlanText } from '../report/plan-text.js';
 import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
 import { chooseReporter } from '../report/choose.js';
-import { connectPool, loadFor, parseAmountArg, parseRampArg, whoami, type CommonArgs } from './context.js';
+import { connectPool, loadFor, parseAmountArg, parseRampArg, whoami, type CommonArgs, type PoolConnection } from './context.js';
 
 export interface SyncArgs extends CommonArgs {
   readonly kind: 'sync' | 'restart';
@@ -73,9 +74,8 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
 }
 
 async function execute(input: {
-  args: SyncArgs; io: Io; inventory: ReturnType<typeof loadFor>; plan: ReturnType<typeof planRollout>;
-  connection: Awaited<ReturnType<typeof connectPool>>; emergency: boolean;
-  failureBudget: ReturnType<typeof parseAmountArg> | undefined; clusters: ReturnType<typeof selectClusters>;
+  args: SyncArgs; io: Io; inventory: Inventory; plan: Plan; connection: PoolConnection; emergency: boolean;
+  failureBudget: Amount | undefined; clusters: readonly InventoryCluster[];
 }): Promise<number> {
   const { args, io, inventory, plan, connection, emergency } = input;
   const who = whoami(io);
@@ -87,20 +87,16 @@ async function execute(input: {
     if (io.stop.aborted) throw new RolloutError('E_INTERRUPTED', 'interrupted while waiting for the cluster lock; nothing was changed', { cause: error });
     throw error;
   });
-  const stop = new AbortController();
-  const onStop = (): void => stop.abort(io.stop.reason);
-  io.stop.addEventListener('abort', onStop, { once: true });
-  // Why: a Ctrl-C while waiting for the lock must not let the run start once the lock frees.
-  if (io.stop.aborted) stop.abort(io.stop.reason);
-  let lockLost = false;
+  // The run stops on the operator's Ctrl-C or when it loses its cluster locks.
+  const lockLost = new AbortController();
+  const stop = AbortSignal.any([io.stop, lockLost.signal]);
   const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
   const log = createLogger({ file: logFile });
   const report = chooseReporter({ stream: io.stdout, now: () => Date.now(), json: args.json === true, isTTY: io.stdout.isTTY === true, color: io.stdout.isTTY === true && !io.env['NO_COLOR'] });
   const transport = createSshTransport({ concurrency: args['ssh-concurrency'] ?? inventory.run.sshConcurrency, env: io.env, log });
   locks.onLost((error) => {
     report.emit({ event: 'run.warning', message: `lost the cluster lock (${error.message}): starting nothing new`, time: new Date().toISOString(), runId });
-    lockLost = true;
-    stop.abort('lock lost');
+    lockLost.abort('lock lost');
   });
   try {
     const journal = await createJournal(connection.kv, { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id });
@@ -113,16 +109,15 @@ async function execute(input: {
         runId, emergency, release: args.release, failureBudget: input.failureBudget,
         parallelClusters: args['parallel-clusters'] ?? inventory.run.parallelClusters,
         capacityWaitSeconds: args['capacity-wait'] ?? inventory.run.capacityWaitSeconds,
-        stop: stop.signal,
+        stop,
       },
     });
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);
     await journal.finish(result.exitCode === 0 ? 'ok' : leftDepooled ? 'finished-with-depooled-hosts' : `exit ${result.exitCode}`).catch((error: unknown) => log.warn({ err: error }, 'could not close the journal'));
     io.stderr.write(`log: ${logFile}\n`);
     // Why: losing the lock is a fault, not an operator's interrupt: exit 1, hosts as the summary says.
-    return lockLost && !io.stop.aborted && result.exitCode === EXIT.interrupted ? EXIT.failedHosts : result.exitCode;
+    return lockLost.signal.aborted && !io.stop.aborted && result.exitCode === EXIT.interrupted ? EXIT.failedHosts : result.exitCode;
   } finally {
-    io.stop.removeEventListener('abort', onStop);
     await report.close();
     await transport.close().catch(() => undefined);
     await locks.release().catch(() => undefined);
