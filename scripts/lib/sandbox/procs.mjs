@@ -61,6 +61,15 @@ export function findProcesses(exe, match) {
   return found;
 }
 
+/** Live processes (not this one) whose command line mentions `text`, e.g. a temp dir they run from. */
+export function processesMentioning(text) {
+  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
+    .map(Number).filter((pid) => isAlive(pid) && cmdline(pid).includes(text));
+}
+
+/** The command line of a live process, spaces for NULs ('' once it is gone). */
+export { cmdline };
+
 /** The live pid recorded in `pidFile`, if the process still runs `match`. */
 export function livePid(pidFile, match) {
   const pid = readPid(pidFile);
@@ -98,16 +107,33 @@ export function run(command, args, { env, input, timeoutMs = 60_000 } = {}) {
   });
 }
 
+/** One line of /proc/<pid>/stat, split after the command name (field 3, the state, comes first). */
+function statFields(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A process's identity: pid plus its start time (clock ticks since boot). pid_max is 32768 and a
+ * test run forks thousands of processes, so a pid alone may name someone else by the time we signal it.
+ * @returns {string | undefined}
+ */
+export function identity(pid) {
+  const fields = statFields(pid);
+  return fields?.[19] === undefined ? undefined : `${pid}@${fields[19]}`;
+}
+
 function childrenMap() {
   const map = new Map();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!map.has(ppid)) map.set(ppid, []);
-      map.get(ppid).push(Number(entry));
-    } catch { /* the process just went away */ }
+    const ppid = Number(statFields(entry)?.[1]);
+    if (!map.has(ppid)) map.set(ppid, []);
+    map.get(ppid).push(Number(entry));
   }
   return map;
 }
@@ -125,25 +151,30 @@ export function descendants(pids) {
   return found.filter((pid) => isAlive(pid));
 }
 
-function signal(pid, sig) {
-  try { process.kill(pid, sig); } catch { /* already gone */ }
+// Why: signal only the very process we looked at (same pid and start time), never a reused pid.
+const same = (proc) => identity(proc.pid) === proc.id && isAlive(proc.pid);
+
+function signal(proc, sig) {
+  if (!same(proc)) return;
+  try { process.kill(proc.pid, sig); } catch { /* already gone */ }
 }
 
 /**
  * SIGTERM the given processes (and, afterwards, any descendant they left), SIGKILL whatever is
- * still alive after `graceMs`. Entries are { pid, match }; dead or reused pids are skipped.
+ * still alive after `graceMs`. Entries are { pid, match }; dead or reused pids are skipped, and
+ * every process is signalled only while its pid still has the start time seen at the beginning.
  * @returns {Promise<number[]>} the pids that were signalled
  */
 export async function stopProcesses(entries, { graceMs = 5000 } = {}) {
   const mains = entries.filter((e) => isAlive(e.pid, e.match)).map((e) => e.pid);
-  const all = [...mains, ...descendants(mains)];
-  for (const pid of mains) signal(pid, 'SIGTERM');
+  const all = [...new Set([...mains, ...descendants(mains)])].map((pid) => ({ pid, id: identity(pid) })).filter((p) => p.id);
+  for (const proc of all.filter((p) => mains.includes(p.pid))) signal(proc, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && all.some((pid) => isAlive(pid))) await sleep(100);
-  for (const pid of all) if (isAlive(pid)) signal(pid, 'SIGKILL');
+  while (Date.now() < deadline && all.some(same)) await sleep(100);
+  for (const proc of all) signal(proc, 'SIGKILL');
   const hard = Date.now() + 2000;
-  while (Date.now() < hard && all.some((pid) => isAlive(pid))) await sleep(50);
-  return all;
+  while (Date.now() < hard && all.some(same)) await sleep(50);
+  return all.map((p) => p.pid);
 }
 
 /** A free TCP port on a loopback address, 127.0.0.1 by default (the kernel picks it). */

@@ -89,12 +89,17 @@ do_stop_graceful() {
   fi
 }
 
+# started <pid>: its start time (field 22 of /proc/<pid>/stat); with the pid, it names one process, never a reused pid.
+started() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=\${s##*) }; set -- $s; echo "\${20}"; }
+
 do_stop_hard() {
   local pid; pid=$(master) || return 0
-  local kids; kids=$(workers "$pid")
+  local procs="" p
+  for p in "$pid" $(workers "$pid"); do procs="$procs $p:$(started "$p")"; done
   kill -TERM "$pid" 2>/dev/null
-  if ! wait_gone "$pid" 2; then kill -KILL "$pid" $kids 2>/dev/null; wait_gone "$pid" 2; fi
-  for k in $kids; do alive "$k" && kill -KILL "$k" 2>/dev/null; done
+  wait_gone "$pid" 2 && return 0
+  for p in $procs; do [ "$(started "\${p%%:*}")" = "\${p#*:}" ] && kill -KILL "\${p%%:*}" 2>/dev/null; done
+  wait_gone "$pid" 2
   return 0
 }
 
