@@ -67,3 +67,9 @@ export function backendName(dc: string, cluster: string): string;
 export function planFleet(options?: Partial<typeof DEFAULT_FLEET>): unknown;
 /** A free TCP port on a loopback address, 127.0.0.1 by default. */
 export function freePort(host?: string): Promise<number>;
+/** Live processes (not this one) whose command line mentions `text`. */
+export function processesMentioning(text: string): number[];
+/** The command line of a live process ('' once it is gone). */
+export function cmdline(pid: number): string;
+/** SIGTERM, then SIGKILL after graceMs, each process and its descendants, by pid and start time. */
+export function stopProcesses(entries: { pid: number; match?: string }[], options?: { graceMs?: number }): Promise<number[]>;

@@ -4,4 +4,4 @@ export { sandboxUp } from './sandbox/up.mjs';
 export { sandboxDown, sandboxStatus, sandboxRelease, breakFpm, fixFpm, stopSshd, startSshd } from './sandbox/control.mjs';
 export { readSandboxState, resolveDir, DEFAULT_DIR } from './sandbox/state.mjs';
 export { planFleet, backendName, DEFAULT_FLEET } from './sandbox/layout.mjs';
-export { freePort } from './sandbox/procs.mjs';
+export { freePort, processesMentioning, cmdline, stopProcesses } from './sandbox/procs.mjs';

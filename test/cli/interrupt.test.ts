@@ -8,10 +8,12 @@ import { sandboxDown, sandboxUp, type SandboxState } from '../../scripts/lib/san
 import type { Kv } from '../../src/pool/kv.js';
 import { lockKey } from '../../src/pool/rollout-keys.js';
 import { BIN, connect, rollout, valueOf, type CliResult } from './cli.js';
+import { expectExit } from '../support/explain.js';
+import { NETS } from '../support/nets.js';
 
 // Ctrl-C during a real rolling restart (sandbox: sshd, PHP-FPM, etcd on loopback).
 // Why: a /24 of its own, apart from the other sandbox suites (127.0.100-249).
-const subnet = `127.0.${10 + (process.pid % 80)}`;
+const subnet = NETS.interrupt;
 let dir: string;
 let sandbox: SandboxState;
 let kv: Kv;
@@ -79,7 +81,7 @@ describe('Ctrl-C during sync', { timeout: 180_000 }, () => {
     expect(r.host).toBe(sandbox.hosts[0]?.name);
     expect(r.stdout).toContain(`"event":"host.restarted","dc":"eqiad","cluster":"appserver","host":"${r.host}"`);
     expect(r.stdout).toContain(`"event":"host.repooled","dc":"eqiad","cluster":"appserver","host":"${r.host}"`);
-    expect(r.code).toBe(130);
+    expectExit(r, 130);
     expect(r.stderr).toContain('SIGINT: starting nothing new');
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { event: string; exitCode: number; interruptedBy: string | null; totals: { done: number; leftDepooled: number } };
     expect(summary).toMatchObject({ event: 'run.summary', exitCode: 130, interruptedBy: 'SIGINT' });
@@ -92,7 +94,7 @@ describe('Ctrl-C during sync', { timeout: 180_000 }, () => {
 
   it('second SIGINT: exits 130 at once, leaving the depooled host for `rollout recover --yes`', async () => {
     const r = await interruptedSync(true);
-    expect(r.code).toBe(130);
+    expectExit(r, 130);
     expect(r.stderr).toContain('second SIGINT: exiting now; run `rollout recover`');
     expect(await pooledOf(r.host)).toBe('no');
     // The dead run's lock lives until its lease expires (10 s): recover says so meanwhile.
@@ -104,7 +106,7 @@ describe('Ctrl-C during sync', { timeout: 180_000 }, () => {
     for (let i = 0; i < 60 && (await kv.get(LOCK)) !== null; i += 1) await new Promise((resolve) => setTimeout(resolve, 500));
     const recover = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
     expect(recover.stdout).toMatch(new RegExp(`${r.host.replace(/\./g, '\\.')}.*repooled`));
-    expect(recover.code).toBe(0);
+    expectExit(recover, 0);
     for (const host of sandbox.hosts) expect(await pooledOf(host.name)).toBe('yes');
   });
 });

@@ -24,7 +24,7 @@ function components(dir, state) {
     list.push({ component: `lb-agent ${f.slice(9, -4)}`, pidFile: path.join(P.run, f), match: P.inventory, exe: process.execPath, address: P.haproxySock });
   }
   list.push({ component: 'haproxy', pidFile: P.haproxyPid, match: P.haproxyCfg, exe: BINARIES.haproxy,
-    address: state ? `127.0.0.1:${state.haproxy.port} (runtime API ${P.haproxySock})` : '' });
+    address: state ? `${state.haproxy.address}:${state.haproxy.port} (runtime API ${P.haproxySock})` : '' });
   for (const { name, hp, host } of hostDirs(dir, state)) {
     list.push({ component: 'sshd', host: name, pidFile: hp.sshdPid, match: hp.sshdConfig, exe: BINARIES.sshd, address: host ? `${host.address}:${host.sshPort}` : '' });
     list.push({ component: 'nginx', host: name, pidFile: hp.nginxPid, match: hp.nginxConf, exe: BINARIES.nginx, address: host ? `${host.address}:${HTTP_PORT}` : '' });

@@ -47,5 +47,5 @@ export async function writeFiles(state) {
   }
   write(P.knownHosts, `${knownHosts.join('\n')}\n`);
   write(P.sshConfig, sshClientConfig(state.fleet, P));
-  write(P.haproxyCfg, haproxyConfig(state.fleet, P, state.haproxy.port));
+  write(P.haproxyCfg, haproxyConfig(state.fleet, P, state.haproxy));
 }

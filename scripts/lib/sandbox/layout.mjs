@@ -14,6 +14,13 @@ export const DEFAULT_FLEET = Object.freeze({
 export const HTTP_PORT = 8080;
 export const FPM_PORT = 9000;
 export const SERVICE = 'php-fpm';
+// Why: etcd and HAProxy listen on the sandbox's own net (<net>.2) at fixed ports, below the kernel's
+// ephemeral range: a port picked free and bound later can be taken meanwhile by any outgoing connection.
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+export const LB_PORT = 8080;
+/** The address of the sandbox's own services (etcd, HAProxy): `<net>.2`. */
+export const infraAddress = (net) => `${net}.2`;
 
 /**
  * Host k (1-based, numbered across the whole fleet) is `mw<k>.<dc>.sandbox` on `<net>.<10+k>`,

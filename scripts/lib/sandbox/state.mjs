@@ -56,7 +56,7 @@ export function readSandboxState(dir) {
     clusters: state.fleet.clusters,
     etcd: { endpoint: state.etcd.endpoint, clientPort: state.etcd.clientPort, peerPort: state.etcd.peerPort, pidFile: P.etcdPid },
     haproxy: {
-      url: `http://127.0.0.1:${state.haproxy.port}`,
+      url: `http://${state.haproxy.address}:${state.haproxy.port}`,
       port: state.haproxy.port,
       socket: P.haproxySock,
       config: P.haproxyCfg,

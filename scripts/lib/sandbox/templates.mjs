@@ -23,6 +23,10 @@ AllowTcpForwarding no
 PrintMotd no
 PrintLastLog no
 AcceptEnv none
+# Why: sshd starts every command through the account's shell, and bash reads ~/.bashrc for a command
+# from sshd unless SHLVL is already set; the operator's rc files (pyenv: 0.6 s here) must not be in
+# what the sandbox measures. bash, seeing SHLVL=1, runs no rc file; nothing in the home dir is touched.
+SetEnv SHLVL=1
 MaxStartups 200:30:400
 MaxSessions 64
 LogLevel INFO
@@ -143,10 +147,10 @@ echo json_encode([
 }
 
 /**
- * One frontend on 127.0.0.1:<port>. A request goes to backend <dc>_<cluster> when its Host header
+ * One frontend on <net>.2:8080. A request goes to backend <dc>_<cluster> when its Host header
  * is `<cluster>.<dc>` or its path starts with `/<dc>/<cluster>/`; anything else goes to the first one.
  */
-export function haproxyConfig(fleet, P, frontendPort) {
+export function haproxyConfig(fleet, P, frontend) {
   const pairs = fleet.dcs.flatMap((dc) => fleet.clusters.map((cluster) => ({ dc, cluster })));
   const routes = pairs.map(({ dc, cluster }) =>
     `  use_backend ${backendName(dc, cluster)} if { var(txn.vhost) -m str ${cluster}.${dc} } || { path_beg /${dc}/${cluster}/ }`);
@@ -184,7 +188,7 @@ defaults
   default-server inter 1s fastinter 500ms rise 2 fall 2 weight 10
 
 frontend sandbox
-  bind 127.0.0.1:${frontendPort}
+  bind ${frontend.address}:${frontend.port}
   http-request set-var(txn.vhost) req.hdr(host),field(1,:),lower
 ${routes.join('\n')}
   default_backend ${backendName(pairs[0].dc, pairs[0].cluster)}

@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { paths, planFleet, inventoryYaml, SERVICE, HTTP_PORT } from './layout.mjs';
-import { freePort, httpGet, livePid, run, spawnDaemon, tcpOpen, waitUntil, isAlive, sleep } from './procs.mjs';
+import { paths, planFleet, inventoryYaml, infraAddress, SERVICE, HTTP_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, LB_PORT } from './layout.mjs';
+import { httpGet, identity, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil, isAlive, sleep } from './procs.mjs';
 import { BINARIES, ensurePackages } from './system.mjs';
 import { writeFiles } from './files.mjs';
 import { DEFAULT_DIR, REPO, REPO_INVENTORY, assertSandboxDir, loadState, readSandboxState, resolveDir, saveState } from './state.mjs';
@@ -12,14 +12,18 @@ const tail = (file, n = 8) => {
   try { return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n'); } catch { return '(no log)'; }
 };
 
-/** Start one daemon unless its pid file names a live process; wait until `ready()`; fail fast if it dies. */
-async function ensureDaemon(what, { pidFile, match, logFile, command, args, ready, listen, timeoutMs = 15_000 }) {
+/**
+ * Start one daemon unless its pid file names a live process; wait until `ready()`; fail fast if it dies.
+ * What it starts is pushed onto `started` at once, so a failure later in `up` can stop it again.
+ */
+async function ensureDaemon(what, started, { pidFile, match, logFile, command, args, ready, listen, timeoutMs = 15_000 }) {
   if (livePid(pidFile, match)) return false;
   // Why: readiness is "the port answers", so a port someone else holds would look like success.
   if (listen && await tcpOpen(listen.host, listen.port)) {
     throw new Error(`sandbox: cannot start ${what}: ${listen.host}:${listen.port} is already in use (another sandbox on the same --net?)`);
   }
   const pid = await spawnDaemon(command, args, { logFile, pidFile });
+  started.push({ what, pid, match });
   await waitUntil(what, async () => {
     if (!isAlive(pid, match)) throw Object.assign(new Error(`${what} exited; see ${logFile}:\n${tail(logFile)}`), { fatal: true });
     return ready();
@@ -29,46 +33,49 @@ async function ensureDaemon(what, { pidFile, match, logFile, command, args, read
   return true;
 }
 
-async function newState(dir, options) {
+function newState(dir, options) {
   const fleet = planFleet(options);
-  const [clientPort, peerPort, haproxyPort] = [await freePort(), await freePort(), await freePort()];
+  const address = infraAddress(fleet.net);
   return {
-    version: 1,
+    version: 2,
     dir,
     createdAt: new Date().toISOString(),
     fleet,
-    etcd: { clientPort, peerPort, endpoint: `http://127.0.0.1:${clientPort}` },
-    haproxy: { port: haproxyPort },
+    etcd: { address, clientPort: ETCD_CLIENT_PORT, peerPort: ETCD_PEER_PORT, endpoint: `http://${address}:${ETCD_CLIENT_PORT}` },
+    haproxy: { address, port: LB_PORT },
   };
 }
 
-async function startEtcd(state) {
+async function startEtcd(state, started) {
   const P = paths(state.dir);
-  const { clientPort, peerPort, endpoint } = state.etcd;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  return ensureDaemon('etcd', {
+  const { address, clientPort, peerPort, endpoint } = state.etcd;
+  const peer = `http://${address}:${peerPort}`;
+  return ensureDaemon('etcd', started, {
     pidFile: P.etcdPid, match: P.etcdData, logFile: P.etcdLog, command: BINARIES.etcd,
     args: ['--name', 'sandbox', '--data-dir', P.etcdData, '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `sandbox=${peer}`,
       '--initial-cluster-state', 'new', '--log-outputs', 'stderr', '--logger', 'zap'],
-    listen: { host: '127.0.0.1', port: clientPort },
+    listen: { host: address, port: clientPort },
     ready: async () => (await httpGet(`${endpoint}/health`)).body.includes('true'),
   });
 }
 
-async function startHost(state, host) {
+async function startHost(state, host, started) {
   const hp = paths(state.dir).host(host.name);
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  await ensureDaemon(`sshd of ${host.name}`, {
+  await ensureDaemon(`sshd of ${host.name}`, started, {
     pidFile: hp.sshdPid, match: hp.sshdConfig, logFile: hp.sshdLog, command: BINARIES.sshd,
     args: ['-D', '-e', '-f', hp.sshdConfig], listen: { host: host.address, port: host.sshPort }, ready: () => tcpOpen(host.address, host.sshPort),
   });
-  await ensureDaemon(`nginx of ${host.name}`, {
+  await ensureDaemon(`nginx of ${host.name}`, started, {
     pidFile: hp.nginxPid, match: hp.nginxConf, logFile: hp.nginxOut, command: BINARIES.nginx,
     args: ['-p', `${hp.dir}/`, '-c', hp.nginxConf, '-e', hp.nginxLog], listen: { host: host.address, port: HTTP_PORT },
     ready: () => tcpOpen(host.address, HTTP_PORT),
   });
+  const before = livePid(hp.fpmPid, hp.fpmConf);
   const r = await run(hp.systemctl, ['start', 'php8.2-fpm'], { timeoutMs: 30_000 });
+  const fpm = readPid(hp.fpmPid);
+  if (!before && fpm) started.push({ what: `PHP-FPM of ${host.name}`, pid: fpm, match: hp.fpmConf });
   if (r.code !== 0) throw new Error(`sandbox: PHP-FPM of ${host.name} did not start:\n${r.stderr}${r.stdout}`);
 }
 
@@ -85,19 +92,19 @@ async function seedPool(state) {
   }
 }
 
-async function startHaproxy(state) {
+async function startHaproxy(state, started) {
   const P = paths(state.dir);
   const check = await run(BINARIES.haproxy, ['-c', '-q', '-f', P.haproxyCfg]);
   if (check.code !== 0) throw new Error(`sandbox: ${P.haproxyCfg} is invalid:\n${check.stderr}${check.stdout}`);
-  return ensureDaemon('haproxy', {
+  return ensureDaemon('haproxy', started, {
     pidFile: P.haproxyPid, match: P.haproxyCfg, logFile: P.haproxyLog, command: BINARIES.haproxy,
     args: ['-W', '-db', '-f', P.haproxyCfg, '-p', P.haproxyPid],
-    listen: { host: '127.0.0.1', port: state.haproxy.port },
-    ready: async () => fs.existsSync(P.haproxySock) && tcpOpen('127.0.0.1', state.haproxy.port),
+    listen: { host: state.haproxy.address, port: state.haproxy.port },
+    ready: async () => fs.existsSync(P.haproxySock) && tcpOpen(state.haproxy.address, state.haproxy.port),
   });
 }
 
-async function startAgents(state, log, cli) {
+async function startAgents(state, log, cli, started) {
   const P = paths(state.dir);
   const help = await run(process.execPath, [cli, 'lb-agent', '--help'], { timeoutMs: 20_000 }).catch(() => ({ code: 1 }));
   if (help.code !== 0) {
@@ -109,6 +116,7 @@ async function startAgents(state, log, cli) {
     const args = [cli, 'lb-agent', '--dc', dc, '-i', P.inventory, '--haproxy-socket', P.haproxySock];
     if (!livePid(P.agentPid(dc), P.inventory)) {
       const pid = await spawnDaemon(process.execPath, args, { logFile: P.agentLog(dc), pidFile: P.agentPid(dc), cwd: REPO });
+      started.push({ what: `lb-agent ${dc}`, pid, match: P.inventory });
       await sleep(300);
       if (!isAlive(pid)) log(`warning: lb-agent for ${dc} exited at once; see ${P.agentLog(dc)}:\n${tail(P.agentLog(dc))}`);
     }
@@ -118,9 +126,62 @@ async function startAgents(state, log, cli) {
 }
 
 /**
+ * Only one `up` at a time on a state dir: two would start two of every daemon on one set of files.
+ * The lock names its holder by pid and start time, so a lock left by a killed `up` is taken over.
+ */
+function lockDir(dir) {
+  const file = path.join(paths(dir).run, 'up.lock');
+  fs.mkdirSync(paths(dir).run, { recursive: true });
+  const me = identity(process.pid);
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      fs.writeFileSync(file, `${me}\n`, { flag: 'wx' });
+      return () => fs.rmSync(file, { force: true });
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+      const holder = fs.readFileSync(file, 'utf8').trim();
+      const pid = Number.parseInt(holder, 10);
+      if (holder && identity(pid) === holder) throw new Error(`sandbox: another \`up\` (pid ${pid}) is starting ${dir}; wait for it or run \`down\``, { cause: error });
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`sandbox: cannot lock ${dir} (${file} keeps changing)`);
+}
+
+/** Start etcd, the hosts, HAProxy and the agents; everything started is pushed onto `started`. */
+async function startAll(state, options, log, started) {
+  const dir = state.dir;
+  await writeFiles(state);
+  await startEtcd(state, started);
+  await seedPool(state);
+  // Why: hosts start in parallel so a 12-host fleet is up in seconds; allSettled, so no start is still
+  // in flight when a failure stops what was started.
+  const hosts = await Promise.allSettled(state.fleet.hosts.map((h) => startHost(state, h, started)));
+  const failed = hosts.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  await startHaproxy(state, started);
+  const P = paths(dir);
+  fs.writeFileSync(P.inventory, inventoryYaml(state.fleet, dir, state.etcd.endpoint));
+  const copy = options.copyInventory ?? (dir === DEFAULT_DIR ? REPO_INVENTORY : undefined);
+  if (copy) {
+    fs.mkdirSync(path.dirname(copy), { recursive: true });
+    fs.copyFileSync(P.inventory, copy);
+    state.inventoryCopy = path.resolve(copy);
+  }
+  state.agents = options.agents === false ? (state.agents ?? []) : await startAgents(state, log, options.rolloutCli ?? path.join(REPO, 'bin', 'rollout.js'), started);
+}
+
+/** Stop what this `up` started, agents first and etcd last (as `down` does), by pid and start time. */
+async function stopStarted(started) {
+  const order = (s) => (s.what.startsWith('lb-agent') ? 0 : s.what === 'etcd' ? 2 : 1);
+  for (const rank of [0, 1, 2]) await stopProcesses(started.filter((s) => order(s) === rank));
+}
+
+/**
  * Bring the sandbox up (idempotent). Options: dir, dcs, clusters, hostsPerCluster, net, sshBasePort,
  * release, agents (default true), install (default true), copyInventory (default: only for the default dir),
  * rolloutCli (the `rollout` entry that has `lb-agent`; default <repo>/bin/rollout.js), log.
+ * A start that fails half-way stops everything this call started before it throws; the logs stay.
  */
 export async function sandboxUp(options = {}) {
   const log = options.log ?? (() => {});
@@ -130,32 +191,29 @@ export async function sandboxUp(options = {}) {
   assertSandboxDir(dir);
   if (options.install !== false) await ensurePackages({ log });
   fs.mkdirSync(dir, { recursive: true });
-  const existing = loadState(dir);
-  const layout = { dcs: options.dcs, clusters: options.clusters, hostsPerCluster: options.hostsPerCluster, net: options.net,
-    sshBasePort: options.sshBasePort, release: options.release };
-  if (existing && Object.values(layout).some((v) => v !== undefined)) {
-    const wanted = planFleet(layout);
-    if (JSON.stringify(wanted.hosts) !== JSON.stringify(existing.fleet.hosts)) {
-      log(`warning: ${dir} already holds a different fleet; keeping it (run \`down\` first to change the fleet)`);
+  const unlock = lockDir(dir);
+  const started = [];
+  try {
+    const existing = loadState(dir);
+    if (existing && existing.version !== 2) throw new Error(`sandbox: ${dir} was made by an older scripts/sandbox; run \`scripts/sandbox down\` first`);
+    const layout = { dcs: options.dcs, clusters: options.clusters, hostsPerCluster: options.hostsPerCluster, net: options.net,
+      sshBasePort: options.sshBasePort, release: options.release };
+    if (existing && Object.values(layout).some((v) => v !== undefined)) {
+      const wanted = planFleet(layout);
+      if (JSON.stringify(wanted.hosts) !== JSON.stringify(existing.fleet.hosts)) {
+        log(`warning: ${dir} already holds a different fleet; keeping it (run \`down\` first to change the fleet)`);
+      }
     }
+    const state = existing ?? newState(dir, layout);
+    saveState(state);
+    await startAll(state, options, log, started);
+    saveState(state);
+    return readSandboxState(dir);
+  } catch (error) {
+    await stopStarted(started);
+    if (started.length > 0) log(`start failed; stopped the ${started.length} processes this \`up\` had started (logs kept in ${paths(dir).log})`);
+    throw error;
+  } finally {
+    unlock();
   }
-  const state = existing ?? await newState(dir, layout);
-  saveState(state);
-  await writeFiles(state);
-  await startEtcd(state);
-  await seedPool(state);
-  // Why: hosts start in parallel so a 12-host fleet is up in seconds.
-  await Promise.all(state.fleet.hosts.map((h) => startHost(state, h)));
-  await startHaproxy(state);
-  const P = paths(dir);
-  fs.writeFileSync(P.inventory, inventoryYaml(state.fleet, dir, state.etcd.endpoint));
-  const copy = options.copyInventory ?? (dir === DEFAULT_DIR ? REPO_INVENTORY : undefined);
-  if (copy) {
-    fs.mkdirSync(path.dirname(copy), { recursive: true });
-    fs.copyFileSync(P.inventory, copy);
-    state.inventoryCopy = path.resolve(copy);
-  }
-  state.agents = options.agents === false ? (state.agents ?? []) : await startAgents(state, log, options.rolloutCli ?? path.join(REPO, 'bin', 'rollout.js'));
-  saveState(state);
-  return readSandboxState(dir);
 }

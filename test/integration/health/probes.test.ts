@@ -11,12 +11,13 @@ import { createSshTransport } from '../../../src/transport/ssh.js';
 import type { Transport } from '../../../src/transport/types.js';
 import type { InventoryHost } from '../../../src/inventory/types.js';
 import { testHost } from '../../unit/health/fixtures.js';
+import { NETS } from '../../support/nets.js';
 
 let dir: string;
 let sandbox: SandboxState;
 let transport: Transport;
 // Why: a loopback /24 of its own, so this suite never collides with a running sandbox or another suite.
-const subnet = `127.0.${100 + ((process.pid + 75) % 150)}`;
+const subnet = NETS.probes;
 
 function fleetHost(): SandboxHost {
   const h = sandbox.hosts[0];

@@ -8,14 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readSandboxState, sandboxDown, sandboxStatus, sandboxUp } from '../../../scripts/lib/sandbox.mjs';
 import type { SandboxHost, SandboxState } from '../../../scripts/lib/sandbox.mjs';
+import { NETS } from '../../support/nets.js';
 
 const exec = promisify(execFile);
 
 let dir: string;
 let sandbox: SandboxState;
 let fakeCli: string;
-// Why: a loopback /24 of its own, so this suite never collides with a running default sandbox.
-const subnet = `127.0.${100 + (process.pid % 150)}`;
+const subnet = NETS.sandbox;
 
 function host(i: number): SandboxHost {
   const h = sandbox.hosts[i];

@@ -1,0 +1,13 @@
+/**
+ * One loopback /24 for each test file that starts a sandbox. The sandbox's ports are fixed per
+ * address (etcd and HAProxy on <net>.2, hosts from <net>.11), so two sandboxes must never share a
+ * net; the real-server files run one at a time, and a fixed table rules out a collision that a
+ * net derived from the pid would only make unlikely. The bench uses 127.0.77, `scripts/sandbox` 127.0.0.
+ */
+export const NETS = {
+  e2e: '127.0.66',
+  interrupt: '127.0.67',
+  sandbox: '127.0.68',
+  probes: '127.0.69',
+  sandboxFailure: '127.0.70',
+} as const;
