@@ -12,6 +12,8 @@ import { createPoolStore } from '../../src/pool/store.js';
 import { poolKeyId, type PoolEntry, type PoolStore } from '../../src/pool/types.js';
 import { etcdSettings } from '../support/etcd-settings.js';
 import { events, exitOf, loadAll, pids, rollout, served, spawnRollout, until, writeTestInventory } from './helpers.js';
+import { expectExit } from '../support/explain.js';
+import { NETS } from '../support/nets.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -43,7 +45,7 @@ function ssh(h: SandboxHost, command: string) {
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-e2e-'));
   // Why: a loopback net of its own, so the suite never meets a running default sandbox or another suite.
-  sandbox = await sandboxUp({ dir, dcs: ['eqiad', 'codfw'], clusters: ['appserver'], hostsPerCluster: 4, net: '127.0.66', sshBasePort: 2600, release: 'r1' });
+  sandbox = await sandboxUp({ dir, dcs: ['eqiad', 'codfw'], clusters: ['appserver'], hostsPerCluster: 4, net: NETS.e2e, sshBasePort: 2600, release: 'r1' });
   // Why: the sandbox dir holds only what the sandbox made (sandboxDown checks); our files live beside it.
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-e2e-work-'));
   inventory = path.join(work, 'e2e.yaml');
@@ -72,7 +74,7 @@ describe('rollout on a real sandbox fleet under load', () => {
     await new Promise((r) => setTimeout(r, 500));
     const result = await rollout(['sync', '--json', '--reason', 'e2e'], inventory);
     const traffic = await load.stop();
-    expect(result.code, result.stderr).toBe(0);
+    expectExit(result, 0);
     expect(traffic.failed, JSON.stringify(traffic.failures)).toBe(0);
     expect(traffic.ok).toBeGreaterThan(0);
     const after = await pids(sandbox);
@@ -89,7 +91,7 @@ describe('rollout on a real sandbox fleet under load', () => {
   it('restart <cluster> <dc> restarts that cluster only', async () => {
     const before = await pids(sandbox);
     const result = await rollout(['restart', 'appserver', 'codfw', '--reason', 'e2e'], inventory);
-    expect(result.code, result.stderr + result.stdout).toBe(0);
+    expectExit(result, 0);
     const after = await pids(sandbox);
     for (const h of sandbox.hosts) {
       if (h.dc === 'codfw') expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
@@ -102,7 +104,7 @@ describe('rollout on a real sandbox fleet under load', () => {
     await sandboxRelease('r2', [], { dir });
     expect((await served(host(0)))?.release).toBe('r1'); // opcache-like: old code until the restart
     const result = await rollout(['sync', '--release', 'r2', '--reason', 'e2e'], inventory);
-    expect(result.code, result.stderr + result.stdout).toBe(0);
+    expectExit(result, 0);
     for (const h of sandbox.hosts) expect((await served(h))?.release, h.name).toBe('r2');
   }, 180_000);
 
@@ -112,7 +114,7 @@ describe('rollout on a real sandbox fleet under load', () => {
     const load = loadAll(sandbox);
     const result = await rollout(['sync', '--emergency', '--yes', '--reason', 'e2e'], inventory);
     const traffic = await load.stop();
-    expect(result.code, result.stderr).toBe(0);
+    expectExit(result, 0);
     const after = await pids(sandbox);
     for (const h of sandbox.hosts) expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
     const now = await Promise.all(sandbox.hosts.map(async (h) => { const e = await entry(h); return e.state === 'present' ? e.modRevision : -1; }));
@@ -128,7 +130,7 @@ describe('rollout on a real sandbox fleet under load', () => {
     try {
       const before = await pids(sandbox);
       const result = await rollout(['sync', '--json', '--failure-budget', '1', '--reason', 'e2e'], inventory);
-      expect(result.code, result.stderr).toBe(1);
+      expectExit(result, 1);
       const failed = events(result.stdout).filter((e) => e['event'] === 'host.failed');
       expect(failed.map((e) => e['host'])).toEqual([down.name]);
       expect(failed[0]?.['code']).toBe('E_SSH_CONNECT');
@@ -149,7 +151,7 @@ describe('rollout on a real sandbox fleet under load', () => {
     breakFpm(broken.name, { dir });
     try {
       const result = await rollout(['sync', '--json', '--parallel-clusters', '1', '--reason', 'e2e'], inventory);
-      expect(result.code, result.stderr).toBe(1);
+      expectExit(result, 1);
       const evs = events(result.stdout);
       const failed = evs.filter((e) => e['event'] === 'host.failed');
       expect(failed).toHaveLength(1);
@@ -163,7 +165,7 @@ describe('rollout on a real sandbox fleet under load', () => {
       await ssh(broken, 'systemctl start php8.2-fpm');
     }
     const repool = await rollout(['pool', broken.name, '--reason', 'fixed the PHP-FPM config'], inventory);
-    expect(repool.code, repool.stderr).toBe(0);
+    expectExit(repool, 0);
   }, 180_000);
 
   it('restarts a host others depooled and leaves it depooled; leaves an inactive host alone', async () => {
@@ -175,7 +177,7 @@ describe('rollout on a real sandbox fleet under load', () => {
     const revInactive = (await entry(inactive)) as Extract<PoolEntry, { state: 'present' }>;
     const before = await pids(sandbox);
     const result = await rollout(['sync', '--reason', 'e2e'], inventory);
-    expect(result.code, result.stderr + result.stdout).toBe(0);
+    expectExit(result, 0);
     const after = await pids(sandbox);
     expect(after.get(depooled.name)).not.toBe(before.get(depooled.name));
     expect(after.get(inactive.name)).toBe(before.get(inactive.name));
@@ -188,7 +190,7 @@ describe('rollout on a real sandbox fleet under load', () => {
     try {
       await until('the first run to lock', async () => (await kv.list('/rollout/v1/locks/')).length > 0, 30_000);
       const second = await rollout(['sync', '--reason', 'second'], inventory);
-      expect(second.code).toBe(3);
+      expectExit(second, 3);
       expect(second.stderr).toMatch(/locked by/);
       expect(second.stderr).toContain('holding the lock');
     } finally {
@@ -210,11 +212,11 @@ describe('rollout on a real sandbox fleet under load', () => {
     const status = await rollout(['status'], inventory);
     expect(status.stdout).toMatch(/died: run `rollout recover`/);
     const recovered = await rollout(['recover', '--yes'], inventory);
-    expect(recovered.code, recovered.stderr + recovered.stdout).toBe(0);
+    expectExit(recovered, 0);
     expect(recovered.stdout).toContain(depooled.name);
     for (const h of sandbox.hosts) expect(await pooled(h), h.name).toBe('yes');
     const again = await rollout(['recover', '--yes'], inventory);
-    expect(again.code).toBe(0);
+    expectExit(again, 0);
     expect(again.stdout).toMatch(/nothing to recover/);
   }, 180_000);
 });

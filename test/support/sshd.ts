@@ -72,10 +72,12 @@ PrintMotd no
 MaxStartups 200:30:400
 MaxSessions 10
 LogLevel VERBOSE
+# Why: bash reads no ~/.bashrc for a command when SHLVL is set (root's here runs pyenv, 0.1-0.6 s a command).
+SetEnv SHLVL=1
 `;
 }
 
-export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
+async function startOnce(options: SshdOptions): Promise<Sshd> {
   const address = options.address ?? '127.0.0.2';
   const dir = mkdtempSync(join(tmpdir(), 'rollout-sshd-'));
   const hostKeys = {
@@ -99,6 +101,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   while (!(await tcpOpen(address, port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
       throw new Error(`sshd on ${address}:${port} did not start:\n${log}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -116,4 +120,17 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts sshd on a free port; retries when the port was taken between choosing and binding it. */
+export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
 }
