@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Kv } from '../../src/pool/kv.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 import { connect, inventoryYaml, rollout, scratch, seed, valueOf, wipe, writeFile } from './cli.js';
+import { expectExit } from '../support/explain.js';
 
 let etcd: TestEtcd;
 let kv: Kv;
@@ -43,7 +44,7 @@ interface Row { dc: string; cluster: string; service: string; host: string; pool
 describe('status', { timeout: 120_000 }, () => {
   it('prints one JSON row per inventory host, with missing keys shown as missing', async () => {
     const r = await cli('status', '--json');
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const rows = JSON.parse(r.stdout) as Row[];
     expect(rows.map((row) => [row.dc, row.cluster, row.service, row.host, row.pooled, row.weight])).toEqual([
       ['eqiad', 'appserver', 'php-fpm', H(1), 'yes', 10],
@@ -58,7 +59,7 @@ describe('status', { timeout: 120_000 }, () => {
 
   it('prints a table and the counts, limited to `status <cluster> <dc>`', async () => {
     const r = await cli('status', 'appserver', 'codfw');
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toMatch(/^DC\s+CLUSTER\s+SERVICE\s+HOST\s+POOLED\s+WEIGHT/);
     expect(r.stdout).toMatch(/codfw\s+appserver\s+php-fpm\s+mw2002\.codfw\.wmnet\s+missing\s+-/);
     expect(r.stdout).not.toContain('eqiad');
@@ -69,7 +70,7 @@ describe('status', { timeout: 120_000 }, () => {
 describe('positionals after an array option', { timeout: 120_000 }, () => {
   it('are not read as more --etcd endpoints: `status --etcd URL appserver codfw` shows that cluster only', async () => {
     const r = await rollout(['status', '--etcd', etcd.endpoint, 'appserver', 'codfw', '--json', '-i', inventory], { cwd: dir });
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const rows = JSON.parse(r.stdout) as Row[];
     expect(rows.map((row) => row.host)).toEqual(['mw2001.codfw.wmnet', 'mw2002.codfw.wmnet']);
   });
@@ -78,7 +79,7 @@ describe('positionals after an array option', { timeout: 120_000 }, () => {
 describe('pool and depool', { timeout: 120_000 }, () => {
   it('depools with a reason that status then shows with who did it', async () => {
     const r = await cli('depool', H(1), '--reason', 'disk replacement T1234');
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toContain(`${H(1)}: yes → no`);
     expect(await valueOf(kv, 'eqiad', 'appserver', H(1))).toEqual({ pooled: 'no', weight: 10 });
     const table = await cli('status', 'appserver', 'eqiad');
@@ -91,14 +92,14 @@ describe('pool and depool', { timeout: 120_000 }, () => {
     const before = await kv.revision();
     // 3 pooled of 4, 50% → 2 must stay pooled: two more depooled would leave 1.
     const refused = await cli('depool', H(1), H(2), '--reason', 'maintenance');
-    expect(refused.code).toBe(4);
+    expectExit(refused, 4);
     expect(refused.stderr).toContain('appserver@eqiad');
     expect(refused.stderr).toContain('2 must stay pooled');
     expect(refused.stderr).toContain('3 pooled');
     expect(refused.stderr).toContain('--force');
     expect(await kv.revision()).toBe(before);
     const forced = await cli('depool', H(1), H(2), '--reason', 'maintenance', '--force');
-    expect(forced.code).toBe(0);
+    expectExit(forced, 0);
     expect(await valueOf(kv, 'eqiad', 'appserver', H(1))).toMatchObject({ pooled: 'no' });
     expect(await valueOf(kv, 'eqiad', 'appserver', H(2))).toMatchObject({ pooled: 'no' });
   });
@@ -106,10 +107,10 @@ describe('pool and depool', { timeout: 120_000 }, () => {
   it('exits 2 for a depool without --reason, changing nothing', async () => {
     const before = await kv.revision();
     const r = await cli('depool', H(1));
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain('reason');
     const blank = await cli('depool', H(1), '--reason', '  ');
-    expect(blank.code).toBe(2);
+    expectExit(blank, 2);
     expect(blank.stderr).toContain('--reason');
     expect(await kv.revision()).toBe(before);
   });
@@ -117,7 +118,7 @@ describe('pool and depool', { timeout: 120_000 }, () => {
   it('exits 2 for an unknown host, naming it, and changes no key (not even the known ones given with it)', async () => {
     const before = await kv.revision();
     const r = await cli('depool', H(1), 'mw9999.eqiad.wmnet', '--reason', 'x');
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain('mw9999.eqiad.wmnet');
     expect(await kv.revision()).toBe(before);
   });
@@ -125,14 +126,14 @@ describe('pool and depool', { timeout: 120_000 }, () => {
   it('creates a missing key with the inventory weight on pool', async () => {
     expect(await valueOf(kv, 'codfw', 'appserver', 'mw2002.codfw.wmnet')).toBeNull();
     const r = await cli('pool', 'mw2002.codfw.wmnet', '--reason', 'new host');
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toContain('mw2002.codfw.wmnet: missing → yes');
     expect(await valueOf(kv, 'codfw', 'appserver', 'mw2002.codfw.wmnet')).toEqual({ pooled: 'yes', weight: 10 });
   });
 
   it('refuses to depool a host with no key, exit 2', async () => {
     const r = await cli('depool', 'mw2002.codfw.wmnet', '--reason', 'x', '--force');
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain('rollout pool mw2002.codfw.wmnet');
     expect(await valueOf(kv, 'codfw', 'appserver', 'mw2002.codfw.wmnet')).toBeNull();
   });
@@ -140,7 +141,7 @@ describe('pool and depool', { timeout: 120_000 }, () => {
   it('checks every host before writing any: a host with no key in the list leaves the others untouched', async () => {
     const before = await kv.revision();
     const r = await cli('depool', H(1), 'mw2002.codfw.wmnet', '--reason', 'x', '--force');
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain('mw2002.codfw.wmnet: no pool key');
     expect(r.stderr).toContain('Nothing was changed');
     expect(await kv.revision()).toBe(before);
@@ -150,16 +151,16 @@ describe('pool and depool', { timeout: 120_000 }, () => {
     await kv.put('/conftool/v1/pools/codfw/appserver/php-fpm/mw2002.codfw.wmnet', '{"pooled":"maybe"}');
     const before = await kv.revision();
     const r = await cli('pool', 'mw2001.codfw.wmnet', 'mw2002.codfw.wmnet', '--reason', 'x');
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain('mw2002.codfw.wmnet: pool key holds an unreadable value');
     expect(r.stderr).toContain('E_POOL_VALUE');
     expect(await kv.revision()).toBe(before);
   });
 
   it('keeps fields it does not know across depool and pool', async () => {
-    expect((await cli('depool', H(3), '--reason', 'x')).code).toBe(0);
+    expectExit(await cli('depool', H(3), '--reason', 'x'), 0);
     expect(await valueOf(kv, 'eqiad', 'appserver', H(3))).toEqual({ pooled: 'no', weight: 10, rack: 'B4', tags: ['canary'] });
-    expect((await cli('pool', H(3), '--reason', 'back')).code).toBe(0);
+    expectExit(await cli('pool', H(3), '--reason', 'back'), 0);
     expect(await valueOf(kv, 'eqiad', 'appserver', H(3))).toEqual({ pooled: 'yes', weight: 10, rack: 'B4', tags: ['canary'] });
   });
 });

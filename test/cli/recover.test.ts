@@ -6,6 +6,7 @@ import { createJournal } from '../../src/pool/journal.js';
 import { poolKeyPath } from '../../src/pool/store.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 import { connect, inventoryYaml, PREFIX, poolKey, rollout, scratch, seed, valueOf, writeFile } from './cli.js';
+import { expectExit } from '../support/explain.js';
 
 // `rollout recover --yes` end to end: a dead run's journal in etcd, health over HTTP on loopback.
 const H = (n: number): string => `mw100${n}.eqiad.wmnet`;
@@ -59,7 +60,7 @@ describe('rollout recover --yes', { timeout: 120_000 }, () => {
     expect(first.stderr).toBe('');
     expect(first.stdout).toMatch(new RegExp(`${H(1).replace(/\./g, '\\.')}.*: repooled — healthy \\(HTTP 200\\)`));
     expect(first.stdout).toMatch(new RegExp(`${SICK.replace(/\./g, '\\.')}.*: unhealthy — health check failed \\(HTTP 503`));
-    expect(first.code).toBe(1);
+    expectExit(first, 1);
     expect(await valueOf(kv, 'eqiad', 'appserver', H(1))).toEqual({ pooled: 'yes', weight: 10, rack: 'B4' });
     expect(await valueOf(kv, 'eqiad', 'appserver', SICK)).toEqual({ pooled: 'no', weight: 10, rack: 'B4' });
 
@@ -71,15 +72,15 @@ describe('rollout recover --yes', { timeout: 120_000 }, () => {
     const second = await rollout(['recover', '--yes', '--json', '-i', inventory], { cwd: dir });
     const outcomes = JSON.parse(second.stdout) as { host: string; action: string }[];
     expect(outcomes.map((o) => [o.host, o.action])).toEqual([[SICK, 'unhealthy']]);
-    expect(second.code).toBe(1);
+    expectExit(second, 1);
     expect([await modRevision(H(1)), await modRevision(SICK)]).toEqual(before);
 
     sickIsDown = false;
     const third = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
-    expect(third.code).toBe(0);
+    expectExit(third, 0);
     expect(await valueOf(kv, 'eqiad', 'appserver', SICK)).toEqual({ pooled: 'yes', weight: 10, rack: 'B4' });
     const fourth = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
-    expect(fourth.code).toBe(0);
+    expectExit(fourth, 0);
     expect(fourth.stdout).toContain('nothing to recover');
   });
 });

@@ -5,6 +5,7 @@ import { createJournal } from '../../src/pool/journal.js';
 import { acquireLocks } from '../../src/pool/lock.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 import { connect, hasStack, inventoryYaml, poolKey, rollout, scratch, seed, valueOf, wipe, writeFile } from './cli.js';
+import { expectExit } from '../support/explain.js';
 
 let etcd: TestEtcd;
 let kv: Kv;
@@ -41,7 +42,7 @@ const cli = (...args: string[]): ReturnType<typeof rollout> => rollout([...args,
 describe('plan against live etcd', { timeout: 120_000 }, () => {
   it('skips an inactive host and plans the others', async () => {
     const r = await cli('plan', 'appserver', 'eqiad');
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toMatch(new RegExp(`skipped ${H(4).replace(/\./g, '\\.')}: inactive`));
     expect(r.stdout).toContain(`1. ${H(1)}`);
     const json = JSON.parse((await cli('plan', 'appserver', 'eqiad', '--json')).stdout) as { clusters: { batches: { hosts: string[] }[]; skipped: { host: string }[] }[] };
@@ -52,7 +53,7 @@ describe('plan against live etcd', { timeout: 120_000 }, () => {
 
   it('exits 4 with the numbers when minPooled 100% leaves nothing to depool', async () => {
     const r = await cli('plan', 'appserver', 'codfw');
-    expect(r.code).toBe(4);
+    expectExit(r, 4);
     expect(r.stdout).toContain('BLOCKED');
     expect(r.stdout).toContain('4 of 4 hosts of appserver@codfw must stay pooled (min 100%) and 4 are pooled');
   });
@@ -60,7 +61,7 @@ describe('plan against live etcd', { timeout: 120_000 }, () => {
   it('exits 4 when hosts depooled by others leave no room, counting them', async () => {
     await seed(kv, 'eqiad', 'appserver', { [H(2)]: { pooled: 'no', weight: 10 } });
     const r = await cli('plan', '--dc', 'eqiad');
-    expect(r.code).toBe(4);
+    expectExit(r, 4);
     expect(r.stdout).toContain('2 of 3 hosts of appserver@eqiad must stay pooled (min 50%) and 2 are pooled');
   });
 });
@@ -69,7 +70,7 @@ describe('sync and restart', { timeout: 120_000 }, () => {
   it('refuses --emergency without --yes when there is no terminal to ask on, writing nothing (exit 2)', async () => {
     const before = await kv.revision();
     const r = await cli('sync', '--emergency', '--dc', 'eqiad');
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain('--yes');
     expect(r.stderr).toContain('E_USAGE');
     expect(await kv.revision()).toBe(before);
@@ -78,11 +79,11 @@ describe('sync and restart', { timeout: 120_000 }, () => {
   it('prints the plan and writes nothing with --dry-run', async () => {
     const before = await kv.revision();
     const r = await cli('sync', '--dry-run', '--dc', 'eqiad');
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toContain('appserver@eqiad');
     expect(r.stdout).toContain(`1. ${H(1)}`);
     const json = await cli('restart', 'appserver', 'eqiad', '--dry-run', '--json');
-    expect(json.code).toBe(0);
+    expectExit(json, 0);
     expect((JSON.parse(json.stdout) as { clusters: unknown[] }).clusters).toHaveLength(1);
     expect(await kv.revision()).toBe(before);
   });
@@ -90,7 +91,7 @@ describe('sync and restart', { timeout: 120_000 }, () => {
   it('exits 4 before taking any lock when the capacity guard blocks a cluster', async () => {
     const before = await kv.revision();
     const r = await cli('restart', 'appserver', 'codfw');
-    expect(r.code).toBe(4);
+    expectExit(r, 4);
     expect(r.stderr).toContain('appserver@codfw');
     expect(r.stderr).toContain('Nothing was changed');
     expect(await kv.revision()).toBe(before);
@@ -101,7 +102,7 @@ describe('sync and restart', { timeout: 120_000 }, () => {
     const locks = await acquireLocks(kv, [{ dc: 'eqiad', cluster: 'appserver' }], holder, { sleep: realSleep, now: () => Date.now(), ttlSeconds: 30 });
     try {
       const r = await cli('sync', '--dc', 'eqiad');
-      expect(r.code).toBe(3);
+      expectExit(r, 3);
       expect(r.stderr).toContain('appserver@eqiad is locked by alice@deploy1 pid 4242');
       expect(r.stderr).toContain('r-other');
       expect(r.stderr).toContain('--wait-lock');
@@ -118,7 +119,7 @@ describe('sync and restart', { timeout: 120_000 }, () => {
 describe('recover', { timeout: 120_000 }, () => {
   it('exits 0 with "nothing to recover" when no run died', async () => {
     const r = await cli('recover');
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toContain('nothing to recover');
     const json = await cli('recover', '--json');
     expect(json.stdout.trim()).toBe('[]');
@@ -134,7 +135,7 @@ describe('recover', { timeout: 120_000 }, () => {
     await journal.record({ key, prior: prior as { pooled: 'yes'; weight: number }, priorRevision: 1, phase: 'restart', wroteRevision: written?.modRevision ?? 0, wroteValue: { pooled: 'no', weight: 10 }, updatedAt: holder.startedAt });
     const before = await kv.revision();
     const r = await cli('recover');
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toContain('run r-dead (rollout sync, alice@deploy1');
     expect(r.stdout).toMatch(new RegExp(`${H(1).replace(/\./g, '\\.')}.*would-repool`));
     expect(r.stdout).toContain('rollout recover --yes');

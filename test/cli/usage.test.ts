@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasStack, inventoryYaml, rollout, scratch, writeFile } from './cli.js';
+import { expectExit } from '../support/explain.js';
 
 // Everything here fails before etcd is needed (or is pointed at a closed port).
 const CLOSED = 'http://127.0.0.1:1';
@@ -21,40 +22,40 @@ afterAll(() => remove());
 describe('usage errors', { timeout: 120_000 }, () => {
   it('prints help and exits 0 with --help', async () => {
     const r = await rollout(['--help']);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     for (const command of ['sync', 'restart <cluster> <dc>', 'plan [cluster] [dc]', 'status', 'depool', 'pool', 'recover', 'lb-agent']) expect(r.stdout).toContain(command);
   });
 
   it('exits 2 naming an unknown command', async () => {
     const r = await rollout(['frobnicate']);
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain('frobnicate');
     expect(r.stderr).toContain('rollout --help');
   });
 
   it('exits 2 naming an unknown option', async () => {
     const r = await rollout(['plan', '-i', inventory, '--offline', '--frobnicate']);
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toMatch(/Unknown argument: frobnicate/i);
     expect(r.stdout).toBe('');
   });
 
   it('exits 2 without a command', async () => {
     const r = await rollout([]);
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain('name a command');
   });
 
   it('exits 2 naming the path of a missing inventory', async () => {
     const r = await rollout(['plan', '--offline', '-i', 'no/such/inventory.yaml'], { cwd: dir });
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain(path.join(dir, 'no/such/inventory.yaml'));
     expect(r.stderr).toContain('E_INVENTORY');
   });
 
   it('reads the inventory named by ROLLOUT_INVENTORY when there is no -i', async () => {
     const r = await rollout(['plan', '--offline', 'api', 'eqiad'], { cwd: dir, env: { ROLLOUT_INVENTORY: 'inventory.yaml' } });
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toContain('mw1101.eqiad.wmnet');
   });
 
@@ -74,7 +75,7 @@ describe('usage errors', { timeout: 120_000 }, () => {
       '',
     ].join('\n'));
     const r = await rollout(['plan', '--offline', '-i', bad]);
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain(`3 errors in ${bad}`);
     expect(r.stderr).toContain(`${bad}:4:`);
     expect(r.stderr).toContain('defaults.weight');
@@ -87,21 +88,21 @@ describe('usage errors', { timeout: 120_000 }, () => {
 
   it('exits 2 listing the valid datacenters for an unknown --dc', async () => {
     const r = await rollout(['plan', '--offline', '-i', inventory, '--dc', 'esams']);
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain('esams');
     expect(r.stderr).toMatch(/eqiad, codfw/);
   });
 
   it('exits 2 listing the valid clusters for an unknown --cluster', async () => {
     const r = await rollout(['plan', '--offline', '-i', inventory, '--cluster', 'jobrunner']);
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain('jobrunner');
     expect(r.stderr).toMatch(/appserver, api/);
   });
 
   it('exits 2 for `restart nosuch eqiad` before touching etcd', async () => {
     const r = await rollout(['restart', 'nosuch', 'eqiad', '-i', inventory]);
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain('"nosuch"');
     expect(r.stderr).toContain('appserver');
     expect(r.stderr).not.toContain('etcd');
@@ -111,7 +112,7 @@ describe('usage errors', { timeout: 120_000 }, () => {
 describe('plan --offline', { timeout: 120_000 }, () => {
   it('prints one JSON document with every batch as a list of host names', async () => {
     const r = await rollout(['plan', '--offline', '--json', '-i', inventory]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const plan = JSON.parse(r.stdout) as { clusters: { dc: string; cluster: string; batches: { hosts: unknown[] }[] }[] };
     expect(plan.clusters.map((c) => `${c.cluster}@${c.dc}`)).toEqual(['appserver@eqiad', 'api@eqiad', 'appserver@codfw']);
     for (const cluster of plan.clusters) {
@@ -124,14 +125,14 @@ describe('plan --offline', { timeout: 120_000 }, () => {
 
   it('selects one cluster in one datacenter with `plan <cluster> <dc>`', async () => {
     const r = await rollout(['plan', 'appserver', 'codfw', '--offline', '--json', '-i', inventory]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const plan = JSON.parse(r.stdout) as { clusters: { dc: string; cluster: string }[] };
     expect(plan.clusters.map((c) => `${c.cluster}@${c.dc}`)).toEqual(['appserver@codfw']);
   });
 
   it('reads `plan --dc eqiad appserver` as the cluster positional, not as a second datacenter', async () => {
     const r = await rollout(['plan', '--dc', 'eqiad', 'appserver', '--offline', '--json', '-i', inventory]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const plan = JSON.parse(r.stdout) as { clusters: { dc: string; cluster: string }[] };
     expect(plan.clusters.map((c) => `${c.cluster}@${c.dc}`)).toEqual(['appserver@eqiad']);
   });
@@ -146,7 +147,7 @@ describe('plan --offline', { timeout: 120_000 }, () => {
 
   it('takes --batch-size over the inventory', async () => {
     const r = await rollout(['plan', 'appserver', 'eqiad', '--offline', '--json', '--batch-size', '4', '-i', inventory]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const plan = JSON.parse(r.stdout) as { clusters: { batches: { hosts: string[] }[] }[] };
     expect(plan.clusters[0]?.batches.map((b) => b.hosts.length)).toEqual([4, 4]);
   });
@@ -156,7 +157,7 @@ describe('etcd unreachable', { timeout: 120_000 }, () => {
   it('exits 5 naming the endpoint, without a stack trace', async () => {
     const r = await rollout(['status', '-i', inventory], { timeoutMs: 60_000 });
     expect(r.signal).toBeNull();
-    expect(r.code).toBe(5);
+    expectExit(r, 5);
     expect(r.stderr).toContain(CLOSED);
     expect(r.stderr).toContain('E_ETCD_UNREACHABLE');
     expect(hasStack(r.stderr)).toBe(false);
@@ -164,9 +165,9 @@ describe('etcd unreachable', { timeout: 120_000 }, () => {
 
   it('exits 5 for plan and depool too, and names the --etcd endpoint that overrides the inventory', async () => {
     const plan = await rollout(['plan', '-i', inventory]);
-    expect(plan.code).toBe(5);
+    expectExit(plan, 5);
     const depool = await rollout(['depool', 'mw1001.eqiad.wmnet', '--reason', 'x', '-i', inventory, '--etcd', 'http://127.0.0.1:2']);
-    expect(depool.code).toBe(5);
+    expectExit(depool, 5);
     expect(depool.stderr).toContain('http://127.0.0.1:2');
     expect(hasStack(depool.stderr)).toBe(false);
   });
