@@ -12,6 +12,7 @@ import { benchEtcd } from './etcd.js';
 import { benchPlanner } from './planner.js';
 import { benchRollout } from './rollout.js';
 import { benchSsh } from './ssh.js';
+import { benchSshReference } from './ssh-reference.js';
 import { fmt } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -59,6 +60,11 @@ function rows(results) {
     out.push(['ssh', `first exec on a fresh connection, median of ${s.firstConnectMs.samples} (p95)`, `${fmt(s.firstConnectMs.median)} (${fmt(s.firstConnectMs.p95)})`, 'ms']);
     out.push(['ssh', `exec on the cached connection, median of ${s.reusedMs.samples} (p95)`, `${fmt(s.reusedMs.median)} (${fmt(s.reusedMs.p95)})`, 'ms']);
     if (s.bashrcMs !== null) out.push(['ssh', '  of which: ~/.bashrc that sshd\'s bash sources per command (local)', fmt(s.bashrcMs), 'ms']);
+    const r = s.reference;
+    out.push(['ssh', `OpenSSH \`ssh … true\` to a sandbox host, median of ${r.runs}`, fmt(r.sandboxMs), 'ms']);
+    out.push(['ssh', '  to a bare sshd that skips the rc files (SetEnv SHLVL=1)', fmt(r.bareMs), 'ms']);
+    out.push(['ssh', '  to a bare sshd that reads them (what the sandbox paid before)', fmt(r.bareWithRcMs), 'ms']);
+    out.push(['ssh', '  sandbox / bare (target ≤ 1.5)', r.ratio.toFixed(2), '×']);
     for (const [label, f] of [['1 host', s.oneHost], [`${s.fleet.hosts} hosts`, s.fleet]]) {
       out.push(['ssh', `${f.execs} × true, ${label}, concurrency ${f.concurrency}: wall`, fmt(f.wallMs), 'ms']);
       out.push(['ssh', `  throughput (failed: ${f.failed})`, fmt(f.execsPerSecond), 'exec/s']);
@@ -115,7 +121,7 @@ async function main() {
     try {
       log(`sandbox up in ${dir} on ${NET}.x`);
       const sandbox = await sandboxUp({ dir, net: NET, install: false, log });
-      if (names.includes('ssh')) results.ssh = await benchSsh({ sandbox, log });
+      if (names.includes('ssh')) results.ssh = { ...await benchSsh({ sandbox, log }), reference: await benchSshReference({ sandbox, log }) };
       if (names.includes('etcd')) results.etcd = await benchEtcd({ sandbox, log });
       if (names.includes('rollout')) results.rollout = await benchRollout({ sandbox, log });
     } finally {
