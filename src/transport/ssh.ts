@@ -25,6 +25,9 @@ export interface SshTransportOptions {
   readonly log?: Logger;
 }
 
+/** Opens of one command's session on a live connection before the refusal is the command's failure. */
+const SESSION_OPEN_ATTEMPTS = 5;
+
 interface Connection {
   readonly key: string;
   readonly client: Promise<SshClient>;
@@ -147,6 +150,12 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
           const dead = conn.closed || error.message === 'Not connected';
           if (dead) evict(conn);
           if (dead && attempt === 1) continue;
+          // Why: sshd frees a session's MaxSessions slot only once it has reaped the command, a moment after
+          // the client saw it end; on a live connection, an open refused then is retried after a short pause.
+          if (!dead && attempt < SESSION_OPEN_ATTEMPTS) {
+            await raceAbort(new Promise((resolve) => setTimeout(resolve, 25 * attempt)), budget.signal);
+            continue;
+          }
           throw new RolloutError('E_SSH_CONNECT', `${at}: cannot open an SSH session: ${error.message}; check sshd's MaxSessions and log`, { host: target.host, cause: error });
         }
       }

@@ -24,6 +24,8 @@ export interface SshServerOptions {
   readonly commands?: 'shell' | Readonly<Record<string, ScriptedReply>>;
   /** Public key files accepted besides the generated client key. */
   readonly authorizedKeyFiles?: readonly string[];
+  /** Refuse this many session opens first (as sshd does while MaxSessions is full); Infinity: all. */
+  readonly refuseSessions?: number;
 }
 
 export interface TestSshServer {
@@ -40,6 +42,8 @@ export interface TestSshServer {
   connections(): number;
   /** Exec requests served so far. */
   execs(): number;
+  /** Session opens refused so far (refuseSessions). */
+  refusedSessions(): number;
   /** The most commands that ran at the same time (shell mode). */
   maxRunning(): number;
   /** Ends every open client connection (to test reconnects). */
@@ -49,6 +53,7 @@ export interface TestSshServer {
 
 interface ServerState {
   execs: number;
+  refused: number;
   maxRunning: number;
   readonly children: Set<ChildProcess>;
 }
@@ -81,7 +86,12 @@ function handleClient(client: Connection, user: string, allowed: readonly Public
     return ctx.accept();
   });
   client.on('ready', () => {
-    client.on('session', (acceptSession) => {
+    client.on('session', (acceptSession, rejectSession) => {
+      if (state.refused < (options.refuseSessions ?? 0)) {
+        state.refused += 1;
+        rejectSession();
+        return;
+      }
       const session = acceptSession();
       let child: ChildProcess | undefined;
       session.on('signal', (_accept, _reject, info) => child?.kill(`SIG${info.name}` as NodeJS.Signals));
@@ -119,7 +129,7 @@ export async function startSshServer(options: SshServerOptions = {}): Promise<Te
     return parsed;
   });
   const user = 'deploy';
-  const state: ServerState = { execs: 0, maxRunning: 0, children: new Set<ChildProcess>() };
+  const state: ServerState = { execs: 0, refused: 0, maxRunning: 0, children: new Set<ChildProcess>() };
   let connections = 0;
   const open = new Set<Connection>();
   const server: SshServer = new Server({ hostKeys: [readFileSync(hostKey.privatePath)] }, (client) => {
@@ -136,6 +146,7 @@ export async function startSshServer(options: SshServerOptions = {}): Promise<Te
     address: '127.0.0.1', port, dir, user, hostKey, clientKey, knownHosts,
     connections: () => connections,
     execs: () => state.execs,
+    refusedSessions: () => state.refused,
     maxRunning: () => state.maxRunning,
     dropConnections: () => open.forEach((c) => c.end()),
     async stop() {

@@ -137,6 +137,33 @@ describe('private key passphrases', { timeout: 120_000 }, () => {
 });
 
 describe('limits and timeouts', { timeout: 120_000 }, () => {
+  it('retries a session open the server refused on a live connection, and runs the command once', async () => {
+    const busy = await startSshServer({ commands: { uptime: { stdout: 'up\n' } }, refuseSessions: 3 });
+    const transport = createSshTransport({ env: NO_AGENT });
+    try {
+      await expect(transport.exec(targetOf(busy), 'uptime', { timeoutMs: 60_000 })).resolves.toMatchObject({ exitCode: 0, stdout: 'up\n' });
+      expect({ refused: busy.refusedSessions(), execs: busy.execs(), connections: busy.connections() }).toEqual({ refused: 3, execs: 1, connections: 1 });
+    } finally {
+      await transport.close();
+      await busy.stop();
+    }
+  });
+
+  it('gives up with E_SSH_CONNECT naming MaxSessions when every session open is refused, having run nothing', async () => {
+    const full = await startSshServer({ commands: { uptime: { stdout: 'up\n' } }, refuseSessions: Infinity });
+    const transport = createSshTransport({ env: NO_AGENT });
+    try {
+      const error = await rejection(transport.exec(targetOf(full), 'uptime', { timeoutMs: 60_000 }));
+      expect(isRolloutError(error) && error.code).toBe('E_SSH_CONNECT');
+      expect(error.message).toMatch(/app1.*cannot open an SSH session.*MaxSessions/);
+      expect(full.execs()).toBe(0);
+      expect(full.refusedSessions()).toBeGreaterThan(1);
+    } finally {
+      await transport.close();
+      await full.stop();
+    }
+  });
+
   it('runs no more commands at once than its concurrency', async () => {
     const server = await startSshServer();
     const transport = createSshTransport({ env: NO_AGENT, concurrency: 3 });
