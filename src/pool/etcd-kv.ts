@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import { Etcd3, isRecoverableError } from 'etcd3';
-import type { IKeyValue, IOptions, Lease as EtcdLease } from 'etcd3';
+import type { ICompare, IKeyValue, IOptions, Lease as EtcdLease } from 'etcd3';
 import { RolloutError } from '../errors.js';
 import type { EtcdSettings } from '../inventory/types.js';
-import type { Kv, KvEntry, Lease, PutOptions, Watch, WatchHandlers } from './kv.js';
-import { conflictError, isLeaseNotFound, leaseGoneError, unreachableError } from './kv-errors.js';
+import type { Kv, KvEntry, Lease, PutOptions, TxnCondition, Watch, WatchHandlers } from './kv.js';
+import { conflictError, isLeaseNotFound, leaseGoneError, txnConflictError, unreachableError } from './kv-errors.js';
 import { watchEtcd } from './etcd-watch.js';
 
 export interface ConnectEtcdOptions {
@@ -82,6 +82,26 @@ function toEntry(kv: IKeyValue): KvEntry {
   };
 }
 
+/** The key just after every key that starts with `prefix` (etcd's range_end for a prefix). */
+function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i -= 1) {
+    if (end[i] !== 0xff) {
+      end[i] = (end[i] ?? 0) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+function compares(condition: TxnCondition): ICompare[] {
+  return [
+    ...(condition.keys ?? []).map(({ key, modRevision }): ICompare => ({ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: modRevision })),
+    // Why: "every key of the range has mod_revision < since+1" is one compare however many keys the prefix holds.
+    ...(condition.unchangedSince ?? []).map(({ prefix, revision }): ICompare => ({ key: Buffer.from(prefix), range_end: prefixEnd(prefix), target: 'Mod', result: 'Less', mod_revision: revision + 1 })),
+  ];
+}
+
 /** Connects to etcd and checks it answers; every call is bounded by dialTimeoutSeconds. */
 export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOptions = {}): Promise<Kv> {
   const hosts = [...(options.endpoints ?? settings.endpoints)];
@@ -124,19 +144,23 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       quietLeases.delete(quiet);
     };
     quietLeases.add(quiet);
-    let lastOk = Date.now();
+    // Why: a monotonic clock: a wall-clock step (NTP) must neither hide nor fake a lost lease.
+    let lastOk = performance.now();
     const lose = (error: Error): void => {
       if (done) return;
       quiet();
       lease.release();
       for (const listener of listeners) listener(error);
     };
-    lease.on('keepaliveSucceeded', () => (lastOk = Date.now()));
+    lease.on('keepaliveSucceeded', () => (lastOk = performance.now()));
     lease.on('lost', (error: Error) => lose(error));
-    // Why: etcd3 only reports a loss after 2×TTL; after one TTL without keepalive the lease may be gone.
+    // Why: etcd3 only reports a loss after 2×TTL. etcd expires the lease TTL after the last keepalive it
+    // received, which is before the last answer we saw: after TTL/2 without an answer (keepalives go every
+    // TTL/3), stop, while the lease is still certainly ours and another run cannot yet hold the locks.
+    const lostAfterMs = (ttlSeconds * 1000) / 2;
     const watchdog = setInterval(() => {
-      if (Date.now() - lastOk > ttlSeconds * 1000) lose(new Error(`no keepalive of lease ${id} for ${ttlSeconds}s: the lease may have expired`));
-    }, 500);
+      if (performance.now() - lastOk > lostAfterMs) lose(new Error(`no keepalive answer for lease ${id} in ${ttlSeconds / 2}s (half its TTL): treating it as lost`));
+    }, 250);
     watchdog.unref();
     return {
       id,
@@ -164,6 +188,16 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       const found = await call(() => client.getAll().prefix(prefix).sort('Key', 'Ascend').exec());
       return found.kvs.map(toEntry);
     },
+    async range(prefix) {
+      const found = await call(() => client.getAll().prefix(prefix).sort('Key', 'Ascend').exec());
+      return { entries: found.kvs.map(toEntry), revision: Number(found.header.revision) };
+    },
+    async txn(condition, puts) {
+      const success = puts.map(({ key, value }) => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }));
+      const result = await call(() => client.kv.txn({ compare: compares(condition), success, failure: [] }));
+      if (!result.succeeded) throw txnConflictError(condition);
+      return Number(result.header.revision);
+    },
     async put(key, value, putOptions: PutOptions = {}) {
       const op = client.put(key).value(value);
       if (putOptions.lease !== undefined) op.lease(putOptions.lease.id);
@@ -188,6 +222,10 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       const result = await call(() => client.if(key, 'Mod', '==', expected).then(client.delete().key(key)).commit());
       if (!result.succeeded) throw conflictError(key, expected, await current(key));
       return Number(result.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
+    },
+    async deletePrefix(prefix) {
+      const result = await call(() => client.delete().prefix(prefix).exec());
+      return Number(result.deleted);
     },
     async grantLease(ttlSeconds) {
       const lease = client.lease(ttlSeconds);

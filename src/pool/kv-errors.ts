@@ -1,4 +1,5 @@
 import { RolloutError } from '../errors.js';
+import type { TxnCondition } from './kv.js';
 
 /** The one message for a lost compare-and-swap, shared by every Kv adapter. */
 export function conflictError(key: string, expected: number, found: number): RolloutError {
@@ -7,6 +8,13 @@ export function conflictError(key: string, expected: number, found: number): Rol
     `pool key ${key} changed since it was read (expected revision ${expected}, found ${found}): someone else wrote it; re-run to use the new value`,
     { key },
   );
+}
+
+/** A transaction whose condition no longer held: something it compared changed since it was read. */
+export function txnConflictError(condition: TxnCondition, changed?: string): RolloutError {
+  const names = [...(condition.unchangedSince ?? []).map((r) => `${r.prefix}*`), ...(condition.keys ?? []).map((k) => k.key)];
+  const what = changed ?? (names.length > 3 ? `${names.slice(0, 3).join(', ')} or ${names.length - 3} more` : names.join(', '));
+  return new RolloutError('E_POOL_CONFLICT', `${what} changed since it was read, so the transaction wrote nothing: someone else wrote meanwhile`, { key: changed ?? names[0] ?? '' });
 }
 
 const refusals = ['EtcdAuthenticationFailedError', 'EtcdPermissionDeniedError', 'EtcdUserNotFoundError', 'GRPCUnauthenticatedError'];

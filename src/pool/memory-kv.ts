@@ -1,6 +1,6 @@
 import { RolloutError } from '../errors.js';
-import type { Kv, KvEntry, Lease, PutOptions, Watch, WatchEvent, WatchHandlers } from './kv.js';
-import { conflictError, leaseGoneError, unreachableError } from './kv-errors.js';
+import type { Kv, KvEntry, Lease, PutOptions, TxnCondition, Watch, WatchEvent, WatchHandlers } from './kv.js';
+import { conflictError, leaseGoneError, txnConflictError, unreachableError } from './kv-errors.js';
 
 /** The in-memory Kv with test hooks to expire leases, compact history and fake an outage. */
 export interface MemoryKv extends Kv {
@@ -89,6 +89,17 @@ export function createMemoryKv(_options: MemoryKvOptions = {}): MemoryKv {
     if (found !== expected) throw conflictError(key, expected, found);
   }
 
+  /** etcd's txn compares: exact modRevisions, and no put or create under a prefix since a revision. */
+  function holds(condition: TxnCondition): string | undefined {
+    for (const { key, modRevision } of condition.keys ?? []) {
+      if ((data.get(key)?.modRevision ?? 0) !== modRevision) return key;
+    }
+    for (const { prefix, revision: since } of condition.unchangedSince ?? []) {
+      for (const [key, stored] of data) if (key.startsWith(prefix) && stored.modRevision > since) return `${prefix}*`;
+    }
+    return undefined;
+  }
+
   function dropLease(id: string, error: Error | undefined): void {
     const state = leases.get(id);
     if (state === undefined) return;
@@ -124,6 +135,26 @@ export function createMemoryKv(_options: MemoryKvOptions = {}): MemoryKv {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([key, stored]) => toEntry(key, stored));
     },
+    async range(prefix) {
+      const entries = await kv.list(prefix);
+      return { entries, revision };
+    },
+    async txn(condition, puts) {
+      guard();
+      const changed = holds(condition);
+      if (changed !== undefined) throw txnConflictError(condition, changed);
+      if (puts.length === 0) return revision;
+      // Why: one revision for the whole transaction, as etcd gives.
+      revision += 1;
+      for (const { key, value } of puts) {
+        const previous = data.get(key);
+        if (previous?.lease !== undefined) leases.get(previous.lease)?.keys.delete(key);
+        const stored: Stored = { value, modRevision: revision, createRevision: previous?.createRevision ?? revision, lease: undefined };
+        data.set(key, stored);
+        emit({ type: 'put', entry: toEntry(key, stored) }, key);
+      }
+      return revision;
+    },
     async put(key, value, options: PutOptions = {}) {
       guard();
       check(key, options.expectModRevision);
@@ -144,6 +175,12 @@ export function createMemoryKv(_options: MemoryKvOptions = {}): MemoryKv {
       guard();
       check(key, options.expectModRevision);
       return removeKey(key);
+    },
+    async deletePrefix(prefix) {
+      guard();
+      let deleted = 0;
+      for (const key of [...data.keys()]) if (key.startsWith(prefix) && removeKey(key)) deleted += 1;
+      return deleted;
     },
     async grantLease(ttlSeconds) {
       guard();

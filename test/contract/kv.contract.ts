@@ -100,6 +100,44 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       expect(await kv.get(`${p}gone`)).toBeNull();
     });
 
+    it('lists a range with the revision it was read at', async () => {
+      await kv.put(`${p}r/a`, '1');
+      const last = await kv.put(`${p}r/b`, '2');
+      const range = await kv.range(`${p}r/`);
+      expect(range.entries.map((e) => e.key)).toEqual([`${p}r/a`, `${p}r/b`]);
+      expect(range.revision).toBeGreaterThanOrEqual(last);
+    });
+
+    it('applies every put of a transaction at one revision when its keys and prefixes are unchanged', async () => {
+      const a = await kv.put(`${p}c/a`, 'yes');
+      await kv.put(`${p}c/b`, 'yes');
+      const read = await kv.range(`${p}c/`);
+      const rev = await kv.txn({ keys: [{ key: `${p}c/a`, modRevision: a }, { key: `${p}c/new`, modRevision: 0 }], unchangedSince: [{ prefix: `${p}c/`, revision: read.revision }] },
+        [{ key: `${p}c/a`, value: 'no' }, { key: `${p}c/new`, value: 'created' }, { key: `${p}elsewhere`, value: 'x' }]);
+      expect([(await kv.get(`${p}c/a`))?.modRevision, (await kv.get(`${p}c/new`))?.modRevision, (await kv.get(`${p}elsewhere`))?.modRevision]).toEqual([rev, rev, rev]);
+      expect((await kv.get(`${p}c/a`))?.value).toBe('no');
+    });
+
+    it('writes nothing and throws E_POOL_CONFLICT when any key under a compared prefix was put or created since the read', async () => {
+      await kv.put(`${p}c/a`, 'yes');
+      const read = await kv.range(`${p}c/`);
+      await kv.put(`${p}c/z`, 'created by someone else');
+      await conflictOf(kv.txn({ unchangedSince: [{ prefix: `${p}c/`, revision: read.revision }] }, [{ key: `${p}c/a`, value: 'no' }]));
+      expect((await kv.get(`${p}c/a`))?.value).toBe('yes');
+      const again = await kv.range(`${p}c/`);
+      await kv.put(`${p}c/a`, 'changed');
+      await conflictOf(kv.txn({ unchangedSince: [{ prefix: `${p}c/`, revision: again.revision }] }, [{ key: `${p}other`, value: 'x' }]));
+      expect(await kv.get(`${p}other`)).toBeNull();
+    });
+
+    it('writes nothing when one of its exact key revisions no longer holds', async () => {
+      const a = await kv.put(`${p}k/a`, '1');
+      const b = await kv.put(`${p}k/b`, '1');
+      await kv.put(`${p}k/b`, '2');
+      await conflictOf(kv.txn({ keys: [{ key: `${p}k/a`, modRevision: a }, { key: `${p}k/b`, modRevision: b }] }, [{ key: `${p}k/a`, value: 'x' }]));
+      expect((await kv.get(`${p}k/a`))?.value).toBe('1');
+    });
+
     it('deletes a key, says whether one was deleted, and honours an expected revision', async () => {
       const rev = await kv.put(`${p}a`, 'one');
       await conflictOf(kv.delete(`${p}a`, { expectModRevision: rev + 100 }));
