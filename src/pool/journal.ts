@@ -3,7 +3,7 @@ import type { Kv } from './kv.js';
 import { listLocks } from './lock.js';
 import type { LockHolder } from './lock.js';
 import { RUNS_PREFIX, runHostKey, runMetaKey, runPrefix } from './rollout-keys.js';
-import type { PoolKey, PoolValue } from './types.js';
+import type { Fence, PoolKey, PoolValue } from './types.js';
 
 /** `/rollout/v1/runs/<runId>/meta`: who ran what; finishedAt/outcome once it ended. Not lease-bound. */
 export interface RunMeta {
@@ -41,6 +41,8 @@ export interface Journal {
   record(host: JournalHost): Promise<void>;
   /** Marks the run finished; `rollout recover` then leaves it alone. */
   finish(outcome: string): Promise<void>;
+  /** Deletes the whole journal: for a run that ended with every host resolved, so journals stay bounded. */
+  discard(): Promise<number>;
 }
 
 /** A journaled run as read back for `rollout recover` and `rollout status`. */
@@ -55,11 +57,31 @@ export interface RunRecord {
   readonly dead: boolean;
   /** Keys under the run that could not be read. */
   readonly unreadable: readonly string[];
+  /** The commit markers of its batch depools: each host listed was depooled at `revision`. */
+  readonly batches: readonly BatchMarker[];
+}
+
+/** `/rollout/v1/runs/<runId>/batches/<dc>/<cluster>/<n>`, written in the transaction of a batch's depool. */
+export interface BatchMarker {
+  readonly dc: string;
+  readonly cluster: string;
+  readonly hosts: readonly string[];
+  /** The transaction's revision: every host listed had its pool key written at exactly this revision. */
+  readonly revision: number;
+}
+
+function parseMarker(rest: string, raw: string, revision: number): BatchMarker | null {
+  const [dc, cluster] = rest.split('/');
+  const value = parseJson(raw);
+  if (!dc || !cluster || value === null || !Array.isArray(value.hosts) || !value.hosts.every((h) => typeof h === 'string')) return null;
+  return { dc, cluster, hosts: value.hosts as string[], revision };
 }
 
 export interface JournalOptions {
   /** Milliseconds since the epoch; Date.now unless told. */
   readonly now?: () => number;
+  /** The run's lock keys: each journal write applies only while the run still holds them. */
+  readonly fence?: Fence;
 }
 
 /** `20261124T195500Z-ab12cd`: sortable by start time, unique enough with 24 random bits. */
@@ -76,17 +98,20 @@ export async function createJournal(kv: Kv, meta: RunMeta, options: JournalOptio
   let revision = await kv.put(metaKey, JSON.stringify(meta), { expectModRevision: 0 });
   return {
     runId: meta.runId,
-    record: (host) => recordJournalHost(kv, meta.runId, host),
+    record: (host) => recordJournalHost(kv, meta.runId, host, options.fence),
     async finish(outcome) {
       const finished: RunMeta = { ...meta, finishedAt: new Date(now()).toISOString(), outcome };
       revision = await kv.put(metaKey, JSON.stringify(finished), { expectModRevision: revision });
     },
+    discard: () => kv.deletePrefix(runPrefix(meta.runId)),
   };
 }
 
 /** Overwrites one host's record in a run's journal: the running run's, or a dead one's (recover). */
-export async function recordJournalHost(kv: Kv, runId: string, host: JournalHost): Promise<void> {
-  await kv.put(runHostKey(runId, host.key), JSON.stringify(host));
+export async function recordJournalHost(kv: Kv, runId: string, host: JournalHost, fence: Fence = []): Promise<void> {
+  const key = runHostKey(runId, host.key);
+  if (fence.length === 0) await kv.put(key, JSON.stringify(host));
+  else await kv.txn({ keys: fence }, [{ key, value: JSON.stringify(host) }]);
 }
 
 /** Marks someone else's run finished (recover), keeping its meta; a CAS, so two finishers never both write. */
@@ -128,13 +153,18 @@ export async function listRuns(kv: Kv): Promise<RunRecord[]> {
   const entries = await kv.list(RUNS_PREFIX);
   const after = await listLocks(kv);
   const lockedRuns = new Set([...before, ...after].flatMap((lock) => (lock.holder === null ? [] : [lock.holder.runId])));
-  const byRun = new Map<string, { meta: RunMeta | null; hosts: JournalHost[]; unreadable: string[] }>();
+  const byRun = new Map<string, { meta: RunMeta | null; hosts: JournalHost[]; unreadable: string[]; batches: BatchMarker[] }>();
   for (const entry of entries) {
     const rest = entry.key.slice(RUNS_PREFIX.length);
     const runId = rest.split('/')[0] ?? '';
-    const run = byRun.get(runId) ?? { meta: null, hosts: [], unreadable: [] };
+    const run = byRun.get(runId) ?? { meta: null, hosts: [], unreadable: [], batches: [] };
     byRun.set(runId, run);
-    if (entry.key === runMetaKey(runId)) {
+    const batchPrefix = `${runPrefix(runId)}batches/`;
+    if (entry.key.startsWith(batchPrefix)) {
+      const marker = parseMarker(entry.key.slice(batchPrefix.length), entry.value, entry.modRevision);
+      if (marker === null) run.unreadable.push(entry.key);
+      else run.batches.push(marker);
+    } else if (entry.key === runMetaKey(runId)) {
       run.meta = parseMeta(entry.value);
       if (run.meta === null) run.unreadable.push(entry.key);
     } else {

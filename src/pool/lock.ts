@@ -19,6 +19,11 @@ export interface LockHolder {
 export interface RunLocks {
   readonly lease: Lease;
   readonly keys: readonly string[];
+  /**
+   * Every lock key at the revision this run created it: a write that compares them applies only
+   * while this run still holds its locks (an expired lease deletes them; a new holder recreates them).
+   */
+  readonly fence: readonly { readonly key: string; readonly modRevision: number }[];
   /** Revokes the lease, which deletes every lock key. If etcd is unreachable the keys go at lease expiry. */
   release(): Promise<void>;
   /** The lease was lost (keepalive failed): the run no longer holds its locks and must stop writing. */
@@ -72,8 +77,10 @@ export function describeHolder(holder: LockHolder | null): string {
   return `${holder.user}@${holder.machine} pid ${holder.pid} (${holder.command}, run ${holder.runId}, since ${holder.startedAt}${why})`;
 }
 
+type Taken = readonly { readonly key: string; readonly modRevision: number }[];
+
 /** Tries to create every lock; on the first one held, gives back what it took and names the holder. */
-async function tryAll(kv: Kv, targets: readonly ClusterRef[], holder: LockHolder, lease: Lease): Promise<{ held: ClusterRef; by: LockHolder | null; freed: boolean } | null> {
+async function tryAll(kv: Kv, targets: readonly ClusterRef[], holder: LockHolder, lease: Lease): Promise<{ readonly ok: false; held: ClusterRef; by: LockHolder | null; freed: boolean } | { readonly ok: true; readonly taken: Taken }> {
   const taken: { key: string; revision: number }[] = [];
   for (const target of targets) {
     const key = lockKey(target.dc, target.cluster);
@@ -84,10 +91,10 @@ async function tryAll(kv: Kv, targets: readonly ClusterRef[], holder: LockHolder
       for (const own of taken) await kv.delete(own.key, { expectModRevision: own.revision }).catch(() => undefined);
       if (!isRolloutError(error, 'E_POOL_CONFLICT')) throw error;
       const current = await kv.get(key);
-      return { held: target, by: current === null ? null : parseLockHolder(current.value), freed: current === null };
+      return { ok: false, held: target, by: current === null ? null : parseLockHolder(current.value), freed: current === null };
     }
   }
-  return null;
+  return { ok: true, taken: taken.map(({ key, revision }) => ({ key, modRevision: revision })) };
 }
 
 /** Takes one lease-bound lock per (dc, cluster), all or none, waiting up to waitSeconds for held ones. */
@@ -98,10 +105,14 @@ export async function acquireLocks(kv: Kv, clusters: readonly ClusterRef[], hold
   const waitSeconds = options.waitSeconds ?? 0;
   const deadline = options.now() + waitSeconds * 1000;
   const lease = await kv.grantLease(options.ttlSeconds ?? 10);
+  let fence: Taken;
   try {
     for (;;) {
       const blocked = await tryAll(kv, targets, holder, lease);
-      if (blocked === null) break;
+      if (blocked.ok) {
+        fence = blocked.taken;
+        break;
+      }
       if (blocked.freed) continue; // released between our write and our read: try again now
       if (options.now() >= deadline) {
         const key = lockKey(blocked.held.dc, blocked.held.cluster);
@@ -121,6 +132,7 @@ export async function acquireLocks(kv: Kv, clusters: readonly ClusterRef[], hold
   return {
     lease,
     keys: targets.map((t) => lockKey(t.dc, t.cluster)),
+    fence,
     release: () => lease.revoke(),
     onLost: (listener) => lease.onLost(listener),
   };

@@ -1,7 +1,7 @@
 import type { Kv } from './kv.js';
 import { MANUAL_PREFIX, manualKey, poolKeyFromParts } from './rollout-keys.js';
 import { poolKeyId } from './types.js';
-import type { PoolKey } from './types.js';
+import type { PoolKey, PoolStore } from './types.js';
 
 /** `/rollout/v1/manual/<dc>/<cluster>/<service>/<host>`: the last manual pool/depool of a host. */
 export interface ManualRecord {
@@ -52,4 +52,28 @@ export async function readManual(kv: Kv): Promise<Map<string, ManualEntry>> {
 /** Removes a host's record, e.g. once a rollout or recover has repooled it. */
 export async function clearManual(kv: Kv, key: PoolKey): Promise<boolean> {
   return kv.delete(manualKey(key));
+}
+
+/**
+ * Deletes the manual records of a cluster whose pool key has changed since the write they describe
+ * (someone, or a rollout, wrote it again): they no longer say who set the key as it is. Each delete
+ * is a CAS on the record, so a record written meanwhile stays. Returns how many went.
+ */
+export async function pruneManual(pool: PoolStore, dc: string, cluster: string): Promise<number> {
+  const prefix = `${MANUAL_PREFIX}${dc}/${cluster}/`;
+  const records = (await pool.kv.list(prefix)).flatMap((entry) => {
+    const key = poolKeyFromParts(entry.key.slice(MANUAL_PREFIX.length));
+    const record = parseRecord(entry.value);
+    return key === null || record === null ? [] : [{ entry, key, record }];
+  });
+  if (records.length === 0) return 0;
+  const snapshot = await pool.read(records.map((r) => r.key));
+  let pruned = 0;
+  for (const { entry, key, record } of records) {
+    const now = snapshot.get(poolKeyId(key));
+    const current = now?.state === 'missing' || now === undefined ? 0 : now.modRevision;
+    if (current === record.revision) continue;
+    if (await pool.kv.delete(entry.key, { expectModRevision: entry.modRevision }).catch(() => false)) pruned += 1;
+  }
+  return pruned;
 }

@@ -24,6 +24,11 @@ export function runHostKey(runId: string, key: PoolKey): string {
   return `${runPrefix(runId)}hosts/${key.dc}/${key.cluster}/${key.service}/${key.host}`;
 }
 
+/** Written in the transaction of a batch's depool: its presence proves the transaction committed. */
+export function runBatchKey(runId: string, dc: string, cluster: string, batch: number): string {
+  return `${runPrefix(runId)}batches/${dc}/${cluster}/${batch}`;
+}
+
 export function manualKey(key: PoolKey): string {
   return `${MANUAL_PREFIX}${key.dc}/${key.cluster}/${key.service}/${key.host}`;
 }

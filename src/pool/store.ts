@@ -1,7 +1,7 @@
 import { RolloutError } from '../errors.js';
 import type { Kv } from './kv.js';
 import { poolKeyId } from './types.js';
-import type { PoolEntry, PoolKey, PoolSnapshot, PoolStore, PoolValue, Pooled } from './types.js';
+import type { Fence, GuardedRead, PoolChange, PoolEntry, PoolKey, PoolStore, PoolValue, PoolWrite } from './types.js';
 
 const POOLED: readonly string[] = ['yes', 'no', 'inactive'];
 
@@ -48,7 +48,7 @@ export function parsePoolKeyPath(prefix: string, path: string): PoolKey | null {
   return { dc, cluster, service, host };
 }
 
-function checkChange(path: string, change: { readonly pooled?: Pooled; readonly weight?: number }): void {
+function checkChange(path: string, change: PoolChange): void {
   if (change.pooled !== undefined && !POOLED.includes(change.pooled)) {
     throw new RolloutError('E_POOL_VALUE', `refusing to write pooled=${String(change.pooled)} to ${path}: expected yes, no or inactive`, { key: path });
   }
@@ -57,14 +57,31 @@ function checkChange(path: string, change: { readonly pooled?: Pooled; readonly 
   }
 }
 
+/** The value a change makes of an entry, and the revision its CAS compares (0: create). */
+function nextValue(path: string, entry: PoolEntry, change: PoolChange): { readonly value: string; readonly modRevision: number } {
+  checkChange(path, change);
+  if (entry.state === 'malformed') {
+    throw new RolloutError('E_POOL_VALUE', `refusing to write ${path}: its value is malformed (${entry.reason}); fix it with conftool first`, { key: path });
+  }
+  if (entry.state === 'missing') {
+    // Why: conftool's defaults for a new node are weight 0 and pooled inactive.
+    return { value: JSON.stringify({ pooled: change.pooled ?? 'inactive', weight: change.weight ?? 0 }), modRevision: 0 };
+  }
+  // Why: spreading keeps unknown fields and the original key order; changed keys stay where they were.
+  const next: Record<string, unknown> = { ...entry.value };
+  if (change.pooled !== undefined) next.pooled = change.pooled;
+  if (change.weight !== undefined) next.weight = change.weight;
+  return { value: JSON.stringify(next), modRevision: entry.modRevision };
+}
+
 /** Conftool-compatible pool state on any Kv. Reads one list per cluster; every write is a CAS. */
 export function createPoolStore(kv: Kv, prefix: string): PoolStore {
-  async function read(keys: readonly PoolKey[]): Promise<PoolSnapshot> {
-    const clusters = new Map<string, string>();
-    for (const key of keys) clusters.set(`${key.dc}/${key.cluster}`, `${trimPrefix(prefix)}/${key.dc}/${key.cluster}/`);
+  async function readGuarded(keys: readonly PoolKey[]): Promise<GuardedRead> {
+    const clusters = new Set<string>();
+    for (const key of keys) clusters.add(`${trimPrefix(prefix)}/${key.dc}/${key.cluster}/`);
     // Why: one list per cluster is one consistent revision for the whole cluster, which the capacity guard counts.
-    const lists = await Promise.all([...clusters.values()].map((clusterPrefix) => kv.list(clusterPrefix)));
-    const byPath = new Map(lists.flat().map((entry) => [entry.key, entry]));
+    const ranges = await Promise.all([...clusters].map(async (clusterPrefix) => ({ prefix: clusterPrefix, ...(await kv.range(clusterPrefix)) })));
+    const byPath = new Map(ranges.flatMap((range) => range.entries).map((entry) => [entry.key, entry]));
     const snapshot = new Map<string, PoolEntry>();
     for (const key of keys) {
       const stored = byPath.get(poolKeyPath(prefix, key));
@@ -80,26 +97,25 @@ export function createPoolStore(kv: Kv, prefix: string): PoolStore {
           : { key, state: 'malformed', raw: stored.value, reason: parsed.reason, modRevision: stored.modRevision },
       );
     }
-    return snapshot;
+    return { snapshot, ranges: ranges.map(({ prefix: p, revision }) => ({ prefix: p, revision })) };
   }
 
-  async function write(entry: PoolEntry, change: { readonly pooled?: Pooled; readonly weight?: number }): Promise<number> {
+  async function write(entry: PoolEntry, change: PoolChange, fence: Fence = []): Promise<number> {
     const path = poolKeyPath(prefix, entry.key);
-    checkChange(path, change);
-    if (entry.state === 'malformed') {
-      throw new RolloutError('E_POOL_VALUE', `refusing to write ${path}: its value is malformed (${entry.reason}); fix it with conftool first`, { key: path });
-    }
-    if (entry.state === 'missing') {
-      // Why: conftool's defaults for a new node are weight 0 and pooled inactive.
-      const created = { pooled: change.pooled ?? 'inactive', weight: change.weight ?? 0 };
-      return kv.put(path, JSON.stringify(created), { expectModRevision: 0 });
-    }
-    // Why: spreading keeps unknown fields and the original key order; changed keys stay where they were.
-    const next: Record<string, unknown> = { ...entry.value };
-    if (change.pooled !== undefined) next.pooled = change.pooled;
-    if (change.weight !== undefined) next.weight = change.weight;
-    return kv.put(path, JSON.stringify(next), { expectModRevision: entry.modRevision });
+    const next = nextValue(path, entry, change);
+    if (fence.length === 0) return kv.put(path, next.value, { expectModRevision: next.modRevision });
+    return kv.txn({ keys: [{ key: path, modRevision: next.modRevision }, ...fence] }, [{ key: path, value: next.value }]);
   }
 
-  return { kv, prefix, read, write };
+  async function writeAll(read: GuardedRead, writes: readonly PoolWrite[], also: readonly { readonly key: string; readonly value: string }[] = [], fence: Fence = []): Promise<number> {
+    const puts = writes.map(({ entry, change }) => {
+      const path = poolKeyPath(prefix, entry.key);
+      return { key: path, ...nextValue(path, entry, change) };
+    });
+    // Why: the keys' own CAS, and no key of the clusters read put or created since: the guard's arithmetic still holds.
+    return kv.txn({ keys: [...puts.map(({ key, modRevision }) => ({ key, modRevision })), ...fence], unchangedSince: read.ranges },
+      [...puts.map(({ key, value }) => ({ key, value })), ...also]);
+  }
+
+  return { kv, prefix, read: async (keys) => (await readGuarded(keys)).snapshot, readGuarded, write, writeAll };
 }

@@ -27,13 +27,44 @@ export type PoolEntry =
 /** What the planner needs of each host: keyed by poolKeyId(). */
 export type PoolSnapshot = ReadonlyMap<string, PoolEntry>;
 
+/** What a write changes; the rest of the value is kept. */
+export interface PoolChange {
+  readonly pooled?: Pooled;
+  readonly weight?: number;
+}
+
+export interface PoolWrite {
+  readonly entry: PoolEntry;
+  readonly change: PoolChange;
+}
+
+/** A read that a decision was made on (the capacity guard): the snapshot, and each cluster list's revision. */
+export interface GuardedRead {
+  readonly snapshot: PoolSnapshot;
+  readonly ranges: readonly { readonly prefix: string; readonly revision: number }[];
+}
+
+/** Keys that must still be at these revisions for a write to apply: a run's lock keys (see RunLocks.fence). */
+export type Fence = readonly { readonly key: string; readonly modRevision: number }[];
+
 /** Pool state in etcd, conftool layout. Every write is a CAS on the revision read. */
 export interface PoolStore {
   readonly kv: Kv;
   readonly prefix: string;
   read(keys: readonly PoolKey[]): Promise<PoolSnapshot>;
-  /** CAS write. Pass the entry as read; unknown fields of its value are preserved. Returns the new modRevision. */
-  write(entry: PoolEntry, change: { readonly pooled?: Pooled; readonly weight?: number }): Promise<number>;
+  /** read(), keeping the revision of every cluster read, for writeAll(). */
+  readGuarded(keys: readonly PoolKey[]): Promise<GuardedRead>;
+  /**
+   * CAS write. Pass the entry as read; unknown fields of its value are preserved. Returns the new
+   * modRevision. With a fence, it applies only while every fence key is unchanged (E_POOL_CONFLICT).
+   */
+  write(entry: PoolEntry, change: PoolChange, fence?: Fence): Promise<number>;
+  /**
+   * One transaction: every write (each a CAS on its entry) and the `also` puts, only if no pool key of
+   * the clusters in `read` was put or created since that read. Otherwise nothing is written and it
+   * throws E_POOL_CONFLICT: re-read and decide again. Returns the transaction's revision.
+   */
+  writeAll(read: GuardedRead, writes: readonly PoolWrite[], also?: readonly { readonly key: string; readonly value: string }[], fence?: Fence): Promise<number>;
 }
 
 export function poolKeyId(key: PoolKey): string {

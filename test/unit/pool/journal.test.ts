@@ -79,4 +79,23 @@ describe('run journal', () => {
     expect(await deleteRun(kv, meta.runId)).toBe(2);
     expect((await listRuns(kv)).map((r) => r.runId)).toEqual(['other']);
   });
+
+  it('discards a finished journal whole (meta, hosts, batch markers) and leaves other runs', async () => {
+    const kv = createMemoryKv();
+    const journal = await createJournal(kv, meta);
+    await journal.record(host);
+    await kv.put(`/rollout/v1/runs/${meta.runId}/batches/eqiad/appserver/1`, '{}');
+    await createJournal(kv, { ...meta, runId: 'other' });
+    await journal.finish('ok');
+    expect(await journal.discard()).toBe(3);
+    expect((await kv.list('/rollout/v1/runs/')).map((e) => e.key)).toEqual(['/rollout/v1/runs/other/meta']);
+  });
+
+  it('does not take a batch commit marker for an unreadable host record', async () => {
+    const kv = createMemoryKv();
+    await createJournal(kv, meta);
+    await kv.put(`/rollout/v1/runs/${meta.runId}/batches/eqiad/appserver/1`, '{"hosts":["mw1"]}');
+    const [run] = await listRuns(kv);
+    expect(run?.unreadable).toEqual([]);
+  });
 });

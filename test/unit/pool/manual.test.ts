@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clearManual, readManual, recordManual } from '../../../src/pool/manual.js';
+import { clearManual, pruneManual, readManual, recordManual } from '../../../src/pool/manual.js';
+import { createPoolStore, poolKeyPath } from '../../../src/pool/store.js';
 import type { ManualRecord } from '../../../src/pool/manual.js';
 import { createMemoryKv } from '../../../src/pool/memory-kv.js';
 
@@ -35,4 +36,18 @@ describe('manual pool records', () => {
     expect(await clearManual(kv, key)).toBe(true);
     expect((await readManual(kv)).size).toBe(0);
   });
+
+  it('prunes the records of a cluster whose pool key changed since, keeping the current ones', async () => {
+    const kv = createMemoryKv();
+    const pool = createPoolStore(kv, '/conftool/v1/pools');
+    const other = { ...key, host: 'mw1002' };
+    const first = await kv.put(poolKeyPath('/conftool/v1/pools', key), '{"pooled":"no","weight":10}');
+    const second = await kv.put(poolKeyPath('/conftool/v1/pools', other), '{"pooled":"no","weight":10}');
+    await recordManual(kv, key, { ...record, revision: first });
+    await recordManual(kv, other, { ...record, revision: second });
+    await kv.put(poolKeyPath('/conftool/v1/pools', key), '{"pooled":"yes","weight":10}');
+    expect(await pruneManual(pool, 'eqiad', 'appserver')).toBe(1);
+    expect([...(await readManual(kv)).keys()]).toEqual(['eqiad/appserver/apache2/mw1002']);
+  });
 });
+
