@@ -5,6 +5,8 @@ export type ErrorCode =
   | 'E_SELECTION'
   | 'E_CAPACITY'
   | 'E_LOCKED'
+  /** The run's cluster locks are gone (lease expired, etcd lost too long): it may write nothing more. */
+  | 'E_LOCK_LOST'
   | 'E_ETCD_UNREACHABLE'
   | 'E_POOL_CONFLICT'
   | 'E_POOL_VALUE'

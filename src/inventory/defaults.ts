@@ -38,7 +38,7 @@ export const DEFAULT_HOST_SETTINGS: HostSettings = {
     requestTimeoutSeconds: 5,
     minHealthySeconds: 0,
   },
-  lb: { propagationSeconds: 3, confirmTimeoutSeconds: 30 },
+  lb: { propagationSeconds: 3, confirmTimeoutSeconds: 30, requireAgents: false },
 };
 
 export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {

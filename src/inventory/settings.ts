@@ -2,7 +2,7 @@
 import type { Node } from 'yaml';
 import { readBatchSizes, readAmount, FRACTION_RULE } from './amount.js';
 import { count, positiveSeconds, readLocated, seconds, type Kind } from './fields.js';
-import { isEmpty, join, readMap, where, type Ctx, type Entry, type Located } from './yaml-nodes.js';
+import { error, isEmpty, join, readMap, where, type Ctx, type Entry, type Located } from './yaml-nodes.js';
 
 /** One field of a settings group: its YAML key, the field of src/inventory/types.ts, its kind. */
 interface FieldSpec {
@@ -12,6 +12,8 @@ interface FieldSpec {
 }
 
 const str: Kind = { t: 'string' };
+/** A segment of an etcd key: what dc, cluster and service names may hold. */
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const template: Kind = { t: 'template' };
 const f = (yaml: string, kind: Kind, field = yaml): FieldSpec => ({ yaml, field, kind });
 
@@ -49,7 +51,7 @@ export const GROUPS = {
     f('requestTimeout', positiveSeconds, 'requestTimeoutSeconds'),
     f('minHealthySeconds', seconds),
   ],
-  lb: [f('propagationSeconds', seconds), f('confirmTimeout', positiveSeconds, 'confirmTimeoutSeconds')],
+  lb: [f('propagationSeconds', seconds), f('confirmTimeout', positiveSeconds, 'confirmTimeoutSeconds'), f('requireAgents', { t: 'bool' })],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
 export type GroupName = keyof typeof GROUPS;
@@ -82,7 +84,11 @@ export function readSettings(ctx: Ctx, entries: Map<string, Entry>, path: string
     if (value !== undefined) top[key] = { value, where: where(ctx, node), path: join(path, key) };
   };
   const service = entries.get('service');
-  if (service) put('service', service.value, readLocated(ctx, service.value, join(path, 'service'), { t: 'string' })?.value);
+  const serviceName = service ? readLocated<string>(ctx, service.value, join(path, 'service'), { t: 'string' })?.value : undefined;
+  // Why: the service is a segment of every pool key; a "/" in it makes keys the LB agents never read.
+  if (service && serviceName !== undefined && !SEGMENT.test(serviceName)) {
+    error(ctx, service.value, join(path, 'service'), `service name ${JSON.stringify(serviceName)} is not valid: use letters, digits, "_", "-" and "." (it becomes a segment of the pool keys)`);
+  } else if (service) put('service', service.value, serviceName);
   const weight = entries.get('weight');
   if (weight) put('weight', weight.value, readLocated(ctx, weight.value, join(path, 'weight'), count(0))?.value);
   for (const key of ['minPooled', 'failureBudget']) {

@@ -63,8 +63,10 @@ export interface HealthSettings {
 export interface LbSettings {
   /** With no LB agent registered for the datacenter: how long to wait for the LB to follow. */
   readonly propagationSeconds: number;
-  /** How long registered agents get to confirm a depool before the host fails (fail closed). */
+  /** How long registered agents get to confirm a depool (or a repool) before the host fails (fail closed). */
   readonly confirmTimeoutSeconds: number;
+  /** No agent registered for the datacenter fails the batch closed instead of waiting propagationSeconds. */
+  readonly requireAgents: boolean;
 }
 
 /** Settings every host carries after merging. */

@@ -1,64 +1,80 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
 import type { InventoryCluster } from '../inventory/types.js';
-import { poolKeyId } from '../pool/types.js';
+import { runBatchKey } from '../pool/rollout-keys.js';
+import { poolKeyId, type PoolEntry } from '../pool/types.js';
 import { poolKeysFor } from '../planner/plan.js';
 import { checkCapacity } from './capacity.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
-import { confirmLb } from './steps-lb.js';
+import { confirmLb, confirmRepool, requireAgents, unconfirmedRepools } from './steps-lb.js';
 import { checkHealth, drain, preflight, restart } from './steps-host.js';
-import { depool, journal, repool } from './steps-pool.js';
+import { depoolBatch, journal, repool } from './steps-pool.js';
 
 const CAPACITY_POLL_MS = 2000;
 
-/** Fresh pool read, then the capacity guard; waits up to capacityWait for others' depools to clear. */
-async function guardBatch(ctx: StepContext, cluster: InventoryCluster, runs: readonly HostRun[], leftByRun: readonly string[]): Promise<void> {
-  const deadline = ctx.deps.clock.now() + ctx.options.capacityWaitSeconds * 1000;
-  let announced = false;
-  for (;;) {
-    const snapshot = await ctx.deps.pool.read(poolKeysFor([cluster]));
-    for (const run of runs) run.entry = snapshot.get(poolKeyId(run.key));
-    const live = runs.filter((run) => run.state === 'pending');
-    for (const run of live) {
-      const entry = run.entry;
-      if (entry?.state !== 'present') run.skip(entry?.state === 'malformed' ? `malformed pool value: ${entry.reason}` : 'missing: no pool key in etcd');
-      else if (entry.value.pooled === 'inactive') run.skip('inactive (set since the plan)');
-    }
-    if (ctx.options.emergency) return;
-    const wanted = runs.filter((run) => run.state === 'pending' && run.entry?.state === 'present' && run.entry.value.pooled === 'yes').length;
-    const check = checkCapacity(cluster, snapshot, wanted);
-    if (check.ok) return;
-    // Why: hosts this run failed stay depooled until someone fixes them; waiting for them is pointless.
-    if (leftByRun.length > 0) {
-      throw new RolloutError('E_CAPACITY', `capacity guard: ${check.text}: ${leftByRun.join(', ')} failed earlier in this run and stay depooled, so no more hosts of ${cluster.name}@${cluster.dc} can be depooled. Fix and repool them, then run again`, { where: `${cluster.name}@${cluster.dc}` });
-    }
-    if (ctx.deps.clock.now() >= deadline) {
-      throw new RolloutError('E_CAPACITY', `capacity guard: ${check.text}; waited ${ctx.options.capacityWaitSeconds}s for hosts others depooled to come back. Repool them, or lower minPooled/--batch-size`, { where: `${cluster.name}@${cluster.dc}` });
-    }
-    if (!announced) {
-      announced = true;
-      ctx.emit({ event: 'capacity.waiting', dc: cluster.dc, cluster: cluster.name, pooled: check.pooled, required: check.required, wanted });
-    }
-    await ctx.deps.sleep(CAPACITY_POLL_MS, ctx.options.stop);
+const isYes = (entry: PoolEntry | undefined): boolean => entry?.state === 'present' && entry.value.pooled === 'yes';
+
+/** Skips hosts whose key went missing, unreadable or inactive; fails those whose pool state moved under the plan. */
+function settle(runs: readonly HostRun[], toDepool: ReadonlySet<HostRun>, emergency: boolean): void {
+  for (const run of runs.filter((r) => r.state === 'pending')) {
+    const entry = run.entry;
+    if (entry?.state !== 'present') run.skip(entry?.state === 'malformed' ? `malformed pool value: ${entry.reason}` : 'missing: no pool key in etcd');
+    else if (entry.value.pooled === 'inactive') run.skip('inactive (set since the plan)');
+    else if (toDepool.has(run) && entry.value.pooled !== 'yes') run.fail('depool', `pool state changed before the depool (now ${entry.value.pooled}): left as it is`, 'E_POOL_CONFLICT');
+    // Why: a host to restart in place that someone pooled meanwhile would lose its requests to the restart.
+    else if (!emergency && !toDepool.has(run) && entry.value.pooled === 'yes') run.fail('depool', 'pooled by someone else since the batch was read: left as it is, not restarted', 'E_POOL_CONFLICT');
   }
 }
 
-/** One host through its steps; every failure leaves it as the rules say (failed hosts stay depooled). */
+/**
+ * Fresh guarded read, the capacity guard, then the batch's depool as one transaction over the
+ * cluster; any change to the cluster since the read aborts it, and the guard runs again on a new
+ * read. Waits up to capacityWait for others' depools to clear.
+ */
+async function guardAndDepool(ctx: StepContext, cluster: InventoryCluster, runs: readonly HostRun[], toDepool: ReadonlySet<HostRun>, batch: number, earlier: readonly HostRun[]): Promise<void> {
+  const leftByRun = earlier.filter((r) => r.depooledByRun).map((r) => r.name);
+  const deadline = ctx.deps.clock.now() + ctx.options.capacityWaitSeconds * 1000;
+  let announced = false;
+  for (;;) {
+    const read = await ctx.deps.pool.readGuarded(poolKeysFor([cluster]));
+    for (const run of runs) if (run.state === 'pending') run.entry = read.snapshot.get(poolKeyId(run.key));
+    settle(runs, toDepool, false);
+    const wanted = runs.filter((run) => run.state === 'pending' && toDepool.has(run));
+    if (wanted.length === 0) return;
+    // Why: capacity is what the load balancers serve: a repool they have not applied yet is not capacity.
+    const notServing = new Set((await unconfirmedRepools(ctx, earlier)).map((r) => r.name));
+    const check = checkCapacity(cluster, read.snapshot, wanted.length, notServing);
+    if (check.ok) {
+      // Why: a Ctrl-C during the pre-check must not be followed by a depool.
+      if (ctx.options.stop.aborted) return;
+      const outcome = await depoolBatch(ctx, read, wanted, runBatchKey(ctx.options.runId, cluster.dc, cluster.name, batch));
+      if (outcome !== 'conflict') return;
+      // The cluster changed between the read and the write: read and guard again at once, within capacityWait.
+      if (ctx.deps.clock.now() >= deadline) {
+        throw new RolloutError('E_POOL_CONFLICT', `${cluster.name}@${cluster.dc}: its pool state kept changing between the capacity guard's read and the depool for ${ctx.options.capacityWaitSeconds}s; nothing of batch ${batch} was depooled`, { where: `${cluster.name}@${cluster.dc}` });
+      }
+    } else if (leftByRun.length > 0) {
+      // Why: hosts this run failed stay depooled until someone fixes them; waiting for them is pointless.
+      throw new RolloutError('E_CAPACITY', `capacity guard: ${check.text}: ${leftByRun.join(', ')} failed earlier in this run and stay depooled, so no more hosts of ${cluster.name}@${cluster.dc} can be depooled. Fix and repool them, then run again`, { where: `${cluster.name}@${cluster.dc}` });
+    } else if (ctx.deps.clock.now() >= deadline) {
+      throw new RolloutError('E_CAPACITY', `capacity guard: ${check.text}; waited ${ctx.options.capacityWaitSeconds}s for hosts others depooled to come back. Repool them, or lower minPooled/--batch-size`, { where: `${cluster.name}@${cluster.dc}` });
+    } else {
+      if (!announced) {
+        announced = true;
+        ctx.emit({ event: 'capacity.waiting', dc: cluster.dc, cluster: cluster.name, pooled: check.pooled, required: check.required, wanted: wanted.length });
+      }
+      await ctx.deps.sleep(CAPACITY_POLL_MS, ctx.options.stop);
+    }
+  }
+}
+
+/** After the depool: one host through LB confirmation, drain, restart, health and repool. */
 async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
   const { stop, emergency } = ctx.options;
-  const where = { dc: run.planned.dc, cluster: run.planned.cluster, host: run.name };
-  run.startedAt = ctx.deps.clock.now();
   try {
-    if (run.state !== 'pending') return;
+    if (run.state !== 'pending' && run.state !== 'depooled') return;
     if (stop.aborted) return run.moveTo('interrupted');
-    const entry = run.entry;
-    const depoolIt = !emergency && entry?.state === 'present' && entry.value.pooled === 'yes';
-    if (depoolIt) {
-      run.step = 'depool';
-      if (!(await preflight(ctx, run))) return;
-      if (!(await depool(ctx, run))) return;
-      if (!(await confirmLb(ctx, run, stop))) return;
-    }
+    if (run.state === 'depooled' && !(await confirmLb(ctx, run, stop))) return;
     if (!emergency) {
       run.step = 'drain';
       await drain(ctx, run, stop);
@@ -68,34 +84,63 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
     run.step = 'restart';
     if (!(await restart(ctx, run))) return;
     if (!(await checkHealth(ctx, run))) return;
-    if (run.depooledByRun && (await repool(ctx, run)) === 'repooled') run.moveTo('repooled', 'done');
+    if (run.depooledByRun && (await repool(ctx, run)) === 'repooled') {
+      await confirmRepool(ctx, run, run.repoolRevision ?? 0);
+      run.moveTo('repooled', 'done');
+    }
     run.moveTo('done', 'done');
   } catch (error) {
     // Why: a soft stop aborts waits (LB, drain) of hosts not yet restarted; those are put back below.
     if (stop.aborted && ['pending', 'depooled', 'lb-confirmed', 'drained'].includes(run.state)) run.moveTo('interrupted');
     else if (run.state !== 'failed') run.fail(run.step, describeError(error), isRolloutError(error) ? error.code : 'E_INTERNAL');
   } finally {
-    if (run.state === 'interrupted' && run.depooledByRun) {
-      await repool(ctx, run).catch((error: unknown) => ctx.emit({ event: 'run.warning', message: `${run.name}: repool after interrupt failed: ${describeError(error)}; run \`rollout recover\`` }));
-    }
-    if (run.state === 'failed' && run.depooledByRun) {
-      await journal(ctx, run, 'failed', run.failure?.reason).catch(() => undefined);
-    }
-    run.finishedAt = ctx.deps.clock.now();
-    if (run.state === 'failed' || run.state === 'skipped') {
-      const failure = run.failure ?? { reason: 'unknown', code: 'E_INTERNAL' };
-      if (run.state === 'skipped') ctx.emit({ event: 'host.skipped', ...where, reason: failure.reason });
-      else ctx.emit({ event: 'host.failed', ...where, step: run.step, reason: failure.reason, code: failure.code, depooled: run.depooledByRun });
-    } else if (run.state === 'done') {
-      ctx.emit({ event: 'host.done', ...where, durationMs: run.finishedAt - run.startedAt });
-    }
+    await finishHost(ctx, run);
   }
 }
 
-/** Guard, then every host of the batch concurrently; resolves when all of them have settled. */
-export async function runBatch(ctx: StepContext, cluster: InventoryCluster, runs: readonly HostRun[], index: number, total: number, leftByRun: readonly string[] = []): Promise<void> {
+/** Puts back what an interrupted host had depooled, journals a failure, and reports the host's end. */
+async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
+  const where = { dc: run.planned.dc, cluster: run.planned.cluster, host: run.name };
+  if (run.state === 'interrupted' && run.depooledByRun) {
+    await repool(ctx, run).catch((error: unknown) => ctx.emit({ event: 'run.warning', message: `${run.name}: repool after interrupt failed: ${describeError(error)}; run \`rollout recover\`` }));
+  }
+  if (run.state === 'failed' && run.depooledByRun) {
+    await journal(ctx, run, 'failed', run.failure?.reason).catch(() => undefined);
+  }
+  run.finishedAt = ctx.deps.clock.now();
+  if (run.state === 'failed' || run.state === 'skipped') {
+    const failure = run.failure ?? { reason: 'unknown', code: 'E_INTERNAL' };
+    if (run.state === 'skipped') ctx.emit({ event: 'host.skipped', ...where, reason: failure.reason });
+    else ctx.emit({ event: 'host.failed', ...where, step: run.step, reason: failure.reason, code: failure.code, depooled: run.depooledByRun });
+  } else if (run.state === 'done') {
+    ctx.emit({ event: 'host.done', ...where, durationMs: run.finishedAt - run.startedAt });
+  }
+}
+
+/**
+ * A batch: one read decides which hosts to depool; their SSH pre-checks run first, so nothing slow
+ * sits between the guard's read and the depool's transaction; then every host concurrently.
+ */
+export async function runBatch(ctx: StepContext, cluster: InventoryCluster, runs: readonly HostRun[], index: number, total: number, earlier: readonly HostRun[] = []): Promise<void> {
   ctx.emit({ event: 'batch.started', dc: cluster.dc, cluster: cluster.name, batch: index + 1, batches: total, hosts: runs.map((r) => r.name) });
-  await guardBatch(ctx, cluster, runs, leftByRun);
+  for (const run of runs) run.startedAt = ctx.deps.clock.now();
+  const first = await ctx.deps.pool.read(poolKeysFor([cluster]));
+  for (const run of runs) run.entry = first.get(poolKeyId(run.key));
+  const toDepool = new Set(ctx.options.emergency ? [] : runs.filter((run) => run.state === 'pending' && isYes(run.entry)));
+  for (const run of toDepool) run.step = 'depool';
+  await Promise.all([...toDepool].map((run) => (ctx.options.stop.aborted ? Promise.resolve(false) : preflight(ctx, run))));
+  try {
+    // Why: an emergency run writes nothing, so the first read is all it needs: no guard, no transaction.
+    if (ctx.options.emergency) settle(runs, toDepool, true);
+    else {
+      await requireAgents(ctx, [...toDepool]);
+      await guardAndDepool(ctx, cluster, runs, toDepool, index + 1, earlier);
+    }
+  } catch (error) {
+    // Why: hosts already failed (pre-check) or skipped are reported even when the batch goes no further.
+    await Promise.all(runs.filter((run) => run.state === 'failed' || run.state === 'skipped').map((run) => finishHost(ctx, run)));
+    throw error;
+  }
   await Promise.all(runs.map((run) => runHost(ctx, run)));
   const ok = runs.filter((r) => r.state === 'done').length;
   const failed = runs.filter((r) => r.state === 'failed').length;

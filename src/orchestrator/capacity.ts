@@ -11,14 +11,18 @@ export interface CapacityCheck {
   readonly text: string;
 }
 
-/** The planner's capacity guard on fresh pool state: may `wanted` more hosts be depooled now? */
-export function checkCapacity(cluster: InventoryCluster, snapshot: PoolSnapshot, wanted: number): CapacityCheck {
+/**
+ * The planner's capacity guard on fresh pool state: may `wanted` more hosts be depooled now?
+ * `notServing` names hosts pooled in etcd that the load balancers do not serve yet (repool not confirmed).
+ */
+export function checkCapacity(cluster: InventoryCluster, snapshot: PoolSnapshot, wanted: number, notServing: ReadonlySet<string> = new Set()): CapacityCheck {
   let yes = 0;
   let no = 0;
   for (const key of poolKeysFor([cluster])) {
     const entry = snapshot.get(poolKeyId(key));
     if (entry?.state !== 'present') continue;
-    if (entry.value.pooled === 'yes') yes += 1;
+    if (entry.value.pooled === 'yes' && !notServing.has(key.host)) yes += 1;
+    else if (entry.value.pooled === 'yes') no += 1;
     else if (entry.value.pooled === 'no') no += 1;
   }
   const guard = guardArithmetic({ minPooled: cluster.settings.minPooled, yes, no });

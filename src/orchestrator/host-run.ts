@@ -29,6 +29,10 @@ export class HostRun {
   wrote: { readonly value: PoolValue; readonly revision: number } | undefined;
   /** True while the host is depooled by this run. */
   depooledByRun = false;
+  /** The revision of this run's repool, once repooled. */
+  repoolRevision: number | undefined;
+  /** Repooled, but not every LB agent has applied it yet: the capacity guard counts it as not pooled. */
+  lbUnconfirmed = false;
   failure: { readonly reason: string; readonly code: string } | undefined;
   startedAt = 0;
   finishedAt = 0;

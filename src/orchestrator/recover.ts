@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import { describeError, isRolloutError } from '../errors.js';
 import type { InventoryHost } from '../inventory/types.js';
 import { poolKeyId, type PoolEntry } from '../pool/types.js';
+import type { BatchMarker } from '../pool/journal.js';
 import type { JournalHostRecord } from './types.js';
 
 /** A run whose lock lease is gone without it finishing: what it journaled per host. */
@@ -11,6 +12,15 @@ export interface DeadRun {
   readonly who: string;
   readonly startedAt: string;
   readonly hosts: readonly JournalHostRecord[];
+  /** Its batch depools' commit markers: the revision each listed host was depooled at. */
+  readonly batches: readonly BatchMarker[];
+  /** It finished, but left hosts it depooled unresolved (rather than dying). */
+  readonly finished?: boolean;
+}
+
+/** A journaled host the run depooled and neither repooled nor handed back: recover's to look at. */
+export function unresolved(record: JournalHostRecord): boolean {
+  return record.phase !== 'repooled' && record.phase !== 'left' && record.prior?.pooled === 'yes';
 }
 
 export type RecoverAction = 'repooled' | 'would-repool' | 'unhealthy' | 'changed-since' | 'not-depooled' | 'unknown-host';
@@ -31,14 +41,17 @@ export interface RecoverPorts {
   finish(runId: string, outcome: string): Promise<void>;
 }
 
-/** True when the key still holds what the dead run wrote (by revision, or by value when it died before journaling it). */
-function stillOurs(record: JournalHostRecord, entry: PoolEntry | undefined): boolean {
+/**
+ * True only when the key is untouched since the dead run wrote it: its mod revision is the run's
+ * write, journaled, or (killed between the depool transaction and the journal update) the revision
+ * of the batch marker that the same transaction wrote. Nothing weaker: a manual depool writes
+ * exactly the value a run would.
+ */
+function stillOurs(record: JournalHostRecord, entry: PoolEntry | undefined, batches: readonly BatchMarker[]): boolean {
   if (entry?.state !== 'present') return false;
-  if (record.wroteRevision !== null) return entry.modRevision === record.wroteRevision;
-  // Why: a run killed between its depool write and the journal update left no revision; its write is `pooled: no` on the prior value.
-  const prior = record.prior;
-  if (!prior || entry.modRevision <= record.priorRevision || entry.value.pooled !== 'no') return false;
-  return JSON.stringify({ ...prior, pooled: 'no' }) === JSON.stringify(entry.value);
+  const { dc, cluster, host } = record.key;
+  const wrote = record.wroteRevision ?? batches.find((b) => b.dc === dc && b.cluster === cluster && b.hosts.includes(host))?.revision;
+  return wrote !== undefined && entry.modRevision === wrote;
 }
 
 async function healthy(deps: Pick<Deps, 'probe' | 'sleep'>, host: InventoryHost): Promise<{ ok: boolean; detail: string }> {
@@ -63,12 +76,12 @@ export async function recoverRuns(
 ): Promise<RecoverOutcome[]> {
   const outcomes: RecoverOutcome[] = [];
   for (const run of input.runs) {
-    let unresolved = 0;
+    let left = 0;
     for (const record of run.hosts) {
-      if (record.phase === 'repooled' || record.phase === 'left' || record.prior?.pooled !== 'yes') continue;
+      if (!unresolved(record) || record.prior === null) continue;
       const base = { runId: run.runId, host: record.key.host, dc: record.key.dc, cluster: record.key.cluster, phase: record.phase, prior: record.prior.pooled };
       const entry = (await deps.pool.read([record.key])).get(poolKeyId(record.key));
-      if (!stillOurs(record, entry)) {
+      if (!stillOurs(record, entry, run.batches)) {
         const now = entry?.state === 'present' ? `pooled=${entry.value.pooled}, revision ${entry.modRevision}` : (entry?.state ?? 'missing');
         const action: RecoverAction = entry?.state === 'present' && entry.value.pooled === 'yes' ? 'not-depooled' : 'changed-since';
         outcomes.push({ ...base, action, detail: action === 'not-depooled' ? `already pooled (${now})` : `changed by someone else since the run (${now}): left alone` });
@@ -78,7 +91,7 @@ export async function recoverRuns(
       const host = input.hosts.get(record.key.host);
       if (!host) {
         outcomes.push({ ...base, action: 'unknown-host', detail: 'not in the inventory any more: repool it by hand after checking it' });
-        unresolved += 1;
+        left += 1;
         continue;
       }
       if (!input.act) {
@@ -88,7 +101,7 @@ export async function recoverRuns(
       const health = await healthy(deps, host).catch((error: unknown) => ({ ok: false, detail: describeError(error) }));
       if (!health.ok) {
         outcomes.push({ ...base, action: 'unhealthy', detail: `health check failed (${health.detail}): left depooled` });
-        unresolved += 1;
+        left += 1;
         continue;
       }
       const present = entry as Extract<PoolEntry, { state: 'present' }>;
@@ -105,7 +118,7 @@ export async function recoverRuns(
       await input.ports.record(run.runId, { ...record, phase: 'repooled', updatedAt: new Date(deps.clock.now()).toISOString(), note: `repooled by recover (${input.who}) at revision ${revision}` });
       outcomes.push({ ...base, action: 'repooled', detail: `healthy (${health.detail}); repooled at revision ${revision}` });
     }
-    if (input.act && unresolved === 0) await input.ports.finish(run.runId, `recovered by ${input.who}`);
+    if (input.act && left === 0) await input.ports.finish(run.runId, `recovered by ${input.who}`);
   }
   return outcomes;
 }

@@ -38,6 +38,18 @@ class FailureBudget {
     if (failures > clusterBudget) this.tripped ??= `${key}: ${failures} failed host(s), budget ${clusterBudget}`;
     else if (this.total > globalBudget) this.tripped ??= `${this.total} failed host(s) in the run, budget ${globalBudget}`;
   }
+
+  /**
+   * The emergency brake: without --failure-budget, an emergency run stops once a whole batch fails
+   * its health check: the "fix" it rolls out is broken too, and going on would take down the fleet.
+   */
+  afterBatch(cluster: InventoryCluster, batch: number, runs: readonly HostRun[]): void {
+    if (!this.input.options.emergency || this.input.options.failureBudget !== undefined) return;
+    const tried = runs.filter((r) => r.state !== 'skipped');
+    if (tried.length > 0 && tried.every((r) => r.state === 'failed' && r.step === 'health')) {
+      this.tripped ??= `emergency brake: every host of batch ${batch} of ${cluster.name}@${cluster.dc} failed its health check (give --failure-budget to go on regardless)`;
+    }
+  }
 }
 
 /**
@@ -80,8 +92,7 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
     for (const [index, runs] of batches.entries()) {
       if (options.stop.aborted || budget.tripped) return;
       try {
-        const leftByRun = batches.slice(0, index).flat().filter((r) => r.depooledByRun).map((r) => r.name);
-        await runBatch(ctx, cluster, runs, index, batches.length, leftByRun);
+        await runBatch(ctx, cluster, runs, index, batches.length, batches.slice(0, index).flat());
       } catch (error) {
         if (options.stop.aborted) return;
         if (isRolloutError(error, 'E_CAPACITY')) {
@@ -96,6 +107,7 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
         return;
       }
       for (const run of runs) if (run.state === 'failed') budget.record(cluster, planned);
+      budget.afterBatch(cluster, index + 1, runs);
       if (budget.tripped) emit({ event: 'run.warning', message: `failure budget exceeded (${budget.tripped}): no new batches will start` });
     }
   };

@@ -1,5 +1,5 @@
-import { describeError, isRolloutError } from '../errors.js';
-import { poolKeyId, type PoolValue } from '../pool/types.js';
+import { describeError, isRolloutError, RolloutError } from '../errors.js';
+import { poolKeyId, type GuardedRead, type PoolEntry } from '../pool/types.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 import type { JournalPhase } from './types.js';
@@ -18,28 +18,73 @@ export async function journal(ctx: StepContext, run: HostRun, phase: JournalPhas
   });
 }
 
-/** Journal first, then CAS the key to `pooled: no`; a lost race fails the host without touching it. */
-export async function depool(ctx: StepContext, run: HostRun): Promise<boolean> {
-  const entry = run.entry;
-  if (entry?.state !== 'present' || entry.value.pooled !== 'yes') {
-    run.fail('depool', `pool state changed before the depool (now ${entry?.state === 'present' ? entry.value.pooled : entry?.state ?? 'unknown'})`, 'E_POOL_CONFLICT');
-    return false;
+/** False once any of the run's lock keys moved: the lock is lost, and a refused write was refused for that. */
+export async function fenceHolds(ctx: StepContext): Promise<boolean> {
+  for (const { key, modRevision } of ctx.options.fence ?? []) {
+    if ((await ctx.deps.pool.kv.get(key))?.modRevision !== modRevision) return false;
   }
+  return true;
+}
+
+export function lockLostError(what: string): RolloutError {
+  return new RolloutError('E_LOCK_LOST', `${what}: this run no longer holds its cluster lock (its lease expired or was revoked), so it writes nothing more; whatever it depooled is left for \`rollout recover\``);
+}
+
+/** The batch's depool commit marker: present exactly when its transaction committed. */
+async function committedAt(ctx: StepContext, marker: string): Promise<number | undefined> {
+  return (await ctx.deps.pool.kv.get(marker))?.modRevision;
+}
+
+/**
+ * Journal first, then one transaction for the whole batch: every host's CAS to `pooled: no`, only if
+ * no pool key of the cluster changed since the guard's read, plus a commit marker. Resolves the
+ * revision, or 'conflict' (nothing written: re-read and guard again). A lost answer is resolved by
+ * reading the marker back, never guessed; if even that fails, the hosts fail as possibly depooled.
+ */
+export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: readonly HostRun[], marker: string): Promise<number | 'conflict' | 'failed'> {
   try {
-    await journal(ctx, run, 'depool');
-    const value: PoolValue = { ...entry.value, pooled: 'no' };
-    const revision = await ctx.deps.pool.write(entry, { pooled: 'no' });
-    run.wrote = { value, revision };
+    await Promise.all(runs.map((run) => journal(ctx, run, 'depool')));
+  } catch (error) {
+    const lost = isRolloutError(error, 'E_POOL_CONFLICT') && !(await fenceHolds(ctx).catch(() => true));
+    const why = lost ? lockLostError('journal write before the depool') : error;
+    for (const run of runs) run.fail('depool', `${describeError(why)} (left pooled, not restarted)`, isRolloutError(why) ? why.code : 'E_INTERNAL');
+    return 'failed';
+  }
+  const writes = runs.map((run) => ({ entry: run.entry as PoolEntry, change: { pooled: 'no' } as const }));
+  const stamp = JSON.stringify({ hosts: runs.map((run) => run.name), at: new Date(ctx.deps.clock.now()).toISOString() });
+  let revision: number | undefined;
+  try {
+    revision = await ctx.deps.pool.writeAll(read, writes, [{ key: marker, value: stamp }], ctx.options.fence);
+  } catch (error) {
+    // Why: etcd may have committed a write whose answer was lost (or retried on another endpoint): ask the marker.
+    const found = await committedAt(ctx, marker).catch(() => null);
+    if (found === null) {
+      // Why: it may be depooled: counted as left depooled, so the journal (and recover's view of it) is kept.
+      for (const run of runs) run.depooledByRun = true;
+      for (const run of runs) run.fail('depool', `the depool's outcome is unknown (${describeError(error)}; etcd did not answer the check either): it may be depooled; see \`rollout status\` and run \`rollout recover\``, isRolloutError(error) ? error.code : 'E_INTERNAL');
+      return 'failed';
+    }
+    if (found === undefined) {
+      if (isRolloutError(error, 'E_POOL_CONFLICT') && !(await fenceHolds(ctx).catch(() => true))) {
+        for (const run of runs) run.fail('depool', `${describeError(lockLostError('depool'))} (left pooled, not restarted)`, 'E_LOCK_LOST');
+        return 'failed';
+      }
+      if (isRolloutError(error, 'E_POOL_CONFLICT')) return 'conflict';
+      for (const run of runs) run.fail('depool', `${describeError(error)} (the batch's depool was not applied: left pooled, not restarted)`, isRolloutError(error) ? error.code : 'E_INTERNAL');
+      return 'failed';
+    }
+    revision = found;
+  }
+  for (const run of runs) {
+    const entry = run.entry as PoolEntry & { state: 'present' };
+    run.wrote = { value: { ...entry.value, pooled: 'no' }, revision };
     run.depooledByRun = true;
-    await journal(ctx, run, 'lb-confirm');
     run.moveTo('depooled', 'lb-confirm');
     ctx.emit({ event: 'host.depooled', dc: run.planned.dc, cluster: run.planned.cluster, host: run.name, modRevision: revision });
-    return true;
-  } catch (error) {
-    // The key may have been written before the journal update failed: still ours to repool.
-    run.fail('depool', describeError(error), isRolloutError(error) ? error.code : 'E_INTERNAL');
-    return false;
   }
+  // Why: the pool write is done; a journal update that fails now must not undo it, recover reads the depool record.
+  await Promise.all(runs.map((run) => journal(ctx, run, 'lb-confirm').catch((error: unknown) => ctx.deps.log.warn({ err: error, host: run.name }, 'journal update after depool failed'))));
+  return revision;
 }
 
 /** Puts back the prior value, only if the key still holds what this run wrote. */
@@ -61,12 +106,15 @@ export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled'
       return await leave(`changed by someone else during the run (wrote revision ${wrote.revision}, now ${seen}): left as it is`);
     }
     const prior = run.entry?.state === 'present' ? run.entry.value.pooled : 'yes';
-    const revision = await ctx.deps.pool.write(now, { pooled: prior });
+    const revision = await ctx.deps.pool.write(now, { pooled: prior }, ctx.options.fence);
     run.depooledByRun = false;
+    run.repoolRevision = revision;
     await journal(ctx, run, 'repooled').catch((error: unknown) => ctx.deps.log.warn({ err: error, host: run.name }, 'journal update after repool failed'));
     ctx.emit({ event: 'host.repooled', ...where, modRevision: revision });
     return 'repooled';
   } catch (error) {
+    // Why: a fenced write refused because the lock is gone is not someone else's change: the host stays this run's, depooled.
+    if (isRolloutError(error, 'E_POOL_CONFLICT') && !(await fenceHolds(ctx).catch(() => true))) throw lockLostError(`${run.name}: repool`);
     if (isRolloutError(error, 'E_POOL_CONFLICT')) return leave(`changed by someone else during the run: ${error.message}; left as it is`);
     throw error;
   }

@@ -1,3 +1,4 @@
+import type { Fence } from '../pool/types.js';
 import type { Amount, Inventory } from '../inventory/types.js';
 import type { Plan } from '../planner/types.js';
 
@@ -23,6 +24,8 @@ export interface RunOptions {
   readonly capacityWaitSeconds: number;
   /** Soft stop (first SIGINT/SIGTERM): start nothing new, finish running steps, repool. */
   readonly stop: AbortSignal;
+  /** The run's lock keys: every pool write compares them, so a run that lost its locks writes nothing. */
+  readonly fence?: Fence;
 }
 
 /** Who ran what: the first event of a run says so. */

@@ -13,6 +13,7 @@ export type RolloutEvent =
   | (Base & { readonly event: 'host.depooled'; readonly dc: string; readonly cluster: string; readonly host: string; readonly modRevision: number })
   | (Base & { readonly event: 'lb.confirmed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly agents: readonly string[]; readonly waitedMs: number })
   | (Base & { readonly event: 'lb.propagation-assumed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly seconds: number })
+  | (Base & { readonly event: 'lb.repool-confirmed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly agents: readonly string[]; readonly waitedMs: number })
   | (Base & { readonly event: 'host.drained'; readonly dc: string; readonly cluster: string; readonly host: string; readonly active: number; readonly waitedMs: number })
   | (Base & { readonly event: 'host.restarted'; readonly dc: string; readonly cluster: string; readonly host: string; readonly exitCode: number; readonly durationMs: number })
   | (Base & { readonly event: 'health.passed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly attempts: number; readonly detail: string })

@@ -35,6 +35,8 @@ export function describeEvent(event: RolloutEvent): string {
       return `${event.host} depool confirmed by ${event.agents.join(', ')} after ${seconds(event.waitedMs)}`;
     case 'lb.propagation-assumed':
       return `${event.host}: no LB agent registered in ${event.dc}, waited ${event.seconds} s for propagation`;
+    case 'lb.repool-confirmed':
+      return `${event.host} repool confirmed by ${event.agents.join(', ')} after ${seconds(event.waitedMs)}`;
     case 'host.drained':
       return `${event.host} drained after ${seconds(event.waitedMs)} (${event.active} active)`;
     case 'host.restarted':

@@ -87,7 +87,7 @@ const DEFAULT_HOST_SETTINGS: HostSettings = {
     requestTimeoutSeconds: 2,
     minHealthySeconds: 0,
   },
-  lb: { propagationSeconds: 1, confirmTimeoutSeconds: 10 },
+  lb: { propagationSeconds: 1, confirmTimeoutSeconds: 10, requireAgents: false },
 };
 
 /** Realistic resolved HostSettings (like the sandbox inventory), with per-section overrides. */

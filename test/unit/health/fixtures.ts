@@ -20,7 +20,7 @@ export function testHost(overrides: { name?: string; address?: string; health?: 
         type: 'http', url: undefined, command: undefined, expectStatus: 200, expectBody: undefined, releaseHeader: undefined, releaseField: undefined,
         attempts: 3, intervalSeconds: 1, timeoutSeconds: 10, requestTimeoutSeconds: 2, minHealthySeconds: 0, ...overrides.health,
       },
-      lb: { propagationSeconds: 1, confirmTimeoutSeconds: 10 },
+      lb: { propagationSeconds: 1, confirmTimeoutSeconds: 10, requireAgents: false },
     },
   };
 }

@@ -31,8 +31,11 @@ export interface Harness {
   value(host: string): Promise<Record<string, unknown> | null>;
   keyOf(host: string): PoolKey;
   run(options?: Partial<RunOptions> & { batchSize?: number }): Promise<RunResult>;
-  /** Registers an LB agent that confirms every pool write it sees (or never, with `confirm: false`). */
-  agent(dc: string, id: string, confirm: boolean): void;
+  /**
+   * Registers an LB agent that confirms every pool write it sees (or never, with `confirm: false`;
+   * or only the values a predicate accepts, e.g. depools but not repools).
+   */
+  agent(dc: string, id: string, confirm: boolean | ((value: { pooled?: string }) => boolean)): void;
   names(event: RolloutEvent['event']): string[];
 }
 
@@ -67,6 +70,7 @@ export async function harness(built: { inventory: Inventory; snapshot: PoolSnaps
         for (const entry of await kv.list(`${PREFIX}/${dc}/`)) {
           const [cluster, service, host] = entry.key.slice(PREFIX.length + dc.length + 2).split('/');
           if (!cluster || !service || !host) continue;
+          if (typeof confirm === 'function' && !confirm(JSON.parse(entry.value) as { pooled?: string })) continue;
           const key = appliedKey(id, { dc, cluster, service, host });
           const applied = await kv.get(key);
           const revision = applied ? (JSON.parse(applied.value) as { revision: number }).revision : 0;

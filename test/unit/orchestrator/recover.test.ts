@@ -4,7 +4,7 @@ import { allHosts, type InventoryHost } from '../../../src/inventory/types.js';
 import { recoverRuns, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../../../src/orchestrator/recover.js';
 import { createJournal, finishRun, listRuns, recordJournalHost, type JournalHost } from '../../../src/pool/journal.js';
 import { createMemoryKv, type MemoryKv } from '../../../src/pool/memory-kv.js';
-import { runHostKey } from '../../../src/pool/rollout-keys.js';
+import { runBatchKey, runHostKey } from '../../../src/pool/rollout-keys.js';
 import { createPoolStore, poolKeyPath } from '../../../src/pool/store.js';
 import type { PoolKey, PoolStore } from '../../../src/pool/types.js';
 import { fleet, poolKeyOfHost } from '../../support/fleet.js';
@@ -34,7 +34,7 @@ function ports(kv: MemoryKv): RecoverPorts {
 }
 
 async function deadRuns(kv: MemoryKv): Promise<DeadRun[]> {
-  return (await listRuns(kv)).filter((r) => r.dead).map((r) => ({ runId: r.runId, command: r.meta?.command ?? '?', who: 'alice@deploy1', startedAt: r.meta?.startedAt ?? '', hosts: r.hosts }));
+  return (await listRuns(kv)).filter((r) => r.dead).map((r) => ({ runId: r.runId, command: r.meta?.command ?? '?', who: 'alice@deploy1', startedAt: r.meta?.startedAt ?? '', hosts: r.hosts, batches: r.batches }));
 }
 
 async function world(): Promise<World> {
@@ -74,17 +74,20 @@ async function world(): Promise<World> {
  * A run that depooled `names` and died (no finish, no lock). With `journaled: false` it died
  * between its pool write and the journal update that records the written revision.
  */
-async function killedRun(w: World, names: readonly string[], options: { journaled?: boolean; runId?: string } = {}): Promise<string> {
+async function killedRun(w: World, names: readonly string[], options: { journaled?: boolean; runId?: string; marker?: boolean } = {}): Promise<string> {
   const runId = options.runId ?? 'r-dead';
   const holder = { user: 'alice', machine: 'deploy1', pid: 4242, command: 'rollout sync', runId, startedAt: new Date(NOW).toISOString(), reason: 'deploy' };
   const journal = await createJournal(w.kv, { runId, holder, command: 'rollout sync', emergency: false, startedAt: holder.startedAt, lease: '0' });
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
     const key = w.key(name);
-    const entry = (await w.pool.read([key])).get(`${key.dc}/${key.cluster}/${key.service}/${key.host}`);
+    const read = await w.pool.readGuarded([key]);
+    const entry = read.snapshot.get(`${key.dc}/${key.cluster}/${key.service}/${key.host}`);
     if (entry?.state !== 'present') throw new Error(`test setup: ${name} has no pool value`);
     const base: JournalHost = { key, prior: entry.value, priorRevision: entry.modRevision, phase: 'depool', wroteRevision: null, wroteValue: null, updatedAt: holder.startedAt };
     await journal.record(base);
-    const wroteRevision = await w.pool.write(entry, { pooled: 'no' });
+    // As a run depools: one transaction with the batch's commit marker.
+    const marker = { key: runBatchKey(runId, key.dc, key.cluster, i + 1), value: JSON.stringify({ hosts: [name], at: holder.startedAt }) };
+    const wroteRevision = await w.pool.writeAll(read, [{ entry, change: { pooled: 'no' } }], options.marker === false ? [] : [marker]);
     if (options.journaled !== false) await journal.record({ ...base, phase: 'restart', wroteRevision, wroteValue: { ...entry.value, pooled: 'no' } });
   }
   return runId;
@@ -150,6 +153,16 @@ describe('recoverRuns', () => {
     const outcomes = await w.recover(true);
     expect(outcomes.map((o) => o.action)).toEqual(['changed-since']);
     expect(await w.value('mw1002')).toMatchObject({ pooled: 'no', weight: 5 });
+  });
+
+  it('never takes a key for the dead run\'s by its value alone: without the write revision (journal or batch marker) it is left', async () => {
+    const w = await world();
+    // As if an operator depooled with exactly the value a run writes, and the run never committed its depool.
+    await killedRun(w, ['mw1002'], { journaled: false, marker: false });
+    const outcomes = await w.recover(true);
+    expect(outcomes.map((o) => o.action)).toEqual(['changed-since']);
+    expect(await w.value('mw1002')).toMatchObject({ pooled: 'no' });
+    expect(w.probed).toEqual([]);
   });
 
   it('changes nothing and probes nothing with act: false', async () => {
