@@ -1,10 +1,10 @@
 import type { Io } from '../cli/io.js';
-import { EXIT, RolloutError } from '../errors.js';
+import { EXIT, isRolloutError, RolloutError } from '../errors.js';
 import { allClusters, type Inventory, type InventoryCluster, type InventoryHost } from '../inventory/types.js';
 import { checkCapacity } from '../orchestrator/capacity.js';
 import { poolKeyOf, poolKeysFor } from '../planner/plan.js';
-import { recordManual } from '../pool/manual.js';
-import { poolKeyId, type PoolEntry } from '../pool/types.js';
+import { pruneManual, recordManual } from '../pool/manual.js';
+import { poolKeyId, type PoolEntry, type PoolStore } from '../pool/types.js';
 import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
 
 export interface PoolArgs extends CommonArgs {
@@ -32,32 +32,66 @@ export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
   const connection = await connectPool(inventory, args, io);
   const who = whoami(io);
   try {
-    if (args.action === 'depool' && !args.force) {
-      // The guard, per cluster, on fresh state: the same arithmetic as a rollout's.
-      for (const cluster of new Set(targets.map((t) => t.cluster))) {
-        const snapshot = await connection.pool.read(poolKeysFor([cluster]));
-        const wanted = targets.filter((t) => t.cluster === cluster && isPooled(snapshot.get(poolKeyId(poolKeyOf(t.host))))).length;
-        const check = checkCapacity(cluster, snapshot, wanted);
-        if (!check.ok) throw new RolloutError('E_CAPACITY', `refusing to depool: ${check.text}. Nothing was changed; use --force to depool anyway`, { where: `${cluster.name}@${cluster.dc}` });
-      }
-    }
     // Why: refuse before the first write, so a bad host in the list never leaves the others half done.
     const all = await connection.pool.read(targets.map((t) => poolKeyOf(t.host)));
     for (const { host } of targets) checkWritable(host, all.get(poolKeyId(poolKeyOf(host))), args.action, '. Nothing was changed');
-    const pooled = args.action === 'pool' ? 'yes' : 'no';
+    const record = async (host: InventoryHost, revision: number, before: string, after: string): Promise<void> => {
+      await recordManual(connection.kv, poolKeyOf(host), { action: args.action, user: who.user, machine: who.machine, reason, time: new Date().toISOString(), revision });
+      io.stdout.write(`${host.name}: ${before} → ${after} (revision ${revision})\n`);
+    };
+    // Why: records of keys changed since are stale; pruning them here keeps /rollout/v1/manual/ bounded.
+    const prune = async (): Promise<void> => {
+      for (const cluster of new Set(targets.map((t) => t.cluster))) await pruneManual(connection.pool, cluster.dc, cluster.name).catch(() => 0);
+    };
+    if (args.action === 'depool') {
+      for (const cluster of new Set(targets.map((t) => t.cluster))) {
+        const hosts = targets.filter((t) => t.cluster === cluster).map((t) => t.host);
+        const { revision, before } = await depoolCluster(connection.pool, cluster, hosts, args.force === true);
+        for (const host of hosts) await record(host, revision, before.get(host.name) ?? 'missing', 'no');
+      }
+      await prune();
+      return EXIT.ok;
+    }
     for (const { host } of targets) {
       const key = poolKeyOf(host);
       const entry = (await connection.pool.read([key])).get(poolKeyId(key));
       if (!entry) continue;
       checkWritable(host, entry, args.action, ' (it changed during this command)');
       const before = entry.state === 'present' ? entry.value.pooled : 'missing';
-      const revision = await connection.pool.write(entry, entry.state === 'missing' ? { pooled, weight: host.settings.weight } : { pooled });
-      await recordManual(connection.kv, key, { action: args.action, user: who.user, machine: who.machine, reason, time: new Date().toISOString(), revision });
-      io.stdout.write(`${host.name}: ${before} → ${pooled} (revision ${revision})\n`);
+      const revision = await connection.pool.write(entry, entry.state === 'missing' ? { pooled: 'yes', weight: host.settings.weight } : { pooled: 'yes' });
+      await record(host, revision, before, 'yes');
     }
+    await prune();
     return EXIT.ok;
   } finally {
     await connection.close().catch(() => undefined);
+  }
+}
+
+const DEPOOL_ATTEMPTS = 5;
+
+/**
+ * The hosts of one cluster depooled in one transaction, guarded (unless forced) on the read it
+ * compares: a change anywhere in the cluster since the read (another depool racing this one) aborts
+ * it, and the guard is checked again on a fresh read.
+ */
+export async function depoolCluster(pool: PoolStore, cluster: InventoryCluster, hosts: readonly InventoryHost[], force: boolean): Promise<{ revision: number; before: Map<string, string> }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const read = await pool.readGuarded(poolKeysFor([cluster]));
+    const entries = hosts.map((host) => ({ host, entry: read.snapshot.get(poolKeyId(poolKeyOf(host))) }));
+    for (const { host, entry } of entries) checkWritable(host, entry, 'depool', ' (it changed during this command). Nothing was changed');
+    if (!force) {
+      // The guard, on fresh state: the same arithmetic as a rollout's.
+      const check = checkCapacity(cluster, read.snapshot, entries.filter(({ entry }) => isPooled(entry)).length);
+      if (!check.ok) throw new RolloutError('E_CAPACITY', `refusing to depool: ${check.text}. Nothing was changed; use --force to depool anyway`, { where: `${cluster.name}@${cluster.dc}` });
+    }
+    const before = new Map(entries.map(({ host, entry }) => [host.name, entry?.state === 'present' ? entry.value.pooled : 'missing']));
+    const writes = entries.map(({ entry }) => ({ entry: entry as PoolEntry, change: { pooled: 'no' } as const }));
+    try {
+      return { revision: await pool.writeAll(force ? { ...read, ranges: [] } : read, writes), before };
+    } catch (error) {
+      if (!isRolloutError(error, 'E_POOL_CONFLICT') || attempt >= DEPOOL_ATTEMPTS) throw error;
+    }
   }
 }
 
