@@ -1,9 +1,10 @@
 import type { Io } from '../cli/io.js';
+import { runPrefix } from '../pool/rollout-keys.js';
 import { realSleep, systemClock } from '../deps.js';
 import { EXIT } from '../errors.js';
 import { createProbes } from '../health/select.js';
 import { allHosts } from '../inventory/types.js';
-import { recoverRuns, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../orchestrator/recover.js';
+import { recoverRuns, unresolved, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../orchestrator/recover.js';
 import { finishRun, listRuns, recordJournalHost } from '../pool/journal.js';
 import type { Kv } from '../pool/kv.js';
 import { acquireLocks } from '../pool/lock.js';
@@ -15,7 +16,14 @@ export interface RecoverArgs extends CommonArgs {
 }
 
 function journalPorts(kv: Kv): RecoverPorts {
-  return { record: (runId, entry) => recordJournalHost(kv, runId, entry), finish: (runId, outcome) => finishRun(kv, runId, outcome) };
+  return {
+    record: (runId, entry) => recordJournalHost(kv, runId, entry),
+    // Why: every host resolved, so nothing is left to track: the journal goes, and journals stay bounded.
+    finish: async (runId, outcome) => {
+      await finishRun(kv, runId, outcome);
+      await kv.deletePrefix(runPrefix(runId));
+    },
+  };
 }
 
 function render(outcomes: readonly RecoverOutcome[]): string {
@@ -29,12 +37,15 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
   const transport = createSshTransport({ concurrency: inventory.run.sshConcurrency, env: io.env });
   try {
     const all = await listRuns(connection.kv);
-    const runs: DeadRun[] = all.filter((r) => r.dead).map((r) => ({
+    // Dead runs, and finished ones that still left a host depooled (a failed repool, a failed host): both are recover's.
+    const runs: DeadRun[] = all.filter((r) => r.dead || (r.meta?.finishedAt !== undefined && !r.locked && r.hosts.some(unresolved))).map((r) => ({
       runId: r.runId,
       command: r.meta?.command ?? 'unknown command',
       who: r.meta ? `${r.meta.holder.user}@${r.meta.holder.machine}` : 'unknown',
       startedAt: r.meta?.startedAt ?? '',
       hosts: r.hosts,
+      batches: r.batches,
+      finished: r.meta?.finishedAt !== undefined,
     }));
     const write = (s: string): void => void io.stdout.write(s);
     if (runs.length === 0) {
@@ -53,11 +64,10 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
     const who = `${me.user}@${me.machine}`;
     const ports = journalPorts(connection.kv);
     const preview = await recoverRuns(deps, { runs, hosts, act: false, who, ports });
-    if (!args.json) {
-      for (const run of runs) write(`run ${run.runId} (${run.command}, ${run.who}, started ${run.startedAt}) died and left:\n`);
-      write(preview.length > 0 ? render(preview) : '  no host depooled by it\n');
-    }
     let act = args.yes === true;
+    if (!args.json) for (const run of runs) write(`run ${run.runId} (${run.command}, ${run.who}, started ${run.startedAt}) ${run.finished ? 'finished and' : 'died and'} left:\n`);
+    // Why: with --yes the outcomes are the report; printing the preview too would list every host twice.
+    if (!args.json && !act) write(preview.length > 0 ? render(preview) : '  no host depooled by it\n');
     if (!act && io.confirm && preview.some((o) => o.action === 'would-repool')) act = await io.confirm('health-check and repool these hosts?');
     if (!act) {
       if (args.json) write(`${JSON.stringify(preview)}\n`);
@@ -69,7 +79,13 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
     const locks = await acquireLocks(connection.kv, clusters, { ...me, command: `rollout ${io.argv.join(' ')}`, runId: `recover-${Date.now()}`, startedAt: new Date().toISOString(), reason: 'rollout recover' }, { sleep: realSleep, now: () => Date.now() });
     try {
       const outcomes = await recoverRuns(deps, { runs, hosts, act: true, who, ports });
-      write(args.json ? `${JSON.stringify(outcomes)}\n` : render(outcomes));
+      if (args.json) write(`${JSON.stringify(outcomes)}\n`);
+      else if (args.yes === true) write(outcomes.length > 0 ? render(outcomes) : '  no host depooled by it\n');
+      else {
+        // After a confirmation the preview is on screen: say only what changed from it.
+        const said = new Set(preview.map((o) => `${o.runId} ${o.host} ${o.action}`));
+        write(render(outcomes.filter((o) => !said.has(`${o.runId} ${o.host} ${o.action}`))));
+      }
       return outcomes.some((o) => o.action === 'unhealthy' || o.action === 'unknown-host') ? EXIT.failedHosts : EXIT.ok;
     } finally {
       await locks.release().catch(() => undefined);

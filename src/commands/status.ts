@@ -5,6 +5,7 @@ import { selectClusters } from '../planner/select.js';
 import { listRuns } from '../pool/journal.js';
 import { describeHolder, listLocks } from '../pool/lock.js';
 import { readManual } from '../pool/manual.js';
+import { unresolved } from '../orchestrator/recover.js';
 import { poolKeyId } from '../pool/types.js';
 import { connectPool, loadFor, type CommonArgs } from './context.js';
 import { renderStatusTable, statusRows, type ChangeNote } from './status-rows.js';
@@ -58,6 +59,9 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
     const counts = ['yes', 'no', 'inactive', 'missing', 'malformed'].map((s) => `${rows.filter((r) => r.pooled === s).length} ${s}`).join(', ');
     io.stdout.write(`\n${rows.length} hosts: ${counts}\n`);
     for (const lock of locks) io.stdout.write(`lock ${lock.cluster}@${lock.dc}: ${describeHolder(lock.holder)}\n`);
+    for (const run of runs.filter((r) => !r.dead && !r.locked && r.meta?.finishedAt !== undefined && r.hosts.some(unresolved))) {
+      io.stdout.write(`run ${run.runId} (${run.meta?.command ?? ''}) finished but left ${run.hosts.filter(unresolved).length} host(s) it depooled: run \`rollout recover\`\n`);
+    }
     for (const run of runs.filter((r) => r.dead)) {
       const who = run.meta ? `${run.meta.command}, ${run.meta.holder.user}@${run.meta.holder.machine}, ${run.meta.startedAt}` : 'no readable meta';
       io.stdout.write(`unfinished run ${run.runId} (${who}) died: run \`rollout recover\`\n`);

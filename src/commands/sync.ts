@@ -1,15 +1,16 @@
 import type { Io } from '../cli/io.js';
 import { realSleep, systemClock, type Deps } from '../deps.js';
-import { EXIT, RolloutError } from '../errors.js';
+import { EXIT, isRolloutError, RolloutError } from '../errors.js';
 import { createProbes } from '../health/select.js';
-import type { Amount, Inventory, InventoryCluster } from '../inventory/types.js';
+import { allHosts, type Amount, type Inventory, type InventoryCluster } from '../inventory/types.js';
 import { createLogger, defaultLogFile } from '../log.js';
 import { runRollout } from '../orchestrator/run.js';
 import { planRollout, poolKeysFor } from '../planner/plan.js';
 import { selectClusters } from '../planner/select.js';
 import type { Plan, Selection } from '../planner/types.js';
 import { createJournal, newRunId } from '../pool/journal.js';
-import { acquireLocks } from '../pool/lock.js';
+import { acquireLocks, describeHolder, listLocks, type ClusterRef, type LockHolder, type RunLocks } from '../pool/lock.js';
+import { clearPreempt, requestPreempt, watchPreempt } from '../pool/preempt.js';
 import { renderPlanText } from '../report/plan-text.js';
 import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
@@ -50,6 +51,7 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
   try {
     const snapshot = await connection.pool.read(poolKeysFor(clusters));
     const plan = planRollout({ inventory, selection, snapshot, options: { emergency, batchSize } });
+    if (args.release !== undefined) checkReleaseReadable(inventory, plan, args.release);
     if (args['dry-run']) {
       io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlanText(plan));
       return plan.clusters.some((c) => c.blocked) ? EXIT.capacity : EXIT.ok;
@@ -60,7 +62,8 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
     }
     const hostCount = plan.clusters.reduce((n, c) => n + c.batches.reduce((m, b) => m + b.hosts.length, 0), 0);
     if (emergency && !args.yes) {
-      const question = `EMERGENCY: hard-restart ${hostCount} host(s) in ${plan.clusters.length} cluster(s) while they serve traffic (no depool; requests in flight will fail). Go on?`;
+      const brake = failureBudget === undefined ? ' It stops if every host of a batch fails its health check (--failure-budget replaces this rule).' : '';
+      const question = `EMERGENCY: hard-restart ${hostCount} host(s) in ${plan.clusters.length} cluster(s) while they serve traffic (no depool; requests in flight will fail).${brake} Go on?`;
       if (!io.confirm) throw new RolloutError('E_USAGE', 'refusing an emergency restart without confirmation: no terminal to ask on; add --yes to confirm in a script');
       if (!(await io.confirm(question))) {
         io.stderr.write('rollout: not confirmed; nothing was changed\n');
@@ -70,6 +73,44 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
     return await execute({ args, io, inventory, plan, connection, emergency, failureBudget, clusters });
   } finally {
     await connection.close().catch(() => undefined);
+  }
+}
+
+/**
+ * With --release every host's health check must read the release it serves; an HTTP check that
+ * cannot would fail every host after its depool, so it is refused before anything is written.
+ */
+function checkReleaseReadable(inventory: Inventory, plan: Plan, release: string): void {
+  const planned = new Set(plan.clusters.flatMap((c) => c.batches.flatMap((b) => b.hosts.map((h) => h.host))));
+  const blind = allHosts(inventory).filter((h) => planned.has(h.name) && h.settings.health.type === 'http'
+    && h.settings.health.releaseHeader === undefined && h.settings.health.releaseField === undefined);
+  const first = blind[0];
+  if (first === undefined) return;
+  const names = blind.length > 3 ? `${blind.slice(0, 3).map((h) => h.name).join(', ')} and ${blind.length - 3} more` : blind.map((h) => h.name).join(', ');
+  throw new RolloutError('E_USAGE', `--release ${release}: the HTTP health check of ${names} cannot tell which release a host serves (set health.releaseHeader or health.releaseField for it, e.g. at ${first.source.file}:${first.source.line}), so every host would fail after its depool. Nothing was changed`, { host: first.name, where: '--release' });
+}
+
+/** How long an emergency run waits for a preempted graceful run to repool what is healthy and let go. */
+const PREEMPT_WAIT_SECONDS = 60;
+
+/**
+ * An emergency run finding its clusters locked by a graceful run asks it, through an etcd key, to
+ * stop (start nothing new, repool what is healthy, release the locks), then takes the locks within
+ * a bounded wait. Another emergency run holding them is never preempted.
+ */
+async function takeOver(connection: PoolConnection, clusters: readonly ClusterRef[], holder: LockHolder, io: Io, lock: (waitSeconds: number) => Promise<RunLocks>): Promise<RunLocks> {
+  const wanted = new Set(clusters.map((c) => `${c.dc}/${c.cluster}`));
+  const held = (await listLocks(connection.kv)).filter((l) => wanted.has(`${l.dc}/${l.cluster}`));
+  const emergencyHolder = held.find((l) => l.holder === null || /--emergency\b/.test(l.holder.command));
+  if (emergencyHolder) {
+    throw new RolloutError('E_LOCKED', `${emergencyHolder.cluster}@${emergencyHolder.dc} is locked by ${describeHolder(emergencyHolder.holder)}, which an emergency run does not preempt: wait for it or use --wait-lock SECONDS`, { key: emergencyHolder.key });
+  }
+  const written = await requestPreempt(connection.kv, held, { runId: holder.runId, user: holder.user, machine: holder.machine, reason: holder.reason, at: new Date().toISOString() });
+  for (const l of held) io.stderr.write(`rollout: ${l.cluster}@${l.dc} is held by ${describeHolder(l.holder)}: asked it to stop for this emergency run; waiting up to ${PREEMPT_WAIT_SECONDS}s for it to repool what is healthy and let go\n`);
+  try {
+    return await lock(PREEMPT_WAIT_SECONDS);
+  } finally {
+    await clearPreempt(connection.kv, written);
   }
 }
 
@@ -83,13 +124,18 @@ async function execute(input: {
   const command = `rollout ${io.argv.join(' ')}`;
   const holder = { ...who, command, runId, startedAt: new Date().toISOString(), reason: args.reason ?? (emergency ? 'emergency restart' : `rolling restart${args.release ? ` for release ${args.release}` : ''}`) };
   const toLock = input.clusters.map((c) => ({ dc: c.dc, cluster: c.name }));
-  const locks = await acquireLocks(connection.kv, toLock, holder, { waitSeconds: args['wait-lock'] ?? 0, sleep: realSleep, now: () => Date.now(), signal: io.stop }).catch((error: unknown) => {
+  const lock = (waitSeconds: number): Promise<RunLocks> => acquireLocks(connection.kv, toLock, holder, { waitSeconds, sleep: realSleep, now: () => Date.now(), signal: io.stop }).catch((error: unknown) => {
     if (io.stop.aborted) throw new RolloutError('E_INTERRUPTED', 'interrupted while waiting for the cluster lock; nothing was changed', { cause: error });
     throw error;
   });
-  // The run stops on the operator's Ctrl-C or when it loses its cluster locks.
+  const locks = await lock(args['wait-lock'] ?? 0).catch(async (error: unknown) => {
+    if (!emergency || !isRolloutError(error, 'E_LOCKED')) throw error;
+    return takeOver(connection, toLock, holder, io, lock);
+  });
+  // The run stops on the operator's Ctrl-C, when it loses its cluster locks, or when an emergency run preempts it.
   const lockLost = new AbortController();
-  const stop = AbortSignal.any([io.stop, lockLost.signal]);
+  const preempted = new AbortController();
+  const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal]);
   const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
   const log = createLogger({ file: logFile });
   const report = chooseReporter({ stream: io.stdout, now: () => Date.now(), json: args.json === true, isTTY: io.stdout.isTTY === true, color: io.stdout.isTTY === true && !io.env['NO_COLOR'] });
@@ -98,8 +144,13 @@ async function execute(input: {
     report.emit({ event: 'run.warning', message: `lost the cluster lock (${error.message}): starting nothing new`, time: new Date().toISOString(), runId });
     lockLost.abort('lock lost');
   });
+  const stopWatching = emergency ? () => undefined : watchPreempt(connection.kv, toLock, (request) => {
+    const by = `emergency run ${request.runId} (${request.user}@${request.machine})`;
+    report.emit({ event: 'run.warning', message: `preempted by ${by}: starting nothing new, repooling what is healthy, then giving it the locks`, time: new Date().toISOString(), runId });
+    preempted.abort(`preempted by ${by}`);
+  });
   try {
-    const journal = await createJournal(connection.kv, { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id });
+    const journal = await createJournal(connection.kv, { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id }, { fence: locks.fence });
     const probes = createProbes(transport);
     const deps: Deps = { pool: connection.pool, transport, probe: probes.probe, drain: probes.drain, clock: systemClock, sleep: realSleep, log, report };
     log.info({ runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file }, `${who.user}@${who.machine} ran ${command}`);
@@ -110,14 +161,18 @@ async function execute(input: {
         parallelClusters: args['parallel-clusters'] ?? inventory.run.parallelClusters,
         capacityWaitSeconds: args['capacity-wait'] ?? inventory.run.capacityWaitSeconds,
         stop,
+        fence: locks.fence,
       },
     });
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);
     await journal.finish(result.exitCode === 0 ? 'ok' : leftDepooled ? 'finished-with-depooled-hosts' : `exit ${result.exitCode}`).catch((error: unknown) => log.warn({ err: error }, 'could not close the journal'));
+    // Why: every host is resolved (repooled, left to its owner, or never depooled): nothing for recover, and journals stay bounded.
+    if (!leftDepooled) await journal.discard().catch((error: unknown) => log.warn({ err: error }, 'could not delete the finished journal'));
     io.stderr.write(`log: ${logFile}\n`);
-    // Why: losing the lock is a fault, not an operator's interrupt: exit 1, hosts as the summary says.
-    return lockLost.signal.aborted && !io.stop.aborted && result.exitCode === EXIT.interrupted ? EXIT.failedHosts : result.exitCode;
+    // Why: losing the lock, or yielding to an emergency, is not the operator's interrupt: exit 1, hosts as the summary says.
+    return (lockLost.signal.aborted || preempted.signal.aborted) && !io.stop.aborted && result.exitCode === EXIT.interrupted ? EXIT.failedHosts : result.exitCode;
   } finally {
+    stopWatching();
     await report.close();
     await transport.close().catch(() => undefined);
     await locks.release().catch(() => undefined);

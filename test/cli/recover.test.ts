@@ -38,8 +38,8 @@ afterAll(async () => {
   remove?.();
 });
 
-/** A run that depooled `hosts` (journaled with the revision it wrote) and died without finishing. */
-async function deadRun(runId: string, hosts: readonly string[]): Promise<void> {
+/** A run that depooled `hosts` (journaled with the revision it wrote) and died without finishing (or finished, leaving them). */
+async function deadRun(runId: string, hosts: readonly string[], finished = false): Promise<void> {
   const holder = { user: 'alice', machine: 'deploy1', pid: 4242, command: 'rollout sync', runId, startedAt: '2026-11-24T19:00:00.000Z', reason: 'deploy' };
   const journal = await createJournal(kv, { runId, holder, command: 'rollout sync', emergency: false, startedAt: holder.startedAt, lease: '0' });
   for (const host of hosts) {
@@ -48,6 +48,7 @@ async function deadRun(runId: string, hosts: readonly string[]): Promise<void> {
     const wroteRevision = await kv.put(poolKeyPath(PREFIX, key), JSON.stringify({ pooled: 'no', weight: 10, rack: 'B4' }));
     await journal.record({ key, prior: JSON.parse(prior?.value ?? 'null') as { pooled: 'yes'; weight: number }, priorRevision: prior?.modRevision ?? 0, phase: 'health', wroteRevision, wroteValue: { pooled: 'no', weight: 10, rack: 'B4' }, updatedAt: holder.startedAt });
   }
+  if (finished) await journal.finish('finished-with-depooled-hosts');
 }
 
 describe('rollout recover --yes', { timeout: 120_000 }, () => {
@@ -82,5 +83,18 @@ describe('rollout recover --yes', { timeout: 120_000 }, () => {
     const fourth = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
     expectExit(fourth, 0);
     expect(fourth.stdout).toContain('nothing to recover');
+  });
+
+  it('acts on a finished run that left a host depooled (a failed repool), prints each host once, then deletes its journal', async () => {
+    sickIsDown = false;
+    const pooled = { pooled: 'yes', weight: 10, rack: 'B4' };
+    await seed(kv, 'eqiad', 'appserver', { [H(1)]: pooled, [H(2)]: pooled, [H(3)]: pooled, [H(4)]: pooled });
+    await deadRun('r-finished', [H(3)], true);
+    const r = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
+    expectExit(r, 0);
+    expect(r.stdout).toContain('run r-finished (rollout sync, alice@deploy1, started 2026-11-24T19:00:00.000Z) finished and left:');
+    expect(r.stdout.split('\n').filter((l) => l.includes(H(3)))).toHaveLength(1);
+    expect(await valueOf(kv, 'eqiad', 'appserver', H(3))).toEqual(pooled);
+    expect(await kv.list('/rollout/v1/runs/r-finished/')).toEqual([]);
   });
 });

@@ -76,6 +76,15 @@ describe('sync and restart', { timeout: 120_000 }, () => {
     expect(await kv.revision()).toBe(before);
   });
 
+  it('refuses --release when the HTTP health check cannot read a release, writing nothing (exit 2)', async () => {
+    const before = await kv.revision();
+    const r = await cli('sync', '--dc', 'eqiad', '--release', 'r2');
+    expectExit(r, 2);
+    expect(r.stderr).toContain(`the HTTP health check of ${H(1)}, ${H(2)}, ${H(3)} cannot tell which release a host serves`);
+    expect(r.stderr).toMatch(/set health\.releaseHeader or health\.releaseField for it, e\.g\. at .*inventory\.yaml:\d+/);
+    expect(await kv.revision()).toBe(before);
+  });
+
   it('prints the plan and writes nothing with --dry-run', async () => {
     const before = await kv.revision();
     const r = await cli('sync', '--dry-run', '--dc', 'eqiad');

@@ -86,6 +86,8 @@ describe('rollout on a real sandbox fleet under load', () => {
     const evs = events(result.stdout);
     expect(evs.filter((e) => e['event'] === 'lb.confirmed')).toHaveLength(sandbox.hosts.length);
     expect(evs.filter((e) => e['event'] === 'lb.propagation-assumed')).toHaveLength(0);
+    // Every host resolved: the run deleted its journal, so journals stay bounded.
+    expect((await kv.list('/rollout/v1/runs/')).map((e) => e.key)).toEqual([]);
   }, 180_000);
 
   it('restart <cluster> <dc> restarts that cluster only', async () => {
@@ -196,6 +198,28 @@ describe('rollout on a real sandbox fleet under load', () => {
     } finally {
       expect(await exitOf(first)).toBe(0);
     }
+  }, 180_000);
+
+  it('an emergency sync takes over a running graceful sync: it yields (repooling what is healthy), then every host is hard-restarted', async () => {
+    const graceful = spawnRollout(['sync', '--json', '--reason', 'slow deploy'], inventory);
+    let out = '';
+    graceful.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = exitOf(graceful);
+    await until('the graceful run to depool a host', async () => out.includes('"event":"host.depooled"'), 60_000);
+    const before = await pids(sandbox);
+    const emergency = await rollout(['sync', '--emergency', '--yes', '--json', '--reason', 'rollback'], inventory);
+    expectExit(emergency, 0);
+    expect(emergency.stderr).toContain('asked it to stop for this emergency run');
+    expect(await code).toBe(1);
+    const summary = events(out).find((e) => e['event'] === 'run.summary');
+    expect(String(summary?.['interruptedBy'])).toMatch(/^preempted by emergency run \S+ \(/);
+    expect(summary?.['totals']).toMatchObject({ leftDepooled: 0 });
+    const after = await pids(sandbox);
+    for (const h of sandbox.hosts) {
+      expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
+      expect(await pooled(h), h.name).toBe('yes');
+    }
+    expect(await kv.list('/rollout/v1/preempt/')).toEqual([]);
   }, 180_000);
 
   it('after a sync killed with SIGKILL mid-batch, recover --yes repools every host the dead run depooled', async () => {
