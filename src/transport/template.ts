@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { RolloutError } from '../errors.js';
 
 /** Values a command or URL template may name: {host} {address} {port} {service} {dc} {cluster} {release}. */
@@ -28,5 +29,9 @@ export function renderCommand(template: string, vars: TemplateVars): string {
 
 /** Renders a URL template; values are percent-encoded except in the authority, where host names stand as they are. */
 export function renderUrl(template: string, vars: TemplateVars): string {
-  return render(template, vars, (value) => (/^[A-Za-z0-9.:[\]-]+$/.test(value) ? value : encodeURIComponent(value)));
+  return render(template, vars, (value) => {
+    // Why: an IPv6 literal in a URL must be bracketed, or "http://::1:8080/" names no host at all.
+    if (isIPv6(value)) return `[${value}]`;
+    return /^[A-Za-z0-9.:[\]-]+$/.test(value) ? value : encodeURIComponent(value);
+  });
 }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
 import { createHttpProbe } from '../../../src/health/http.js';
@@ -31,6 +33,18 @@ describe('createHttpProbe', () => {
   it('fails a host that answers another status, naming the status and the url', async () => {
     const host = testHost({ health: { url: `${server.base}/down` } });
     expect(await probe.check(host, { release: undefined })).toEqual({ ok: false, detail: `HTTP 503 from ${server.base}/down` });
+  });
+
+  it('brackets an IPv6 address in the url, so a host on ::1 is reached', async () => {
+    const v6 = http.createServer((_req, res) => res.end('pong'));
+    await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+    try {
+      const { port } = v6.address() as AddressInfo;
+      const host = testHost({ address: '::1', health: { url: `http://{address}:${port}/ok` } });
+      expect(await probe.check(host, { release: undefined })).toEqual({ ok: true, detail: 'HTTP 200' });
+    } finally {
+      await new Promise<void>((resolve) => v6.close(() => resolve()));
+    }
   });
 
   it('renders the url template with the host address and name', async () => {

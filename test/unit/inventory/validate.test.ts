@@ -74,6 +74,11 @@ describe('validateInventory rejects', () => {
     expect(e).toContain('is not a valid host name');
   });
 
+  it('a service name that is not one segment of a pool key', () => {
+    const text = cluster(['service: php/fpm']);
+    expect(onlyError(check(text))).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'service:')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.service: service name "php/fpm" is not valid`));
+  });
+
   it('a host address that is neither an IP nor a DNS name', () => {
     const text = cluster([], ['- { name: mw1.x, address: "10.0.0.1; rm -rf /" }']);
     expect(onlyError(check(text))).toMatch(/:\d+:\d+: datacenters\.eqiad\.clusters\.appserver\.hosts\[0\]\.address: expected an IP address or a DNS name/);
