@@ -1,5 +1,5 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
-import { poolKeyId, type GuardedRead, type PoolEntry } from '../pool/types.js';
+import { poolKeyId, type GuardedRead, type PoolEntry, type Pooled } from '../pool/types.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 import type { JournalPhase } from './types.js';
@@ -87,6 +87,18 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
   return revision;
 }
 
+/**
+ * A repool whose answer was lost (a deadline, or a retry on another endpoint that then saw its own
+ * committed write as a conflict) is resolved by reading the key back: if it now holds exactly the
+ * value this repool wrote, at a later revision, it landed. Otherwise the error stands.
+ */
+async function landed(ctx: StepContext, run: HostRun, read: PoolEntry & { state: 'present' }, pooled: Pooled, error: unknown): Promise<number> {
+  const after = (await ctx.deps.pool.read([run.key]).catch(() => undefined))?.get(poolKeyId(run.key));
+  const wanted = JSON.stringify({ ...read.value, pooled });
+  if (after?.state === 'present' && after.modRevision > read.modRevision && JSON.stringify(after.value) === wanted) return after.modRevision;
+  throw error;
+}
+
 /** Puts back the prior value, only if the key still holds what this run wrote. */
 export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled' | 'left'> {
   const wrote = run.wrote;
@@ -106,7 +118,7 @@ export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled'
       return await leave(`changed by someone else during the run (wrote revision ${wrote.revision}, now ${seen}): left as it is`);
     }
     const prior = run.entry?.state === 'present' ? run.entry.value.pooled : 'yes';
-    const revision = await ctx.deps.pool.write(now, { pooled: prior }, ctx.options.fence);
+    const revision = await ctx.deps.pool.write(now, { pooled: prior }, ctx.options.fence).catch((error: unknown) => landed(ctx, run, now, prior, error));
     run.depooledByRun = false;
     run.repoolRevision = revision;
     await journal(ctx, run, 'repooled').catch((error: unknown) => ctx.deps.log.warn({ err: error, host: run.name }, 'journal update after repool failed'));

@@ -109,6 +109,24 @@ describe('a depool whose answer is lost', () => {
   });
 });
 
+describe('a repool whose answer is lost', () => {
+  it('is read back: holding exactly the repooled value at a later revision, it landed', async () => {
+    const h = await harness(fleet().cluster('appserver', 1, { batch: 1, minPooled: 0 }).build());
+    const put = h.kv.put.bind(h.kv);
+    Object.assign(h.kv, {
+      put: async (...args: Parameters<typeof put>) => {
+        const revision = await put(...args);
+        if (args[1].includes('"pooled":"yes"')) throw unreachableError('memory://kv', new Error('deadline exceeded after commit'));
+        return revision;
+      },
+    });
+    const result = await h.run();
+    expect(result.hosts[0]).toMatchObject({ outcome: 'done', leftDepooled: false });
+    expect(h.names('host.repooled')).toEqual(['mw1001']);
+    expect(h.names('host.repool-skipped')).toEqual([]);
+  });
+});
+
 describe('every pool write of a run is fenced by its lock', () => {
   async function locked(h: Harness): Promise<{ fence: Fence; lose(): void }> {
     const locks = await acquireLocks(h.kv, [{ dc: 'eqiad', cluster: 'appserver' }], { user: 't', machine: 'm', pid: 1, command: 'rollout sync', runId: 'run-1', startedAt: '', reason: '' }, { sleep: async () => {}, now: () => h.now });
