@@ -243,4 +243,32 @@ describe('rollout on a real sandbox fleet under load', () => {
     expectExit(again, 0);
     expect(again.stdout).toMatch(/nothing to recover/);
   }, 180_000);
+
+  it('with etcd frozen (SIGSTOP) longer than the lease mid-sync, the run ends by itself; once etcd is back, recover repools every host', async () => {
+    const etcdPid = Number(fs.readFileSync(sandbox.etcd.pidFile, 'utf8').trim());
+    // Why: pid_max is small here and pids are reused: signal only the sandbox's own etcd.
+    expect(fs.readFileSync(`/proc/${etcdPid}/cmdline`, 'utf8')).toContain(sandbox.dir);
+    const victim = spawnRollout(['sync', '--json', '--reason', 'etcd will freeze'], inventory);
+    let out = '';
+    victim.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = exitOf(victim);
+    await until('a depool', async () => out.includes('"event":"host.depooled"'), 60_000);
+    process.kill(etcdPid, 'SIGSTOP');
+    try {
+      // Longer than the lease (10 s): the run must notice on its own and stop writing.
+      await new Promise((r) => setTimeout(r, 12_000));
+    } finally {
+      process.kill(etcdPid, 'SIGCONT');
+    }
+    const exit = await code;
+    expect([1, 5]).toContain(exit);
+    expect(out).toMatch(/lost the cluster lock|etcd unreachable/);
+    await until('the run\'s locks to expire', async () => (await kv.list('/rollout/v1/locks/')).length === 0, 60_000);
+    const recovered = await rollout(['recover', '--yes'], inventory);
+    expectExit(recovered, 0);
+    for (const h of sandbox.hosts) expect(await pooled(h), h.name).toBe('yes');
+    expect(await kv.list('/rollout/v1/runs/')).toEqual([]);
+    // The LB agents registered again after the freeze (the next run relies on them).
+    await until('two LB agents', async () => (await kv.list('/rollout/v1/lb/eqiad/agents/')).length > 0 && (await kv.list('/rollout/v1/lb/codfw/agents/')).length > 0, 60_000);
+  }, 240_000);
 });
