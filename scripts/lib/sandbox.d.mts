@@ -17,7 +17,8 @@ export interface SandboxState {
   release: string;
   dcs: string[];
   clusters: string[];
-  etcd: { endpoint: string; clientPort: number; peerPort: number; pidFile: string };
+  /** endpoint and pidFile: the first member's; endpoints and members: every member (--etcd-members). */
+  etcd: { endpoint: string; endpoints: string[]; clientPort: number; peerPort: number; pidFile: string; members: { name: string; endpoint: string; pidFile: string; dataDir: string }[] };
   haproxy: { url: string; port: number; socket: string; config: string; pidFile: string };
   ssh: { user: string; identityFile: string; knownHosts: string; config: string };
   hosts: SandboxHost[];
@@ -32,6 +33,8 @@ export interface SandboxUpOptions {
   net?: string;
   sshBasePort?: number;
   release?: string;
+  /** etcd members (default 1); more than one form a cluster on <net>.2, .3, … */
+  etcdMembers?: number;
   /** Start one `rollout lb-agent` per datacenter when the built CLI has it (default true). */
   agents?: boolean;
   /** The `rollout` entry script whose `lb-agent` subcommand is started (default <repo>/bin/rollout.js). */
@@ -51,7 +54,7 @@ export interface SandboxComponent {
 }
 export interface DirOption { dir?: string }
 export const DEFAULT_DIR: string;
-export const DEFAULT_FLEET: Readonly<{ dcs: string[]; clusters: string[]; hostsPerCluster: number; net: string; sshBasePort: number; release: string }>;
+export const DEFAULT_FLEET: Readonly<{ dcs: string[]; clusters: string[]; hostsPerCluster: number; net: string; sshBasePort: number; release: string; etcdMembers: number }>;
 export function sandboxUp(options?: SandboxUpOptions): Promise<SandboxState>;
 /** Stops what the sandbox started (by pid file), removes the dir unless keep; resolves the signalled pids. */
 export function sandboxDown(options?: DirOption & { keep?: boolean }): Promise<number[]>;

@@ -10,4 +10,5 @@ export const NETS = {
   sandbox: '127.0.68',
   probes: '127.0.69',
   sandboxFailure: '127.0.70',
+  etcdCluster: '127.0.71',
 } as const;

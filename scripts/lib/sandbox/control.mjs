@@ -1,7 +1,7 @@
 // `down`, `status` and the fault-injection helpers (release, break-fpm, stop-sshd, …).
 import fs from 'node:fs';
 import path from 'node:path';
-import { hostPaths, paths, HTTP_PORT } from './layout.mjs';
+import { etcdMembers, hostPaths, paths, HTTP_PORT } from './layout.mjs';
 import { fpmConfig, brokenFpmConfig } from './templates.mjs';
 import { findProcesses, isAlive, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil } from './procs.mjs';
 import { BINARIES } from './system.mjs';
@@ -30,7 +30,15 @@ function components(dir, state) {
     list.push({ component: 'nginx', host: name, pidFile: hp.nginxPid, match: hp.nginxConf, exe: BINARIES.nginx, address: host ? `${host.address}:${HTTP_PORT}` : '' });
     list.push({ component: 'php-fpm', host: name, pidFile: hp.fpmPid, match: hp.fpmConf, exe: BINARIES.phpFpm, address: host ? `${host.address}:9000` : '' });
   }
-  list.push({ component: 'etcd', pidFile: P.etcdPid, match: P.etcdData, exe: BINARIES.etcd, address: state ? state.etcd.endpoint : '' });
+  const members = state ? etcdMembers(dir, state.fleet) : [{ name: 'sandbox', pidFile: P.etcdPid, dataDir: P.etcdData, endpoint: '' }];
+  // Why: without state.json, extra members are still found by their pid files.
+  if (!state && fs.existsSync(P.run)) {
+    for (const f of fs.readdirSync(P.run).filter((x) => /^etcd-.+\.pid$/.test(x))) {
+      const name = f.slice(5, -4);
+      members.push({ name, pidFile: path.join(P.run, f), dataDir: path.join(dir, 'etcd-members', name), endpoint: '' });
+    }
+  }
+  for (const m of members) list.push({ component: 'etcd', host: m.name === 'sandbox' ? undefined : m.name, pidFile: m.pidFile, match: m.dataDir, exe: BINARIES.etcd, address: m.endpoint });
   return list;
 }
 

@@ -9,6 +9,7 @@ export const DEFAULT_FLEET = Object.freeze({
   net: '127.0.0',
   sshBasePort: 2200,
   release: 'initial',
+  etcdMembers: 1,
 });
 
 export const HTTP_PORT = 8080;
@@ -23,6 +24,26 @@ export const LB_PORT = 8080;
 export const infraAddress = (net) => `${net}.2`;
 
 /**
+ * The etcd members: the first is `sandbox` on <net>.2 (data in <state>/etcd); with more, member k
+ * is `sandbox<k>` on <net>.(k+1), data in <state>/etcd-members/sandbox<k>. Hosts start at .11.
+ */
+export function etcdMembers(dir, fleet) {
+  const P = paths(dir);
+  return Array.from({ length: fleet.etcdMembers ?? 1 }, (_, i) => {
+    const name = i === 0 ? 'sandbox' : `sandbox${i + 1}`;
+    const address = `${fleet.net}.${2 + i}`;
+    return {
+      name, address,
+      endpoint: `http://${address}:${ETCD_CLIENT_PORT}`,
+      peer: `http://${address}:${ETCD_PEER_PORT}`,
+      dataDir: i === 0 ? P.etcdData : path.join(dir, 'etcd-members', name),
+      pidFile: i === 0 ? P.etcdPid : path.join(P.run, `etcd-${name}.pid`),
+      logFile: i === 0 ? P.etcdLog : path.join(P.log, `etcd-${name}.log`),
+    };
+  });
+}
+
+/**
  * Host k (1-based, numbered across the whole fleet) is `mw<k>.<dc>.sandbox` on `<net>.<10+k>`,
  * its sshd on port sshBasePort+k.
  */
@@ -32,6 +53,9 @@ export function planFleet(options = {}) {
     throw new Error(`sandbox: --net must be the first three octets of a loopback address like 127.0.0, got "${fleet.net}"`);
   }
   if (!/^[A-Za-z0-9._-]+$/.test(fleet.release)) throw new Error(`sandbox: bad release id "${fleet.release}"`);
+  if (!Number.isInteger(fleet.etcdMembers) || fleet.etcdMembers < 1 || fleet.etcdMembers > 5) {
+    throw new Error(`sandbox: --etcd-members must be 1 to 5, got "${fleet.etcdMembers}"`);
+  }
   const count = fleet.dcs.length * fleet.clusters.length * fleet.hostsPerCluster;
   if (count < 1 || count > 240) throw new Error(`sandbox: the fleet must have 1..240 hosts, got ${count}`);
   for (const name of [...fleet.dcs, ...fleet.clusters]) {
@@ -116,12 +140,12 @@ export function hostPaths(h) {
 const q = (s) => JSON.stringify(s);
 
 /** The inventory YAML (format of the project's inventory loader) for the fleet in `dir`. */
-export function inventoryYaml(fleet, dir, etcdEndpoint) {
+export function inventoryYaml(fleet, dir, etcdEndpoints) {
   const P = paths(dir);
   const lines = [
     '# Written by scripts/sandbox up: the local loopback fleet. Regenerated on every `up`.',
     'etcd:',
-    `  endpoints: [${q(etcdEndpoint)}]`,
+    `  endpoints: [${etcdEndpoints.map(q).join(', ')}]`,
     '  prefix: /conftool/v1/pools',
     '  dialTimeout: 5',
     'run:',

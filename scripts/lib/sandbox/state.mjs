@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HTTP_PORT, paths } from './layout.mjs';
+import { HTTP_PORT, etcdMembers, paths } from './layout.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const DEFAULT_DIR = path.join(REPO, '.sandbox');
@@ -15,7 +15,7 @@ export function resolveDir(dir) {
 }
 
 /** The entries a sandbox creates in its state dir; anything else means the dir is not (only) ours. */
-export const OWN_ENTRIES = ['state.json', 'state.json.tmp', 'inventory.yaml', 'haproxy.cfg', 'run', 'log', 'ssh', 'etcd', 'hosts'];
+export const OWN_ENTRIES = ['state.json', 'state.json.tmp', 'inventory.yaml', 'haproxy.cfg', 'run', 'log', 'ssh', 'etcd', 'etcd-members', 'hosts'];
 
 /** Refuse a state dir that holds files the sandbox did not create (a mistyped --dir such as the repo). */
 export function assertSandboxDir(dir) {
@@ -54,7 +54,11 @@ export function readSandboxState(dir) {
     release: state.fleet.release,
     dcs: state.fleet.dcs,
     clusters: state.fleet.clusters,
-    etcd: { endpoint: state.etcd.endpoint, clientPort: state.etcd.clientPort, peerPort: state.etcd.peerPort, pidFile: P.etcdPid },
+    etcd: {
+      endpoint: state.etcd.endpoint, clientPort: state.etcd.clientPort, peerPort: state.etcd.peerPort, pidFile: P.etcdPid,
+      endpoints: etcdMembers(abs, state.fleet).map((m) => m.endpoint),
+      members: etcdMembers(abs, state.fleet).map((m) => ({ name: m.name, endpoint: m.endpoint, pidFile: m.pidFile, dataDir: m.dataDir })),
+    },
     haproxy: {
       url: `http://${state.haproxy.address}:${state.haproxy.port}`,
       port: state.haproxy.port,

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { paths, planFleet, inventoryYaml, infraAddress, SERVICE, HTTP_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, LB_PORT } from './layout.mjs';
+import { etcdMembers, paths, planFleet, inventoryYaml, infraAddress, SERVICE, HTTP_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, LB_PORT } from './layout.mjs';
 import { httpGet, identity, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil, isAlive, sleep } from './procs.mjs';
 import { BINARIES, ensurePackages } from './system.mjs';
 import { writeFiles } from './files.mjs';
@@ -46,18 +46,22 @@ function newState(dir, options) {
   };
 }
 
+/** Every etcd member at once: a cluster answers its health check only once a quorum is up. */
 async function startEtcd(state, started) {
-  const P = paths(state.dir);
-  const { address, clientPort, peerPort, endpoint } = state.etcd;
-  const peer = `http://${address}:${peerPort}`;
-  return ensureDaemon('etcd', started, {
-    pidFile: P.etcdPid, match: P.etcdData, logFile: P.etcdLog, command: BINARIES.etcd,
-    args: ['--name', 'sandbox', '--data-dir', P.etcdData, '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `sandbox=${peer}`,
-      '--initial-cluster-state', 'new', '--log-outputs', 'stderr', '--logger', 'zap'],
-    listen: { host: address, port: clientPort },
-    ready: async () => (await httpGet(`${endpoint}/health`)).body.includes('true'),
-  });
+  const members = etcdMembers(state.dir, state.fleet);
+  const cluster = members.map((m) => `${m.name}=${m.peer}`).join(',');
+  await Promise.all(members.map((m) => {
+    fs.mkdirSync(m.dataDir, { recursive: true, mode: 0o700 });
+    return ensureDaemon(members.length === 1 ? 'etcd' : `etcd ${m.name}`, started, {
+      pidFile: m.pidFile, match: m.dataDir, logFile: m.logFile, command: BINARIES.etcd,
+      args: ['--name', m.name, '--data-dir', m.dataDir, '--listen-client-urls', m.endpoint, '--advertise-client-urls', m.endpoint,
+        '--listen-peer-urls', m.peer, '--initial-advertise-peer-urls', m.peer, '--initial-cluster', cluster,
+        '--initial-cluster-state', 'new', '--log-outputs', 'stderr', '--logger', 'zap'],
+      listen: { host: m.address, port: ETCD_CLIENT_PORT },
+      ready: async () => (await httpGet(`${m.endpoint}/health`)).body.includes('true'),
+      timeoutMs: 30_000,
+    });
+  }));
 }
 
 async function startHost(state, host, started) {
@@ -80,7 +84,7 @@ async function startHost(state, host, started) {
 }
 
 async function seedPool(state) {
-  const client = new Etcd3({ hosts: state.etcd.endpoint, dialTimeout: 5000 });
+  const client = new Etcd3({ hosts: etcdMembers(state.dir, state.fleet).map((m) => m.endpoint), dialTimeout: 5000 });
   try {
     await Promise.all(state.fleet.hosts.map((h) => {
       const key = `/conftool/v1/pools/${h.dc}/${h.cluster}/${SERVICE}/${h.name}`;
@@ -161,7 +165,7 @@ async function startAll(state, options, log, started) {
   if (failed) throw failed.reason;
   await startHaproxy(state, started);
   const P = paths(dir);
-  fs.writeFileSync(P.inventory, inventoryYaml(state.fleet, dir, state.etcd.endpoint));
+  fs.writeFileSync(P.inventory, inventoryYaml(state.fleet, dir, etcdMembers(dir, state.fleet).map((m) => m.endpoint)));
   const copy = options.copyInventory ?? (dir === DEFAULT_DIR ? REPO_INVENTORY : undefined);
   if (copy) {
     fs.mkdirSync(path.dirname(copy), { recursive: true });
@@ -173,7 +177,7 @@ async function startAll(state, options, log, started) {
 
 /** Stop what this `up` started, agents first and etcd last (as `down` does), by pid and start time. */
 async function stopStarted(started) {
-  const order = (s) => (s.what.startsWith('lb-agent') ? 0 : s.what === 'etcd' ? 2 : 1);
+  const order = (s) => (s.what.startsWith('lb-agent') ? 0 : s.what.startsWith('etcd') ? 2 : 1);
   for (const rank of [0, 1, 2]) await stopProcesses(started.filter((s) => order(s) === rank));
 }
 
@@ -197,7 +201,7 @@ export async function sandboxUp(options = {}) {
     const existing = loadState(dir);
     if (existing && existing.version !== 2) throw new Error(`sandbox: ${dir} was made by an older scripts/sandbox; run \`scripts/sandbox down\` first`);
     const layout = { dcs: options.dcs, clusters: options.clusters, hostsPerCluster: options.hostsPerCluster, net: options.net,
-      sshBasePort: options.sshBasePort, release: options.release };
+      sshBasePort: options.sshBasePort, release: options.release, etcdMembers: options.etcdMembers };
     if (existing && Object.values(layout).some((v) => v !== undefined)) {
       const wanted = planFleet(layout);
       if (JSON.stringify(wanted.hosts) !== JSON.stringify(existing.fleet.hosts)) {
