@@ -87,7 +87,8 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
     .command('pool <hosts..>', 'pool hosts by hand (creates a missing pool key), recorded with a reason', manualOptions,
       (a) => { action = async () => (await import('../commands/pool.js')).poolCommand({ ...a, action: 'pool', hosts: list(a['hosts']) }, io); })
     .command('recover', 'repool, after checking health, the hosts a dead rollout left depooled', (y) =>
-      common(y).option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'act (without it: show and ask)' }),
+      common(y).option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'act (without it: show and ask)' })
+        .option('grace', { type: 'number', default: 20, describe: 'leave a dead run alone until its last journal write is this many seconds old (it may still be finishing a step)' }),
       (a) => { action = async () => (await import('../commands/recover.js')).recoverCommand(a, io); })
     .command('lb-agent', 'follow the pool state in etcd and apply it to HAProxy, confirming each change', (y) =>
       common(y)

@@ -1,11 +1,11 @@
 import type { Io } from '../cli/io.js';
 import { runPrefix } from '../pool/rollout-keys.js';
 import { realSleep, systemClock } from '../deps.js';
-import { EXIT } from '../errors.js';
+import { EXIT, RolloutError } from '../errors.js';
 import { createProbes } from '../health/select.js';
 import { allHosts } from '../inventory/types.js';
 import { recoverRuns, unresolved, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../orchestrator/recover.js';
-import { finishRun, listRuns, recordJournalHost } from '../pool/journal.js';
+import { finishRun, listRuns, recordJournalHost, type RunRecord } from '../pool/journal.js';
 import type { Kv } from '../pool/kv.js';
 import { acquireLocks } from '../pool/lock.js';
 import { createSshTransport } from '../transport/ssh.js';
@@ -13,6 +13,16 @@ import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
 
 export interface RecoverArgs extends CommonArgs {
   readonly yes?: boolean;
+  /** Seconds since a dead run's last journal write before recover acts on it (default 20). */
+  readonly grace?: number;
+}
+
+const DEFAULT_GRACE_SECONDS = 20;
+
+/** When the run itself last wrote its journal (ms since the epoch): its start, or its latest own host record. */
+function lastWrite(run: RunRecord): number {
+  const times = [run.meta?.startedAt, ...run.hosts.filter((h) => h.recoveredBy === undefined).map((h) => h.updatedAt)].map((t) => (t === undefined ? Number.NaN : Date.parse(t))).filter(Number.isFinite);
+  return times.length === 0 ? 0 : Math.max(...times);
 }
 
 function journalPorts(kv: Kv): RecoverPorts {
@@ -36,7 +46,17 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
   const connection = await connectPool(inventory, args, io);
   const transport = createSshTransport({ concurrency: inventory.run.sshConcurrency, env: io.env });
   try {
-    const all = await listRuns(connection.kv);
+    const grace = args.grace ?? DEFAULT_GRACE_SECONDS;
+    if (!Number.isFinite(grace) || grace < 0) throw new RolloutError('E_USAGE', `--grace: expected a number of seconds ≥ 0, got ${String(args.grace)}`, { where: '--grace' });
+    const listed = await listRuns(connection.kv);
+    // Why: a run whose lock lapsed a moment ago (etcd cut off from its machine) may still be finishing a restart:
+    // its writes are fenced, but recover's health check and repool would race its SSH commands. Wait past the lease.
+    const fresh = listed.filter((r) => r.dead && Date.now() - lastWrite(r) < grace * 1000);
+    for (const r of fresh) {
+      const wait = Math.ceil((grace * 1000 - (Date.now() - lastWrite(r))) / 1000);
+      io.stderr.write(`rollout: run ${r.runId} (${r.meta?.command ?? ''}, ${r.meta?.holder.user ?? ''}@${r.meta?.holder.machine ?? ''}) lost its lock less than ${grace}s after its last journal write: it may still be finishing a step on a host, so it is left alone for now; retry in ${wait}s, or pass --grace 0 if its machine is known to be down\n`);
+    }
+    const all = listed.filter((r) => !fresh.includes(r));
     // Dead runs, and finished ones that still left a host depooled (a failed repool, a failed host): both are recover's.
     const runs: DeadRun[] = all.filter((r) => r.dead || (r.meta?.finishedAt !== undefined && !r.locked && r.hosts.some(unresolved))).map((r) => ({
       runId: r.runId,

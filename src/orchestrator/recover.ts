@@ -85,7 +85,7 @@ export async function recoverRuns(
         const now = entry?.state === 'present' ? `pooled=${entry.value.pooled}, revision ${entry.modRevision}` : (entry?.state ?? 'missing');
         const action: RecoverAction = entry?.state === 'present' && entry.value.pooled === 'yes' ? 'not-depooled' : 'changed-since';
         outcomes.push({ ...base, action, detail: action === 'not-depooled' ? `already pooled (${now})` : `changed by someone else since the run (${now}): left alone` });
-        if (input.act) await input.ports.record(run.runId, { ...record, phase: 'left', updatedAt: new Date(deps.clock.now()).toISOString(), note: `recover (${input.who}): ${now}` });
+        if (input.act) await input.ports.record(run.runId, { ...record, recoveredBy: input.who, phase: 'left', updatedAt: new Date(deps.clock.now()).toISOString(), note: `recover (${input.who}): ${now}` });
         continue;
       }
       const host = input.hosts.get(record.key.host);
@@ -112,10 +112,10 @@ export async function recoverRuns(
         // Why: someone wrote the key during the health check; theirs wins, and the other hosts still get recovered.
         if (!isRolloutError(error, 'E_POOL_CONFLICT')) throw error;
         outcomes.push({ ...base, action: 'changed-since', detail: `changed by someone else during the health check: left alone (${error.message})` });
-        await input.ports.record(run.runId, { ...record, phase: 'left', updatedAt: new Date(deps.clock.now()).toISOString(), note: `recover (${input.who}): changed during the health check` });
+        await input.ports.record(run.runId, { ...record, recoveredBy: input.who, phase: 'left', updatedAt: new Date(deps.clock.now()).toISOString(), note: `recover (${input.who}): changed during the health check` });
         continue;
       }
-      await input.ports.record(run.runId, { ...record, phase: 'repooled', updatedAt: new Date(deps.clock.now()).toISOString(), note: `repooled by recover (${input.who}) at revision ${revision}` });
+      await input.ports.record(run.runId, { ...record, recoveredBy: input.who, phase: 'repooled', updatedAt: new Date(deps.clock.now()).toISOString(), note: `repooled by recover (${input.who}) at revision ${revision}` });
       outcomes.push({ ...base, action: 'repooled', detail: `healthy (${health.detail}); repooled at revision ${revision}` });
     }
     if (input.act && left === 0) await input.ports.finish(run.runId, `recovered by ${input.who}`);

@@ -32,6 +32,8 @@ export interface JournalHost {
   readonly wroteValue: PoolValue | null;
   readonly updatedAt: string;
   readonly note?: string;
+  /** Set when `rollout recover` wrote the record (user@machine), not the run itself. */
+  readonly recoveredBy?: string;
 }
 
 /** The journal of the running run. */

@@ -104,7 +104,7 @@ describe('Ctrl-C during sync', { timeout: 180_000 }, () => {
       expect(early.stderr).toContain('is not finished and holds its lock');
     }
     for (let i = 0; i < 60 && (await kv.get(LOCK)) !== null; i += 1) await new Promise((resolve) => setTimeout(resolve, 500));
-    const recover = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
+    const recover = await rollout(['recover', '--yes', '--grace', '0', '-i', inventory], { cwd: dir });
     expect(recover.stdout).toMatch(new RegExp(`${r.host.replace(/\./g, '\\.')}.*repooled`));
     expectExit(recover, 0);
     for (const host of sandbox.hosts) expect(await pooledOf(host.name)).toBe('yes');

@@ -235,7 +235,12 @@ describe('rollout on a real sandbox fleet under load', () => {
     await until('the dead run\'s locks to expire', async () => (await kv.list('/rollout/v1/locks/')).length === 0, 30_000);
     const status = await rollout(['status'], inventory);
     expect(status.stdout).toMatch(/died: run `rollout recover`/);
-    const recovered = await rollout(['recover', '--yes'], inventory);
+    // Within the grace after its last journal write, the dead run is left alone (it may still be finishing a step).
+    const early = await rollout(['recover', '--yes', '--grace', '120'], inventory);
+    expectExit(early, 0);
+    expect(early.stderr).toMatch(/left alone for now; retry in \d+s, or pass --grace 0/);
+    expect(await pooled(depooled)).toBe('no');
+    const recovered = await rollout(['recover', '--yes', '--grace', '0'], inventory);
     expectExit(recovered, 0);
     expect(recovered.stdout).toContain(depooled.name);
     for (const h of sandbox.hosts) expect(await pooled(h), h.name).toBe('yes');
@@ -264,7 +269,7 @@ describe('rollout on a real sandbox fleet under load', () => {
     expect([1, 5]).toContain(exit);
     expect(out).toMatch(/lost the cluster lock|etcd unreachable/);
     await until('the run\'s locks to expire', async () => (await kv.list('/rollout/v1/locks/')).length === 0, 60_000);
-    const recovered = await rollout(['recover', '--yes'], inventory);
+    const recovered = await rollout(['recover', '--yes', '--grace', '0'], inventory);
     expectExit(recovered, 0);
     for (const h of sandbox.hosts) expect(await pooled(h), h.name).toBe('yes');
     expect(await kv.list('/rollout/v1/runs/')).toEqual([]);
