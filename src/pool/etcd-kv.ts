@@ -82,6 +82,9 @@ function toEntry(kv: IKeyValue): KvEntry {
   };
 }
 
+/** Keys a list reads per request: a page of 1,000-host journal records stays far below gRPC's 4 MiB. */
+const LIST_PAGE = 500;
+
 /** The key just after every key that starts with `prefix` (etcd's range_end for a prefix). */
 function prefixEnd(prefix: string): Buffer {
   const end = Buffer.from(prefix);
@@ -131,6 +134,31 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
     const found = await call(() => client.get(key).exec());
     const kv = found.kvs[0];
     return kv === undefined ? 0 : Number(kv.mod_revision);
+  }
+
+  /**
+   * Every key under the prefix, in pages of LIST_PAGE keys, every page at the revision of the first:
+   * one consistent read however large (a single response must stay under gRPC's 4 MiB).
+   */
+  async function pagedRange(prefix: string): Promise<{ entries: KvEntry[]; revision: number }> {
+    const end = prefixEnd(prefix);
+    const entries: KvEntry[] = [];
+    let start: Buffer = Buffer.from(prefix);
+    let revision: number | undefined;
+    for (;;) {
+      const from = start;
+      const at = revision;
+      const page = await call(() => {
+        const query = client.getAll().inRange({ start: from, end }).sort('Key', 'Ascend').limit(LIST_PAGE);
+        return (at === undefined ? query : query.revision(at)).exec();
+      });
+      revision ??= Number(page.header.revision);
+      entries.push(...page.kvs.map(toEntry));
+      const last = page.kvs.at(-1);
+      if (!page.more || last === undefined) return { entries, revision };
+      // Why: the next page starts just after the last key of this one.
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
   }
 
   const quietLeases = new Set<() => void>(); // Why: after close(), a lease ending is expected, not "lost".
@@ -184,14 +212,8 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       const first = found.kvs[0];
       return first === undefined ? null : toEntry(first);
     },
-    async list(prefix) {
-      const found = await call(() => client.getAll().prefix(prefix).sort('Key', 'Ascend').exec());
-      return found.kvs.map(toEntry);
-    },
-    async range(prefix) {
-      const found = await call(() => client.getAll().prefix(prefix).sort('Key', 'Ascend').exec());
-      return { entries: found.kvs.map(toEntry), revision: Number(found.header.revision) };
-    },
+    list: async (prefix) => (await pagedRange(prefix)).entries,
+    range: (prefix) => pagedRange(prefix),
     async txn(condition, puts) {
       const success = puts.map(({ key, value }) => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }));
       const result = await call(() => client.kv.txn({ compare: compares(condition), success, failure: [] }));

@@ -100,6 +100,14 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       expect(await kv.get(`${p}gone`)).toBeNull();
     });
 
+    it('lists more keys than one page holds, all of them, in key order', async () => {
+      const keys = Array.from({ length: 1234 }, (_, i) => `${p}many/${String(i).padStart(4, '0')}`);
+      for (let i = 0; i < keys.length; i += 200) await Promise.all(keys.slice(i, i + 200).map((k) => kv.put(k, 'x')));
+      const listed = await kv.list(`${p}many/`);
+      expect(listed.map((e) => e.key)).toEqual(keys);
+      expect((await kv.range(`${p}many/`)).entries).toHaveLength(1234);
+    }, 60_000);
+
     it('lists a range with the revision it was read at', async () => {
       await kv.put(`${p}r/a`, '1');
       const last = await kv.put(`${p}r/b`, '2');
