@@ -103,7 +103,10 @@ export async function createJournal(kv: Kv, meta: RunMeta, options: JournalOptio
     record: (host) => recordJournalHost(kv, meta.runId, host, options.fence),
     async finish(outcome) {
       const finished: RunMeta = { ...meta, finishedAt: new Date(now()).toISOString(), outcome };
-      revision = await kv.put(metaKey, JSON.stringify(finished), { expectModRevision: revision });
+      const fence = options.fence ?? [];
+      revision = fence.length === 0
+        ? await kv.put(metaKey, JSON.stringify(finished), { expectModRevision: revision })
+        : await kv.txn({ keys: [{ key: metaKey, modRevision: revision }, ...fence] }, [{ key: metaKey, value: JSON.stringify(finished) }]);
     },
     discard: () => kv.deletePrefix(runPrefix(meta.runId)),
   };

@@ -5,6 +5,7 @@ import { agentKey, appliedKey } from '../../../src/lb/keys.js';
 import { runRollout, type RunResult } from '../../../src/orchestrator/run.js';
 import type { JournalHostRecord, RunOptions } from '../../../src/orchestrator/types.js';
 import { planRollout, poolKeysFor } from '../../../src/planner/plan.js';
+import type { Kv } from '../../../src/pool/kv.js';
 import { createMemoryKv, type MemoryKv } from '../../../src/pool/memory-kv.js';
 import { createPoolStore, poolKeyPath } from '../../../src/pool/store.js';
 import type { PoolKey, PoolSnapshot, PoolStore } from '../../../src/pool/types.js';
@@ -17,8 +18,8 @@ export const PREFIX = '/conftool/v1/pools';
 export type ExecScript = (host: string, command: string) => Partial<ExecResult> | Error | undefined | Promise<Partial<ExecResult> | Error | undefined>;
 
 /** A whole orchestrator wired to memory adapters, a fake clock and a sleep that only advances it. */
-export interface Harness {
-  readonly kv: MemoryKv;
+export interface Harness<K extends Kv = MemoryKv> {
+  readonly kv: K;
   readonly pool: PoolStore;
   readonly events: RolloutEvent[];
   readonly journal: JournalHostRecord[];
@@ -39,8 +40,10 @@ export interface Harness {
   names(event: RolloutEvent['event']): string[];
 }
 
-export async function harness(built: { inventory: Inventory; snapshot: PoolSnapshot }): Promise<Harness> {
-  const kv = createMemoryKv();
+/** The memory Kv by default; an integration test may pass a real etcd Kv (or a wrapper over one). */
+export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inventory; snapshot: PoolSnapshot }, given?: K): Promise<Harness<K>> {
+  // Why: the default K is MemoryKv, so without `given` the memory store is exactly what the type says.
+  const kv = given ?? (createMemoryKv() as unknown as K);
   const pool = createPoolStore(kv, PREFIX);
   for (const entry of built.snapshot.values()) {
     if (entry.state === 'present') await kv.put(poolKeyPath(PREFIX, entry.key), JSON.stringify(entry.value));
@@ -48,7 +51,7 @@ export async function harness(built: { inventory: Inventory; snapshot: PoolSnaps
   }
   const hosts = new Map(built.inventory.datacenters.flatMap((d) => d.clusters.flatMap((c) => c.hosts.map((h) => [h.name, h] as const))));
   const confirmers: (() => Promise<void>)[] = [];
-  const h: Harness = {
+  const h: Harness<K> = {
     kv, pool, events: [], journal: [], execs: [], inventory: built.inventory, now: 1_700_000_000_000,
     exec: () => undefined,
     health: () => undefined,
