@@ -46,13 +46,13 @@ describe('loadInventory', () => {
     const layoutPath = path.join(root, 'scripts/lib/sandbox/layout.mjs');
     const layout = (await import(layoutPath)) as {
       planFleet: (o?: object) => { hosts: { name: string; address: string; sshPort: number }[] };
-      inventoryYaml: (fleet: unknown, dir: string, endpoint: string) => string;
+      inventoryYaml: (fleet: unknown, dir: string, endpoints: string[]) => string;
     };
     const fleet = layout.planFleet({});
-    const file = write('sandbox.yaml', layout.inventoryYaml(fleet, '/tmp/sb', 'http://127.0.0.1:23790'));
+    const file = write('sandbox.yaml', layout.inventoryYaml(fleet, '/tmp/sb', ['http://127.0.0.2:2379', 'http://127.0.0.3:2379']));
     const inv = loadInventory(file);
     expect(allHosts(inv).map((h) => [h.name, h.address, h.settings.ssh.port])).toEqual(fleet.hosts.map((h) => [h.name, h.address, h.sshPort]));
-    expect(inv.etcd.endpoints).toEqual(['http://127.0.0.1:23790']);
+    expect(inv.etcd.endpoints).toEqual(['http://127.0.0.2:2379', 'http://127.0.0.3:2379']);
     expect(allHosts(inv)[0]?.settings).toMatchObject({ ssh: { user: 'root', knownHosts: '/tmp/sb/ssh/known_hosts' }, drain: { mode: 'status' }, lb: { propagationSeconds: 1 } });
   });
 
