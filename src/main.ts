@@ -19,6 +19,9 @@ const onSignal = (signal: NodeJS.Signals): void => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+// Why: SIGHUP makes the LB agent re-read its inventory; other commands keep the default (a hangup ends them).
+const reloads = new Set<() => void>();
+if (process.argv[2] === 'lb-agent') process.on('SIGHUP', () => { for (const listener of reloads) listener(); });
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -38,6 +41,10 @@ const io: Io = {
   argv: process.argv.slice(2),
   stop: stop.signal,
   confirm: process.stdin.isTTY && process.stderr.isTTY ? confirm : null,
+  onReload: (listener) => {
+    reloads.add(listener);
+    return () => void reloads.delete(listener);
+  },
 };
 
 const code = await runCli(io.argv, io);

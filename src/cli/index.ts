@@ -95,8 +95,9 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
         .option('dc', { type: 'string', demandOption: true, describe: 'the datacenter this load balancer serves' })
         .option('haproxy-socket', { type: 'string', demandOption: true, describe: 'HAProxy runtime API socket (level admin)' })
         .option('agent-id', { type: 'string', describe: 'stable id (default <hostname>:<socket>)' })
-        .option('backend-template', { type: 'string', describe: 'HAProxy backend name for a cluster (default {dc}_{cluster})' }),
-      (a) => { action = async () => (await import('../commands/lb-agent.js')).lbAgentCommand({ inventoryFile: a['inventory'] as string | undefined, dc: String(a['dc']), haproxySocket: String(a['haproxy-socket']), ...(a['etcd'] ? { etcd: list(a['etcd']) } : {}), ...(a['agent-id'] ? { agentId: String(a['agent-id']) } : {}), ...(a['backend-template'] ? { backendTemplate: String(a['backend-template']) } : {}) }, { signal: io.stop, env: io.env }); })
+        .option('backend-template', { type: 'string', describe: 'HAProxy backend name for a cluster (default {dc}_{cluster})' })
+        .option('http', { type: 'string', describe: 'serve /healthz, /readyz and /metrics on HOST:PORT (off by default), e.g. 127.0.0.1:9412' }),
+      (a) => { action = async () => (await import('../commands/lb-agent.js')).lbAgentCommand({ inventoryFile: a['inventory'] as string | undefined, dc: String(a['dc']), haproxySocket: String(a['haproxy-socket']), ...(a['etcd'] ? { etcd: list(a['etcd']) } : {}), ...(a['agent-id'] ? { agentId: String(a['agent-id']) } : {}), ...(a['backend-template'] ? { backendTemplate: String(a['backend-template']) } : {}), ...(a['http'] ? { http: String(a['http']) } : {}) }, { signal: io.stop, env: io.env, cwd: io.cwd, ...(io.onReload ? { onReload: io.onReload } : {}) }); })
     .demandCommand(1, 'name a command: sync, restart, plan, status, pool, depool, recover, lb-agent')
     .strict()
     .help()

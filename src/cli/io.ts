@@ -10,4 +10,6 @@ export interface Io {
   readonly stop: AbortSignal;
   /** Asks yes/no on the terminal; null when there is no terminal to ask on. */
   readonly confirm: ((question: string) => Promise<boolean>) | null;
+  /** Calls `listener` on each SIGHUP (the LB agent re-reads its inventory); returns the unsubscribe. */
+  readonly onReload?: (listener: () => void) => () => void;
 }

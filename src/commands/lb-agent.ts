@@ -1,13 +1,16 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { realSleep } from '../deps.js';
-import { EXIT, RolloutError } from '../errors.js';
+import { describeError, EXIT, RolloutError } from '../errors.js';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.js';
 import { DEFAULT_ETCD } from '../inventory/defaults.js';
 import type { EtcdSettings } from '../inventory/types.js';
 import { runLbAgent } from '../lb/agent.js';
 import { DEFAULT_BACKEND_TEMPLATE, validateBackendTemplate } from '../lb/apply.js';
 import { createHaproxyRuntime } from '../lb/haproxy.js';
+import { parseListen, startAgentHttp } from '../lb/http.js';
+import { createAgentMetrics } from '../lb/metrics.js';
+import { AgentHealth, healthObserver, observers } from '../lb/observe.js';
 import { connectEtcd } from '../pool/etcd-kv.js';
 
 export interface LbAgentArgs {
@@ -18,6 +21,8 @@ export interface LbAgentArgs {
   readonly etcd?: readonly string[];
   readonly agentId?: string;
   readonly backendTemplate?: string;
+  /** HOST:PORT for /healthz, /readyz and /metrics; off unless given. */
+  readonly http?: string;
 }
 
 export interface LbAgentIo {
@@ -28,6 +33,8 @@ export interface LbAgentIo {
   readonly cwd?: string;
   /** JSON log; pino to stderr unless given. */
   readonly log?: Logger;
+  /** SIGHUP: re-read the inventory (validated before anything changes). */
+  readonly onReload?: (listener: () => void) => () => void;
 }
 
 /** Stable across restarts, so a restarted agent overwrites its own keys instead of leaving a twin. */
@@ -43,29 +50,66 @@ function etcdSettings(args: LbAgentArgs, io: LbAgentIo, log: Logger): EtcdSettin
   return loadInventory(file, { onWarning: (message) => log.warn({ file }, message) }).etcd;
 }
 
-/** `rollout lb-agent`: runs until the signal aborts; resolves the exit code. */
+const sameEtcd = (a: EtcdSettings, b: EtcdSettings): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * `rollout lb-agent`: runs until the signal aborts; resolves the exit code. On SIGHUP it re-reads
+ * the inventory: a broken one is refused (logged) and the running agent goes on; changed etcd
+ * settings restart the agent on a new connection.
+ */
 export async function lbAgentCommand(args: LbAgentArgs, io: LbAgentIo): Promise<number> {
   const log = io.log ?? pino({ name: 'rollout-lb-agent' }, pino.destination(2));
   if (args.dc.trim() === '' || args.dc.includes('/')) throw new RolloutError('E_USAGE', `--dc ${JSON.stringify(args.dc)}: name one datacenter, e.g. --dc eqiad`);
   if (args.haproxySocket.trim() === '') throw new RolloutError('E_USAGE', '--haproxy-socket: give the path of HAProxy\'s runtime API socket (stats socket … level admin)');
   const backendTemplate = args.backendTemplate ?? DEFAULT_BACKEND_TEMPLATE;
   validateBackendTemplate(backendTemplate);
-  const settings = etcdSettings(args, io, log);
+  const listen = args.http === undefined ? undefined : parseListen(args.http);
+  let settings = etcdSettings(args, io, log);
   const endpoints = args.etcd && args.etcd.length > 0 ? args.etcd.flatMap((e) => e.split(',')) : undefined;
   const haproxy = createHaproxyRuntime(args.haproxySocket);
   // Why: fail at start on a wrong socket path or level, rather than retrying forever in silence.
   await haproxy.showServersState();
-  const kv = await connectEtcd(settings, { ...(endpoints ? { endpoints } : {}), env: io.env });
+  const health = new AgentHealth();
+  const metrics = createAgentMetrics();
+  const tickMs = 1000;
+  const server = listen === undefined ? undefined : await startAgentHttp(listen, health, metrics, { now: () => Date.now(), staleMs: 10 * tickMs });
+  if (server) log.info({ url: server.url }, `lb-agent: /healthz, /readyz and /metrics on ${server.url}`);
+  const observer = observers(healthObserver(health), metrics.observer);
   try {
-    await runLbAgent(
-      { kv, haproxy, log, sleep: realSleep, now: () => Date.now() },
-      {
-        dc: args.dc, prefix: settings.prefix, agentId: args.agentId ?? defaultAgentId(args.haproxySocket),
-        haproxySocket: args.haproxySocket, signal: io.signal, backendTemplate,
-      },
-    );
+    for (;;) {
+      const restart = new AbortController();
+      let next: EtcdSettings | undefined;
+      const unsubscribe = io.onReload?.(() => {
+        try {
+          const reloaded = etcdSettings(args, io, log);
+          if (sameEtcd(reloaded, settings)) return void log.info('lb-agent: SIGHUP: inventory re-read and valid; nothing the agent uses changed');
+          next = reloaded;
+          log.info('lb-agent: SIGHUP: inventory re-read and valid; reconnecting to etcd with the new settings');
+          restart.abort('reload');
+        } catch (error) {
+          log.error({ err: describeError(error) }, `lb-agent: SIGHUP: the inventory is not usable (${describeError(error)}); keeping the running configuration`);
+        }
+      }) ?? (() => undefined);
+      try {
+        const kv = await connectEtcd(settings, { ...(endpoints ? { endpoints } : {}), env: io.env });
+        try {
+          await runLbAgent(
+            { kv, haproxy, log, sleep: realSleep, now: () => Date.now(), observer },
+            {
+              dc: args.dc, prefix: settings.prefix, agentId: args.agentId ?? defaultAgentId(args.haproxySocket),
+              haproxySocket: args.haproxySocket, signal: AbortSignal.any([io.signal, restart.signal]), backendTemplate, tickMs,
+            },
+          );
+        } finally {
+          await kv.close();
+        }
+      } finally {
+        unsubscribe();
+      }
+      if (io.signal.aborted || next === undefined) return EXIT.ok;
+      settings = next;
+    }
   } finally {
-    await kv.close();
+    await server?.close();
   }
-  return EXIT.ok;
 }

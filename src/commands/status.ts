@@ -9,6 +9,7 @@ import { unresolved } from '../orchestrator/recover.js';
 import { poolKeyId } from '../pool/types.js';
 import { connectPool, loadFor, type CommonArgs } from './context.js';
 import { renderStatusTable, statusRows, type ChangeNote } from './status-rows.js';
+import { agentRows, renderAgents } from './status-agents.js';
 
 export interface StatusArgs extends CommonArgs {
   readonly cluster?: unknown;
@@ -59,6 +60,9 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
     const counts = ['yes', 'no', 'inactive', 'missing', 'malformed'].map((s) => `${rows.filter((r) => r.pooled === s).length} ${s}`).join(', ');
     io.stdout.write(`\n${rows.length} hosts: ${counts}\n`);
     for (const lock of locks) io.stdout.write(`lock ${lock.cluster}@${lock.dc}: ${describeHolder(lock.holder)}\n`);
+    const dcs = [...new Set(clusters.map((c) => c.dc))];
+    const agents = (await Promise.all(dcs.map((dc) => agentRows(connection.kv, connection.pool.prefix, dc)))).flat();
+    io.stdout.write(renderAgents(dcs, agents, io.stdout.isTTY === true && !io.env['NO_COLOR']));
     for (const run of runs.filter((r) => !r.dead && !r.locked && r.meta?.finishedAt !== undefined && r.hosts.some(unresolved))) {
       io.stdout.write(`run ${run.runId} (${run.meta?.command ?? ''}) finished but left ${run.hosts.filter(unresolved).length} host(s) it depooled: run \`rollout recover\`\n`);
     }

@@ -8,6 +8,7 @@ import { agentKey, type AgentRegistration } from './keys.js';
 import { poolDcPrefix, poolKeyFromPath } from './pool-path.js';
 import { advanceDraining, reconcileKey, type BackendCache, type KeyState, type ReconcileContext } from './reconcile.js';
 import { createWaker } from './waker.js';
+import { noObserver, type LbAgentObserver } from './observe.js';
 
 /** Side effects of the agent, passed in (STYLE.md). */
 export interface LbAgentDeps {
@@ -18,6 +19,8 @@ export interface LbAgentDeps {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Health and metrics reports; none unless given. */
+  readonly observer?: LbAgentObserver;
 }
 
 export interface LbAgentOptions {
@@ -53,6 +56,7 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
   const backendTemplate = options.backendTemplate ?? DEFAULT_BACKEND_TEMPLATE;
   validateBackendTemplate(backendTemplate);
   const { kv, log } = deps;
+  const observer = deps.observer ?? noObserver;
   const { signal } = options;
   const retryBaseMs = options.retryBaseMs ?? 500;
   const retryMaxMs = options.retryMaxMs ?? 10_000;
@@ -84,9 +88,9 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     if (state !== undefined && state.modRevision >= modRevision) return; // replayed or older
     if (state === undefined) {
       if (raw === undefined) return;
-      states.set(path, { key, raw, modRevision, dirty: true, attempts: 0, retryAtMs: 0, published: undefined, drainingSinceMs: undefined, warned: undefined });
+      states.set(path, { key, raw, modRevision, dirty: true, attempts: 0, retryAtMs: 0, published: undefined, drainingSinceMs: undefined, warned: undefined, seenAtMs: deps.now(), observed: undefined });
     } else {
-      Object.assign(state, { raw, modRevision, dirty: true, attempts: 0, retryAtMs: 0 });
+      Object.assign(state, { raw, modRevision, dirty: true, attempts: 0, retryAtMs: 0, seenAtMs: deps.now() });
     }
   };
 
@@ -103,6 +107,7 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
       if (lease !== fresh) return;
       log.warn({ err: describeError(error) }, `lb-agent ${options.agentId}: lease lost (${describeError(error)}); registering again`);
       leaseLost = true;
+      observer.registered(false);
       waker.wake();
     });
     const registration: AgentRegistration = {
@@ -117,6 +122,7 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     }
     lease = fresh;
     leaseLost = false;
+    observer.registered(true);
     // Why: keys published under the old lease are gone (or soon will be): publish everything again.
     for (const state of states.values()) state.published = undefined;
     markAllDirty();
@@ -124,6 +130,7 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
   };
 
   const resync = async (): Promise<void> => {
+    const restart = watch !== undefined || watchGeneration > 0;
     needResync = false;
     watchGeneration += 1;
     const generation = watchGeneration;
@@ -142,9 +149,12 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
         if (generation !== watchGeneration) return;
         log.warn({ reason }, `lb-agent ${options.agentId}: watch on ${watchPrefix} must resynchronise (${reason})`);
         needResync = true;
+        observer.watching(false);
         waker.wake();
       },
     });
+    observer.watching(true);
+    observer.resynced(restart);
     log.info({ keys: entries.length, revision }, `lb-agent ${options.agentId}: synchronised ${entries.length} pool keys under ${watchPrefix} at revision ${revision}`);
   };
 
@@ -156,6 +166,7 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
       etcdAttempts = 0;
     } catch (error) {
       needResync = needResync || watch === undefined;
+      if (needResync) observer.watching(false);
       etcdAttempts += 1;
       etcdRetryAtMs = deps.now() + backoffMs(etcdAttempts, retryBaseMs, retryMaxMs);
       log.warn({ err: describeError(error), attempt: etcdAttempts }, `lb-agent ${options.agentId}: etcd step failed (${describeError(error)}); retrying`);
@@ -163,10 +174,16 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
   };
 
   const reconcilePass = async (): Promise<void> => {
+    // Why: readiness needs "the last reconcile succeeded": count the keys this pass could not apply.
+    let failed = 0;
     const ctx: ReconcileContext = {
       kv, haproxy: deps.haproxy, log, now: deps.now, agentId: options.agentId, backendTemplate,
       lease: leaseLost ? undefined : lease, retryBaseMs, retryMaxMs,
       missingRetryMs: options.missingRetryMs ?? 30_000, maintAfterMs: options.maintAfterMs ?? 60_000,
+      observer: { ...observer, change: (result, detail) => {
+        if (result === 'failed') failed += 1;
+        observer.change(result, detail);
+      } },
     };
     if (deps.now() >= nextFullReconcileMs) {
       markAllDirty();
@@ -180,11 +197,20 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
       if (!(await reconcileKey(ctx, cache, state)) && state.raw === undefined) states.delete(path);
     }
     await advanceDraining(ctx, states.values());
+    observer.reconciled(failed === 0, failed === 0 ? undefined : `${failed} pool key(s) could not be applied`);
+    let applied = 0;
+    let store = 0;
+    for (const state of states.values()) {
+      store = Math.max(store, state.modRevision);
+      if (!state.dirty) applied = Math.max(applied, state.modRevision);
+    }
+    observer.revisions(applied, store);
   };
 
   log.info({ dc: options.dc, agentId: options.agentId, prefix: watchPrefix, socket: deps.haproxy.socketPath, backendTemplate }, `lb-agent ${options.agentId}: following ${watchPrefix} into HAProxy ${deps.haproxy.socketPath}`);
   try {
     while (!signal.aborted) {
+      observer.loop(deps.now());
       try {
         await etcdStep();
         await reconcilePass();
@@ -199,6 +225,7 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     watchGeneration += 1;
     await watch?.close().catch(() => undefined);
     // Why: revoking removes the registration and every applied key at once, so rollouts stop waiting on us.
+    observer.registered(false);
     await lease?.revoke().catch((error: unknown) => log.warn({ err: describeError(error) }, `lb-agent ${options.agentId}: could not revoke lease (${describeError(error)}); its keys expire with the TTL`));
     log.info({ agentId: options.agentId }, `lb-agent ${options.agentId}: stopped`);
   }

@@ -5,6 +5,7 @@ import { poolKeyId, type PoolKey } from '../pool/types.js';
 import { afterActions, backoffMs, planServer, readPoolValue, serverTarget, shouldEnterMaint } from './apply.js';
 import type { HaproxyRuntime, HaproxyServerState } from './haproxy.js';
 import { appliedKey, type AppliedValue } from './keys.js';
+import type { LbAgentObserver } from './observe.js';
 
 /** What the agent knows about one pool key of its datacenter. Internal to src/lb. */
 export interface KeyState {
@@ -20,6 +21,10 @@ export interface KeyState {
   drainingSinceMs: number | undefined;
   /** The last warning logged for this key, so a retry loop does not flood the log. */
   warned: string | undefined;
+  /** When this revision was seen in etcd (apply latency starts here). */
+  seenAtMs: number;
+  /** The revision last reported to the observer as applied (full reconciles do not count again). */
+  observed: number | undefined;
 }
 
 export interface ReconcileContext {
@@ -35,6 +40,7 @@ export interface ReconcileContext {
   /** A server missing from HAProxy only appears after a reload: look again this often. */
   readonly missingRetryMs: number;
   readonly maintAfterMs: number;
+  readonly observer: LbAgentObserver;
 }
 
 /** One pass's view of HAProxy: each backend read at most once, updated with our own changes. */
@@ -76,6 +82,7 @@ export async function reconcileKey(ctx: ReconcileContext, cache: BackendCache, s
     const desired = readPoolValue(raw);
     if (!desired.readable) {
       warnOnce(ctx, state, `${id}: unreadable pool value (${desired.reason}); never pooled, HAProxy left as it is, no applied key`, fields);
+      if (state.dirty && state.attempts === 0) ctx.observer.change('malformed', { revision });
       state.drainingSinceMs = undefined;
       return settle(state, revision);
     }
@@ -84,6 +91,7 @@ export async function reconcileKey(ctx: ReconcileContext, cache: BackendCache, s
     const current = await serverState(ctx, cache, target.backend, target.server);
     if (current === undefined) {
       warnOnce(ctx, state, `${id}: no server ${target.server} in HAProxy backend ${target.backend}; not applied, so rollouts waiting on this agent fail closed`, where);
+      ctx.observer.change('missing-server', { backend: target.backend, server: target.server, revision });
       state.retryAtMs = ctx.now() + ctx.missingRetryMs;
       return true;
     }
@@ -101,11 +109,19 @@ export async function reconcileKey(ctx: ReconcileContext, cache: BackendCache, s
       state.published = revision;
       ctx.log.info(where, `${id}: applied pooled=${desired.pooled} weight=${desired.weight} (revision ${revision})`);
     }
+    if (state.observed !== revision && (plan.confirm || plan.actions.length > 0)) {
+      state.observed = revision;
+      ctx.observer.change('applied', { backend: target.backend, server: target.server, latencyMs: ctx.now() - state.seenAtMs, revision, pooled: desired.pooled, weight: desired.weight });
+    }
     // Why: without a lease nothing could be published; stay dirty so registration retries publish it.
     if (ctx.lease === undefined && plan.confirm) return scheduleRetry(ctx, state);
     return settle(state, revision);
   } catch (error) {
-    if (isRolloutError(error, 'E_HAPROXY')) cache.clear();
+    if (isRolloutError(error, 'E_HAPROXY')) {
+      cache.clear();
+      ctx.observer.haproxyError();
+    }
+    ctx.observer.change('failed', { revision });
     state.attempts += 1;
     ctx.log.warn({ ...fields, err: describeError(error), attempt: state.attempts }, `${id}: could not apply (${describeError(error)}); retrying`);
     return scheduleRetry(ctx, state);

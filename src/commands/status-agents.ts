@@ -1,0 +1,58 @@
+import { agentKeyPrefix, ROLLOUT_PREFIX, type AgentRegistration } from '../lb/keys.js';
+import { poolDcPrefix } from '../lb/pool-path.js';
+import type { Kv } from '../pool/kv.js';
+
+/** One registered LB agent, as `rollout status` shows it. */
+export interface AgentRow {
+  readonly dc: string;
+  readonly agentId: string;
+  readonly machine: string;
+  readonly since: string;
+  /** The highest pool key revision it confirmed applying; 0 when none yet. */
+  readonly appliedRevision: number;
+  /** Pool keys of the datacenter whose current revision it has not confirmed (its lag). */
+  readonly pending: number;
+}
+
+function registration(raw: string): Partial<AgentRegistration> {
+  try {
+    return JSON.parse(raw) as Partial<AgentRegistration>;
+  } catch {
+    return {};
+  }
+}
+
+/** The agents of each datacenter with what they applied, against the pool keys there now. */
+export async function agentRows(kv: Kv, prefix: string, dc: string): Promise<AgentRow[]> {
+  const agentsPrefix = agentKeyPrefix(dc);
+  const appliedPrefix = `${ROLLOUT_PREFIX}lb/${dc}/applied/`;
+  const dcPrefix = poolDcPrefix(prefix, dc);
+  const [agents, applied, pool] = await Promise.all([kv.list(agentsPrefix), kv.list(appliedPrefix), kv.list(dcPrefix)]);
+  return agents.map((entry) => {
+    const agentId = entry.key.slice(agentsPrefix.length);
+    const mine = new Map<string, number>();
+    for (const a of applied) {
+      if (!a.key.startsWith(`${appliedPrefix}${agentId}/`)) continue;
+      const revision = Number((registration(a.value) as { revision?: unknown }).revision) || 0;
+      mine.set(a.key.slice(`${appliedPrefix}${agentId}/`.length), revision);
+    }
+    const pending = pool.filter((p) => (mine.get(p.key.slice(dcPrefix.length)) ?? 0) < p.modRevision).length;
+    const reg = registration(entry.value);
+    return { dc, agentId, machine: reg.machine ?? '?', since: reg.startedAt ?? '?', appliedRevision: Math.max(0, ...mine.values()), pending };
+  });
+}
+
+/** The status lines for the agents of `dcs`; a datacenter without one in red on a terminal. */
+export function renderAgents(dcs: readonly string[], rows: readonly AgentRow[], color: boolean): string {
+  const red = (s: string): string => (color ? `\x1b[31m${s}\x1b[0m` : s);
+  const lines = ['LB agents:'];
+  for (const dc of dcs) {
+    const mine = rows.filter((r) => r.dc === dc);
+    if (mine.length === 0) lines.push(red(`  ${dc}: no LB agent registered (rollouts here wait lb.propagationSeconds, or fail with lb.requireAgents)`));
+    for (const r of mine) {
+      const lag = r.pending === 0 ? 'caught up' : `${r.pending} pool key(s) not applied yet`;
+      lines.push(`  ${dc}: ${r.agentId} on ${r.machine}, since ${r.since}, applied up to revision ${r.appliedRevision}, ${lag}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
