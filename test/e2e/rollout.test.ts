@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { breakFpm, fixFpm, sandboxDown, sandboxRelease, sandboxUp, startSshd, stopSshd } from '../../scripts/lib/sandbox.mjs';
 import type { SandboxHost, SandboxState } from '../../scripts/lib/sandbox.mjs';
 import type { Kv } from '../../src/pool/kv.js';
@@ -38,6 +39,18 @@ async function pooled(h: SandboxHost): Promise<string> {
 async function setPooled(h: SandboxHost, value: 'yes' | 'no' | 'inactive'): Promise<void> {
   await pool.write(await entry(h), { pooled: value });
 }
+/**
+ * The test inventory with a fixed 20 s drain: a run is surely still going when the test acts on it
+ * (preempts it, freezes etcd under it), whatever the machine's speed.
+ */
+function slowDrainInventory(): string {
+  const slow = path.join(work, 'slow-drain.yaml');
+  const doc = parseDocument(fs.readFileSync(inventory, 'utf8'));
+  doc.setIn(['defaults', 'drain'], doc.createNode({ mode: 'fixed', seconds: 20 }));
+  fs.writeFileSync(slow, doc.toString());
+  return slow;
+}
+
 function ssh(h: SandboxHost, command: string) {
   return run('ssh', ['-F', sandbox.ssh.config, h.name, command], { timeout: 30_000 });
 }
@@ -201,13 +214,14 @@ describe('rollout on a real sandbox fleet under load', () => {
   }, 180_000);
 
   it('an emergency sync takes over a running graceful sync: it yields (repooling what is healthy), then every host is hard-restarted', async () => {
-    const graceful = spawnRollout(['sync', '--json', '--reason', 'slow deploy'], inventory);
+    const slow = slowDrainInventory();
+    const graceful = spawnRollout(['sync', '--json', '--reason', 'slow deploy'], slow);
     let out = '';
     graceful.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const code = exitOf(graceful);
     await until('the graceful run to depool a host', async () => out.includes('"event":"host.depooled"'), 60_000);
     const before = await pids(sandbox);
-    const emergency = await rollout(['sync', '--emergency', '--yes', '--json', '--reason', 'rollback'], inventory);
+    const emergency = await rollout(['sync', '--emergency', '--yes', '--json', '--reason', 'rollback'], slow);
     expectExit(emergency, 0);
     expect(emergency.stderr).toContain('asked it to stop for this emergency run');
     expect(await code).toBe(1);
@@ -253,7 +267,7 @@ describe('rollout on a real sandbox fleet under load', () => {
     const etcdPid = Number(fs.readFileSync(sandbox.etcd.pidFile, 'utf8').trim());
     // Why: pid_max is small here and pids are reused: signal only the sandbox's own etcd.
     expect(fs.readFileSync(`/proc/${etcdPid}/cmdline`, 'utf8')).toContain(sandbox.dir);
-    const victim = spawnRollout(['sync', '--json', '--reason', 'etcd will freeze'], inventory);
+    const victim = spawnRollout(['sync', '--json', '--reason', 'etcd will freeze'], slowDrainInventory());
     let out = '';
     victim.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const code = exitOf(victim);
