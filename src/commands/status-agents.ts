@@ -1,4 +1,4 @@
-import { agentKeyPrefix, ROLLOUT_PREFIX, type AgentRegistration } from '../lb/keys.js';
+import { agentKeyPrefix, appliedKeyPrefix, appliedRevisionOf, type AgentRegistration } from '../lb/keys.js';
 import { poolDcPrefix } from '../lb/pool-path.js';
 import type { Kv } from '../pool/kv.js';
 
@@ -25,21 +25,16 @@ function registration(raw: string): Partial<AgentRegistration> {
 /** The agents of each datacenter with what they applied, against the pool keys there now. */
 export async function agentRows(kv: Kv, prefix: string, dc: string): Promise<AgentRow[]> {
   const agentsPrefix = agentKeyPrefix(dc);
-  const appliedPrefix = `${ROLLOUT_PREFIX}lb/${dc}/applied/`;
   const dcPrefix = poolDcPrefix(prefix, dc);
-  const [agents, applied, pool] = await Promise.all([kv.list(agentsPrefix), kv.list(appliedPrefix), kv.list(dcPrefix)]);
-  return agents.map((entry) => {
+  const [agents, pool] = await Promise.all([kv.list(agentsPrefix), kv.list(dcPrefix)]);
+  return Promise.all(agents.map(async (entry) => {
     const agentId = entry.key.slice(agentsPrefix.length);
-    const mine = new Map<string, number>();
-    for (const a of applied) {
-      if (!a.key.startsWith(`${appliedPrefix}${agentId}/`)) continue;
-      const revision = Number((registration(a.value) as { revision?: unknown }).revision) || 0;
-      mine.set(a.key.slice(`${appliedPrefix}${agentId}/`.length), revision);
-    }
+    const appliedPrefix = appliedKeyPrefix(dc, agentId);
+    const mine = new Map((await kv.list(appliedPrefix)).map((a) => [a.key.slice(appliedPrefix.length), appliedRevisionOf(a.value)]));
     const pending = pool.filter((p) => (mine.get(p.key.slice(dcPrefix.length)) ?? 0) < p.modRevision).length;
     const reg = registration(entry.value);
     return { dc, agentId, machine: reg.machine ?? '?', since: reg.startedAt ?? '?', appliedRevision: Math.max(0, ...mine.values()), pending };
-  });
+  }));
 }
 
 /** The status lines for the agents of `dcs`; a datacenter without one in red on a terminal. */

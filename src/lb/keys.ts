@@ -12,9 +12,23 @@ export function agentKey(dc: string, agentId: string): string {
   return `${agentKeyPrefix(dc)}${agentId}`;
 }
 
+/** Every applied key of one agent in a datacenter: `/rollout/v1/lb/<dc>/applied/<agentId>/`. */
+export function appliedKeyPrefix(dc: string, agentId: string): string {
+  return `${ROLLOUT_PREFIX}lb/${dc}/applied/${agentId}/`;
+}
+
 /** Lease-bound: what one agent has applied for one pool key. Value: AppliedValue JSON. */
 export function appliedKey(agentId: string, key: PoolKey): string {
-  return `${ROLLOUT_PREFIX}lb/${key.dc}/applied/${agentId}/${key.cluster}/${key.service}/${key.host}`;
+  return `${appliedKeyPrefix(key.dc, agentId)}${key.cluster}/${key.service}/${key.host}`;
+}
+
+/** The pool revision an applied key confirms; 0 when its value is unreadable. */
+export function appliedRevisionOf(raw: string): number {
+  try {
+    return Number((JSON.parse(raw) as Partial<AppliedValue>).revision) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** Value of an agent registration key. */

@@ -85,7 +85,7 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
     if (!(await restart(ctx, run))) return;
     if (!(await checkHealth(ctx, run))) return;
     if (run.depooledByRun && (await repool(ctx, run)) === 'repooled') {
-      await confirmRepool(ctx, run, run.repoolRevision ?? 0);
+      await confirmRepool(ctx, run);
       run.moveTo('repooled', 'done');
     }
     run.moveTo('done', 'done');

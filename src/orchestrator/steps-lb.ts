@@ -1,4 +1,4 @@
-import { agentKeyPrefix, appliedKey, type AppliedValue } from '../lb/keys.js';
+import { agentKeyPrefix, appliedKey, appliedRevisionOf } from '../lb/keys.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 
@@ -11,12 +11,7 @@ async function registeredAgents(ctx: StepContext, dc: string): Promise<string[]>
 
 async function appliedRevision(ctx: StepContext, agentId: string, run: HostRun): Promise<number> {
   const entry = await ctx.deps.pool.kv.get(appliedKey(agentId, run.key));
-  if (!entry) return 0;
-  try {
-    return Number((JSON.parse(entry.value) as AppliedValue).revision) || 0;
-  } catch {
-    return 0;
-  }
+  return entry ? appliedRevisionOf(entry.value) : 0;
 }
 
 async function notYetApplied(ctx: StepContext, agents: readonly string[], run: HostRun, revision: number): Promise<string[]> {
@@ -88,9 +83,9 @@ export async function confirmLb(ctx: StepContext, run: HostRun, signal: AbortSig
  * capacity guard counts what the load balancer serves. One that does not confirm in time leaves the
  * host marked `lbUnconfirmed`: the guard counts it as not pooled until an agent catches up.
  */
-export async function confirmRepool(ctx: StepContext, run: HostRun, revision: number): Promise<void> {
+export async function confirmRepool(ctx: StepContext, run: HostRun): Promise<void> {
   const { dc, cluster } = run.planned;
-  run.repoolRevision = revision;
+  const revision = run.repoolRevision ?? 0;
   const agents = await registeredAgents(ctx, dc);
   if (agents.length === 0) return;
   const applied = await waitApplied(ctx, run, agents, revision);
