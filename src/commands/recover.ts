@@ -1,11 +1,10 @@
 import type { Io } from '../cli/io.js';
-import { runPrefix } from '../pool/rollout-keys.js';
 import { realSleep, systemClock } from '../deps.js';
 import { EXIT, RolloutError } from '../errors.js';
 import { createProbes } from '../health/select.js';
 import { allHosts } from '../inventory/types.js';
 import { recoverRuns, unresolved, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../orchestrator/recover.js';
-import { finishRun, listRuns, recordJournalHost, type RunRecord } from '../pool/journal.js';
+import { discardRun, finishRun, listRuns, recordJournalHost, type RunRecord } from '../pool/journal.js';
 import type { Kv } from '../pool/kv.js';
 import { acquireLocks } from '../pool/lock.js';
 import { createSshTransport } from '../transport/ssh.js';
@@ -31,7 +30,7 @@ function journalPorts(kv: Kv): RecoverPorts {
     // Why: every host resolved, so nothing is left to track: the journal goes, and journals stay bounded.
     finish: async (runId, outcome) => {
       await finishRun(kv, runId, outcome);
-      await kv.deletePrefix(runPrefix(runId));
+      await discardRun(kv, runId);
     },
   };
 }

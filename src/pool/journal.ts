@@ -1,8 +1,9 @@
 import type { HostStep } from '../report/events.js';
+import { fencedPut } from './fence.js';
 import type { Kv } from './kv.js';
 import { listLocks } from './lock.js';
 import type { LockHolder } from './lock.js';
-import { RUNS_PREFIX, runHostKey, runMetaKey, runPrefix } from './rollout-keys.js';
+import { RUNS_PREFIX, runBatchPrefix, runHostKey, runMetaKey, runPrefix } from './rollout-keys.js';
 import type { Fence, PoolKey, PoolValue } from './types.js';
 
 /** `/rollout/v1/runs/<runId>/meta`: who ran what; finishedAt/outcome once it ended. Not lease-bound. */
@@ -103,20 +104,15 @@ export async function createJournal(kv: Kv, meta: RunMeta, options: JournalOptio
     record: (host) => recordJournalHost(kv, meta.runId, host, options.fence),
     async finish(outcome) {
       const finished: RunMeta = { ...meta, finishedAt: new Date(now()).toISOString(), outcome };
-      const fence = options.fence ?? [];
-      revision = fence.length === 0
-        ? await kv.put(metaKey, JSON.stringify(finished), { expectModRevision: revision })
-        : await kv.txn({ keys: [{ key: metaKey, modRevision: revision }, ...fence] }, [{ key: metaKey, value: JSON.stringify(finished) }]);
+      revision = await fencedPut(kv, metaKey, JSON.stringify(finished), { expectModRevision: revision, ...(options.fence ? { fence: options.fence } : {}) });
     },
-    discard: () => kv.deletePrefix(runPrefix(meta.runId)),
+    discard: () => discardRun(kv, meta.runId),
   };
 }
 
 /** Overwrites one host's record in a run's journal: the running run's, or a dead one's (recover). */
 export async function recordJournalHost(kv: Kv, runId: string, host: JournalHost, fence: Fence = []): Promise<void> {
-  const key = runHostKey(runId, host.key);
-  if (fence.length === 0) await kv.put(key, JSON.stringify(host));
-  else await kv.txn({ keys: fence }, [{ key, value: JSON.stringify(host) }]);
+  await fencedPut(kv, runHostKey(runId, host.key), JSON.stringify(host), { fence });
 }
 
 /** Marks someone else's run finished (recover), keeping its meta; a CAS, so two finishers never both write. */
@@ -164,7 +160,7 @@ export async function listRuns(kv: Kv): Promise<RunRecord[]> {
     const runId = rest.split('/')[0] ?? '';
     const run = byRun.get(runId) ?? { meta: null, hosts: [], unreadable: [], batches: [] };
     byRun.set(runId, run);
-    const batchPrefix = `${runPrefix(runId)}batches/`;
+    const batchPrefix = runBatchPrefix(runId);
     if (entry.key.startsWith(batchPrefix)) {
       const marker = parseMarker(entry.key.slice(batchPrefix.length), entry.value, entry.modRevision);
       if (marker === null) run.unreadable.push(entry.key);
@@ -182,6 +178,11 @@ export async function listRuns(kv: Kv): Promise<RunRecord[]> {
     const locked = lockedRuns.has(runId);
     return { runId, ...run, locked, dead: run.meta?.finishedAt === undefined && !locked };
   });
+}
+
+/** Deletes a whole journal (meta, hosts, batch markers) in one request: for a run with every host resolved. */
+export function discardRun(kv: Kv, runId: string): Promise<number> {
+  return kv.deletePrefix(runPrefix(runId));
 }
 
 /** Deletes a run's journal (meta and hosts); returns how many keys went. */

@@ -89,6 +89,16 @@ export function createMemoryKv(_options: MemoryKvOptions = {}): MemoryKv {
     if (found !== expected) throw conflictError(key, expected, found);
   }
 
+  /** Writes one key at the current revision (bound to a lease or not) and tells the watchers. */
+  function store(key: string, value: string, leaseId: string | undefined): void {
+    const previous = data.get(key);
+    if (previous?.lease !== undefined) leases.get(previous.lease)?.keys.delete(key);
+    const stored: Stored = { value, modRevision: revision, createRevision: previous?.createRevision ?? revision, lease: leaseId };
+    data.set(key, stored);
+    if (leaseId !== undefined) leases.get(leaseId)?.keys.add(key);
+    emit({ type: 'put', entry: toEntry(key, stored) }, key);
+  }
+
   /** etcd's txn compares: exact modRevisions, and no put or create under a prefix since a revision. */
   function holds(condition: TxnCondition): string | undefined {
     for (const { key, modRevision } of condition.keys ?? []) {
@@ -146,13 +156,7 @@ export function createMemoryKv(_options: MemoryKvOptions = {}): MemoryKv {
       if (puts.length === 0) return revision;
       // Why: one revision for the whole transaction, as etcd gives.
       revision += 1;
-      for (const { key, value } of puts) {
-        const previous = data.get(key);
-        if (previous?.lease !== undefined) leases.get(previous.lease)?.keys.delete(key);
-        const stored: Stored = { value, modRevision: revision, createRevision: previous?.createRevision ?? revision, lease: undefined };
-        data.set(key, stored);
-        emit({ type: 'put', entry: toEntry(key, stored) }, key);
-      }
+      for (const { key, value } of puts) store(key, value, undefined);
       return revision;
     },
     async put(key, value, options: PutOptions = {}) {
@@ -162,13 +166,8 @@ export function createMemoryKv(_options: MemoryKvOptions = {}): MemoryKv {
       if (leaseId !== undefined && !leases.has(leaseId)) {
         throw leaseGoneError(key, leaseId);
       }
-      const previous = data.get(key);
-      if (previous?.lease !== undefined) leases.get(previous.lease)?.keys.delete(key);
       revision += 1;
-      const stored: Stored = { value, modRevision: revision, createRevision: previous?.createRevision ?? revision, lease: leaseId };
-      data.set(key, stored);
-      if (leaseId !== undefined) leases.get(leaseId)?.keys.add(key);
-      emit({ type: 'put', entry: toEntry(key, stored) }, key);
+      store(key, value, leaseId);
       return revision;
     },
     async delete(key, options = {}) {

@@ -26,7 +26,11 @@ export function runHostKey(runId: string, key: PoolKey): string {
 
 /** Written in the transaction of a batch's depool: its presence proves the transaction committed. */
 export function runBatchKey(runId: string, dc: string, cluster: string, batch: number): string {
-  return `${runPrefix(runId)}batches/${dc}/${cluster}/${batch}`;
+  return `${runBatchPrefix(runId)}${dc}/${cluster}/${batch}`;
+}
+
+export function runBatchPrefix(runId: string): string {
+  return `${runPrefix(runId)}batches/`;
 }
 
 export function manualKey(key: PoolKey): string {

@@ -1,4 +1,5 @@
 import { RolloutError } from '../errors.js';
+import { fencedPut } from './fence.js';
 import type { Kv } from './kv.js';
 import { poolKeyId } from './types.js';
 import type { Fence, GuardedRead, PoolChange, PoolEntry, PoolKey, PoolStore, PoolValue, PoolWrite } from './types.js';
@@ -103,8 +104,7 @@ export function createPoolStore(kv: Kv, prefix: string): PoolStore {
   async function write(entry: PoolEntry, change: PoolChange, fence: Fence = []): Promise<number> {
     const path = poolKeyPath(prefix, entry.key);
     const next = nextValue(path, entry, change);
-    if (fence.length === 0) return kv.put(path, next.value, { expectModRevision: next.modRevision });
-    return kv.txn({ keys: [{ key: path, modRevision: next.modRevision }, ...fence] }, [{ key: path, value: next.value }]);
+    return fencedPut(kv, path, next.value, { expectModRevision: next.modRevision, fence });
   }
 
   async function writeAll(read: GuardedRead, writes: readonly PoolWrite[], also: readonly { readonly key: string; readonly value: string }[] = [], fence: Fence = []): Promise<number> {
