@@ -1,4 +1,5 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
+import { isElectionError } from '../pool/kv-errors.js';
 import { poolKeyId, type GuardedRead, type PoolEntry, type Pooled } from '../pool/types.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
@@ -45,6 +46,8 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
   try {
     await Promise.all(runs.map((run) => journal(ctx, run, 'depool')));
   } catch (error) {
+    // Why: a journal record is only overwritten by resending it; during a leader election, guard and send again.
+    if (isElectionError(error)) return 'conflict';
     const lost = isRolloutError(error, 'E_POOL_CONFLICT') && !(await fenceHolds(ctx).catch(() => true));
     const why = lost ? lockLostError('journal write before the depool') : error;
     for (const run of runs) run.fail('depool', `${describeError(why)} (left pooled, not restarted)`, isRolloutError(why) ? why.code : 'E_INTERNAL');
@@ -69,7 +72,8 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
         for (const run of runs) run.fail('depool', `${describeError(lockLostError('depool'))} (left pooled, not restarted)`, 'E_LOCK_LOST');
         return 'failed';
       }
-      if (isRolloutError(error, 'E_POOL_CONFLICT')) return 'conflict';
+      // Why: nothing was written (no marker); a conflict or a leader election: read, guard and send it again.
+      if (isRolloutError(error, 'E_POOL_CONFLICT') || isElectionError(error)) return 'conflict';
       for (const run of runs) run.fail('depool', `${describeError(error)} (the batch's depool was not applied: left pooled, not restarted)`, isRolloutError(error) ? error.code : 'E_INTERNAL');
       return 'failed';
     }
@@ -90,12 +94,17 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
 /**
  * A repool whose answer was lost (a deadline, or a retry on another endpoint that then saw its own
  * committed write as a conflict) is resolved by reading the key back: if it now holds exactly the
- * value this repool wrote, at a later revision, it landed. Otherwise the error stands.
+ * value this repool wrote, at a later revision, it landed. If etcd was electing a leader and the
+ * key is provably untouched (same revision as read), the repool is sent once more: resolved
+ * first, then resent, never resent blind. Otherwise the error stands.
  */
-async function landed(ctx: StepContext, run: HostRun, read: PoolEntry & { state: 'present' }, pooled: Pooled, error: unknown): Promise<number> {
+async function landed(ctx: StepContext, run: HostRun, read: PoolEntry & { state: 'present' }, pooled: Pooled, error: unknown, resend = true): Promise<number> {
   const after = (await ctx.deps.pool.read([run.key]).catch(() => undefined))?.get(poolKeyId(run.key));
   const wanted = JSON.stringify({ ...read.value, pooled });
   if (after?.state === 'present' && after.modRevision > read.modRevision && JSON.stringify(after.value) === wanted) return after.modRevision;
+  if (resend && isElectionError(error) && after?.state === 'present' && after.modRevision === read.modRevision) {
+    return ctx.deps.pool.write(read, { pooled }, ctx.options.fence).catch((again: unknown) => landed(ctx, run, read, pooled, again, false));
+  }
   throw error;
 }
 

@@ -4,7 +4,7 @@ import type { ICompare, IKeyValue, IOptions, Lease as EtcdLease } from 'etcd3';
 import { RolloutError } from '../errors.js';
 import type { EtcdSettings } from '../inventory/types.js';
 import type { Kv, KvEntry, Lease, PutOptions, TxnCondition, Watch, WatchHandlers } from './kv.js';
-import { conflictError, isLeaseNotFound, leaseGoneError, txnConflictError, unreachableError } from './kv-errors.js';
+import { conflictError, isElectionError, isLeaseNotFound, leaseGoneError, txnConflictError, unreachableError } from './kv-errors.js';
 import { watchEtcd } from './etcd-watch.js';
 
 export interface ConnectEtcdOptions {
@@ -82,6 +82,8 @@ function toEntry(kv: IKeyValue): KvEntry {
   };
 }
 
+const ELECTION_RETRY_MS = 200;
+
 /** Keys a list reads per request: a page of 1,000-host journal records stays far below gRPC's 4 MiB. */
 const LIST_PAGE = 500;
 
@@ -130,8 +132,25 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
     }
   }
 
+  /**
+   * A read, retried while the cluster elects a leader ("leader changed", "no leader": every member
+   * answers so for a second or two), within one dial timeout. Reads only: a write's outcome is
+   * resolved by its caller (commit marker, read-back), never by sending it again.
+   */
+  async function read<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + dialMs;
+    for (;;) {
+      try {
+        return await call(fn);
+      } catch (error) {
+        if (!isElectionError(error) || Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_MS));
+      }
+    }
+  }
+
   async function current(key: string): Promise<number> {
-    const found = await call(() => client.get(key).exec());
+    const found = await read(() => client.get(key).exec());
     const kv = found.kvs[0];
     return kv === undefined ? 0 : Number(kv.mod_revision);
   }
@@ -148,7 +167,7 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
     for (;;) {
       const from = start;
       const at = revision;
-      const page = await call(() => {
+      const page = await read(() => {
         const query = client.getAll().inRange({ start: from, end }).sort('Key', 'Ascend').limit(LIST_PAGE);
         return (at === undefined ? query : query.revision(at)).exec();
       });
@@ -208,7 +227,7 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
 
   const kv: Kv = {
     async get(key) {
-      const found = await call(() => client.get(key).exec());
+      const found = await read(() => client.get(key).exec());
       const first = found.kvs[0];
       return first === undefined ? null : toEntry(first);
     },
@@ -264,7 +283,7 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
       return call(() => watchEtcd(client, prefix, fromRevision, handlers, toEntry, dialMs));
     },
     async revision() {
-      const found = await call(() => client.get('/rollout/v1/').exec());
+      const found = await read(() => client.get('/rollout/v1/').exec());
       return Number(found.header.revision);
     },
     async close() {

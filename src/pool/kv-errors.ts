@@ -39,6 +39,14 @@ export function leaseGoneError(key: string, leaseId: string): RolloutError {
   return new RolloutError('E_INTERNAL', `cannot write ${key}: lease ${leaseId} has expired or was revoked (the run lost its locks); stop and run rollout recover`, { key });
 }
 
+const ELECTION = /etcdserver: (leader changed|no leader|request timed out, possibly due to previous leader failure)/;
+
+/** What etcd members answer while the cluster elects a leader (a second or two): worth asking again. */
+export function isElectionError(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause ?? error : undefined;
+  return cause instanceof Error && ELECTION.test(cause.message);
+}
+
 /** etcd's answer for a lease id it no longer knows. */
 export function isLeaseNotFound(error: unknown): boolean {
   return error instanceof Error && /lease not found/i.test(error.message);

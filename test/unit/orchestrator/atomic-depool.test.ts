@@ -127,6 +127,42 @@ describe('a repool whose answer is lost', () => {
   });
 });
 
+describe('a depool refused while etcd elects a leader', () => {
+  it('wrote nothing (no marker), so it is guarded and sent again, and the host is restarted and repooled', async () => {
+    const h = await harness(fleet().cluster('appserver', 1, { batch: 1, minPooled: 0 }).build());
+    const txn = h.kv.txn.bind(h.kv);
+    let refused = 0;
+    Object.assign(h.kv, {
+      txn: async (...args: Parameters<typeof txn>) => {
+        if (refused++ === 0) throw unreachableError('memory://kv', new Error('etcdserver: leader changed'));
+        return txn(...args);
+      },
+    });
+    const result = await h.run();
+    expect(result.hosts[0]).toMatchObject({ outcome: 'done', leftDepooled: false });
+    expect(h.names('host.depooled')).toEqual(['mw1001']);
+    expect(h.names('host.repooled')).toEqual(['mw1001']);
+  });
+});
+
+describe('a repool refused while etcd elects a leader', () => {
+  it('is sent once more when the key is provably untouched, and the host is repooled', async () => {
+    const h = await harness(fleet().cluster('appserver', 1, { batch: 1, minPooled: 0 }).build());
+    const put = h.kv.put.bind(h.kv);
+    let refused = 0;
+    Object.assign(h.kv, {
+      put: async (...args: Parameters<typeof put>) => {
+        if (args[1].includes('"pooled":"yes"') && refused++ === 0) throw unreachableError('memory://kv', new Error('etcdserver: leader changed'));
+        return put(...args);
+      },
+    });
+    const result = await h.run();
+    expect(refused).toBe(2);
+    expect(result.hosts[0]).toMatchObject({ outcome: 'done', leftDepooled: false });
+    expect((await h.value('mw1001'))?.['pooled']).toBe('yes');
+  });
+});
+
 describe('every pool write of a run is fenced by its lock', () => {
   async function locked(h: Harness): Promise<{ fence: Fence; lose(): void }> {
     const locks = await acquireLocks(h.kv, [{ dc: 'eqiad', cluster: 'appserver' }], { user: 't', machine: 'm', pid: 1, command: 'rollout sync', runId: 'run-1', startedAt: '', reason: '' }, { sleep: async () => {}, now: () => h.now });
