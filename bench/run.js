@@ -12,12 +12,13 @@ import { benchEtcd } from './etcd.js';
 import { benchJournal } from './journal.js';
 import { benchPlanner } from './planner.js';
 import { benchRollout } from './rollout.js';
+import { benchScale } from './scale.js';
 import { benchSsh } from './ssh.js';
 import { benchSshReference } from './ssh-reference.js';
 import { fmt } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ALL = ['planner', 'ssh', 'etcd', 'rollout'];
+const ALL = ['planner', 'ssh', 'etcd', 'rollout', 'scale'];
 /** Run only when named: slower checks that are not part of the default benchmark set. */
 const OPT_IN = ['journal'];
 const NET = '127.0.77';
@@ -38,6 +39,25 @@ process.on('uncaughtException', (error) => {
   }
   Promise.resolve(cleanup?.()).finally(() => process.exit(1));
 });
+
+/** `--hosts N` and `--mode emergency|graceful` (of the scale benchmark), taken out of argv. */
+function parseFlags(argv) {
+  const flags = { hosts: 1000, modes: ['emergency', 'graceful'] };
+  const rest = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    if (argv[i] === '--hosts') flags.hosts = Number(argv[++i]);
+    else if (argv[i] === '--mode') flags.modes = [argv[++i]];
+    else rest.push(argv[i]);
+  }
+  if (!Number.isInteger(flags.hosts) || flags.hosts < 20 || flags.hosts > 20000) fail('--hosts: expected a whole number from 20 to 20000');
+  if (!flags.modes.every((m) => m === 'emergency' || m === 'graceful')) fail('--mode: expected emergency or graceful');
+  return { flags, rest };
+}
+
+function fail(message) {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
 
 function parseNames(argv) {
   const unknown = argv.filter((a) => !ALL.includes(a) && !OPT_IN.includes(a));
@@ -89,6 +109,22 @@ function rows(results) {
       out.push(['rollout', '  per-host time: median (max)', `${fmt(ph.perHostMs.median / 1000)} (${fmt(ph.perHostMs.max / 1000)})`, 's']);
     }
   }
+  const sc = results.scale;
+  if (sc) {
+    for (const r of sc.results) {
+      const ro = r.rollout;
+      const label = r.mode === 'emergency' ? 'sync --emergency' : 'sync';
+      out.push(['scale', `${label}, ${r.hosts} hosts (${ro.batches} batches): wall (exit ${ro.exitCode}, done ${ro.ok}, failed ${ro.failed})`, fmt(ro.wallMs / 1000), 's']);
+      if (r.bare) {
+        out.push(['scale', '  bare ssh2 reference, same batches: wall', fmt(r.bare.wallMs / 1000), 's']);
+        out.push(['scale', '  rollout / bare (target ≤ 1.3)', r.ratio.toFixed(2), '×']);
+        out.push(['scale', '  bare reference max RSS', fmt(r.bare.maxRssMiB), 'MiB']);
+      }
+      out.push(['scale', '  rollout max RSS', fmt(ro.maxRssMiB), 'MiB']);
+      out.push(['scale', `  SSH sessions / connections per host (most open at once: ${ro.maxOpenConnections})`, `${ro.sessionsPerHost.toFixed(2)} / ${ro.connectionsPerHost.toFixed(2)}`, '']);
+      out.push(['scale', `  etcd requests per host (${Object.entries(ro.etcdRequests).map(([k, v]) => `${k} ${v}`).join(', ')})`, ro.etcdRequestsPerHost.toFixed(2), '']);
+    }
+  }
   const j = results.journal;
   if (j) {
     out.push(['journal', `${j.runs} consecutive \`rollout restart\` runs: wall (failed: ${j.failed})`, fmt(j.wallMs / 1000), 's']);
@@ -107,14 +143,19 @@ function printTable(table) {
 }
 
 async function main() {
-  const names = parseNames(process.argv.slice(2));
+  const { flags, rest } = parseFlags(process.argv.slice(2));
+  const names = parseNames(rest);
   const started = Date.now();
   const results = {};
   if (names.includes('planner')) {
     log('planner: generating and loading 10,000 hosts');
     results.planner = await benchPlanner({ log });
   }
-  const needSandbox = names.filter((n) => n !== 'planner');
+  if (names.includes('scale')) {
+    log(`scale: ${flags.hosts} simulated hosts, ${flags.modes.join(' and ')}`);
+    results.scale = await benchScale({ hosts: flags.hosts, modes: flags.modes, log });
+  }
+  const needSandbox = names.filter((n) => n !== 'planner' && n !== 'scale');
   if (needSandbox.length > 0) {
     // Why: short path (unix socket limit), own net: never collides with a default sandbox.
     const dir = mkdtempSync('/tmp/rollout-bench-');

@@ -1,0 +1,228 @@
+// Fleet scale: the built CLI against a simulated fleet of in-process ssh2 servers (bench/sim-fleet.js,
+// a child process of its own) and one real etcd, next to the bare ssh2 work (bench/scale-bare.js) in
+// the same run. Wall time and max RSS come from the OS (GNU time's %M), SSH connections and sessions
+// from the fleet, etcd requests from etcd's own gRPC counters.
+//   node bench/run.js scale [--hosts N] [--mode emergency|graceful|both]
+import { execFile, fork, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import ssh2 from 'ssh2';
+import { Etcd3 } from 'etcd3';
+import { tcpOpen, waitUntil } from '../scripts/lib/sandbox/procs.mjs';
+
+const run = promisify(execFile);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.join(HERE, '..', 'bin', 'rollout.js');
+/** etcd of the scale bench; the fleet starts at 127.0.80.x (250 hosts a /24, SSH port 2022). */
+const ETCD = { address: '127.0.79.2', client: 2379, peer: 2380 };
+const SSH_PORT = 2022;
+const PREFIX = '/conftool/v1/pools';
+const SERVICE = 'php-fpm';
+
+/** Map.groupBy, which Node 20 lacks. */
+function groupBy(items, keyOf) {
+  const out = new Map();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (!out.has(key)) out.set(key, []);
+    out.get(key).push(item);
+  }
+  return out;
+}
+
+/** dcs × clusters × hosts, spread over loopback /24s from 127.0.80 on. */
+export function scaleFleet(total) {
+  const dcs = ['eqiad', 'codfw'];
+  const clusters = total >= 5000 ? 10 : 5;
+  const per = Math.ceil(total / (dcs.length * clusters));
+  const hosts = [];
+  for (const dc of dcs) {
+    for (let c = 0; c < clusters; c += 1) {
+      for (let h = 0; h < per && hosts.length < total; h += 1) {
+        const i = hosts.length;
+        hosts.push({ name: `mw${i + 1}.${dc}.sim`, dc, cluster: `cluster${c + 1}`, address: `127.0.${80 + Math.floor(i / 250)}.${(i % 250) + 2}`, port: SSH_PORT });
+      }
+    }
+  }
+  return hosts;
+}
+
+function inventoryYaml(hosts, files) {
+  const lines = [
+    'etcd:', `  endpoints: ["http://${ETCD.address}:${ETCD.client}"]`, `  prefix: ${PREFIX}`, '  dialTimeout: 5',
+    'run:', '  failureBudget: 10', '  parallelClusters: 10', '  sshConcurrency: 200', '  capacityWait: 30',
+    'defaults:', `  service: ${SERVICE}`, '  weight: 10', '  batch: { size: 10% }', '  minPooled: 50%', '  failureBudget: 2',
+    `  ssh: { user: root, identityFile: "${files.clientKey}", knownHosts: "${files.knownHosts}", connectTimeout: 20 }`,
+    '  restart: { command: "systemctl restart php-fpm", emergencyCommand: "systemctl hard-restart php-fpm", timeout: 60 }',
+    '  drain: { mode: fixed, seconds: 0 }',
+    '  health: { type: command, command: "systemctl status php-fpm", attempts: 3, interval: 1, timeout: 30 }',
+    `  lb: { propagationSeconds: 0, confirmTimeout: 10 }`,
+    'datacenters:',
+  ];
+  const byDc = groupBy(hosts, (h) => h.dc);
+  for (const [dc, dcHosts] of byDc) {
+    lines.push(`  ${dc}:`, '    clusters:');
+    for (const [cluster, members] of groupBy(dcHosts, (h) => h.cluster)) {
+      lines.push(`      ${cluster}:`, '        hosts:');
+      for (const h of members) lines.push(`          - { name: ${h.name}, address: ${h.address}, port: ${h.port} }`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The batches rollout plans for `batch.size: 10%`: consecutive tenths (rounded up) of each cluster. */
+function batchesOf(hosts) {
+  const out = [];
+  for (const members of groupBy(hosts, (h) => `${h.dc}/${h.cluster}`).values()) {
+    const size = Math.ceil(members.length / 10);
+    const batches = [];
+    for (let i = 0; i < members.length; i += size) batches.push(members.slice(i, i + size));
+    out.push(batches);
+  }
+  return out;
+}
+
+async function startEtcd(dir, log) {
+  const dataDir = path.join(dir, 'etcd');
+  const url = (port) => `http://${ETCD.address}:${port}`;
+  const child = spawn('etcd', ['--name', 'scale', '--data-dir', dataDir, '--listen-client-urls', url(ETCD.client), '--advertise-client-urls', url(ETCD.client),
+    '--listen-peer-urls', url(ETCD.peer), '--initial-advertise-peer-urls', url(ETCD.peer), '--initial-cluster', `scale=${url(ETCD.peer)}`,
+    '--quota-backend-bytes', String(2 * 1024 ** 3)], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'etcd.log'), 'a')] });
+  await waitUntil('scale etcd', () => tcpOpen(ETCD.address, ETCD.client));
+  log(`etcd on ${url(ETCD.client)} (pid ${child.pid})`);
+  return child;
+}
+
+/** Every gRPC request etcd has handled so far (its own Prometheus counters), by method. */
+async function etcdRequests() {
+  const text = await (await fetch(`http://${ETCD.address}:${ETCD.client}/metrics`)).text();
+  const byMethod = {};
+  for (const line of text.split('\n')) {
+    const m = /^grpc_server_started_total\{[^}]*grpc_method="(\w+)"[^}]*\} (\S+)/.exec(line);
+    if (m) byMethod[m[1]] = (byMethod[m[1]] ?? 0) + Number(m[2]);
+  }
+  return byMethod;
+}
+
+function diff(after, before) {
+  const out = {};
+  for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);
+  return out;
+}
+
+function startFleet(hosts, clientPublic, log) {
+  const child = fork(path.join(HERE, 'sim-fleet.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = (message, field) => new Promise((resolve, reject) => {
+    const on = (reply) => {
+      if (reply.error) { child.off('message', on); reject(new Error(`sim fleet: ${reply.error}`)); }
+      else if (reply[field] !== undefined) { child.off('message', on); resolve(reply); }
+    };
+    child.on('message', on);
+    child.send(message);
+  });
+  return ask({ hosts, restartMs: 60, clientKey: clientPublic }, 'ready').then((ready) => {
+    log(`simulated fleet: ${hosts.length} ssh2 servers (pid ${child.pid})`);
+    return { child, hostKeys: ready.hostKeys, stats: async () => (await ask('stats', 'stats')).stats, reset: () => ask('reset', 'reset') };
+  });
+}
+
+/** Runs `command` under GNU time; resolves wall ms, max RSS MiB, exit code and stdout. */
+async function timed(command, args, env) {
+  const rss = path.join(os.tmpdir(), `rollout-scale-rss-${process.pid}-${Date.now()}`);
+  const started = process.hrtime.bigint();
+  const result = await run('/usr/bin/time', ['-f', '%M', '-o', rss, command, ...args], { env, maxBuffer: 256 * 1024 ** 2, timeout: 900_000 })
+    .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }), (e) => ({ code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const maxRssMiB = Number(fs.readFileSync(rss, 'utf8').trim().split('\n').at(-1)) / 1024;
+  fs.rmSync(rss, { force: true });
+  return { ...result, wallMs, maxRssMiB };
+}
+
+async function seedPool(hosts) {
+  const client = new Etcd3({ hosts: `http://${ETCD.address}:${ETCD.client}` });
+  try {
+    await client.delete().all();
+    const value = JSON.stringify({ pooled: 'yes', weight: 10 });
+    for (let i = 0; i < hosts.length; i += 250) {
+      await Promise.all(hosts.slice(i, i + 250).map((h) => client.put(`${PREFIX}/${h.dc}/${h.cluster}/${SERVICE}/${h.name}`).value(value).exec()));
+    }
+  } finally {
+    client.close();
+  }
+}
+
+function summaryOf(stdout) {
+  const lines = stdout.split('\n').filter((l) => l.startsWith('{'));
+  const finished = lines.map((l) => JSON.parse(l)).find((e) => e.event === 'run.finished');
+  return finished ?? null;
+}
+
+/** One mode: the bare reference, then rollout, on the same fleet; returns every figure. */
+async function measure({ mode, hosts, files, fleet, log }) {
+  const env = { ...process.env, XDG_STATE_HOME: files.state, NO_COLOR: '1' };
+  const result = { mode, hosts: hosts.length };
+  if (mode === 'emergency') {
+    await fleet.reset();
+    const bare = await timed(process.execPath, [path.join(HERE, 'scale-bare.js'), files.plan], env);
+    if (bare.code !== 0) throw new Error(`bare reference failed: ${bare.stderr}`);
+    const bareOut = JSON.parse(bare.stdout.trim().split('\n').at(-1));
+    const bareFleet = await fleet.stats();
+    result.bare = { wallMs: bare.wallMs, maxRssMiB: bare.maxRssMiB, failed: bareOut.failed, sessionsPerHost: bareFleet.sessions / hosts.length, connectionsPerHost: bareFleet.connections / hosts.length };
+    log(`bare ssh2 reference: ${(bare.wallMs / 1000).toFixed(2)} s, ${bare.maxRssMiB.toFixed(0)} MiB`);
+  }
+  await seedPool(hosts);
+  await fleet.reset();
+  const before = await etcdRequests();
+  // Why: SCALE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the CLI on the same fleet.
+  const nodeArgs = (process.env.SCALE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const args = [...nodeArgs, CLI, 'sync', '-i', files.inventory, '--json', ...(mode === 'emergency' ? ['--emergency', '--yes'] : [])];
+  const cli = await timed(process.execPath, args, env);
+  const requests = diff(await etcdRequests(), before);
+  const stats = await fleet.stats();
+  const finished = summaryOf(cli.stdout);
+  if (!finished) throw new Error(`rollout ${mode} printed no run.finished (exit ${cli.code}): ${cli.stderr.slice(-2000)}`);
+  const total = Object.values(requests).reduce((a, b) => a + b, 0);
+  result.rollout = {
+    exitCode: cli.code, wallMs: cli.wallMs, maxRssMiB: cli.maxRssMiB, ok: finished.ok, failed: finished.failed,
+    sessionsPerHost: stats.sessions / hosts.length, connectionsPerHost: stats.connections / hosts.length, maxOpenConnections: stats.maxOpenConnections,
+    etcdRequestsPerHost: total / hosts.length, etcdRequests: requests,
+    batches: batchesOf(hosts).reduce((n, b) => n + b.length, 0),
+  };
+  if (result.bare) result.ratio = cli.wallMs / result.bare.wallMs;
+  log(`rollout sync${mode === 'emergency' ? ' --emergency' : ''}: exit ${cli.code}, ${(cli.wallMs / 1000).toFixed(2)} s, ${cli.maxRssMiB.toFixed(0)} MiB, ${finished.ok}/${hosts.length} done`);
+  return result;
+}
+
+export async function benchScale({ hosts: total = 1000, modes = ['emergency', 'graceful'], log }) {
+  const dir = fs.mkdtempSync('/tmp/rollout-scale-');
+  const hosts = scaleFleet(total);
+  const files = { clientKey: path.join(dir, 'client_key'), knownHosts: path.join(dir, 'known_hosts'), inventory: path.join(dir, 'inventory.yaml'), plan: path.join(dir, 'bare-plan.json'), state: path.join(dir, 'state') };
+  const key = ssh2.utils.generateKeyPairSync('ed25519');
+  fs.writeFileSync(files.clientKey, key.private, { mode: 0o600 });
+  let etcd;
+  let fleet;
+  try {
+    etcd = await startEtcd(dir, log);
+    fleet = await startFleet(hosts, key.public, log);
+    fs.writeFileSync(files.knownHosts, hosts.map((h, i) => `[${h.name}]:${h.port},[${h.address}]:${h.port} ${fleet.hostKeys[i]}\n`).join(''));
+    fs.writeFileSync(files.inventory, inventoryYaml(hosts, files));
+    const blobs = hosts.map((h, i) => [h.name, fleet.hostKeys[i].split(' ')[1]]);
+    fs.writeFileSync(files.plan, JSON.stringify({ identityFile: files.clientKey, sshConcurrency: 200, parallelClusters: 10,
+      restartCommand: 'systemctl hard-restart php-fpm', healthCommand: 'systemctl status php-fpm', hostKeys: blobs,
+      clusters: batchesOf(hosts) }));
+    const results = [];
+    for (const mode of modes) results.push(await measure({ mode, hosts, files, fleet, log }));
+    return { hosts: total, addresses: new Set(hosts.map((h) => h.address.split('.').slice(0, 3).join('.'))).size, results };
+  } finally {
+    fleet?.child.kill('SIGTERM');
+    if (etcd && etcd.exitCode === null) {
+      const gone = new Promise((resolve) => etcd.once('exit', resolve));
+      etcd.kill('SIGTERM');
+      await gone;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
