@@ -61,9 +61,17 @@ export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
+/** Compiled patterns: a fleet's known_hosts is matched against hundreds of names. */
+const compiled = new Map<string, RegExp>();
+
 function wildcardMatch(pattern: string, name: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
-  return new RegExp(`^${regex}$`).test(name);
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === name;
+  let regex = compiled.get(pattern);
+  if (regex === undefined) {
+    regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
+    compiled.set(pattern, regex);
+  }
+  return regex.test(name);
 }
 
 /** Whether a host field (patterns with `*`, `?`, `!negation`, or a hashed name) names `name`. */
@@ -86,9 +94,21 @@ export function hostsFieldMatches(hosts: string, name: string): boolean {
   return matched;
 }
 
-function verdictFor(entries: readonly KnownHostEntry[], name: string, key: Buffer): HostKeyVerdict {
+/** Entries by the names they match: a known_hosts file read once, looked up per connection. */
+export interface KnownHostsLookup {
+  matching(name: string): readonly KnownHostEntry[];
+}
+
+/** Known entries as a list (scanned) or an index (src/transport/known-hosts-index.ts). */
+export type KnownHosts = readonly KnownHostEntry[] | KnownHostsLookup;
+
+function matching(known: KnownHosts, name: string): readonly KnownHostEntry[] {
+  return 'matching' in known ? known.matching(name) : known.filter((e) => hostsFieldMatches(e.hosts, name));
+}
+
+function verdictFor(known: KnownHosts, name: string, key: Buffer): HostKeyVerdict {
   const type = keyBlobType(key);
-  const forName = entries.filter((e) => hostsFieldMatches(e.hosts, name));
+  const forName = matching(known, name);
   const revoked = forName.find((e) => e.revoked && e.key.equals(key));
   if (revoked !== undefined) return { status: 'revoked', entry: revoked };
   const usable = forName.filter((e) => !e.revoked);
@@ -104,16 +124,16 @@ function verdictFor(entries: readonly KnownHostEntry[], name: string, key: Buffe
  * the first name with an entry of the key's type decides, as OpenSSH's host lookup does.
  * A revoked key is refused under any name.
  */
-export function verifyHostKey(entries: readonly KnownHostEntry[], names: readonly string[], key: Buffer): HostKeyVerdict {
-  const verdicts = names.map((name) => verdictFor(entries, name, key));
+export function verifyHostKey(known: KnownHosts, names: readonly string[], key: Buffer): HostKeyVerdict {
+  const verdicts = names.map((name) => verdictFor(known, name, key));
   const revoked = verdicts.find((v) => v.status === 'revoked');
   if (revoked !== undefined) return revoked;
   return verdicts.find((v) => v.status !== 'unknown') ?? { status: 'unknown' };
 }
 
 /** Key types known for any of the names: offered first in the handshake, as OpenSSH does. */
-export function knownKeyTypes(entries: readonly KnownHostEntry[], names: readonly string[]): string[] {
-  const types = entries.filter((e) => !e.revoked && names.some((n) => hostsFieldMatches(e.hosts, n))).map((e) => e.keyType);
+export function knownKeyTypes(known: KnownHosts, names: readonly string[]): string[] {
+  const types = names.flatMap((n) => matching(known, n)).filter((e) => !e.revoked).sort((a, b) => a.line - b.line).map((e) => e.keyType);
   return [...new Set(types)];
 }
 

@@ -4,9 +4,10 @@ import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { RolloutError } from '../errors.js';
 import {
-  appendKnownHost, fingerprint, hostKeyName, keyBlobType, knownKeyTypes, readKnownHosts, verifyHostKey,
+  appendKnownHost, fingerprint, hostKeyName, keyBlobType, knownKeyTypes, verifyHostKey,
 } from './known-hosts.js';
-import type { KnownHostEntry } from './known-hosts.js';
+import type { KnownHosts } from './known-hosts.js';
+import type { KnownHostsFiles } from './known-hosts-index.js';
 
 const { Client, utils } = ssh2;
 
@@ -22,6 +23,8 @@ export interface ConnectParams {
   readonly user: string;
   readonly identityFile: string | undefined;
   readonly knownHosts: string;
+  /** Where known_hosts files are read from: parsed once per transport, not once per connection. */
+  readonly knownHostsFiles: KnownHostsFiles;
   readonly acceptNewHostKeys: boolean;
   readonly connectTimeoutSeconds: number;
   readonly keepaliveSeconds: number;
@@ -55,7 +58,7 @@ export function lookupNames(p: Pick<ConnectParams, 'host' | 'address' | 'port'>)
 }
 
 /** Host key types already known come first, so a server with several keys shows the one on file. */
-function hostKeyAlgorithms(entries: readonly KnownHostEntry[], names: readonly string[]): ServerHostKeyAlgorithm[] {
+function hostKeyAlgorithms(entries: KnownHosts, names: readonly string[]): ServerHostKeyAlgorithm[] {
   const preferred = knownKeyTypes(entries, names).flatMap((t) => ALGORITHMS_BY_KEY_TYPE[t] ?? []);
   return [...new Set([...preferred, ...DEFAULT_HOST_KEY_ALGORITHMS])];
 }
@@ -91,7 +94,7 @@ function hostKeyError(p: ConnectParams, message: string): RolloutError {
 }
 
 /** Checks the offered key; resolves to an error to refuse it, or undefined to accept. */
-async function checkHostKey(p: ConnectParams, entries: readonly KnownHostEntry[], key: Buffer): Promise<RolloutError | undefined> {
+async function checkHostKey(p: ConnectParams, entries: KnownHosts, key: Buffer): Promise<RolloutError | undefined> {
   const names = lookupNames(p);
   const verdict = verifyHostKey(entries, names, key);
   const offered = `${keyBlobType(key) ?? 'unknown'} key ${fingerprint(key)}`;
@@ -139,9 +142,9 @@ function classify(p: ConnectParams, error: Error & { level?: string }): RolloutE
  */
 export async function openConnection(p: ConnectParams): Promise<SshClient> {
   const auth = await authOptions(p);
-  let entries: KnownHostEntry[];
+  let entries: KnownHosts;
   try {
-    entries = await readKnownHosts(p.knownHosts);
+    entries = await p.knownHostsFiles.load(p.knownHosts);
   } catch (cause) {
     throw new RolloutError('E_SSH_HOSTKEY', `${where(p)}: cannot read known_hosts ${p.knownHosts}: ${(cause as Error).message}; check ssh.knownHosts`, { host: p.host, cause });
   }

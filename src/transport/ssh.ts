@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Client as SshClient } from 'ssh2';
 import { RolloutError } from '../errors.js';
 import { forwardThrough, jumpLabel, parseJumpHost } from './jump.js';
+import { createKnownHostsFiles } from './known-hosts-index.js';
 import { openConnection, where } from './ssh-connect.js';
 import type { ConnectParams } from './ssh-connect.js';
 import { runCommand, SessionOpenError } from './ssh-exec.js';
@@ -70,6 +71,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
   const sessionsPerConnection = options.sessionsPerConnection ?? 8;
   const log = options.log;
   const cache = new Map<string, Connection>();
+  const knownHostsFiles = createKnownHostsFiles();
   let closing = newClosing();
 
   function evict(conn: Connection): void {
@@ -96,7 +98,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
   function params(target: SshTarget): ConnectParams {
     return {
       host: target.host, address: target.address, port: target.port, user: target.user,
-      identityFile: target.identityFile, knownHosts: target.knownHosts, acceptNewHostKeys: target.acceptNewHostKeys,
+      identityFile: target.identityFile, knownHosts: target.knownHosts, knownHostsFiles, acceptNewHostKeys: target.acceptNewHostKeys,
       connectTimeoutSeconds: target.connectTimeoutSeconds, keepaliveSeconds, env, signal: closing.signal,
     };
   }
