@@ -3,6 +3,7 @@ import type { InventoryCluster } from '../inventory/types.js';
 import { runBatchKey } from '../pool/rollout-keys.js';
 import { poolKeyId, type PoolEntry } from '../pool/types.js';
 import { poolKeysFor } from '../planner/plan.js';
+import { sshTargetFor } from '../health/ssh-target.js';
 import { checkCapacity } from './capacity.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
@@ -108,6 +109,8 @@ async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
     await journal(ctx, run, 'failed', run.failure?.reason).catch(() => undefined);
   }
   run.finishedAt = ctx.deps.clock.now();
+  // Why: a run holds connections for the hosts in flight only, so memory follows sshConcurrency, not the fleet.
+  ctx.deps.transport.release(sshTargetFor(run.host));
   if (run.state === 'failed' || run.state === 'skipped') {
     const failure = run.failure ?? { reason: 'unknown', code: 'E_INTERNAL' };
     if (run.state === 'skipped') ctx.emit({ event: 'host.skipped', ...where, reason: failure.reason });

@@ -10,11 +10,14 @@ function templateVars(ctx: StepContext, run: HostRun): TemplateVars {
   return { ...probeVars(run.host, ctx.options.release), port: run.host.settings.ssh.port };
 }
 
-/** Before a depool: a host we cannot reach over SSH is failed untouched, never left depooled for nothing. */
+/**
+ * Before a depool: a host we cannot reach over SSH is failed untouched, never left depooled for
+ * nothing. An authenticated connection proves reachability and auth; the restart then reuses it.
+ */
 export async function preflight(ctx: StepContext, run: HostRun): Promise<boolean> {
   const ssh = run.host.settings.ssh;
   try {
-    await ctx.deps.transport.exec(sshTargetFor(run.host), 'true', { timeoutMs: (ssh.connectTimeoutSeconds + 10) * 1000 });
+    await ctx.deps.transport.reach(sshTargetFor(run.host), { timeoutMs: (ssh.connectTimeoutSeconds + 10) * 1000 });
     return true;
   } catch (error) {
     run.fail('depool', `${describeError(error)} (checked before the depool: left pooled, not restarted)`, isRolloutError(error) ? error.code : 'E_SSH_CONNECT');

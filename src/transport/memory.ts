@@ -19,6 +19,10 @@ export interface MemoryCall {
 export interface MemoryTransport extends Transport {
   /** Every exec, including the ones that failed to "connect". */
   readonly calls: MemoryCall[];
+  /** Hosts whose connection was opened without a command (reach), in call order. */
+  readonly reaches: readonly string[];
+  /** Hosts released (done for the run), in call order. */
+  readonly released: readonly string[];
   /** How many times close() was called. */
   readonly closeCount: number;
   /** Commands on `host` are answered by `handler` (after any `respond` rule). */
@@ -60,6 +64,8 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Mem
   const sleep = options.sleep ?? realSleep;
   const hosts = new Map<string, HostBehaviour>();
   const calls: MemoryCall[] = [];
+  const reaches: string[] = [];
+  const released: string[] = [];
   let closeCount = 0;
 
   const own = (host: string): HostBehaviour => {
@@ -129,6 +135,23 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Mem
       return closeCount;
     },
     exec,
+    async reach(target, reachOptions) {
+      // Why: a connect is observable as a call too, so tests see the pre-check without a session.
+      reaches.push(target.host);
+      const behaviour = lookup(target.host);
+      if (behaviour?.connectFailure !== undefined) {
+        throw new RolloutError(behaviour.connectFailure, `${target.host} (${target.address}:${target.port}): ${CONNECT_MESSAGES[behaviour.connectFailure]}`, { host: target.host });
+      }
+      if (behaviour?.hang === true) {
+        await sleep(reachOptions.timeoutMs, reachOptions.signal).catch(() => undefined);
+        throw new RolloutError('E_SSH_TIMEOUT', `${target.host} (${target.address}:${target.port}): no SSH connection within ${reachOptions.timeoutMs}ms`, { host: target.host });
+      }
+    },
+    release(target) {
+      released.push(target.host);
+    },
+    reaches,
+    released,
     close() {
       closeCount += 1;
       return Promise.resolve();

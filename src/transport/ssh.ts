@@ -34,6 +34,10 @@ interface Connection {
   readonly client: Promise<SshClient>;
   readonly sessions: LimitFunction;
   closed: boolean;
+  /** Commands running on it now. */
+  inFlight: number;
+  /** Released by its host: closed as soon as nothing runs on it. */
+  released: boolean;
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -82,7 +86,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
   function cached(key: string, open: () => Promise<SshClient>): Connection {
     const existing = cache.get(key);
     if (existing !== undefined) return existing;
-    const conn: Connection = { key, client: open(), sessions: pLimit(sessionsPerConnection), closed: false };
+    const conn: Connection = { key, client: open(), sessions: pLimit(sessionsPerConnection), closed: false, inFlight: 0, released: false };
     cache.set(key, conn);
     conn.client.then((client) => {
       log?.debug({ connection: key }, 'ssh connection ready');
@@ -103,18 +107,35 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
     };
   }
 
-  function connectionFor(target: SshTarget): Connection {
+  /** Closes a released connection once nothing runs on it; the next exec for its host opens a new one. */
+  function endIfReleased(conn: Connection): void {
+    if (!conn.released || conn.inFlight > 0 || conn.closed) return;
+    evict(conn);
+    conn.client.then((client) => client.end(), () => undefined);
+  }
+
+  function connectionKey(target: SshTarget): string {
     // Why: trust is decided per name and known_hosts file, so a connection is shared only by targets that would verify alike.
     const direct = `${target.user}@${target.address}:${target.port} as ${target.host} (${target.knownHosts}, ${target.identityFile ?? 'agent'})`;
+    return target.jumpHost === undefined ? direct : `${direct} via ${jumpLabel(parseJumpHost(target.jumpHost, target.user, target.host))}`;
+  }
+
+  function connectionFor(target: SshTarget): Connection {
+    const key = connectionKey(target);
+    const reused = cache.get(key);
+    if (reused !== undefined) {
+      reused.released = false;
+      return reused;
+    }
     if (target.jumpHost === undefined) {
-      return cached(direct, () => {
+      return cached(key, () => {
         log?.debug({ host: target.host, address: target.address, port: target.port }, 'ssh connecting');
         return openConnection(params(target));
       });
     }
     const jump = parseJumpHost(target.jumpHost, target.user, target.host);
     const via = `via ${jumpLabel(jump)}`;
-    return cached(`${direct} ${via}`, async () => {
+    return cached(key, async () => {
       // Why: the bastion is verified like any host, under its own name, with the target's key and known_hosts.
       const bastion = cached(`bastion ${jumpLabel(jump)} (${target.knownHosts}, ${target.identityFile ?? 'agent'})`, () => openConnection({
         ...params(target), host: jump.host, address: jump.host, port: jump.port, user: jump.user,
@@ -131,20 +152,35 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
     });
   }
 
-  async function execOnce(target: SshTarget, command: string, options: ExecOptions): Promise<ExecResult> {
-    const startedAt = Date.now();
-    const at = where(target);
+  /** Runs `work` under a time budget of its own, aborted by the caller's signal too; the budget's reason is the error. */
+  async function budgeted<T>(target: SshTarget, says: { readonly timedOut: string; readonly aborted: string }, options: ExecOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const budget = new AbortController();
-    const timer = setTimeout(() => budget.abort(new RolloutError('E_SSH_TIMEOUT', `${at}: command did not finish within ${seconds(options.timeoutMs)}, so TERM was requested and its channel closed: ${preview(command)}`, { host: target.host })), options.timeoutMs);
-    const onAbort = (): void => budget.abort(new RolloutError('E_INTERRUPTED', `${at}: command aborted, its channel closed: ${preview(command)}`, { host: target.host, cause: options.signal?.reason }));
+    const timer = setTimeout(() => budget.abort(new RolloutError('E_SSH_TIMEOUT', says.timedOut, { host: target.host })), options.timeoutMs);
+    const onAbort = (): void => budget.abort(new RolloutError('E_INTERRUPTED', says.aborted, { host: target.host, cause: options.signal?.reason }));
     if (options.signal?.aborted === true) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      return await work(budget.signal);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function execOnce(target: SshTarget, command: string, options: ExecOptions): Promise<ExecResult> {
+    const startedAt = Date.now();
+    const at = where(target);
+    const says = {
+      timedOut: `${at}: command did not finish within ${seconds(options.timeoutMs)}, so TERM was requested and its channel closed: ${preview(command)}`,
+      aborted: `${at}: command aborted, its channel closed: ${preview(command)}`,
+    };
+    return budgeted(target, says, options, async (signal) => {
       for (let attempt = 1; ; attempt += 1) {
         const conn = connectionFor(target);
-        const client = await raceAbort(conn.client, budget.signal);
+        conn.inFlight += 1;
         try {
-          return await raceAbort(conn.sessions(() => runCommand(client, command, budget.signal, startedAt)), budget.signal);
+          const client = await raceAbort(conn.client, signal);
+          return await raceAbort(conn.sessions(() => runCommand(client, command, signal, startedAt)), signal);
         } catch (error) {
           if (!(error instanceof SessionOpenError)) throw error;
           // Why: a session that never opened ran nothing; if its connection died, retry once on a fresh one.
@@ -155,20 +191,42 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
           // Why: sshd frees a session's MaxSessions slot only once it has reaped the command, a moment after
           // the client saw it end; on a live connection, an open refused then is retried after a short pause.
           if (!dead && attempt < SESSION_OPEN_ATTEMPTS) {
-            await raceAbort(new Promise((resolve) => setTimeout(resolve, 25 * attempt)), budget.signal);
+            await raceAbort(new Promise((resolve) => setTimeout(resolve, 25 * attempt)), signal);
             continue;
           }
           throw new RolloutError('E_SSH_CONNECT', `${at}: cannot open an SSH session: ${error.message}; check sshd's MaxSessions and log`, { host: target.host, cause: error });
+        } finally {
+          conn.inFlight -= 1;
+          endIfReleased(conn);
         }
       }
-    } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    }
+    });
+  }
+
+  async function reachOnce(target: SshTarget, options: ExecOptions): Promise<void> {
+    const at = where(target);
+    const says = { timedOut: `${at}: no authenticated SSH connection within ${seconds(options.timeoutMs)}`, aborted: `${at}: SSH connect aborted` };
+    await budgeted(target, says, options, async (signal) => {
+      const conn = connectionFor(target);
+      conn.inFlight += 1;
+      try {
+        await raceAbort(conn.client, signal);
+      } finally {
+        conn.inFlight -= 1;
+        endIfReleased(conn);
+      }
+    });
   }
 
   return {
     exec: (target, command, execOptions) => limit(() => execOnce(target, command, execOptions)),
+    reach: (target, reachOptions) => limit(() => reachOnce(target, reachOptions)),
+    release(target) {
+      const conn = cache.get(connectionKey(target));
+      if (conn === undefined) return;
+      conn.released = true;
+      endIfReleased(conn);
+    },
     async close() {
       const all = [...cache.values()];
       cache.clear();

@@ -34,6 +34,16 @@ export interface ExecResult {
 export interface Transport {
   /** `command` is already rendered and quoted (see renderCommand). */
   exec(target: SshTarget, command: string, options: ExecOptions): Promise<ExecResult>;
+  /**
+   * Opens (or reuses) an authenticated connection, no session: proves the host is reachable and
+   * trusts our key, at the cost of a handshake only. Throws as exec does.
+   */
+  reach(target: SshTarget, options: ExecOptions): Promise<void>;
+  /**
+   * Done with this host for the run: its connection is closed once its commands in flight end
+   * (a later exec opens a new one), so a run holds connections for the hosts in flight only.
+   */
+  release(target: SshTarget): void;
   /** Closes every cached connection. */
   close(): Promise<void>;
 }

@@ -40,6 +40,8 @@ export interface TestSshServer {
   readonly knownHosts: string;
   /** TCP connections accepted so far. */
   connections(): number;
+  /** Connections open now. */
+  openConnections(): number;
   /** Exec requests served so far. */
   execs(): number;
   /** Session opens refused so far (refuseSessions). */
@@ -145,6 +147,7 @@ export async function startSshServer(options: SshServerOptions = {}): Promise<Te
   return {
     address: '127.0.0.1', port, dir, user, hostKey, clientKey, knownHosts,
     connections: () => connections,
+    openConnections: () => open.size,
     execs: () => state.execs,
     refusedSessions: () => state.refused,
     maxRunning: () => state.maxRunning,

@@ -1,5 +1,5 @@
 // The ssh2 transport against an in-process ssh2 Server on 127.0.0.1.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -16,6 +16,11 @@ import { removeTempDirs, tempDir } from '../../support/tmp.js';
 afterAll(removeTempDirs);
 
 const NO_AGENT = { PATH: process.env.PATH };
+
+/** Polls `done` every 20 ms; the test's own timeout bounds it. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 function targetOf(server: TestSshServer, overrides: Partial<SshTarget> = {}): SshTarget {
   return {
@@ -95,6 +100,56 @@ describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 
     const error = await rejection(transport.exec(targetOf(server, { identityFile: undefined }), 'uptime', { timeoutMs: 60_000 }));
     expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
     expect(error.message).toMatch(/SSH_AUTH_SOCK/);
+  });
+
+  it('reach opens an authenticated connection and runs nothing; the next exec reuses it', async () => {
+    const transport = createSshTransport({ env: NO_AGENT });
+    const before = { connections: server.connections(), execs: server.execs() };
+    await transport.reach(targetOf(server), { timeoutMs: 60_000 });
+    expect({ connections: server.connections() - before.connections, execs: server.execs() - before.execs }).toEqual({ connections: 1, execs: 0 });
+    await transport.exec(targetOf(server), 'uptime', { timeoutMs: 60_000 });
+    await transport.close();
+    expect(server.connections() - before.connections).toBe(1);
+  });
+
+  it('reach refuses an unknown host key and a refused key as exec does', async () => {
+    const empty = join(tempDir('rollout-kh-'), 'known_hosts');
+    writeFileSync(empty, '');
+    const other = keygen(join(tempDir('rollout-key-'), 'id_ed25519'), 'ed25519');
+    const transport = createSshTransport({ env: NO_AGENT });
+    const hostKey = await rejection(transport.reach(targetOf(server, { knownHosts: empty }), { timeoutMs: 60_000 }));
+    const auth = await rejection(transport.reach(targetOf(server, { identityFile: other.privatePath }), { timeoutMs: 60_000 }));
+    await transport.close();
+    expect([isRolloutError(hostKey, 'E_SSH_HOSTKEY'), isRolloutError(auth, 'E_SSH_AUTH')]).toEqual([true, true]);
+  });
+
+  it('release closes the host\'s connection once its commands end; the next exec opens a new one', async () => {
+    const shell = await startSshServer();
+    const transport = createSshTransport({ env: NO_AGENT });
+    try {
+      const slow = transport.exec(targetOf(shell), 'sleep 0.5; echo done', { timeoutMs: 60_000 });
+      await until(() => shell.execs() === 1);
+      transport.release(targetOf(shell));
+      // Why: a command in flight when its host is released still finishes on the same connection.
+      expect((await slow).stdout).toBe('done\n');
+      await until(() => shell.openConnections() === 0);
+      await transport.exec(targetOf(shell), 'true', { timeoutMs: 60_000 });
+      expect(shell.connections()).toBe(2);
+    } finally {
+      await transport.close();
+      await shell.stop();
+    }
+  });
+
+  it('sees a known_hosts file that changed since it was read', async () => {
+    const file = join(tempDir('rollout-kh-'), 'known_hosts');
+    writeFileSync(file, '');
+    const transport = createSshTransport({ env: NO_AGENT });
+    const first = await rejection(transport.exec(targetOf(server, { knownHosts: file }), 'uptime', { timeoutMs: 60_000 }));
+    writeFileSync(file, readFileSync(server.knownHosts));
+    const second = await transport.exec(targetOf(server, { knownHosts: file }), 'uptime', { timeoutMs: 60_000 });
+    await transport.close();
+    expect([isRolloutError(first, 'E_SSH_HOSTKEY'), second.exitCode]).toEqual([true, 0]);
   });
 
   it('refuses an unknown host key with E_SSH_HOSTKEY and the key fingerprint ssh-keygen prints', async () => {

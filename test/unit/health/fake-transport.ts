@@ -17,6 +17,8 @@ export function fakeTransport(answer: (command: string) => Partial<ExecResult> |
       if (result instanceof Error) throw result;
       return { exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: 5, ...result };
     },
+    async reach() {},
+    release() {},
     async close() {},
   };
 }

@@ -24,6 +24,8 @@ export interface Harness<K extends Kv = MemoryKv> {
   readonly events: RolloutEvent[];
   readonly journal: JournalHostRecord[];
   readonly execs: { host: string; command: string }[];
+  /** Hosts the orchestrator released (done with their connection), in order. */
+  readonly released: string[];
   readonly inventory: Inventory;
   now: number;
   exec: ExecScript;
@@ -52,7 +54,7 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
   const hosts = new Map(built.inventory.datacenters.flatMap((d) => d.clusters.flatMap((c) => c.hosts.map((h) => [h.name, h] as const))));
   const confirmers: (() => Promise<void>)[] = [];
   const h: Harness<K> = {
-    kv, pool, events: [], journal: [], execs: [], inventory: built.inventory, now: 1_700_000_000_000,
+    kv, pool, events: [], journal: [], execs: [], released: [], inventory: built.inventory, now: 1_700_000_000_000,
     exec: () => undefined,
     health: () => undefined,
     active: () => 0,
@@ -92,6 +94,14 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
           const scripted = await h.exec(target.host, command);
           if (scripted instanceof Error) throw scripted;
           return { exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: 5, ...scripted };
+        },
+        // Why: tests script the pre-depool reachability check as the command `true`, as it once was.
+        async reach(target: SshTarget) {
+          const scripted = await h.exec(target.host, 'true');
+          if (scripted instanceof Error) throw scripted;
+        },
+        release(target: SshTarget) {
+          h.released.push(target.host);
         },
         async close() {},
       };

@@ -19,6 +19,18 @@ describe('runRollout, graceful', () => {
     expect(h.execs.map((e) => e.command)).toEqual(Array(4).fill('systemctl restart php8.2-fpm'));
   });
 
+  it('releases each host\'s connection once the host is done or failed, and not before', async () => {
+    const h = await harness(fleet().cluster('appserver', 4, { states: ['yes', 'yes', 'yes', 'inactive'], batch: 2 }).build());
+    const releasedAtRestart: string[][] = [];
+    h.exec = () => void releasedAtRestart.push([...h.released]);
+    h.health = (host) => (host === 'mw1002' ? { ok: false, detail: 'HTTP 500' } : undefined);
+    await h.run();
+    // mw1004 (inactive) is skipped by the plan and never connected to.
+    expect([...h.released].sort()).toEqual(['mw1001', 'mw1002', 'mw1003']);
+    // Batch 1's hosts are still in flight at their own restarts: nothing is released yet.
+    expect(releasedAtRestart.slice(0, 2)).toEqual([[], []]);
+  });
+
   it('restarts hosts others depooled without ever writing their key', async () => {
     const h = await harness(fleet().cluster('appserver', 4, { states: ['yes', 'no', 'yes', 'inactive'], batch: 4, minPooled: 0 }).build());
     const before = await h.kv.get('/conftool/v1/pools/eqiad/appserver/php-fpm/mw1002');
