@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DrainProbe, HealthProbe } from './health/types.js';
+import type { LbConfirmations } from './lb/confirm-port.js';
 import type { PoolStore } from './pool/types.js';
 import type { Reporter } from './report/events.js';
 import type { Transport } from './transport/types.js';
@@ -13,6 +14,8 @@ export interface Clock {
 export interface Deps {
   readonly pool: PoolStore;
   readonly transport: Transport;
+  /** What the LB agents have applied: the depool and repool confirmations. */
+  readonly lb: LbConfirmations;
   readonly probe: HealthProbe;
   readonly drain: DrainProbe;
   readonly clock: Clock;

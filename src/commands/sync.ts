@@ -8,6 +8,7 @@ import { runRollout } from '../orchestrator/run.js';
 import { planRollout, poolKeysFor } from '../planner/plan.js';
 import { selectClusters } from '../planner/select.js';
 import type { Plan, Selection } from '../planner/types.js';
+import { createWatchedLbConfirmations } from '../lb/confirm-watch.js';
 import { createJournal, newRunId } from '../pool/journal.js';
 import { acquireLocks, describeHolder, listLocks, type ClusterRef, type LockHolder, type RunLocks } from '../pool/lock.js';
 import { clearPreempt, requestPreempt, watchPreempt } from '../pool/preempt.js';
@@ -139,6 +140,7 @@ async function execute(input: {
   const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
   const log = createLogger({ file: logFile });
   const report = chooseReporter({ stream: io.stdout, now: () => Date.now(), json: args.json === true, isTTY: io.stdout.isTTY === true, color: io.stdout.isTTY === true && !io.env['NO_COLOR'] });
+  const lb = createWatchedLbConfirmations(connection.kv);
   const transport = createSshTransport({ concurrency: args['ssh-concurrency'] ?? inventory.run.sshConcurrency, env: io.env, log });
   locks.onLost((error) => {
     report.emit({ event: 'run.warning', message: `lost the cluster lock (${error.message}): starting nothing new`, time: new Date().toISOString(), runId });
@@ -152,7 +154,7 @@ async function execute(input: {
   try {
     const journal = await createJournal(connection.kv, { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id }, { fence: locks.fence });
     const probes = createProbes(transport);
-    const deps: Deps = { pool: connection.pool, transport, probe: probes.probe, drain: probes.drain, clock: systemClock, sleep: realSleep, log, report };
+    const deps: Deps = { pool: connection.pool, transport, lb, probe: probes.probe, drain: probes.drain, clock: systemClock, sleep: realSleep, log, report };
     log.info({ runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file }, `${who.user}@${who.machine} ran ${command}`);
     const result = await runRollout(deps, {
       meta: { command: args.kind === 'restart' ? `restart ${args.clusters[0] ?? ''} ${args.dcs[0] ?? ''}` : 'sync', argv: io.argv, ...who }, inventory, plan, journal,
@@ -175,6 +177,7 @@ async function execute(input: {
     stopWatching();
     await report.close();
     await transport.close().catch(() => undefined);
+    await lb.close();
     await locks.release().catch(() => undefined);
     log.flush?.();
   }

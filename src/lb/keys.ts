@@ -1,11 +1,16 @@
+import { ROLLOUT_PREFIX } from '../pool/rollout-keys.js';
 import type { PoolKey } from '../pool/types.js';
 
-/** Rollout's own keys live beside conftool's, never inside its pool prefix (DESIGN.md). */
-export const ROLLOUT_PREFIX = '/rollout/v1/';
+export { ROLLOUT_PREFIX } from '../pool/rollout-keys.js';
+
+/** Everything of one datacenter's LB agents (registrations and applied keys): what a run watches. */
+export function lbDcPrefix(dc: string): string {
+  return `${ROLLOUT_PREFIX}lb/${dc}/`;
+}
 
 /** Lease-bound registration of one LB agent: `/rollout/v1/lb/<dc>/agents/<agentId>`. */
 export function agentKeyPrefix(dc: string): string {
-  return `${ROLLOUT_PREFIX}lb/${dc}/agents/`;
+  return `${lbDcPrefix(dc)}agents/`;
 }
 
 export function agentKey(dc: string, agentId: string): string {
@@ -14,7 +19,7 @@ export function agentKey(dc: string, agentId: string): string {
 
 /** Every applied key of one agent in a datacenter: `/rollout/v1/lb/<dc>/applied/<agentId>/`. */
 export function appliedKeyPrefix(dc: string, agentId: string): string {
-  return `${ROLLOUT_PREFIX}lb/${dc}/applied/${agentId}/`;
+  return `${lbDcPrefix(dc)}applied/${agentId}/`;
 }
 
 /** Lease-bound: what one agent has applied for one pool key. Value: AppliedValue JSON. */

@@ -1,41 +1,38 @@
-import { agentKeyPrefix, appliedKey, appliedRevisionOf } from '../lb/keys.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 
-const POLL_MS = 250;
-
-async function registeredAgents(ctx: StepContext, dc: string): Promise<string[]> {
-  const prefix = agentKeyPrefix(dc);
-  return (await ctx.deps.pool.kv.list(prefix)).map((entry) => entry.key.slice(prefix.length));
-}
-
-async function appliedRevision(ctx: StepContext, agentId: string, run: HostRun): Promise<number> {
-  const entry = await ctx.deps.pool.kv.get(appliedKey(agentId, run.key));
-  return entry ? appliedRevisionOf(entry.value) : 0;
-}
-
-async function notYetApplied(ctx: StepContext, agents: readonly string[], run: HostRun, revision: number): Promise<string[]> {
-  const pending: string[] = [];
-  for (const agent of agents) if ((await appliedRevision(ctx, agent, run)) < revision) pending.push(agent);
-  return pending;
-}
+/** The longest wait between two looks at the LB view, should a change go unannounced. */
+const RECHECK_MS = 250;
 
 type Applied = { readonly ok: true; readonly agents: readonly string[]; readonly waitedMs: number } | { readonly ok: false; readonly pending: readonly string[] };
 
 /** Waits until every registered LB agent of the host's datacenter has applied `revision`, up to lb.confirmTimeout. */
 async function waitApplied(ctx: StepContext, run: HostRun, initial: readonly string[], revision: number, signal?: AbortSignal): Promise<Applied> {
-  const started = ctx.deps.clock.now();
+  const { lb, clock } = ctx.deps;
+  const started = clock.now();
   const deadline = started + run.host.settings.lb.confirmTimeoutSeconds * 1000;
   let agents = initial;
   for (;;) {
-    const pending = await notYetApplied(ctx, agents, run, revision);
-    if (pending.length === 0) return { ok: true, agents, waitedMs: ctx.deps.clock.now() - started };
-    if (ctx.deps.clock.now() >= deadline) return { ok: false, pending };
-    await ctx.deps.sleep(POLL_MS, signal);
+    const pending = await lb.notApplied(run.key, revision, agents);
+    if (pending.length === 0) return { ok: true, agents, waitedMs: clock.now() - started };
+    if (clock.now() >= deadline) return { ok: false, pending };
+    await untilChanged(ctx, run.planned.dc, Math.min(RECHECK_MS, deadline - clock.now()), signal);
     // Why: an agent whose lease expired has gone away and no longer serves traffic for this DC.
-    const now = await registeredAgents(ctx, run.planned.dc);
+    const now = await lb.agents(run.planned.dc);
     agents = now.length > 0 ? now : agents;
   }
+}
+
+/** Until the LB view of the datacenter changes, at most `ms`; throws if `signal` aborts. */
+async function untilChanged(ctx: StepContext, dc: string, ms: number, signal?: AbortSignal): Promise<void> {
+  const done = new AbortController();
+  const both = signal === undefined ? done.signal : AbortSignal.any([signal, done.signal]);
+  try {
+    await Promise.race([ctx.deps.lb.changed(dc, both), ctx.deps.sleep(ms, both).catch(() => undefined)]);
+  } finally {
+    done.abort();
+  }
+  if (signal?.aborted) throw signal.reason as Error;
 }
 
 /**
@@ -45,7 +42,7 @@ async function waitApplied(ctx: StepContext, run: HostRun, initial: readonly str
 export async function requireAgents(ctx: StepContext, runs: readonly HostRun[]): Promise<void> {
   const strict = runs.filter((run) => run.state === 'pending' && run.host.settings.lb.requireAgents);
   for (const dc of new Set(strict.map((run) => run.planned.dc))) {
-    if ((await registeredAgents(ctx, dc)).length > 0) continue;
+    if ((await ctx.deps.lb.agents(dc)).length > 0) continue;
     for (const run of strict.filter((r) => r.planned.dc === dc)) {
       run.fail('depool', `no LB agent is registered in ${dc} and lb.requireAgents is true: not depooled, not restarted. Start the datacenter's \`rollout lb-agent\`s, or set lb.requireAgents: false to fall back to lb.propagationSeconds`, 'E_LB_CONFIRM');
     }
@@ -61,7 +58,7 @@ export async function confirmLb(ctx: StepContext, run: HostRun, signal: AbortSig
   const { dc, cluster } = run.planned;
   const revision = run.wrote?.revision ?? 0;
   const lb = run.host.settings.lb;
-  const agents = await registeredAgents(ctx, dc);
+  const agents = await ctx.deps.lb.agents(dc);
   if (agents.length === 0) {
     ctx.emit({ event: 'lb.propagation-assumed', dc, cluster, host: run.name, seconds: lb.propagationSeconds });
     await ctx.deps.sleep(lb.propagationSeconds * 1000, signal);
@@ -86,7 +83,7 @@ export async function confirmLb(ctx: StepContext, run: HostRun, signal: AbortSig
 export async function confirmRepool(ctx: StepContext, run: HostRun): Promise<void> {
   const { dc, cluster } = run.planned;
   const revision = run.repoolRevision ?? 0;
-  const agents = await registeredAgents(ctx, dc);
+  const agents = await ctx.deps.lb.agents(dc);
   if (agents.length === 0) return;
   const applied = await waitApplied(ctx, run, agents, revision);
   if (applied.ok) {
@@ -101,8 +98,8 @@ export async function confirmRepool(ctx: StepContext, run: HostRun): Promise<voi
 export async function unconfirmedRepools(ctx: StepContext, earlier: readonly HostRun[]): Promise<HostRun[]> {
   const open: HostRun[] = [];
   for (const run of earlier.filter((r) => r.lbUnconfirmed)) {
-    const agents = await registeredAgents(ctx, run.planned.dc);
-    if ((await notYetApplied(ctx, agents, run, run.repoolRevision ?? 0)).length === 0) run.lbUnconfirmed = false;
+    const agents = await ctx.deps.lb.agents(run.planned.dc);
+    if ((await ctx.deps.lb.notApplied(run.key, run.repoolRevision ?? 0, agents)).length === 0) run.lbUnconfirmed = false;
     else open.push(run);
   }
   return open;

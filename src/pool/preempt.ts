@@ -1,4 +1,4 @@
-import { ROLLOUT_PREFIX } from '../lb/keys.js';
+import { ROLLOUT_PREFIX } from './rollout-keys.js';
 import type { Kv } from './kv.js';
 import type { ClusterRef } from './lock.js';
 

@@ -1,5 +1,7 @@
-import { ROLLOUT_PREFIX } from '../lb/keys.js';
 import type { PoolKey } from './types.js';
+
+/** Rollout's own keys live beside conftool's, never inside its pool prefix (DESIGN.md). */
+export const ROLLOUT_PREFIX = '/rollout/v1/';
 
 /** Lease-bound run locks: `/rollout/v1/locks/<dc>/<cluster>`. */
 export const LOCKS_PREFIX = `${ROLLOUT_PREFIX}locks/`;

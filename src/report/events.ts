@@ -1,5 +1,7 @@
 /** The closed set of events (docs/events.md). They feed the pino log, the terminal and --json NDJSON. */
-export type HostStep = 'pending' | 'depool' | 'lb-confirm' | 'drain' | 'restart' | 'health' | 'repool' | 'done';
+import type { HostStep } from '../steps.js';
+
+export type { HostStep } from '../steps.js';
 
 interface Base {
   readonly time: string;

@@ -1,6 +1,8 @@
 import type { Deps } from '../../../src/deps.js';
 import type { HealthProbe, ProbeResult } from '../../../src/health/types.js';
 import type { Inventory, InventoryHost } from '../../../src/inventory/types.js';
+import type { LbConfirmations } from '../../../src/lb/confirm-port.js';
+import { createWatchedLbConfirmations } from '../../../src/lb/confirm-watch.js';
 import { agentKey, appliedKey } from '../../../src/lb/keys.js';
 import { runRollout, type RunResult } from '../../../src/orchestrator/run.js';
 import type { JournalHostRecord, RunOptions } from '../../../src/orchestrator/types.js';
@@ -33,7 +35,8 @@ export interface Harness<K extends Kv = MemoryKv> {
   active: (host: InventoryHost) => number;
   value(host: string): Promise<Record<string, unknown> | null>;
   keyOf(host: string): PoolKey;
-  run(options?: Partial<RunOptions> & { batchSize?: number }): Promise<RunResult>;
+  /** `lb`: another LB confirmation adapter than the watch over the memory Kv (which the agents above write). */
+  run(options?: Partial<RunOptions> & { batchSize?: number; lb?: LbConfirmations }): Promise<RunResult>;
   /**
    * Registers an LB agent that confirms every pool write it sees (or never, with `confirm: false`;
    * or only the values a predicate accepts, e.g. depools but not repools).
@@ -86,7 +89,7 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
     names(event) {
       return h.events.filter((e) => e.event === event).map((e) => ('host' in e ? e.host : e.event));
     },
-    async run(options = {}) {
+    async run({ lb, ...options } = {}) {
       const transport: Transport = {
         async exec(target: SshTarget, command: string) {
           // Why: the pre-depool reachability check (`true`) is not a restart; tests assert restarts.
@@ -107,7 +110,7 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
       };
       const probe: HealthProbe = { check: async (host) => h.health(host) ?? { ok: true, detail: 'HTTP 200' } };
       const deps: Deps = {
-        pool, transport, probe,
+        pool, transport, probe, lb: lb ?? createWatchedLbConfirmations(kv),
         drain: { activeRequests: async (host) => h.active(host) },
         clock: { now: () => h.now },
         async sleep(ms, signal) {
@@ -126,12 +129,16 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
       const emergency = options.emergency ?? false;
       const batchSize = options.batchSize === undefined ? undefined : [{ kind: 'count', value: options.batchSize } as const];
       const plan = planRollout({ inventory: built.inventory, selection, snapshot, options: { emergency, batchSize } });
-      return runRollout(deps, {
+      try {
+        return await runRollout(deps, {
         meta: { command: 'rollout sync', argv: ['sync'], user: 'test', machine: 'test', pid: 1 },
         inventory: built.inventory, plan,
         journal: { record: async (entry) => void h.journal.push(entry) },
         options: { runId: 'run-1', emergency, release: undefined, failureBudget: undefined, parallelClusters: 5, capacityWaitSeconds: 10, stop: new AbortController().signal, ...options },
-      });
+        });
+      } finally {
+        await deps.lb.close();
+      }
     },
   };
   return h;

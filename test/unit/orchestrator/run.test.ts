@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fleet } from '../../support/fleet.js';
+import { createMemoryLbConfirmations } from '../../../src/lb/confirm-memory.js';
 import { harness } from './harness.js';
 
 const order = (events: { event: string; host?: string }[], host: string): string[] =>
@@ -23,12 +24,21 @@ describe('runRollout, graceful', () => {
     const h = await harness(fleet().cluster('appserver', 4, { states: ['yes', 'yes', 'yes', 'inactive'], batch: 2 }).build());
     const releasedAtRestart: string[][] = [];
     h.exec = () => void releasedAtRestart.push([...h.released]);
-    h.health = (host) => (host === 'mw1002' ? { ok: false, detail: 'HTTP 500' } : undefined);
+    h.health = (host) => (host.name === 'mw1002' ? { ok: false, detail: 'HTTP 500' } : undefined);
     await h.run();
-    // mw1004 (inactive) is skipped by the plan and never connected to.
-    expect([...h.released].sort()).toEqual(['mw1001', 'mw1002', 'mw1003']);
+    // mw1002's failure passes the budget, so batch 2 (mw1003) never starts; mw1004 (inactive) is not planned.
+    expect([...h.released].sort()).toEqual(['mw1001', 'mw1002']);
     // Batch 1's hosts are still in flight at their own restarts: nothing is released yet.
     expect(releasedAtRestart.slice(0, 2)).toEqual([[], []]);
+  });
+
+  it('takes its LB confirmations from whichever adapter Deps holds: an agent of the memory adapter that never applies fails the host closed', async () => {
+    const h = await harness(fleet().cluster('appserver', 2, { batch: 1 }).build());
+    const lb = createMemoryLbConfirmations();
+    lb.register('eqiad', 'lb9');
+    const result = await h.run({ lb });
+    expect(result.hosts[0]).toMatchObject({ host: 'mw1001', outcome: 'failed', step: 'lb-confirm', code: 'E_LB_CONFIRM', leftDepooled: true });
+    expect((await h.value('mw1001'))?.['pooled']).toBe('no');
   });
 
   it('restarts hosts others depooled without ever writing their key', async () => {
