@@ -1,5 +1,5 @@
 import { formatElapsed } from './format.js';
-import type { LoadSecond } from './load-figures.js';
+import type { LoadFigures } from './load-figures.js';
 import type { ClusterTimeline, Lane, Mark, Span } from './timeline.js';
 
 /** The picture's geometry: one time scale for every cluster, so parallel clusters line up. */
@@ -84,20 +84,24 @@ export function clusterSvg(scale: Scale, c: ClusterTimeline): string {
 }
 
 /** Requests per second (a line) and failed requests per second (red bars, same scale) over the run. */
-export function loadSvg(scale: Scale, seconds: readonly LoadSecond[], startEpochMs: number): string {
+export function loadSvg(scale: Scale, load: LoadFigures, startEpochMs: number): string {
   const height = 90;
   const full = scale.left + scale.width + 10;
-  const peak = Math.max(1, ...seconds.map((s) => s.ok + s.failed));
-  const y = (n: number): number => height - 4 - (n / peak) * (height - AXIS_HEIGHT - 8);
-  const visible = seconds.filter((s) => s.atMs - startEpochMs >= 0 && s.atMs - startEpochMs <= scale.durationMs);
-  const points = visible.map((s) => `${px(x(scale, s.atMs - startEpochMs + 500))},${px(y(s.ok + s.failed))}`).join(' ');
+  const perSecond = 1000 / load.intervalMs;
+  const offset = (atMs: number): number => atMs - startEpochMs;
+  // Why: a sample that began before the run's first event still overlaps it.
+  const visible = load.samples.filter((s) => offset(s.atMs) + load.intervalMs > 0 && offset(s.atMs) <= scale.durationMs);
+  const peak = Math.max(1, ...visible.map((s) => (s.ok + s.failed) * perSecond));
+  const y = (rate: number): number => height - 4 - (rate / peak) * (height - AXIS_HEIGHT - 8);
+  const points = visible.map((s) => `${px(x(scale, offset(s.atMs) + load.intervalMs / 2))},${px(y((s.ok + s.failed) * perSecond))}`).join(' ');
   const bars = visible.filter((s) => s.failed > 0).map((s) => {
-    const top = Math.min(y(s.failed), height - 6);
-    const x1 = x(scale, s.atMs - startEpochMs);
-    return `<rect class="failed-bar" x="${px(x1)}" y="${px(top)}" width="${px(Math.max(2, x(scale, s.atMs - startEpochMs + 1000) - x1))}" height="${px(height - 4 - top)}"><title>${esc(`${formatElapsed(s.atMs - startEpochMs)}: ${s.failed} failed, ${s.ok} ok`)}</title></rect>`;
+    const top = Math.min(y(s.failed * perSecond), height - 7);
+    const x1 = x(scale, offset(s.atMs));
+    const w = Math.max(2, x(scale, offset(s.atMs) + load.intervalMs) - x1);
+    return `<rect class="failed-bar" x="${px(x1)}" y="${px(top)}" width="${px(w)}" height="${px(height - 4 - top)}"><title>${esc(`${formatElapsed(Math.max(0, offset(s.atMs)))}: ${s.failed} failed, ${s.ok} ok in ${load.intervalMs} ms`)}</title></rect>`;
   });
-  const failed = seconds.reduce((n, s) => n + s.failed, 0);
-  const label = `<text class="label" x="4" y="${AXIS_HEIGHT + 12}">requests/s (peak ${peak})</text><text class="label failed-text" x="4" y="${AXIS_HEIGHT + 28}">failed: ${failed}</text>`;
+  const failed = visible.reduce((n, s) => n + s.failed, 0);
+  const label = `<text class="label" x="4" y="${AXIS_HEIGHT + 12}">requests/s (peak ${Math.round(peak)})</text><text class="label failed-text" x="4" y="${AXIS_HEIGHT + 28}">failed: ${failed}</text>`;
   return `<svg class="load" width="${full}" height="${height}" viewBox="0 0 ${full} ${height}" role="img">${axis(scale, height)}${label}<polyline class="rps" points="${points}"/>${bars.join('')}</svg>`;
 }
 

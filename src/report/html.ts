@@ -1,13 +1,13 @@
 import { formatElapsed } from './format.js';
 import { clusterSvg, esc, formatSeconds, loadSvg } from './html-svg.js';
 import type { Scale } from './html-svg.js';
-import type { LoadSecond } from './load-figures.js';
+import type { LoadFigures } from './load-figures.js';
 import { SPAN_STEPS } from './timeline.js';
 import type { ClusterTimeline, RunTimeline } from './timeline.js';
 
 export interface HtmlOptions {
-  /** Per-second load figures to overlay (the demo's load generator). */
-  readonly load?: readonly LoadSecond[];
+  /** Load figures to overlay (the demo's load generator). */
+  readonly load?: LoadFigures;
   /** Where the events came from, shown in the footer. */
   readonly source?: string;
 }
@@ -66,7 +66,7 @@ export function renderHtml(t: RunTimeline, options: HtmlOptions = {}): string {
     `<div class="legend">${SPAN_STEPS.map((step) => `<span><i class="s-${step}"></i>${step}</span>`).join('')}<span>✕ failed</span><span>▲ warning</span></div>`,
     failures.length ? `<h2>failed hosts</h2><ul class="failures">${failures.map((h) => `<li>${esc(`${h.host} (${h.cluster}@${h.dc}) at ${h.step}${h.code ? ` [${h.code}]` : ''}: ${h.reason}${h.depooled ? ' — still depooled' : ''}`)}</li>`).join('')}</ul>` : '',
     warnings.length ? `<h2>warnings</h2><ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '',
-    options.load && options.load.length > 0 ? `<h2>load during the run</h2>${loadSvg(scale, options.load, t.startEpochMs)}` : '',
+    options.load && options.load.samples.length > 0 ? `<h2>load during the run</h2>${loadSvg(scale, options.load, t.startEpochMs)}` : '',
     ...t.clusters.map((c) => clusterSection(scale, c)),
     `<footer>rollout report${options.source ? ` of ${esc(options.source)}` : ''}. Hover a span for its step and duration.</footer>`,
   ];

@@ -65,12 +65,13 @@ describe('rollout report', { timeout: 180_000 }, () => {
 
   it('reads --json output as well, and overlays load figures', async () => {
     const ndjson = writeFile(dir, 'run.ndjson', `${events.map((e) => JSON.stringify(e)).join('\n')}\n{"event":"run.summary","time":"2026-11-24T10:10:00.000Z"}\n`);
-    const load = writeFile(dir, 'load.json', JSON.stringify({ seconds: [{ t: '2026-11-24T10:00:01.000Z', ok: 100, failed: 0 }, { t: '2026-11-24T10:00:02.000Z', ok: 60, failed: 40 }] }));
+    const load = writeFile(dir, 'load.json', JSON.stringify({ intervalMs: 500, samples: [{ t: '2026-11-24T10:00:01.000Z', ok: 100, failed: 0 }, { t: '2026-11-24T10:00:01.500Z', ok: 60, failed: 40 }] }));
     const out = path.join(dir, 'json.html');
     const r = await rollout(['report', ndjson, '--load', load, '-o', out], { cwd: dir });
     expectExit(r, 0);
     const html = fs.readFileSync(out, 'utf8');
     expect(html).toContain('failed: 40');
+    expect(html).toContain('requests/s (peak 200)');
     expect(html).toContain('class="failed-bar"');
   });
 });
@@ -101,10 +102,10 @@ describe('rollout report: bad input, exit 2', { timeout: 120_000 }, () => {
   });
 
   it('refuses bad load figures, naming the entry', async () => {
-    const load = writeFile(dir, 'bad-load.json', JSON.stringify({ seconds: [{ t: 'yesterday', ok: 1 }] }));
+    const load = writeFile(dir, 'bad-load.json', JSON.stringify({ samples: [{ t: 'yesterday', ok: 1 }] }));
     const r = await rollout(['report', log, '--load', load, '-o', path.join(dir, 'x.html')], { cwd: dir });
     expectExit(r, 2);
-    expect(r.stderr).toContain(`${load}: --load: seconds[0]`);
+    expect(r.stderr).toContain(`${load}: --load: samples[0]`);
     expect(fs.existsSync(path.join(dir, 'x.html'))).toBe(false);
   });
 });

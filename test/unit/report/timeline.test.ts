@@ -60,7 +60,7 @@ describe('the report model', () => {
 });
 
 describe('the HTML page', () => {
-  const html = renderHtml(buildTimeline(thousand), { load: [{ atMs: Date.parse(thousand[0]!.time) + 2000, ok: 90, failed: 7 }] });
+  const html = renderHtml(buildTimeline(thousand), { load: { intervalMs: 1000, samples: [{ atMs: Date.parse(thousand[0]!.time) + 2000, ok: 90, failed: 7 }] } });
 
   it('is self-contained: no script, no external URL', () => {
     expect(html).not.toMatch(/<script|<link|src=|url\(|https?:\/\/(?!x\/)/i);
