@@ -3,17 +3,25 @@
 import { startLoad } from './load.mjs';
 
 /** Continuous load on every backend (HAProxy routes /<dc>/<cluster>/), `concurrency` spread over them. */
-export function loadAllBackends(sandbox, { concurrency = 8, maxSeconds = 300 } = {}) {
+export function loadAllBackends(sandbox, { concurrency = 8, maxSeconds = 300, sampleMs = 1000 } = {}) {
   const backends = [...new Set(sandbox.hosts.map((h) => `/${h.dc}/${h.cluster}/`))];
   const per = Math.max(1, Math.floor(concurrency / backends.length));
-  const loops = backends.map((p) => startLoad({ url: `${sandbox.haproxy.url}${p}`, concurrency: per, maxSeconds }));
+  const loops = backends.map((p) => startLoad({ url: `${sandbox.haproxy.url}${p}`, concurrency: per, maxSeconds, sampleMs }));
   return {
     async stop() {
       const results = await Promise.all(loops.map((l) => l.stop()));
       const failures = {};
       for (const r of results) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
       const sum = (f) => results.reduce((n, r) => n + f(r), 0);
-      return { requests: sum((r) => r.requests), ok: sum((r) => r.ok), failed: sum((r) => r.failed), failures, seconds: Math.max(...results.map((r) => r.seconds)) };
+      const byInterval = new Map();
+      for (const r of results) for (const s of r.samples) {
+        const total = byInterval.get(s.t) ?? { t: s.t, ok: 0, failed: 0 };
+        total.ok += s.ok;
+        total.failed += s.failed;
+        byInterval.set(s.t, total);
+      }
+      const samples = [...byInterval.values()].sort((a, b) => a.t - b.t);
+      return { requests: sum((r) => r.requests), ok: sum((r) => r.ok), failed: sum((r) => r.failed), failures, seconds: Math.max(...results.map((r) => r.seconds)), sampleMs, samples };
     },
   };
 }

@@ -2,6 +2,8 @@ import yargs, { type Argv } from 'yargs';
 import { EXIT, isRolloutError, RolloutError } from '../errors.js';
 import type { Io } from './io.js';
 import { renderError } from './render-error.js';
+import { completeWords, completionNames, completionScript } from './completion.js';
+import { readVersionInfo, versionText } from './version.js';
 
 type Action = () => Promise<number>;
 
@@ -54,13 +56,17 @@ function interruptible(confirm: Io['confirm']): Io['confirm'] {
 /** Parses argv and runs the chosen command; resolves the exit code. Only main.ts applies it. */
 export async function runCli(argv: readonly string[], rawIo: Io): Promise<number> {
   const io: Io = { ...rawIo, confirm: interruptible(rawIo.confirm) };
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    io.stdout.write(versionText(readVersionInfo()));
+    return EXIT.ok;
+  }
   let action: Action | undefined;
   let usageError: string | undefined;
   const parser = yargs([...argv])
     .scriptName('rollout')
     // Why: `status --etcd URL appserver eqiad` must not read the positionals as more endpoints; repeat the flag or use commas.
     .parserConfiguration({ 'greedy-arrays': false })
-    .usage('$0 <command> [options]\n\nRolling restarts of PHP-FPM fleets without dropping a request.')
+    .usage('$0 <command> [options]\n\nRolling restarts of PHP-FPM fleets without dropping a request.\n`rollout --version` prints the version and the commit.')
     .command('sync', 'rolling restart of every selected cluster in every selected datacenter (after a deploy)', (y) =>
       runOptions(common(y))
         .option('dc', { type: 'string', array: true, describe: 'datacenter(s) (repeatable; default all)' })
@@ -98,7 +104,21 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
         .option('backend-template', { type: 'string', describe: 'HAProxy backend name for a cluster (default {dc}_{cluster})' })
         .option('http', { type: 'string', describe: 'serve /healthz, /readyz and /metrics on HOST:PORT (off by default), e.g. 127.0.0.1:9412' }),
       (a) => { action = async () => (await import('../commands/lb-agent.js')).lbAgentCommand({ inventoryFile: a['inventory'] as string | undefined, dc: String(a['dc']), haproxySocket: String(a['haproxy-socket']), ...(a['etcd'] ? { etcd: list(a['etcd']) } : {}), ...(a['agent-id'] ? { agentId: String(a['agent-id']) } : {}), ...(a['backend-template'] ? { backendTemplate: String(a['backend-template']) } : {}), ...(a['http'] ? { http: String(a['http']) } : {}) }, { signal: io.stop, env: io.env, cwd: io.cwd, ...(io.onReload ? { onReload: io.onReload } : {}) }); })
-    .demandCommand(1, 'name a command: sync, restart, plan, status, pool, depool, recover, lb-agent')
+    .command('report <run>', 'one self-contained HTML page of a run: a timeline per host, batches, failures, totals', (y) =>
+      y.positional('run', { type: 'string', describe: 'a run id (its log under $XDG_STATE_HOME/rollout/) or a log file (or --json output)' })
+        .option('output', { alias: 'o', type: 'string', describe: 'the HTML file to write (default ./<runId>.html)' })
+        .option('load', { type: 'string', describe: 'per-second load figures (JSON, docs/commands.md) to overlay' }),
+      (a) => { action = async () => (await import('../commands/report.js')).reportCommand({ run: String(a['run']), ...(a['output'] ? { output: String(a['output']) } : {}), ...(a['load'] ? { load: String(a['load']) } : {}) }, io); })
+    .command('completion <shell>', 'print a shell completion script (commands, options, and the inventory\'s clusters, datacenters and hosts)', (y) =>
+      y.positional('shell', { type: 'string', choices: ['bash', 'zsh'] }),
+      (a) => { action = async () => { io.stdout.write(completionScript(a['shell'] === 'zsh' ? 'zsh' : 'bash')); return EXIT.ok; }; })
+    // Why: yargs answers the scripts' `--get-yargs-completions`; its own script command stays hidden under another name.
+    .completion('get-yargs-completion-script', false, (_current: string, _argv: unknown, fallback: () => void, done: (completions: string[]) => void) => {
+      const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
+      const own = completeWords(words, completionNames(words, io.env, io.cwd));
+      if (own === null) fallback(); else done([...own]);
+    })
+    .demandCommand(1, 'name a command: sync, restart, plan, status, pool, depool, recover, lb-agent, report, completion')
     .strict()
     .help()
     .alias('h', 'help')

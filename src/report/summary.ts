@@ -60,7 +60,8 @@ interface HostState {
   inBatch: boolean;
 }
 
-const stepOf: Partial<Record<RolloutEvent['event'], HostStep>> = {
+/** The step an event ends (shared with the report's timeline). */
+export const stepOf: Partial<Record<RolloutEvent['event'], HostStep>> = {
   'host.depooled': 'depool',
   'lb.confirmed': 'lb-confirm',
   'lb.propagation-assumed': 'lb-confirm',
