@@ -1,44 +1,16 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
-import { sandboxDown, sandboxUp, type SandboxState } from '../../scripts/lib/sandbox.mjs';
-import { connectEtcd } from '../../src/pool/etcd-kv.js';
-import type { Kv } from '../../src/pool/kv.js';
+import { describe, expect, it } from 'vitest';
 import { listSlots } from '../../src/pool/semaphore.js';
-import { etcdSettings } from '../support/etcd-settings.js';
 import { expectExit } from '../support/explain.js';
 import { NETS } from '../support/nets.js';
-import { events, exitOf, pids, rollout, spawnRollout, until, writeTestInventory } from './helpers.js';
+import { events, exitOf, pids, rollout, spawnRollout, until } from './helpers.js';
+import { useSandbox } from './use-sandbox.js';
 
-let dir: string;
-let work: string;
-let sandbox: SandboxState;
-let inventory: string;
-let kv: Kv;
-
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-slots-'));
-  // Two clusters of one datacenter and one service: the default scope (datacenter, service) is shared by both.
-  sandbox = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver', 'api_appserver'], hostsPerCluster: 4, net: NETS.guards, sshBasePort: 2750, release: 'r1' });
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-slots-work-'));
-  inventory = path.join(work, 'slots.yaml');
-  writeTestInventory(sandbox, inventory);
-  const doc = parseDocument(fs.readFileSync(inventory, 'utf8'));
+// Two clusters of one datacenter and one service: the default scope (datacenter, service) is shared by both.
+const fx = useSandbox('slots', { dcs: ['eqiad'], clusters: ['appserver', 'api_appserver'], hostsPerCluster: 4, net: NETS.guards, sshBasePort: 2750, release: 'r1' }, (doc) => {
   // Why: batches of 2 and a 3 s drain: each run alone would depool 2 hosts for seconds, so the two overlap.
   doc.setIn(['defaults', 'batch'], doc.createNode({ size: 2 }));
   doc.setIn(['defaults', 'drain'], doc.createNode({ mode: 'fixed', seconds: 3 }));
-  fs.writeFileSync(inventory, doc.toString());
-  kv = await connectEtcd(etcdSettings(sandbox.etcd.endpoint));
-  await until('the LB agent', async () => (await kv.list('/rollout/v1/lb/eqiad/agents/')).length > 0);
-}, 180_000);
-
-afterAll(async () => {
-  await kv?.close();
-  if (dir) await sandboxDown({ dir });
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-}, 60_000);
+});
 
 /** Samples, until stopped, how many pool keys of eqiad are depooled and how many restart slots are granted. */
 function sampler(): { stop(): Promise<{ maxDepooled: number; maxSlots: number; samples: number }> } {
@@ -48,7 +20,7 @@ function sampler(): { stop(): Promise<{ maxDepooled: number; maxSlots: number; s
   let samples = 0;
   const loop = (async () => {
     while (running) {
-      const [pool, slots] = await Promise.all([kv.list('/conftool/v1/pools/eqiad/'), listSlots(kv)]);
+      const [pool, slots] = await Promise.all([fx.kv.list('/conftool/v1/pools/eqiad/'), listSlots(fx.kv)]);
       maxDepooled = Math.max(maxDepooled, pool.filter((e) => (JSON.parse(e.value) as { pooled: string }).pooled === 'no').length);
       // Granted requests only: a waiting one has its key in the queue too.
       maxSlots = Math.max(maxSlots, [...slots.values()].flat().filter((e) => e.granted).reduce((n, e) => n + e.weight, 0));
@@ -61,16 +33,16 @@ function sampler(): { stop(): Promise<{ maxDepooled: number; maxSlots: number; s
 
 describe('the fleet-wide restart cap across runs', () => {
   it('two concurrent restarts of two clusters of one datacenter with --max-concurrency 2 never have more than 2 hosts depooled together', async () => {
-    const before = await pids(sandbox);
+    const before = await pids(fx.sandbox);
     const sample = sampler();
-    const a = spawnRollout(['restart', 'appserver', 'eqiad', '--max-concurrency', '2', '--json'], inventory);
-    const b = spawnRollout(['restart', 'api_appserver', 'eqiad', '--max-concurrency', '2', '--json'], inventory);
+    const a = spawnRollout(['restart', 'appserver', 'eqiad', '--max-concurrency', '2', '--json'], fx.inventory);
+    const b = spawnRollout(['restart', 'api_appserver', 'eqiad', '--max-concurrency', '2', '--json'], fx.inventory);
     const out = { a: '', b: '' };
     a.stdout?.on('data', (d: Buffer) => (out.a += d.toString()));
     b.stdout?.on('data', (d: Buffer) => (out.b += d.toString()));
     // While one run waits, `rollout status` shows who holds the slots.
     await until('a run waiting for a restart slot', async () => `${out.a}${out.b}`.includes('"slot.waiting"'), 60_000);
-    const status = await rollout(['status'], inventory);
+    const status = await rollout(['status'], fx.inventory);
     const [codeA, codeB] = await Promise.all([exitOf(a), exitOf(b)]);
     const measured = await sample.stop();
     expect(codeA).toBe(0);
@@ -81,16 +53,16 @@ describe('the fleet-wide restart cap across runs', () => {
     expect(status.stdout).toMatch(/restart slots dc-service\/eqiad\/php-fpm: 2\/2 held/);
     const waiting = [...events(out.a), ...events(out.b)].filter((e) => e.event === 'slot.waiting');
     expect(waiting[0]).toMatchObject({ scope: 'dc-service/eqiad/php-fpm', limit: 2, held: 2 });
-    const after = await pids(sandbox);
-    for (const h of sandbox.hosts) expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
-    expect(await kv.list('/rollout/v1/slots/')).toEqual([]);
+    const after = await pids(fx.sandbox);
+    for (const h of fx.sandbox.hosts) expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
+    expect(await fx.kv.list('/rollout/v1/slots/')).toEqual([]);
     process.stdout.write(`restart slots e2e: max ${measured.maxDepooled} depooled, max ${measured.maxSlots} slots over ${measured.samples} samples\n`);
   }, 240_000);
 
   it('refuses --max-concurrency 0 with exit 2 and changes nothing', async () => {
-    const r = await rollout(['restart', 'appserver', 'eqiad', '--max-concurrency', '0'], inventory);
+    const r = await rollout(['restart', 'appserver', 'eqiad', '--max-concurrency', '0'], fx.inventory);
     expectExit(r, 2);
     expect(r.stderr).toContain('--max-concurrency: expected a positive whole number of hosts, got 0');
-    expect(await kv.list('/rollout/v1/slots/')).toEqual([]);
+    expect(await fx.kv.list('/rollout/v1/slots/')).toEqual([]);
   }, 60_000);
 });
