@@ -13,6 +13,8 @@ export interface CanaryGateOption {
 
 /** A cluster's canary, from its start: `afterCanaries` soaks, judges and says whether the rest may go. */
 export interface CanaryWatch {
+  /** Set when the gate cannot work (its stats unreadable before the run): the cluster starts nothing. */
+  readonly blocked: string | undefined;
   afterCanaries(runs: readonly HostRun[]): Promise<boolean>;
 }
 
@@ -34,7 +36,11 @@ export async function startCanary(ctx: StepContext, cluster: InventoryCluster, c
   };
   const baseline = stats === undefined || ctx.options.canaryGate?.skip ? undefined : await read(stats).catch((error: unknown) => error as Error);
   const where = { dc: cluster.dc, cluster: cluster.name };
+  // Why: a gate that cannot read its stats would fail after the canaries restarted; say so before touching any host.
+  const blocked = baseline instanceof Error && stats ? `could not read the HAProxy stats of ${describeSource(sourceOf(stats))} before the run: ${describeError(baseline)}; nothing of ${cluster.name}@${cluster.dc} was restarted (fix canary.gate.haproxyStats, or --skip-canary-gate)` : undefined;
+  if (blocked !== undefined) ctx.emit({ event: 'canary.failed', ...where, hosts: [...canary], checks: [{ gate: 'haproxyStats', ok: false, detail: blocked, figures: {} }] });
   return {
+    blocked,
     async afterCanaries(runs) {
       const done = runs.filter((r) => r.state === 'done');
       const hosts = runs.map((r) => r.name);

@@ -94,6 +94,7 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
     }
     const planned = batches.reduce((n, b) => n + b.length, 0);
     const canary = await startCanary(ctx, cluster, cp.canary);
+    if (canary?.blocked !== undefined) return void canaryFailed.push(`${cp.cluster}@${cp.dc}`);
     for (const [index, runs] of batches.entries()) {
       if (options.stop.aborted || budget.tripped) return;
       try {

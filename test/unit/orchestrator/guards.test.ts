@@ -117,6 +117,20 @@ describe('canary gate', () => {
   });
 });
 
+describe('canary gate before the run', () => {
+  it('restarts nothing of a cluster whose HAProxy stats cannot be read before the run, and says why', async () => {
+    const built = fleet().cluster('appserver', 4, { batch: 1, minPooled: '50%' }).build();
+    const inventory = withCanary(built.inventory, statsGate());
+    const h = await harness({ inventory, snapshot: built.snapshot });
+    h.extraDeps = { canary: { ...fakeHaproxy([], [], 0), backendCounts: async () => Promise.reject(new Error('connect ENOENT /run/haproxy/admin.sock')) } };
+    const result = await h.run();
+    expect(result.exitCode).toBe(1);
+    expect(h.execs).toEqual([]);
+    expect(h.names('host.depooled')).toEqual([]);
+    expect(ofType(h.events, 'canary.failed')[0]?.checks[0]?.detail).toMatch(/^could not read the HAProxy stats of \/run\/haproxy\/admin\.sock before the run: .*ENOENT.*nothing of appserver@eqiad was restarted/);
+  });
+});
+
 describe('fleet-wide restart slots in a run', () => {
   it('waits, depooling nothing, while another run holds every slot of the scope, and goes once they are given back', async () => {
     const built = fleet().cluster('appserver', 4, { batch: 2, minPooled: '50%' }).build();
