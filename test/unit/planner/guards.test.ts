@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CanarySettings, Inventory } from '../../../src/inventory/types.js';
 import { planRollout } from '../../../src/planner/plan.js';
+import { planToJson } from '../../../src/report/plan-json.js';
+import { renderPlanText } from '../../../src/report/plan-text.js';
 import { fleet } from '../../support/fleet.js';
 
 const gate: CanarySettings['gate'] = { haproxyStats: undefined, command: 'true', url: undefined, timeoutSeconds: 5 };
@@ -16,6 +18,8 @@ describe('planner: canary batch and the fleet-wide cap', () => {
     const plan = planRollout({ inventory: withCanary(built.inventory, { kind: 'hosts', hosts: ['mw1004', 'mw1002'] }), selection, snapshot: built.snapshot, options: { emergency: false, batchSize: undefined } });
     expect(sizes(plan)).toEqual([['mw1002', 'mw1004'], ['mw1001', 'mw1003'], ['mw1005', 'mw1006']]);
     expect(plan.clusters[0]?.canary).toEqual(['mw1002', 'mw1004']);
+    expect(renderPlanText(plan)).toContain('  canary:  batch 1 (mw1002, mw1004); the other batches wait for its gate after the soak');
+    expect(planToJson(plan).clusters[0]?.canary).toEqual(['mw1002', 'mw1004']);
   });
 
   it('has no canary batch in an emergency plan', () => {
