@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
+import type { CanaryProbes } from './health/canary-probes.js';
 import type { DrainProbe, HealthProbe } from './health/types.js';
 import type { LbConfirmations } from './lb/confirm-port.js';
+import type { RestartSlots } from './pool/semaphore.js';
 import type { PoolStore } from './pool/types.js';
 import type { Reporter } from './report/events.js';
 import type { Transport } from './transport/types.js';
@@ -23,6 +25,10 @@ export interface Deps {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   readonly log: Logger;
   readonly report: Reporter;
+  /** The fleet-wide restart cap (an etcd semaphore on the run's lease); absent: no cap. */
+  readonly slots?: RestartSlots;
+  /** What canary gates read (HAProxy stats, a local command, a URL); absent: a configured gate fails closed. */
+  readonly canary?: CanaryProbes;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };

@@ -61,6 +61,9 @@ function levelOf(event: RolloutEvent): 'info' | 'warn' | 'error' {
     case 'host.repool-skipped':
     case 'lb.propagation-assumed':
     case 'capacity.waiting':
+    case 'slot.waiting':
+    case 'canary.failed':
+    case 'canary.skipped':
     case 'run.warning':
     case 'run.interrupted':
       return 'warn';

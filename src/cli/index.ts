@@ -30,6 +30,8 @@ function runOptions(y: Argv): Argv {
     .option('capacity-wait', { type: 'number', describe: 'seconds to wait for capacity before giving up (exit 4)' })
     .option('wait-lock', { type: 'number', default: 0, describe: 'seconds to wait for a locked cluster (default: fail at once, exit 3)' })
     .option('ssh-concurrency', { type: 'number', describe: 'SSH connections at once (default 64)' })
+    .option('max-concurrency', { type: 'number', describe: 'fleet-wide cap: hosts of a service restarting at once across every run (run.maxConcurrentRestarts)' })
+    .option('skip-canary-gate', { type: 'boolean', default: false, describe: 'canaries still go first, but no gate judges them (recorded in the log)' })
     .option('reason', { type: 'string', describe: 'why, recorded in the lock and the journal' });
 }
 

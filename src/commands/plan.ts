@@ -39,7 +39,7 @@ export async function planCommand(args: PlanArgs, io: Io): Promise<number> {
       await connection.close().catch(() => undefined);
     }
   }
-  const plan = planRollout({ inventory, selection, snapshot, options: { emergency: args.emergency === true, batchSize } });
+  const plan = planRollout({ inventory, selection, snapshot, options: { emergency: args.emergency === true, batchSize, maxBatch: inventory.run.maxConcurrentRestarts } });
   io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlanText(plan));
   return isBlocked(plan) ? EXIT.capacity : EXIT.ok;
 }

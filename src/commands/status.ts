@@ -10,6 +10,8 @@ import { poolKeyId } from '../pool/types.js';
 import { connectPool, loadFor, type CommonArgs } from './context.js';
 import { renderStatusTable, statusRows, type ChangeNote } from './status-rows.js';
 import { agentRows, renderAgents } from './status-agents.js';
+import { renderSlots } from './status-slots.js';
+import { listSlots } from '../pool/semaphore.js';
 
 export interface StatusArgs extends CommonArgs {
   readonly cluster?: unknown;
@@ -60,6 +62,7 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
     const counts = ['yes', 'no', 'inactive', 'missing', 'malformed'].map((s) => `${rows.filter((r) => r.pooled === s).length} ${s}`).join(', ');
     io.stdout.write(`\n${rows.length} hosts: ${counts}\n`);
     for (const lock of locks) io.stdout.write(`lock ${lock.cluster}@${lock.dc}: ${describeHolder(lock.holder)}\n`);
+    io.stdout.write(renderSlots(await listSlots(connection.kv)));
     const dcs = [...new Set(clusters.map((c) => c.dc))];
     const agents = (await Promise.all(dcs.map((dc) => agentRows(connection.kv, connection.pool.prefix, dc)))).flat();
     io.stdout.write(renderAgents(dcs, agents, io.stdout.isTTY === true && !io.env['NO_COLOR']));

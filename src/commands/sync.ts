@@ -16,6 +16,7 @@ import { renderPlanText } from '../report/plan-text.js';
 import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
 import { chooseReporter } from '../report/choose.js';
+import { guardDeps, guardOptions, maxConcurrency } from './sync-guards.js';
 import { connectPool, loadFor, parseAmountArg, parseRampArg, whoami, type CommonArgs, type PoolConnection } from './context.js';
 
 export interface SyncArgs extends CommonArgs {
@@ -33,6 +34,8 @@ export interface SyncArgs extends CommonArgs {
   readonly 'wait-lock'?: number | undefined;
   readonly 'ssh-concurrency'?: number | undefined;
   readonly reason?: string | undefined;
+  readonly 'max-concurrency'?: number | undefined;
+  readonly 'skip-canary-gate'?: boolean | undefined;
 }
 
 /** `rollout sync` and `rollout restart <cluster> <dc>`: plan from live state, lock, journal, run. */
@@ -51,7 +54,7 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
   const connection = await connectPool(inventory, args, io);
   try {
     const snapshot = await connection.pool.read(poolKeysFor(clusters));
-    const plan = planRollout({ inventory, selection, snapshot, options: { emergency, batchSize } });
+    const plan = planRollout({ inventory, selection, snapshot, options: { emergency, batchSize, maxBatch: maxConcurrency(args, inventory) } });
     if (args.release !== undefined) checkReleaseReadable(inventory, plan, args.release);
     if (args['dry-run']) {
       io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlanText(plan));
@@ -154,7 +157,7 @@ async function execute(input: {
   try {
     const journal = await createJournal(connection.kv, { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id }, { fence: locks.fence });
     const probes = createProbes(transport);
-    const deps: Deps = { pool: connection.pool, transport, lb, probe: probes.probe, drain: probes.drain, clock: systemClock, sleep: realSleep, log, report };
+    const deps: Deps = { pool: connection.pool, transport, lb, probe: probes.probe, drain: probes.drain, clock: systemClock, sleep: realSleep, log, report, ...guardDeps(connection.kv, locks.lease) };
     log.info({ runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file }, `${who.user}@${who.machine} ran ${command}`);
     const result = await runRollout(deps, {
       meta: { command: args.kind === 'restart' ? `restart ${args.clusters[0] ?? ''} ${args.dcs[0] ?? ''}` : 'sync', argv: io.argv, ...who }, inventory, plan, journal,
@@ -164,6 +167,7 @@ async function execute(input: {
         capacityWaitSeconds: args['capacity-wait'] ?? inventory.run.capacityWaitSeconds,
         stop,
         fence: locks.fence,
+        ...guardOptions(args, inventory, who),
       },
     });
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);

@@ -1,5 +1,5 @@
 // Merged settings + built-in defaults → the typed settings of src/inventory/types.ts.
-import type { Amount, ClusterSettings, DrainSettings, HealthSettings, HostSettings } from './types.js';
+import type { Amount, CanarySettings, ClusterSettings, DrainSettings, HealthSettings, HostSettings } from './types.js';
 import { DEFAULT_CLUSTER_SETTINGS, DEFAULT_HEALTH_URL, DEFAULT_HOST_SETTINGS } from './defaults.js';
 import type { RawSettings } from './settings.js';
 import type { Ctx, Located } from './yaml-nodes.js';
@@ -73,5 +73,6 @@ export function resolveClusterSettings(ctx: Ctx, raw: RawSettings, hostCount: nu
     batchSize: batch?.value ?? d.batchSize,
     minPooled: minPooled?.value ?? d.minPooled,
     failureBudget: budget?.value ?? d.failureBudget,
+    canary: (raw.top['canary'] as Located<CanarySettings> | undefined)?.value,
   };
 }

@@ -24,6 +24,8 @@ const RUN: Readonly<Record<string, readonly [keyof RunSettings, Kind]>> = {
   parallelClusters: ['parallelClusters', count(1)],
   sshConcurrency: ['sshConcurrency', count(1)],
   capacityWait: ['capacityWaitSeconds', seconds],
+  maxConcurrentRestarts: ['maxConcurrentRestarts', count(1)],
+  restartSlotScope: ['restartSlotScope', { t: 'enum', values: ['datacenter-service', 'datacenter-cluster', 'service'] }],
 };
 
 function readSection<T extends object>(ctx: Ctx, node: Node | null, path: string, spec: Readonly<Record<string, readonly [keyof T, Kind]>>, defaults: T): T {

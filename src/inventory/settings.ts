@@ -1,6 +1,7 @@
 // Settings as written at one level (defaults, datacenter, cluster or host), before merging.
 import type { Node } from 'yaml';
 import { readBatchSizes, readAmount, FRACTION_RULE } from './amount.js';
+import { readCanary } from './canary.js';
 import { count, positiveSeconds, readLocated, seconds, type Kind } from './fields.js';
 import { error, isEmpty, join, readMap, where, type Ctx, type Entry, type Located } from './yaml-nodes.js';
 
@@ -67,7 +68,7 @@ export interface RawSettings {
 }
 
 export const HOST_SETTING_KEYS: readonly string[] = ['service', 'weight', ...GROUP_NAMES];
-export const CLUSTER_ONLY_KEYS: readonly string[] = ['batch', 'minPooled', 'failureBudget'];
+export const CLUSTER_ONLY_KEYS: readonly string[] = ['batch', 'minPooled', 'failureBudget', 'canary'];
 export const SETTING_KEYS: readonly string[] = [...HOST_SETTING_KEYS, ...CLUSTER_ONLY_KEYS];
 
 /** Why a cluster-only key may not stand on a host (reported instead of "unknown key"). */
@@ -100,6 +101,11 @@ export function readSettings(ctx: Ctx, entries: Map<string, Entry>, path: string
     const m = readMap(ctx, batch.value, join(path, 'batch'), ['size']);
     const size = m?.get('size');
     if (size) put('batch', size.value, readBatchSizes(ctx, size.value, join(path, 'batch.size')));
+  }
+  const canary = entries.get('canary');
+  if (canary && !isEmpty(canary.value)) {
+    const read = readCanary(ctx, canary.value, join(path, 'canary'));
+    if (read) top['canary'] = read;
   }
   const groups = { ...EMPTY_SETTINGS.groups };
   for (const name of GROUP_NAMES) {

@@ -87,6 +87,41 @@ export interface ClusterSettings {
   /** A fraction of the cluster's non-inactive hosts that must stay pooled. */
   readonly minPooled: Amount;
   readonly failureBudget: Amount;
+  /** A first batch that must pass a gate on real error rates before the rest (src/orchestrator/canary-gate.ts). */
+  readonly canary?: CanarySettings | undefined;
+}
+
+/** `canary:` of a cluster (docs/inventory.md). */
+export interface CanarySettings {
+  /** The first batch: this many hosts, or exactly these hosts. */
+  readonly batch: { readonly kind: 'count'; readonly value: number } | { readonly kind: 'hosts'; readonly hosts: readonly string[] };
+  /** After the canaries are repooled: how long they serve live traffic before the gate looks. */
+  readonly soakSeconds: number;
+  readonly gate: CanaryGateSettings;
+}
+
+/** Any of the three may be set; every one set must say go. */
+export interface CanaryGateSettings {
+  readonly haproxyStats: HaproxyStatsGate | undefined;
+  /** Template run on the rollout machine: exit 0 = go. Placeholders {dc} {cluster} {release} {hosts} {since} {seconds}. */
+  readonly command: string | undefined;
+  /** Template; HTTP 200 = go. */
+  readonly url: string | undefined;
+  readonly timeoutSeconds: number;
+}
+
+export interface HaproxyStatsGate {
+  /** The runtime API's socket, or the stats page's CSV URL (`…/stats;csv`). */
+  readonly socket: string | undefined;
+  readonly url: string | undefined;
+  /** Template; {dc} {cluster}. */
+  readonly backend: string;
+  /** The most 5xx share of responses the canaries, and the backend, may show over the soak. */
+  readonly maxErrorRatio: number;
+  /** The most the canaries' 5xx share may rise over the backend's before the run. */
+  readonly maxIncrease: number;
+  /** Fewer canary responses than this over the soak: too little traffic to judge, the gate fails. */
+  readonly minRequests: number;
 }
 
 export interface InventoryHost {
@@ -132,6 +167,10 @@ export interface RunSettings {
   readonly parallelClusters: number;
   readonly sshConcurrency: number;
   readonly capacityWaitSeconds: number;
+  /** The fleet-wide cap of hosts restarting at once (an etcd semaphore); undefined: no cap. */
+  readonly maxConcurrentRestarts?: number | undefined;
+  /** What the cap is shared by; datacenter-service unless told. */
+  readonly restartSlotScope?: 'datacenter-service' | 'datacenter-cluster' | 'service';
 }
 
 export interface Inventory {

@@ -4,9 +4,10 @@ import { readHosts, type HostDraft } from './hosts.js';
 import { naturalCompare } from './natural-sort.js';
 import { readEtcd, readRun } from './sections.js';
 import { EMPTY_SETTINGS, mergeSettings, readSettings, SETTING_KEYS, type RawSettings } from './settings.js';
+import { checkCanaryHosts } from './canary.js';
 import { resolveClusterSettings, resolveHostSettings } from './resolve.js';
-import type { Inventory, InventoryCluster, InventoryDatacenter, InventoryHost } from './types.js';
-import { error, isEmpty, join, readMap, where, type Ctx } from './yaml-nodes.js';
+import type { CanarySettings, Inventory, InventoryCluster, InventoryDatacenter, InventoryHost } from './types.js';
+import { error, isEmpty, join, readMap, where, type Ctx, type Located } from './yaml-nodes.js';
 
 /** The outcome of validation: an inventory only when there is no error (changesets-style). */
 export interface ValidationResult {
@@ -137,6 +138,7 @@ function readCluster(ctx: Ctx, input: ClusterInput): InventoryCluster | undefine
   const drafts = readHosts(ctx, hostsEntry.value, join(path, 'hosts'), input.seen);
   const hosts = drafts.map((d) => toHost(ctx, d, raw, dc, name)).sort((a, b) => naturalCompare(a.name, b.name));
   const settings = resolveClusterSettings(ctx, raw, hosts.length);
+  checkCanaryHosts(ctx, raw.top['canary'] as Located<CanarySettings> | undefined, hosts.map((h) => h.name));
   const loc = position(ctx, input.key);
   return { dc, name, settings, hosts, source: loc };
 }

@@ -125,7 +125,7 @@ function haproxyError(socketPath: string, target: string, command: string, reply
 }
 
 /** One command per connection: HAProxy answers and closes (non-interactive mode). */
-function sendCommand(socketPath: string, command: string, timeoutMs: number, target: string): Promise<string> {
+export function sendCommand(socketPath: string, command: string, timeoutMs: number, target: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let settled = false;

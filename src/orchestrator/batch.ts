@@ -5,6 +5,7 @@ import { poolKeyId, type PoolEntry } from '../pool/types.js';
 import { poolKeysFor } from '../planner/plan.js';
 import { sshTargetFor } from '../health/ssh-target.js';
 import { checkCapacity } from './capacity.js';
+import { takeSlots, type BatchSlots } from './slots.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 import { confirmLb, confirmRepool, requireAgents, unconfirmedRepools } from './steps-lb.js';
@@ -132,7 +133,9 @@ export async function runBatch(ctx: StepContext, cluster: InventoryCluster, runs
   const toDepool = new Set(ctx.options.emergency ? [] : runs.filter((run) => run.state === 'pending' && isYes(run.entry)));
   for (const run of toDepool) run.step = 'depool';
   await Promise.all([...toDepool].map((run) => (ctx.options.stop.aborted ? Promise.resolve(false) : preflight(ctx, run))));
+  let slots: BatchSlots | undefined;
   try {
+    slots = await takeSlots(ctx, cluster, runs, index + 1);
     // Why: an emergency run writes nothing, so the first read is all it needs: no guard, no transaction.
     if (ctx.options.emergency) settle(runs, toDepool, true);
     else {
@@ -142,9 +145,10 @@ export async function runBatch(ctx: StepContext, cluster: InventoryCluster, runs
   } catch (error) {
     // Why: hosts already failed (pre-check) or skipped are reported even when the batch goes no further.
     await Promise.all(runs.filter((run) => run.state === 'failed' || run.state === 'skipped').map((run) => finishHost(ctx, run)));
+    await slots?.releaseAll();
     throw error;
   }
-  await Promise.all(runs.map((run) => runHost(ctx, run)));
+  await Promise.all(runs.map((run) => runHost(ctx, run).finally(() => slots.release(run))));
   const ok = runs.filter((r) => r.state === 'done').length;
   const failed = runs.filter((r) => r.state === 'failed').length;
   ctx.emit({ event: 'batch.finished', dc: cluster.dc, cluster: cluster.name, batch: index + 1, ok, failed });

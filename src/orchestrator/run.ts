@@ -5,6 +5,7 @@ import { allClusters, allHosts, type InventoryCluster } from '../inventory/types
 import { resolveAmount } from '../planner/amount.js';
 import type { ClusterPlan } from '../planner/types.js';
 import { runBatch } from './batch.js';
+import { startCanary } from './canary-gate.js';
 import { createEmitter } from './emit.js';
 import { HostRun, type HostOutcome } from './host-run.js';
 import type { StepContext } from './step-context.js';
@@ -15,6 +16,8 @@ export interface RunResult {
   readonly hosts: readonly HostOutcome[];
   readonly budgetExceeded: boolean;
   readonly capacityRefused: readonly string[];
+  /** Clusters whose canary gate said no: `cluster@dc`. */
+  readonly canaryFailed: readonly string[];
 }
 
 /** Counts failures per cluster and overall; trips once a budget is passed, and stays tripped. */
@@ -70,6 +73,7 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
   const budget = new FailureBudget(input);
   const capacityRefused: string[] = [];
   const skippedOutcomes: HostOutcome[] = [];
+  const canaryFailed: string[] = [];
 
   emit({
     event: 'run.started', ...input.meta, emergency: options.emergency, release: options.release ?? null,
@@ -89,6 +93,8 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
       return;
     }
     const planned = batches.reduce((n, b) => n + b.length, 0);
+    const canary = await startCanary(ctx, cluster, cp.canary);
+    if (canary?.blocked !== undefined) return void canaryFailed.push(`${cp.cluster}@${cp.dc}`);
     for (const [index, runs] of batches.entries()) {
       if (options.stop.aborted || budget.tripped) return;
       try {
@@ -109,6 +115,8 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
       for (const run of runs) if (run.state === 'failed') budget.record(cluster, planned);
       budget.afterBatch(cluster, index + 1, runs);
       if (budget.tripped) emit({ event: 'run.warning', message: `failure budget exceeded (${budget.tripped}): no new batches will start` });
+      // Why: a failing canary gate stops this cluster only; the canaries stay restarted and pooled.
+      if (index === 0 && canary && !budget.tripped && !options.stop.aborted && !(await canary.afterCanaries(runs))) return void canaryFailed.push(`${cp.cluster}@${cp.dc}`);
     }
   };
   const limit = pLimit(Math.max(1, options.parallelClusters));
@@ -122,14 +130,14 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
     ? EXIT.interrupted
     : etcdLost
       ? EXIT.etcdUnreachable
-      : count('failed') > 0 || budget.tripped
+      : count('failed') > 0 || budget.tripped || canaryFailed.length > 0
       ? EXIT.failedHosts
       : capacityRefused.length > 0
         ? EXIT.capacity
         : EXIT.ok;
   if (options.stop.aborted) emit({ event: 'run.interrupted', signal: String(options.stop.reason ?? 'SIGINT') });
   emit({ event: 'run.finished', exitCode, ok: count('done'), failed: count('failed'), skipped: count('skipped'), notStarted: count('not-started') + count('interrupted'), durationMs: deps.clock.now() - started });
-  return { exitCode, hosts, budgetExceeded: budget.tripped !== undefined, capacityRefused };
+  return { exitCode, hosts, budgetExceeded: budget.tripped !== undefined, capacityRefused, canaryFailed };
 }
 
 function missingHost(name: string): never {

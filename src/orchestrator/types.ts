@@ -3,6 +3,8 @@ import type { Amount, Inventory } from '../inventory/types.js';
 import type { Plan } from '../planner/types.js';
 
 import type { JournalHost } from '../pool/journal.js';
+import type { CanaryGateOption } from './canary-gate.js';
+import type { RestartSlotsOption } from './slots.js';
 
 /** One host's line in the run journal (src/pool/journal.ts stores it under /rollout/v1/runs/). */
 export type JournalHostRecord = JournalHost;
@@ -26,6 +28,10 @@ export interface RunOptions {
   readonly stop: AbortSignal;
   /** The run's lock keys: every pool write compares them, so a run that lost its locks writes nothing. */
   readonly fence?: Fence;
+  /** The fleet-wide cap (--max-concurrency, run.maxConcurrentRestarts): slots taken through Deps.slots. */
+  readonly restartSlots?: RestartSlotsOption;
+  /** Canary gates: skipped (and said so in the log) with --skip-canary-gate. */
+  readonly canaryGate?: CanaryGateOption;
 }
 
 /** Who ran what: the first event of a run says so. */

@@ -5,6 +5,7 @@ import { poolKeyId } from '../pool/types.js';
 import type { PoolKey, PoolSnapshot } from '../pool/types.js';
 import { cutBatches, describeBatchSize } from './batches.js';
 import { blockedBy, guardArithmetic } from './guard.js';
+import { canaryHosts, canaryOrder, capBatches } from './guards.js';
 import { selectClusters } from './select.js';
 import type { ClusterPlan, HostCounts, Plan, PlanOptions, PlannedHost, Selection, SkippedHost } from './types.js';
 
@@ -67,16 +68,17 @@ function planCluster(cluster: InventoryCluster, snapshot: PoolSnapshot, options:
     batchText: describeBatchSize(batchSize, restart.length),
     skipped,
   };
+  const shaped = canaryOrder(cluster, restart, batchSize, options.emergency);
   if (options.emergency) {
-    const batches = cutBatches({ hosts: restart, ramp: batchSize, maxDepool: Infinity });
+    const batches = capBatches(cutBatches({ hosts: restart, ramp: batchSize, maxDepool: Infinity }), options.maxBatch);
     return { ...common, guard: null, batches, blocked: null };
   }
   const guard = guardArithmetic({ minPooled: cluster.settings.minPooled, yes: counts.yes, no: counts.no });
   if (guard.maxDepool === 0 && counts.yes > 0) {
     return { ...common, guard, batches: [], blocked: blockedBy(guard, { cluster: cluster.name, dc: cluster.dc }) };
   }
-  const batches = cutBatches({ hosts: restart, ramp: batchSize, maxDepool: guard.maxDepool });
-  return { ...common, guard, batches, blocked: null };
+  const batches = capBatches(cutBatches({ hosts: shaped.hosts, ramp: shaped.ramp, maxDepool: guard.maxDepool }), options.maxBatch);
+  return { ...common, guard, batches, blocked: null, ...canaryHosts(cluster, batches, false) };
 }
 
 /** Sorts hosts, in inventory (natural) order, into those to restart and those skipped, with reasons. */

@@ -10,6 +10,8 @@ export interface PlanOptions {
   readonly emergency: boolean;
   /** --batch-size: replaces every selected cluster's batch.size. */
   readonly batchSize: readonly Amount[] | undefined;
+  /** The fleet-wide cap (--max-concurrency): no batch is wider. */
+  readonly maxBatch?: number | undefined;
 }
 
 export interface PlannedHost {
@@ -74,6 +76,8 @@ export interface ClusterPlan {
   readonly skipped: readonly SkippedHost[];
   /** Why no batch can start: set when not even one `yes` host may be depooled. */
   readonly blocked: { readonly reason: string; readonly pooled: number; readonly required: number } | null;
+  /** The canary batch's hosts (batch 1), when the cluster has `canary:`: the gate runs after it. */
+  readonly canary?: readonly string[];
 }
 
 export interface Plan {

@@ -46,3 +46,6 @@ export function poolKeyFromParts(rest: string): PoolKey | null {
   const [dc, cluster, service, host] = parts as [string, string, string, string];
   return { dc, cluster, service, host };
 }
+
+/** Restart slots of the fleet-wide cap, lease-bound: `/rollout/v1/slots/<scope>/<request>` (src/pool/semaphore.ts). */
+export const SLOTS_PREFIX = `${ROLLOUT_PREFIX}slots/`;

@@ -1,4 +1,5 @@
 import type { RolloutEvent } from './events.js';
+import { describeGuardEvent } from './format-guards.js';
 
 /** `0:42`, `12:03`, `1:02:03`: elapsed time the way scap prints it. */
 export function formatElapsed(ms: number): string {
@@ -29,6 +30,13 @@ export function describeEvent(event: RolloutEvent): string {
       return `${clusterKey(event.dc, event.cluster)} batch ${event.batch}/${event.batches}: ${event.hosts.join(', ')}`;
     case 'capacity.waiting':
       return `${clusterKey(event.dc, event.cluster)} waiting for capacity: ${event.pooled} pooled, ${event.required} must stay pooled, batch wants ${event.wanted}`;
+    case 'slot.waiting':
+    case 'slot.acquired':
+    case 'canary.soaking':
+    case 'canary.passed':
+    case 'canary.failed':
+    case 'canary.skipped':
+      return describeGuardEvent(event);
     case 'host.depooled':
       return `${event.host} depooled`;
     case 'lb.confirmed':
@@ -82,6 +90,11 @@ export function createNotableFilter(): (event: RolloutEvent) => string | undefin
       case 'run.started':
       case 'batch.started':
       case 'capacity.waiting':
+      case 'slot.waiting':
+      case 'canary.soaking':
+      case 'canary.passed':
+      case 'canary.failed':
+      case 'canary.skipped':
       case 'host.failed':
       case 'host.repool-skipped':
       case 'run.warning':

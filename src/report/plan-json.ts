@@ -24,6 +24,8 @@ export interface PlanJson {
     readonly batches: readonly { readonly hosts: readonly string[]; readonly depool: readonly string[] }[];
     readonly skipped: readonly { readonly host: string; readonly reason: string }[];
     readonly blocked: { readonly reason: string; readonly pooled: number; readonly required: number } | null;
+    /** The canary batch's hosts (batch 1), when the cluster has `canary:`. */
+    readonly canary?: readonly string[];
   }[];
 }
 
@@ -55,6 +57,7 @@ export function planToJson(plan: Plan): PlanJson {
       })),
       skipped: c.skipped.map((s) => ({ host: s.host, reason: s.reason })),
       blocked: c.blocked === null ? null : { ...c.blocked },
+      ...(c.canary ? { canary: [...c.canary] } : {}),
     })),
   };
 }

@@ -14,6 +14,7 @@ function renderCluster(c: ClusterPlan): string {
   lines.push(c.guard === null ? '  guard:   none (emergency: nothing is depooled)' : `  guard:   ${c.guard.text}`);
   // The reason carries the numbers (pooled, required, minPooled).
   if (c.blocked !== null) lines.push(`  BLOCKED: ${c.blocked.reason}`);
+  if (c.canary) lines.push(`  canary:  batch 1 (${c.canary.join(', ')}); the other batches wait for its gate after the soak`);
   const width = String(c.batches.length).length;
   c.batches.forEach((batch, i) => {
     lines.push(`  ${String(i + 1).padStart(width)}. ${batch.hosts.map(describeHost).join(', ')}`);

@@ -1,5 +1,6 @@
 import type { HostStep, RolloutEvent } from './events.js';
 import { clusterKey, propagationWarning } from './format.js';
+import { describeGuardEvent } from './format-guards.js';
 
 export type HostOutcome = 'done' | 'failed' | 'skipped' | 'not-started' | 'interrupted';
 
@@ -122,6 +123,15 @@ export function summarize(events: readonly RolloutEvent[]): RunSummary {
         continue;
       case 'capacity.waiting':
       case 'batch.finished':
+      case 'slot.waiting':
+      case 'slot.acquired':
+      case 'canary.soaking':
+      case 'canary.passed':
+        continue;
+      case 'canary.failed':
+      case 'canary.skipped':
+        // Why: the figures the gate saw belong in the summary, beside why the other hosts never started.
+        warnings.push(describeGuardEvent(event));
         continue;
       default:
         break;

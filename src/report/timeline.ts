@@ -1,4 +1,5 @@
 import type { RolloutEvent } from './events.js';
+import { describeEvent } from './format.js';
 import { stepOf, summarize } from './summary.js';
 import type { HostOutcome, RunSummary } from './summary.js';
 
@@ -136,6 +137,17 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
       }
       case 'capacity.waiting':
         clusterMarks.get(cluster(event.dc, event.cluster))?.push({ atMs, kind: 'warning', text: `waiting for capacity: ${event.pooled} pooled, ${event.required} must stay pooled, batch wants ${event.wanted}` });
+        continue;
+      case 'slot.waiting':
+      case 'canary.skipped':
+        clusterMarks.get(cluster(event.dc, event.cluster))?.push({ atMs, kind: 'warning', text: describeEvent(event) });
+        continue;
+      case 'canary.failed':
+        clusterMarks.get(cluster(event.dc, event.cluster))?.push({ atMs, kind: 'failed', text: describeEvent(event) });
+        continue;
+      case 'slot.acquired':
+      case 'canary.soaking':
+      case 'canary.passed':
         continue;
       case 'run.warning':
         runMarks.push({ atMs, kind: 'warning', text: event.message });

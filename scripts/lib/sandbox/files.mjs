@@ -5,6 +5,7 @@ import { paths } from './layout.mjs';
 import { ensureKey } from './system.mjs';
 import { authorizedKeys, appPhp, fastcgiParams, fpmConfig, haproxyConfig, nginxConfig, sshClientConfig, sshdConfig } from './templates.mjs';
 import { releaseScript, sessionWrapper, systemctlShim } from './shims.mjs';
+import { badReleasePhp } from './bad-release.mjs';
 
 const write = (file, text, mode = 0o644) => {
   fs.writeFileSync(file, text, { mode });
@@ -21,6 +22,7 @@ export async function writeHostFiles(state, host, clientPub) {
   write(hp.nginxConf, nginxConfig(host, hp));
   write(hp.fastcgiParams, fastcgiParams());
   write(`${hp.app}/index.php`, appPhp());
+  write(`${hp.app}/bad-release.php`, badReleasePhp());
   write(hp.session, sessionWrapper(host, hp), 0o755);
   write(hp.release, releaseScript(host, hp), 0o755);
   write(hp.systemctl, systemctlShim(host, hp), 0o755);

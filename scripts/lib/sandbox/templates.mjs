@@ -129,6 +129,7 @@ $ms = isset($_GET['sleep']) ? max(0, min(30000, (int) $_GET['sleep'])) : 10;
 $end = hrtime(true) + $ms * 1000000;
 while (($left = $end - hrtime(true)) > 0) { usleep((int) min($left / 1000, 100000)); }
 $release = getenv('SANDBOX_RELEASE') ?: 'unknown';
+if (is_file(__DIR__ . '/bad-release.php')) require __DIR__ . '/bad-release.php'; // bad-N: HTTP 500 to N% of requests (bad-release.mjs)
 $deployed = @file_get_contents(getenv('SANDBOX_HOST_DIR') . '/current/RELEASE');
 header('Content-Type: application/json');
 header('X-Release: ' . $release);

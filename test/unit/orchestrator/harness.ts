@@ -43,6 +43,8 @@ export interface Harness<K extends Kv = MemoryKv> {
    */
   agent(dc: string, id: string, confirm: boolean | ((value: { pooled?: string }) => boolean)): void;
   names(event: RolloutEvent['event']): string[];
+  /** Adapters added to the run's Deps (restart slots, canary probes). */
+  extraDeps: Partial<Pick<Deps, 'slots' | 'canary'>>;
 }
 
 /** The memory Kv by default; an integration test may pass a real etcd Kv (or a wrapper over one). */
@@ -59,6 +61,7 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
   const h: Harness<K> = {
     kv, pool, events: [], journal: [], execs: [], released: [], inventory: built.inventory, now: 1_700_000_000_000,
     exec: () => undefined,
+    extraDeps: {},
     health: () => undefined,
     active: () => 0,
     async value(host) {
@@ -122,6 +125,7 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
         },
         log: pino({ level: 'silent' }),
         report: { emit: (event) => void h.events.push(event), close: async () => {} },
+        ...h.extraDeps,
       };
       const selection = { kind: 'sync', dcs: [], clusters: [] } as const;
       const clusters = built.inventory.datacenters.flatMap((d) => d.clusters);
