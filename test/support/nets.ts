@@ -11,4 +11,5 @@ export const NETS = {
   probes: '127.0.69',
   sandboxFailure: '127.0.70',
   etcdCluster: '127.0.71',
+  v2: '127.0.72',
 } as const;
