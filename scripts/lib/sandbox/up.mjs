@@ -1,6 +1,7 @@
 // `up`: start (or leave running) etcd, per-host sshd + nginx + PHP-FPM, HAProxy and the LB agents.
 import fs from 'node:fs';
 import path from 'node:path';
+import { URLSearchParams } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { etcdMembers, paths, planFleet, inventoryYaml, infraAddress, SERVICE, HTTP_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, LB_PORT } from './layout.mjs';
 import { httpGet, identity, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil, isAlive, sleep } from './procs.mjs';
