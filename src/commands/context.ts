@@ -6,6 +6,7 @@ import type { Amount, Inventory } from '../inventory/types.js';
 import { connectEtcd } from '../pool/etcd-kv.js';
 import { connectV2Pool } from '../pool/etcd-v2-connect.js';
 import type { Kv } from '../pool/kv.js';
+import type { PoolFeed } from '../pool/etcd-v2-watch.js';
 import { createPoolStore } from '../pool/store.js';
 import type { PoolStore } from '../pool/types.js';
 
@@ -24,6 +25,8 @@ export function loadFor(args: CommonArgs, io: Io): Inventory {
 export interface PoolConnection {
   readonly kv: Kv;
   readonly pool: PoolStore;
+  /** Where the pool keys are listed when they are not on `kv` (etcd.poolApi v2). */
+  readonly feed?: PoolFeed;
   close(): Promise<void>;
 }
 

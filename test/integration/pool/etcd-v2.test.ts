@@ -1,6 +1,7 @@
 // Pool keys on etcd's v2 API, against etcd 3.4 (--enable-v2=true) and conftool's own calls through
 // Debian's python3-etcd: both directions, the batch's substitute for a transaction, and fencing.
 import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -132,6 +133,20 @@ describe('rollout on poolApi v2, seen by conftool and PyBal', { timeout: 120_000
     await (pools[0] as PoolStore).write(await entryOf(pools[0] as PoolStore, key(3)), { pooled: 'no' });
     expect(await conftool('stale-update', poolKeyPath(PREFIX, key(3)), String(before), '{"pooled": "yes"}')).toHaveProperty('conflict');
     expect(await pooledOf(key(3))).toBe('no');
+  });
+});
+
+describe('poolApi v2 against an etcd that does not serve v2', { timeout: 120_000 }, () => {
+  it('exits 5 at connect, saying to start etcd with --enable-v2=true', async () => {
+    const plain = await startEtcd();
+    try {
+      const file = writeFile(dir, 'no-v2.yaml', fs.readFileSync(inventory, 'utf8').replace(etcd.endpoint, plain.endpoint));
+      const r = await rollout(['status', '-i', file], { cwd: dir });
+      expectExit(r, 5);
+      expect(r.stderr).toContain('--enable-v2=true');
+    } finally {
+      await plain.stop();
+    }
   });
 });
 
