@@ -70,6 +70,8 @@ export function createV2PoolStore(kv: Kv, client: V2Client, prefix: string): Poo
       }
       const alias = seen.get(path);
       const modRevision = alias?.index === node.modifiedIndex ? alias.revision : node.modifiedIndex;
+      // Why: a write of what was just read then needs no v3 lookup for its prevIndex.
+      if (modRevision === node.modifiedIndex) seen.set(path, { index: node.modifiedIndex, revision: modRevision });
       const parsed = parsePoolValue(node.value);
       snapshot.set(poolKeyId(key), parsed.ok
         ? { key, state: 'present', value: parsed.value, modRevision }
