@@ -3,7 +3,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { sandboxDown, sandboxUp } from '../../scripts/lib/sandbox.mjs';
 import type { SandboxState } from '../../scripts/lib/sandbox.mjs';
 import { connectEtcd } from '../../src/pool/etcd-kv.js';
@@ -14,7 +17,7 @@ import { poolKeyId, type PoolStore } from '../../src/pool/types.js';
 import { etcdSettings } from '../support/etcd-settings.js';
 import { expectExit } from '../support/explain.js';
 import { NETS } from '../support/nets.js';
-import { events, loadAll, pids, rollout, until, writeTestInventory } from './helpers.js';
+import { events, exitOf, loadAll, pids, rollout, spawnRollout, until, writeTestInventory } from './helpers.js';
 
 let dir: string;
 let work: string;
@@ -42,6 +45,9 @@ afterAll(async () => {
   if (dir) await sandboxDown({ dir });
   if (work) fs.rmSync(work, { recursive: true, force: true });
 }, 60_000);
+
+const CONFTOOL = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'integration', 'pool', 'fixtures', 'conftool.py');
+const run = promisify(execFile);
 
 const keyOf = (h: SandboxState['hosts'][number]) => ({ dc: h.dc, cluster: h.cluster, service: 'php-fpm', host: h.name });
 
@@ -74,5 +80,33 @@ describe('rollout on poolApi v2, on a real sandbox fleet under load', () => {
     expect(evs.filter((e) => e['event'] === 'host.repooled')).toHaveLength(sandbox.hosts.length);
     expect(evs.filter((e) => e['event'] === 'lb.propagation-assumed')).toHaveLength(0);
     expect((await kv.list('/rollout/v1/runs/')).map((e) => e.key)).toEqual([]);
+  }, 240_000);
+
+  it('leaves a host conftool changed while it was depooled as conftool left it (its repool is refused), and repools the others', async () => {
+    const slow = path.join(work, 'slow-drain.yaml');
+    const doc = parseDocument(fs.readFileSync(inventory, 'utf8'));
+    doc.setIn(['defaults', 'drain'], doc.createNode({ mode: 'fixed', seconds: 4 }));
+    fs.writeFileSync(slow, doc.toString());
+    const child = spawnRollout(['sync', '--cluster', 'appserver', '--dc', 'eqiad', '--json', '--reason', 'e2e v2 conftool'], slow);
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const eqiad = sandbox.hosts.filter((h) => h.dc === 'eqiad');
+    const depooled = await until('a depooled eqiad host', async () => {
+      const snapshot = await pool.read(eqiad.map(keyOf));
+      return eqiad.find((h) => { const e = snapshot.get(poolKeyId(keyOf(h))); return e?.state === 'present' && e.value.pooled === 'no'; });
+    }, 60_000);
+    // conftool's own write (a quorum read, then update()), while rollout drains the host.
+    await run('/usr/bin/python3', [CONFTOOL, sandbox.etcd.endpoint, 'write', `/conftool/v1/pools/${depooled.dc}/${depooled.cluster}/php-fpm/${depooled.name}`, '{"weight": 5}']);
+    await exitOf(child);
+    const evs = events(stdout);
+    const skipped = evs.filter((e) => e['event'] === 'host.repool-skipped');
+    expect(skipped.map((e) => e['host'])).toEqual([depooled.name]);
+    expect(String(skipped[0]?.['reason'])).toContain('changed by someone else');
+    const snapshot = await pool.read(eqiad.map(keyOf));
+    for (const h of eqiad) {
+      expect(snapshot.get(poolKeyId(keyOf(h))), h.name).toMatchObject({ value: h === depooled ? { pooled: 'no', weight: 5 } : { pooled: 'yes' } });
+    }
+    const back = snapshot.get(poolKeyId(keyOf(depooled)));
+    if (back?.state === 'present') await pool.write(back, { pooled: 'yes', weight: 10 });
   }, 240_000);
 });
