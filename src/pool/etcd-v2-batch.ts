@@ -35,7 +35,8 @@ export function batchRevision(landed: readonly Landed[]): number {
   return Math.min(...landed.map((l) => l.index), Number.MAX_SAFE_INTEGER);
 }
 
-type Outcome = { readonly put: BatchPut; readonly index: number } | { readonly put: BatchPut; readonly error: RolloutError };
+/** `unknown`: its answer was lost and reading it back failed too, so it may have landed. */
+type Outcome = { readonly put: BatchPut; readonly index: number } | { readonly put: BatchPut; readonly error: RolloutError; readonly unknown?: true };
 
 /**
  * A CAS whose answer was lost is resolved by reading the key back: at a later index and holding
@@ -50,7 +51,8 @@ async function casOnce(client: V2Client, put: BatchPut): Promise<Outcome> {
     const after = await client.get(put.path).catch(() => undefined);
     const node = after?.status === 200 ? after.body.node : undefined;
     if (node !== undefined && node.value === put.value && node.modifiedIndex > put.prevIndex) return { put, index: node.modifiedIndex };
-    return { put, error: isRolloutError(error) ? error : new RolloutError('E_ETCD_UNREACHABLE', `${put.path}: ${describeError(error)}`, { key: put.path, cause: error }) };
+    const why = isRolloutError(error) ? error : new RolloutError('E_ETCD_UNREACHABLE', `${put.path}: ${describeError(error)}`, { key: put.path, cause: error });
+    return after === undefined ? { put, error: why, unknown: true } : { put, error: why };
   }
 }
 
@@ -99,10 +101,10 @@ async function undo(client: V2Client, landed: readonly { readonly put: BatchPut;
 }
 
 /** Undoes a partial batch and throws why it stopped; names the hosts the undo could not reach. */
-async function abandon(client: V2Client, landed: readonly { readonly put: BatchPut; readonly index: number }[], why: RolloutError): Promise<never> {
-  const stuck = await undo(client, landed);
+async function abandon(client: V2Client, landed: readonly { readonly put: BatchPut; readonly index: number }[], why: RolloutError, unknown: readonly string[] = []): Promise<never> {
+  const stuck = [...unknown, ...(await undo(client, landed))];
   if (stuck.length === 0) throw why;
-  throw new RolloutError('E_ETCD_UNREACHABLE', `${why.message}; undoing the partial batch failed for ${stuck.join(', ')}: they may be left depooled by this run (see \`rollout status\`, repool with \`rollout pool\`)`, { key: stuck[0] ?? '', cause: why });
+  throw new RolloutError('E_ETCD_UNREACHABLE', `${why.message}; the partial batch could not be undone (etcd did not answer) for ${stuck.join(', ')}: they may be left depooled by this run (see \`rollout status\`, repool with \`rollout pool\`)`, { key: stuck[0] ?? '', cause: why });
 }
 
 /**
@@ -121,7 +123,8 @@ export async function writeBatchV2(input: BatchInput): Promise<Landed[]> {
   const outcomes = await Promise.all(puts.map((put) => casOnce(client, put)));
   const landed = outcomes.flatMap((o) => ('index' in o ? [o] : []));
   const failed = outcomes.find((o): o is Outcome & { error: RolloutError } => 'error' in o);
-  if (failed !== undefined) return abandon(client, landed, failed.error);
+  const unknown = outcomes.flatMap((o) => ('unknown' in o && o.unknown ? [o.put.path] : []));
+  if (failed !== undefined) return abandon(client, landed, failed.error, unknown);
   const ours = new Map(landed.map((l) => [l.put.path, l.index]));
   const after = await movedSince(client, read, ours).catch((error: unknown) => (isRolloutError(error) ? error : new RolloutError('E_ETCD_UNREACHABLE', describeError(error))));
   if (after instanceof RolloutError) return abandon(client, landed, after);

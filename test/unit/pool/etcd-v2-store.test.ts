@@ -127,4 +127,18 @@ describe('the v2 pool store', () => {
     expect(String(error)).toMatch(/mw1\.eqiad\.wmnet.*mw2\.eqiad\.wmnet|mw2\.eqiad\.wmnet.*mw1\.eqiad\.wmnet/);
     expect(String(error)).toContain('may be left depooled');
   });
+
+  it('counts a write whose answer was lost and could not be read back as possibly depooled, and says so', async () => {
+    const { store, v2, kv } = setup();
+    v2.hooks.lose = (path) => {
+      if (!path.endsWith('/mw2.eqiad.wmnet')) return undefined;
+      v2.hooks.down = true;
+      return 'after';
+    };
+    const read = await store.readGuarded(keys);
+    const error = await store.writeAll(read, [{ entry: read.snapshot.get(poolKeyId(key(2))) as PoolEntry, change: { pooled: 'no' } }], [{ key: MARKER, value: 'x' }]).then(() => null, (e: unknown) => e);
+    expect(isRolloutError(error, 'E_ETCD_UNREACHABLE'), String(error)).toBe(true);
+    expect(String(error)).toMatch(/could not be undone .* for \/conftool\/v1\/pools\/eqiad\/appserver\/php-fpm\/mw2\.eqiad\.wmnet: they may be left depooled/);
+    expect(await kv.get(MARKER)).toBeNull();
+  });
 });
