@@ -35,6 +35,8 @@ export interface SandboxUpOptions {
   release?: string;
   /** etcd members (default 1); more than one form a cluster on <net>.2, .3, … */
   etcdMembers?: number;
+  /** Where the pool keys live (default v3); v2 starts etcd with --enable-v2=true and writes `etcd.poolApi: v2`. */
+  poolApi?: 'v3' | 'v2';
   /** Start one `rollout lb-agent` per datacenter when the built CLI has it (default true). */
   agents?: boolean;
   /** The `rollout` entry script whose `lb-agent` subcommand is started (default <repo>/bin/rollout.js). */
@@ -54,7 +56,7 @@ export interface SandboxComponent {
 }
 export interface DirOption { dir?: string }
 export const DEFAULT_DIR: string;
-export const DEFAULT_FLEET: Readonly<{ dcs: string[]; clusters: string[]; hostsPerCluster: number; net: string; sshBasePort: number; release: string; etcdMembers: number }>;
+export const DEFAULT_FLEET: Readonly<{ dcs: string[]; clusters: string[]; hostsPerCluster: number; net: string; sshBasePort: number; release: string; etcdMembers: number; poolApi: 'v3' | 'v2' }>;
 export function sandboxUp(options?: SandboxUpOptions): Promise<SandboxState>;
 /** Stops what the sandbox started (by pid file), removes the dir unless keep; resolves the signalled pids. */
 export function sandboxDown(options?: DirOption & { keep?: boolean }): Promise<number[]>;

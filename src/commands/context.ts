@@ -4,7 +4,9 @@ import { RolloutError } from '../errors.js';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.js';
 import type { Amount, Inventory } from '../inventory/types.js';
 import { connectEtcd } from '../pool/etcd-kv.js';
+import { connectV2Pool } from '../pool/etcd-v2-connect.js';
 import type { Kv } from '../pool/kv.js';
+import type { PoolFeed } from '../pool/etcd-v2-watch.js';
 import { createPoolStore } from '../pool/store.js';
 import type { PoolStore } from '../pool/types.js';
 
@@ -23,6 +25,8 @@ export function loadFor(args: CommonArgs, io: Io): Inventory {
 export interface PoolConnection {
   readonly kv: Kv;
   readonly pool: PoolStore;
+  /** Where the pool keys are listed when they are not on `kv` (etcd.poolApi v2). */
+  readonly feed?: PoolFeed;
   close(): Promise<void>;
 }
 
@@ -30,6 +34,7 @@ export async function connectPool(inventory: Inventory, args: CommonArgs, io: Io
   const endpoints = args.etcd && args.etcd.length > 0 ? args.etcd.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean) : undefined;
   if (endpoints?.length === 0) throw new RolloutError('E_USAGE', '--etcd: expected an endpoint like https://conf1001.eqiad.wmnet:2379, got nothing', { where: '--etcd' });
   const kv = await connectEtcd(inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env });
+  if (inventory.etcd.poolApi === 'v2') return connectV2Pool(kv, inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env });
   return { kv, pool: createPoolStore(kv, inventory.etcd.prefix), close: () => kv.close() };
 }
 

@@ -12,6 +12,8 @@ import { parseListen, startAgentHttp } from '../lb/http.js';
 import { createAgentMetrics } from '../lb/metrics.js';
 import { AgentHealth, healthObserver, observers } from '../lb/observe.js';
 import { connectEtcd } from '../pool/etcd-kv.js';
+import { createV2Client } from '../pool/etcd-v2-client.js';
+import { createV2PoolFeed } from '../pool/etcd-v2-watch.js';
 
 export interface LbAgentArgs {
   /** For the etcd settings (then ROLLOUT_INVENTORY, then /etc/rollout/inventory.yaml); --etcd alone uses conftool's default prefix. */
@@ -92,15 +94,18 @@ export async function lbAgentCommand(args: LbAgentArgs, io: LbAgentIo): Promise<
       }) ?? (() => undefined);
       try {
         const kv = await connectEtcd(settings, { ...(endpoints ? { endpoints } : {}), env: io.env });
+        // Why: on poolApi v2 the pool keys are conftool's v2 keys; registrations and confirmations stay on v3.
+        const v2 = settings.poolApi === 'v2' ? createV2Client(settings, { ...(endpoints ? { endpoints } : {}), env: io.env }) : undefined;
         try {
           await runLbAgent(
-            { kv, haproxy, log, sleep: realSleep, now: () => Date.now(), observer },
+            { kv, ...(v2 === undefined ? {} : { pool: createV2PoolFeed(v2) }), haproxy, log, sleep: realSleep, now: () => Date.now(), observer },
             {
               dc: args.dc, prefix: settings.prefix, agentId: args.agentId ?? defaultAgentId(args.haproxySocket),
               haproxySocket: args.haproxySocket, signal: AbortSignal.any([io.signal, restart.signal]), backendTemplate, tickMs,
             },
           );
         } finally {
+          v2?.close();
           await kv.close();
         }
       } finally {

@@ -23,10 +23,10 @@ function registration(raw: string): Partial<AgentRegistration> {
 }
 
 /** The agents of each datacenter with what they applied, against the pool keys there now. */
-export async function agentRows(kv: Kv, prefix: string, dc: string): Promise<AgentRow[]> {
+export async function agentRows(kv: Kv, prefix: string, dc: string, poolKeys: Pick<Kv, 'list'> = kv): Promise<AgentRow[]> {
   const agentsPrefix = agentKeyPrefix(dc);
   const dcPrefix = poolDcPrefix(prefix, dc);
-  const [agents, pool] = await Promise.all([kv.list(agentsPrefix), kv.list(dcPrefix)]);
+  const [agents, pool] = await Promise.all([kv.list(agentsPrefix), poolKeys.list(dcPrefix)]);
   return Promise.all(agents.map(async (entry) => {
     const agentId = entry.key.slice(agentsPrefix.length);
     const appliedPrefix = appliedKeyPrefix(dc, agentId);

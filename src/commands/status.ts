@@ -64,7 +64,7 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
     for (const lock of locks) io.stdout.write(`lock ${lock.cluster}@${lock.dc}: ${describeHolder(lock.holder)}\n`);
     io.stdout.write(renderSlots(await listSlots(connection.kv)));
     const dcs = [...new Set(clusters.map((c) => c.dc))];
-    const agents = (await Promise.all(dcs.map((dc) => agentRows(connection.kv, connection.pool.prefix, dc)))).flat();
+    const agents = (await Promise.all(dcs.map((dc) => agentRows(connection.kv, connection.pool.prefix, dc, connection.feed)))).flat();
     io.stdout.write(renderAgents(dcs, agents, io.stdout.isTTY === true && !io.env['NO_COLOR']));
     for (const run of runs.filter((r) => !r.dead && !r.locked && r.meta?.finishedAt !== undefined && r.hosts.some(unresolved))) {
       io.stdout.write(`run ${run.runId} (${run.meta?.command ?? ''}) finished but left ${run.hosts.filter(unresolved).length} host(s) it depooled: run \`rollout recover\`\n`);

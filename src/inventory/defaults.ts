@@ -56,6 +56,7 @@ export const DEFAULT_ETCD: EtcdSettings = {
   username: undefined,
   passwordEnv: undefined,
   dialTimeoutSeconds: 5,
+  poolApi: 'v3',
 };
 
 export const DEFAULT_RUN: RunSettings = { failureBudget: 0, parallelClusters: 5, sshConcurrency: 64, capacityWaitSeconds: 60 };

@@ -17,6 +17,7 @@ const ETCD: Readonly<Record<string, readonly [keyof EtcdSettings, Kind]>> = {
   key: ['key', str],
   username: ['username', str],
   passwordEnv: ['passwordEnv', str],
+  poolApi: ['poolApi', { t: 'enum', values: ['v3', 'v2'] }],
 };
 
 const RUN: Readonly<Record<string, readonly [keyof RunSettings, Kind]>> = {

@@ -159,6 +159,8 @@ export interface EtcdSettings {
   /** Name of the environment variable holding the password (never the password itself). */
   readonly passwordEnv: string | undefined;
   readonly dialTimeoutSeconds: number;
+  /** Which etcd API holds conftool's pool keys: v3, or v2 (what conftool and PyBal use). rollout's own keys are always v3. */
+  readonly poolApi: 'v3' | 'v2';
 }
 
 export interface RunSettings {

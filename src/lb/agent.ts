@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import type { Kv, Lease, Watch, WatchEvent } from '../pool/kv.js';
+import type { PoolFeed } from '../pool/etcd-v2-watch.js';
 import { DEFAULT_BACKEND_TEMPLATE, backoffMs, validateBackendTemplate } from './apply.js';
 import type { HaproxyRuntime } from './haproxy.js';
 import { agentKey, type AgentRegistration } from './keys.js';
@@ -13,6 +14,8 @@ import { noObserver, type LbAgentObserver } from './observe.js';
 /** Side effects of the agent, passed in (STYLE.md). */
 export interface LbAgentDeps {
   readonly kv: Kv;
+  /** Where the pool keys are read and watched; `kv` unless told (etcd.poolApi v2: createV2PoolFeed). */
+  readonly pool?: PoolFeed;
   readonly haproxy: HaproxyRuntime;
   readonly log: Logger;
   /** Resolves after ms, or rejects when the signal aborts. */
@@ -56,6 +59,7 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
   const backendTemplate = options.backendTemplate ?? DEFAULT_BACKEND_TEMPLATE;
   validateBackendTemplate(backendTemplate);
   const { kv, log } = deps;
+  const feed = deps.pool ?? kv;
   const observer = deps.observer ?? noObserver;
   const { signal } = options;
   const retryBaseMs = options.retryBaseMs ?? 500;
@@ -137,13 +141,13 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     await watch?.close().catch(() => undefined);
     watch = undefined;
     // Why: revision before list, so no change can fall between the list and the watch (replays are ignored).
-    const revision = await kv.revision();
-    const entries = await kv.list(watchPrefix);
+    const revision = await feed.revision();
+    const entries = await feed.list(watchPrefix);
     const seen = new Set(entries.map((e) => e.key));
     for (const entry of entries) upsert(entry.key, entry.value, entry.modRevision);
     for (const [path, state] of states) if (!seen.has(path) && state.raw !== undefined) Object.assign(state, { raw: undefined, dirty: true });
     markAllDirty();
-    watch = await kv.watch(watchPrefix, revision, {
+    watch = await feed.watch(watchPrefix, revision, {
       onEvent: (event) => onEvent(generation, event),
       onResync: (reason) => {
         if (generation !== watchGeneration) return;

@@ -59,7 +59,7 @@ function checkChange(path: string, change: PoolChange): void {
 }
 
 /** The value a change makes of an entry, and the revision its CAS compares (0: create). */
-function nextValue(path: string, entry: PoolEntry, change: PoolChange): { readonly value: string; readonly modRevision: number } {
+export function nextValue(path: string, entry: PoolEntry, change: PoolChange): { readonly value: string; readonly modRevision: number } {
   checkChange(path, change);
   if (entry.state === 'malformed') {
     throw new RolloutError('E_POOL_VALUE', `refusing to write ${path}: its value is malformed (${entry.reason}); fix it with conftool first`, { key: path });

@@ -25,6 +25,8 @@ export interface StartEtcdOptions {
   readonly host?: string;
   /** Serve clients over TLS with a throwaway CA and require a client certificate. */
   readonly tls?: boolean;
+  /** Also serve etcd's v2 keys API (`--enable-v2=true`), as conftool and PyBal use it. */
+  readonly enableV2?: boolean;
 }
 
 const BINARY = '/usr/bin/etcd';
@@ -57,7 +59,7 @@ async function waitHealthy(child: ChildProcess, endpoint: string, logFile: strin
   throw new Error(`etcd at ${endpoint} not healthy after 20s; log: ${logFile}`);
 }
 
-async function startOnce(host: string, withTls: boolean): Promise<TestEtcd> {
+async function startOnce(host: string, withTls: boolean, enableV2: boolean): Promise<TestEtcd> {
   const [clientPort, peerPort] = [await freePort(host), await freePort(host)];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-etcd-'));
   const dataDir = path.join(dir, 'data');
@@ -81,6 +83,7 @@ async function startOnce(host: string, withTls: boolean): Promise<TestEtcd> {
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `test=${peer}`, '--initial-cluster-state', 'new',
       ...tlsArgs,
+      ...(enableV2 ? ['--enable-v2=true'] : []),
     ],
     { stdio: ['ignore', log, log] },
   );
@@ -123,7 +126,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
-      return await startOnce(host, options.tls ?? false);
+      return await startOnce(host, options.tls ?? false, options.enableV2 ?? false);
     } catch (error) {
       lastError = error;
     }

@@ -166,7 +166,7 @@ function buildFleet(added: readonly { name: string; size: number; options: Fleet
   const datacenters = dcNames.map((dc) => ({ name: dc, clusters: clusters.filter((c) => c.dc === dc) }));
   const inventory: Inventory = {
     file: FILE,
-    etcd: { endpoints: ['http://127.0.0.1:2379'], prefix: '/conftool/v1/pools', ca: undefined, cert: undefined, key: undefined, username: undefined, passwordEnv: undefined, dialTimeoutSeconds: 5 },
+    etcd: { endpoints: ['http://127.0.0.1:2379'], prefix: '/conftool/v1/pools', ca: undefined, cert: undefined, key: undefined, username: undefined, passwordEnv: undefined, dialTimeoutSeconds: 5, poolApi: 'v3' },
     run: { failureBudget: 1, parallelClusters: 1, sshConcurrency: 10, capacityWaitSeconds: 30 },
     datacenters,
   };

@@ -11,6 +11,7 @@ export const NETS = {
   probes: '127.0.69',
   sandboxFailure: '127.0.70',
   etcdCluster: '127.0.71',
+  v2: '127.0.72',
   guards: '127.0.75',
   canary: '127.0.76',
 } as const;

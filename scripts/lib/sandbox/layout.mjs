@@ -10,6 +10,8 @@ export const DEFAULT_FLEET = Object.freeze({
   sshBasePort: 2200,
   release: 'initial',
   etcdMembers: 1,
+  // Why: v2 is conftool's and PyBal's API; the sandbox then serves it and keeps the pool keys there.
+  poolApi: 'v3',
 });
 
 export const HTTP_PORT = 8080;
@@ -53,6 +55,7 @@ export function planFleet(options = {}) {
     throw new Error(`sandbox: --net must be the first three octets of a loopback address like 127.0.0, got "${fleet.net}"`);
   }
   if (!/^[A-Za-z0-9._-]+$/.test(fleet.release)) throw new Error(`sandbox: bad release id "${fleet.release}"`);
+  if (fleet.poolApi !== 'v3' && fleet.poolApi !== 'v2') throw new Error(`sandbox: --pool-api must be v3 or v2, got "${fleet.poolApi}"`);
   if (!Number.isInteger(fleet.etcdMembers) || fleet.etcdMembers < 1 || fleet.etcdMembers > 5) {
     throw new Error(`sandbox: --etcd-members must be 1 to 5, got "${fleet.etcdMembers}"`);
   }
@@ -148,6 +151,7 @@ export function inventoryYaml(fleet, dir, etcdEndpoints) {
     `  endpoints: [${etcdEndpoints.map(q).join(', ')}]`,
     '  prefix: /conftool/v1/pools',
     '  dialTimeout: 5',
+    ...(fleet.poolApi === 'v2' ? ['  poolApi: v2'] : []),
     'run:',
     '  failureBudget: 0',
     '  capacityWait: 30',

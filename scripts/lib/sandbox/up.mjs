@@ -1,6 +1,7 @@
 // `up`: start (or leave running) etcd, per-host sshd + nginx + PHP-FPM, HAProxy and the LB agents.
 import fs from 'node:fs';
 import path from 'node:path';
+import { URLSearchParams } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { etcdMembers, paths, planFleet, inventoryYaml, infraAddress, SERVICE, HTTP_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, LB_PORT } from './layout.mjs';
 import { httpGet, identity, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil, isAlive, sleep } from './procs.mjs';
@@ -56,7 +57,7 @@ async function startEtcd(state, started) {
       pidFile: m.pidFile, match: m.dataDir, logFile: m.logFile, command: BINARIES.etcd,
       args: ['--name', m.name, '--data-dir', m.dataDir, '--listen-client-urls', m.endpoint, '--advertise-client-urls', m.endpoint,
         '--listen-peer-urls', m.peer, '--initial-advertise-peer-urls', m.peer, '--initial-cluster', cluster,
-        '--initial-cluster-state', 'new', '--log-outputs', 'stderr', '--logger', 'zap'],
+        '--initial-cluster-state', 'new', '--log-outputs', 'stderr', '--logger', 'zap', ...(state.fleet.poolApi === 'v2' ? ['--enable-v2=true'] : [])],
       listen: { host: m.address, port: ETCD_CLIENT_PORT },
       ready: async () => (await httpGet(`${m.endpoint}/health`)).body.includes('true'),
       timeoutMs: 30_000,
@@ -83,7 +84,18 @@ async function startHost(state, host, started) {
   if (r.code !== 0) throw new Error(`sandbox: PHP-FPM of ${host.name} did not start:\n${r.stderr}${r.stdout}`);
 }
 
+/** conftool's create on v2 (prevExist=false): never overwrites a pool state someone changed. */
+async function seedPoolV2(state) {
+  const endpoint = etcdMembers(state.dir, state.fleet)[0].endpoint;
+  await Promise.all(state.fleet.hosts.map(async (h) => {
+    const key = `/conftool/v1/pools/${h.dc}/${h.cluster}/${SERVICE}/${h.name}`;
+    const res = await fetch(`${endpoint}/v2/keys${key}`, { method: 'PUT', body: new URLSearchParams({ value: JSON.stringify({ pooled: 'yes', weight: 10 }), prevExist: 'false' }) });
+    if (res.status !== 201 && res.status !== 412) throw new Error(`sandbox: seeding ${key} on etcd v2 failed: HTTP ${res.status} ${await res.text()}`);
+  }));
+}
+
 async function seedPool(state) {
+  if (state.fleet.poolApi === 'v2') return seedPoolV2(state);
   const client = new Etcd3({ hosts: etcdMembers(state.dir, state.fleet).map((m) => m.endpoint), dialTimeout: 5000 });
   try {
     await Promise.all(state.fleet.hosts.map((h) => {
@@ -201,7 +213,7 @@ export async function sandboxUp(options = {}) {
     const existing = loadState(dir);
     if (existing && existing.version !== 2) throw new Error(`sandbox: ${dir} was made by an older scripts/sandbox; run \`scripts/sandbox down\` first`);
     const layout = { dcs: options.dcs, clusters: options.clusters, hostsPerCluster: options.hostsPerCluster, net: options.net,
-      sshBasePort: options.sshBasePort, release: options.release, etcdMembers: options.etcdMembers };
+      sshBasePort: options.sshBasePort, release: options.release, etcdMembers: options.etcdMembers, poolApi: options.poolApi };
     if (existing && Object.values(layout).some((v) => v !== undefined)) {
       const wanted = planFleet(layout);
       if (JSON.stringify(wanted.hosts) !== JSON.stringify(existing.fleet.hosts)) {
