@@ -1,15 +1,15 @@
-import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { Client as SshClient, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
+import type { AgentAuthMethod, Client as SshClient, ConnectConfig, PublicKeyAuthMethod, ServerHostKeyAlgorithm } from 'ssh2';
 import { RolloutError } from '../errors.js';
 import {
   appendKnownHost, fingerprint, hostKeyName, keyBlobType, knownKeyTypes, verifyHostKey,
 } from './known-hosts.js';
 import type { KnownHosts } from './known-hosts.js';
 import type { KnownHostsFiles } from './known-hosts-index.js';
+import { IdentityError, type IdentityFiles } from './identity-files.js';
 
-const { Client, utils } = ssh2;
+const { Client } = ssh2;
 
 /** Environment variable that holds the private key's passphrase (never logged). */
 export const PASSPHRASE_ENV = 'ROLLOUT_SSH_PASSPHRASE';
@@ -25,6 +25,8 @@ export interface ConnectParams {
   readonly knownHosts: string;
   /** Where known_hosts files are read from: parsed once per transport, not once per connection. */
   readonly knownHostsFiles: KnownHostsFiles;
+  /** Where private keys are read from, likewise. */
+  readonly identityFiles: IdentityFiles;
   readonly acceptNewHostKeys: boolean;
   readonly connectTimeoutSeconds: number;
   readonly keepaliveSeconds: number;
@@ -63,30 +65,30 @@ function hostKeyAlgorithms(entries: KnownHosts, names: readonly string[]): Serve
   return [...new Set([...preferred, ...DEFAULT_HOST_KEY_ALGORITHMS])];
 }
 
-async function authOptions(p: ConnectParams): Promise<Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'>> {
+/**
+ * The key (read and decrypted once per transport), then the agent: ssh2's methods in its own
+ * order, without its first `none` attempt, which costs every connection a round trip.
+ */
+async function authOptions(p: ConnectParams): Promise<Pick<ConnectConfig, 'authHandler'>> {
   const agent = p.env.SSH_AUTH_SOCK;
-  const out: Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'> = {};
-  if (agent !== undefined && agent !== '') out.agent = agent;
+  const methods: (PublicKeyAuthMethod | AgentAuthMethod)[] = [];
   if (p.identityFile !== undefined) {
-    let key: Buffer;
+    const passphrase = p.env[PASSPHRASE_ENV];
     try {
-      key = await readFile(p.identityFile);
+      methods.push({ type: 'publickey', username: p.user, key: await p.identityFiles.load(p.identityFile, passphrase) });
     } catch (cause) {
+      if (cause instanceof IdentityError && cause.stage === 'parse') {
+        const hint = passphrase === undefined ? `if it is encrypted, put its passphrase in ${PASSPHRASE_ENV}` : `check the passphrase in ${PASSPHRASE_ENV}`;
+        throw new RolloutError('E_SSH_AUTH', `${where(p)}: cannot use the private key ${p.identityFile}: ${cause.message}; ${hint}`, { host: p.host, cause });
+      }
       throw new RolloutError('E_SSH_AUTH', `${where(p)}: cannot read the private key ${p.identityFile}: ${(cause as Error).message}; check ssh.identityFile`, { host: p.host, cause });
     }
-    const passphrase = p.env[PASSPHRASE_ENV];
-    const parsed = utils.parseKey(key, passphrase);
-    if (parsed instanceof Error) {
-      const hint = passphrase === undefined ? `if it is encrypted, put its passphrase in ${PASSPHRASE_ENV}` : `check the passphrase in ${PASSPHRASE_ENV}`;
-      throw new RolloutError('E_SSH_AUTH', `${where(p)}: cannot use the private key ${p.identityFile}: ${parsed.message}; ${hint}`, { host: p.host, cause: parsed });
-    }
-    out.privateKey = key;
-    if (passphrase !== undefined) out.passphrase = passphrase;
   }
-  if (out.privateKey === undefined && out.agent === undefined) {
+  if (agent !== undefined && agent !== '') methods.push({ type: 'agent', username: p.user, agent });
+  if (methods.length === 0) {
     throw new RolloutError('E_SSH_AUTH', `${where(p)}: no SSH credentials: set ssh.identityFile or run an ssh-agent (SSH_AUTH_SOCK)`, { host: p.host });
   }
-  return out;
+  return { authHandler: methods };
 }
 
 function hostKeyError(p: ConnectParams, message: string): RolloutError {

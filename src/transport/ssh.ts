@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Client as SshClient } from 'ssh2';
 import { RolloutError } from '../errors.js';
 import { forwardThrough, jumpLabel, parseJumpHost } from './jump.js';
+import { createIdentityFiles } from './identity-files.js';
 import { createKnownHostsFiles } from './known-hosts-index.js';
 import { openConnection, where } from './ssh-connect.js';
 import type { ConnectParams } from './ssh-connect.js';
@@ -76,6 +77,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
   const log = options.log;
   const cache = new Map<string, Connection>();
   const knownHostsFiles = createKnownHostsFiles();
+  const identityFiles = createIdentityFiles();
   let closing = newClosing();
 
   function evict(conn: Connection): void {
@@ -102,7 +104,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
   function params(target: SshTarget): ConnectParams {
     return {
       host: target.host, address: target.address, port: target.port, user: target.user,
-      identityFile: target.identityFile, knownHosts: target.knownHosts, knownHostsFiles, acceptNewHostKeys: target.acceptNewHostKeys,
+      identityFile: target.identityFile, knownHosts: target.knownHosts, knownHostsFiles, identityFiles, acceptNewHostKeys: target.acceptNewHostKeys,
       connectTimeoutSeconds: target.connectTimeoutSeconds, keepaliveSeconds, env, signal: closing.signal,
     };
   }
