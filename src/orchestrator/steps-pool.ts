@@ -3,11 +3,12 @@ import { isElectionError } from '../pool/kv-errors.js';
 import { poolKeyId, type GuardedRead, type PoolEntry, type Pooled } from '../pool/types.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
-import type { JournalPhase } from './types.js';
+import type { JournalHostRecord, JournalPhase } from './types.js';
 
-export async function journal(ctx: StepContext, run: HostRun, phase: JournalPhase, note?: string): Promise<void> {
+/** The host's journal record as of now: its prior value, and what this run wrote. */
+function journalEntry(ctx: StepContext, run: HostRun, phase: JournalPhase, note?: string): JournalHostRecord {
   const entry = run.entry;
-  await ctx.journal.record({
+  return {
     key: run.key,
     prior: entry?.state === 'present' ? entry.value : null,
     priorRevision: entry?.state === 'present' ? entry.modRevision : 0,
@@ -16,7 +17,11 @@ export async function journal(ctx: StepContext, run: HostRun, phase: JournalPhas
     wroteValue: run.wrote?.value ?? null,
     updatedAt: new Date(ctx.deps.clock.now()).toISOString(),
     ...(note === undefined ? {} : { note }),
-  });
+  };
+}
+
+export async function journal(ctx: StepContext, run: HostRun, phase: JournalPhase, note?: string): Promise<void> {
+  await ctx.journal.record(journalEntry(ctx, run, phase, note));
 }
 
 /** False once any of the run's lock keys moved: the lock is lost, and a refused write was refused for that. */
@@ -44,7 +49,7 @@ async function committedAt(ctx: StepContext, marker: string): Promise<number | u
  */
 export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: readonly HostRun[], marker: string): Promise<number | 'conflict' | 'failed'> {
   try {
-    await Promise.all(runs.map((run) => journal(ctx, run, 'depool')));
+    await ctx.journal.recordAll(runs.map((run) => journalEntry(ctx, run, 'depool')));
   } catch (error) {
     // Why: a journal record is only overwritten by resending it; during a leader election, guard and send again.
     if (isElectionError(error)) return 'conflict';
@@ -86,8 +91,7 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
     run.moveTo('depooled', 'lb-confirm');
     ctx.emit({ event: 'host.depooled', dc: run.planned.dc, cluster: run.planned.cluster, host: run.name, modRevision: revision });
   }
-  // Why: the pool write is done; a journal update that fails now must not undo it, recover reads the depool record.
-  await Promise.all(runs.map((run) => journal(ctx, run, 'lb-confirm').catch((error: unknown) => ctx.deps.log.warn({ err: error, host: run.name }, 'journal update after depool failed'))));
+  // Why: no journal update here: the commit marker already says at which revision every host of the batch was depooled.
   return revision;
 }
 
@@ -98,17 +102,29 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
  * key is provably untouched (same revision as read), the repool is sent once more: resolved
  * first, then resent, never resent blind. Otherwise the error stands.
  */
-async function landed(ctx: StepContext, run: HostRun, read: PoolEntry & { state: 'present' }, pooled: Pooled, error: unknown, resend = true): Promise<number> {
+async function landed(ctx: StepContext, run: HostRun, read: PoolEntry & { state: 'present' }, pooled: Pooled, also: readonly JournalPut[], error: unknown, resend = true): Promise<number> {
   const after = (await ctx.deps.pool.read([run.key]).catch(() => undefined))?.get(poolKeyId(run.key));
   const wanted = JSON.stringify({ ...read.value, pooled });
   if (after?.state === 'present' && after.modRevision > read.modRevision && JSON.stringify(after.value) === wanted) return after.modRevision;
   if (resend && isElectionError(error) && after?.state === 'present' && after.modRevision === read.modRevision) {
-    return ctx.deps.pool.write(read, { pooled }, ctx.options.fence).catch((again: unknown) => landed(ctx, run, read, pooled, again, false));
+    return ctx.deps.pool.write(read, { pooled }, ctx.options.fence, also).catch((again: unknown) => landed(ctx, run, read, pooled, also, again, false));
   }
   throw error;
 }
 
-/** Puts back the prior value, only if the key still holds what this run wrote. */
+type JournalPut = ReturnType<StepContext['journal']['put']>;
+
+/** What the key holds now, for a message: `pooled=no at revision 12`, or `missing`. */
+async function seenNow(ctx: StepContext, run: HostRun): Promise<string> {
+  const now = (await ctx.deps.pool.read([run.key]).catch(() => undefined))?.get(poolKeyId(run.key));
+  return now === undefined ? 'unreadable' : now.state === 'present' ? `pooled=${now.value.pooled} at revision ${now.modRevision}` : now.state;
+}
+
+/**
+ * Puts back the prior value, only if the key still holds what this run wrote: one CAS on the
+ * depool's revision, with the host's journal record in the same transaction. No read first:
+ * the CAS is the check, and a refused one is read only to say what changed.
+ */
 export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled' | 'left'> {
   const wrote = run.wrote;
   const where = { dc: run.planned.dc, cluster: run.planned.cluster, host: run.name };
@@ -120,23 +136,19 @@ export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled'
     ctx.emit({ event: 'host.repool-skipped', ...where, reason });
     return 'left';
   };
+  const ours: PoolEntry & { state: 'present' } = { key: run.key, state: 'present', value: wrote.value, modRevision: wrote.revision };
+  const prior = run.entry?.state === 'present' ? run.entry.value.pooled : 'yes';
+  const record = [ctx.journal.put(journalEntry(ctx, run, 'repooled'))];
   try {
-    const now = (await ctx.deps.pool.read([run.key])).get(poolKeyId(run.key));
-    if (now?.state !== 'present' || now.modRevision !== wrote.revision) {
-      const seen = now?.state === 'present' ? `pooled=${now.value.pooled} at revision ${now.modRevision}` : (now?.state ?? 'gone');
-      return await leave(`changed by someone else during the run (wrote revision ${wrote.revision}, now ${seen}): left as it is`);
-    }
-    const prior = run.entry?.state === 'present' ? run.entry.value.pooled : 'yes';
-    const revision = await ctx.deps.pool.write(now, { pooled: prior }, ctx.options.fence).catch((error: unknown) => landed(ctx, run, now, prior, error));
+    const revision = await ctx.deps.pool.write(ours, { pooled: prior }, ctx.options.fence, record).catch((error: unknown) => landed(ctx, run, ours, prior, record, error));
     run.depooledByRun = false;
     run.repoolRevision = revision;
-    await journal(ctx, run, 'repooled').catch((error: unknown) => ctx.deps.log.warn({ err: error, host: run.name }, 'journal update after repool failed'));
     ctx.emit({ event: 'host.repooled', ...where, modRevision: revision });
     return 'repooled';
   } catch (error) {
     // Why: a fenced write refused because the lock is gone is not someone else's change: the host stays this run's, depooled.
     if (isRolloutError(error, 'E_POOL_CONFLICT') && !(await fenceHolds(ctx).catch(() => true))) throw lockLostError(`${run.name}: repool`);
-    if (isRolloutError(error, 'E_POOL_CONFLICT')) return leave(`changed by someone else during the run: ${error.message}; left as it is`);
+    if (isRolloutError(error, 'E_POOL_CONFLICT')) return leave(`changed by someone else during the run (wrote revision ${wrote.revision}, now ${await seenNow(ctx, run)}): left as it is`);
     throw error;
   }
 }

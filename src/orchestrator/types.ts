@@ -10,9 +10,11 @@ import type { RestartSlotsOption } from './slots.js';
 export type JournalHostRecord = JournalHost;
 export type { JournalPhase } from '../pool/journal.js';
 
-/** What the orchestrator needs of the journal: record before every pool write. */
+/** What the orchestrator needs of the journal: record before every pool write (see src/pool/journal.ts). */
 export interface JournalWriter {
   record(entry: JournalHostRecord): Promise<void>;
+  recordAll(entries: readonly JournalHostRecord[]): Promise<void>;
+  put(entry: JournalHostRecord): { readonly key: string; readonly value: string };
 }
 
 export interface RunOptions {

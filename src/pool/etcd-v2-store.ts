@@ -1,3 +1,4 @@
+import { fencedPut } from './fence.js';
 import { fenceHolds, fenceMovedError, isV2Refusal, readTree, v2ConflictError, v2Failure } from './etcd-v2-answers.js';
 import { batchRevision, writeBatchV2, type Landed } from './etcd-v2-batch.js';
 import type { V2Client, V2Node } from './etcd-v2-client.js';
@@ -90,14 +91,18 @@ export function createV2PoolStore(kv: Kv, client: V2Client, prefix: string): Poo
     return alias?.revision === modRevision ? alias.index : modRevision;
   }
 
-  async function write(entry: PoolEntry, change: Parameters<PoolStore['write']>[1], fence: Fence = []): Promise<number> {
+  async function write(entry: PoolEntry, change: Parameters<PoolStore['write']>[1], fence: Fence = [], also: readonly { readonly key: string; readonly value: string }[] = []): Promise<number> {
     const path = poolKeyPath(prefix, entry.key);
     const next = nextValue(path, entry, change);
     const moved = await fenceHolds(kv, fence);
     if (moved !== undefined) throw fenceMovedError(moved);
     const condition = next.modRevision === 0 ? { prevExist: false as const } : { prevIndex: await prevIndexOf(entry.key, next.modRevision) };
     const answer = await client.put(path, next.value, condition);
-    if (answer.status === 200 || answer.status === 201) return answer.body.node?.modifiedIndex ?? answer.index;
+    if (answer.status === 200 || answer.status === 201) {
+      // Why: v2 and v3 share no transaction: rollout's own keys follow the pool write, fenced alike.
+      await Promise.all(also.map(({ key, value }) => fencedPut(kv, key, value, { fence })));
+      return answer.body.node?.modifiedIndex ?? answer.index;
+    }
     throw isV2Refusal(answer) ? v2ConflictError(path, answer) : v2Failure(path, answer);
   }
 

@@ -42,6 +42,10 @@ export interface Journal {
   readonly runId: string;
   /** Overwrites the host's record. Call it before the pool write it describes. */
   record(host: JournalHost): Promise<void>;
+  /** record() for many hosts (a batch before its depool), in as few requests as etcd's transaction limit allows. */
+  recordAll(hosts: readonly JournalHost[]): Promise<void>;
+  /** The host's record as a put, to go in the same transaction as the pool write it describes. */
+  put(host: JournalHost): { readonly key: string; readonly value: string };
   /** Marks the run finished; `rollout recover` then leaves it alone. */
   finish(outcome: string): Promise<void>;
   /** Deletes the whole journal: for a run that ended with every host resolved, so journals stay bounded. */
@@ -102,12 +106,28 @@ export async function createJournal(kv: Kv, meta: RunMeta, options: JournalOptio
   return {
     runId: meta.runId,
     record: (host) => recordJournalHost(kv, meta.runId, host, options.fence),
+    async recordAll(hosts) {
+      const fence = options.fence ?? [];
+      // Why: etcd refuses a transaction of more than 128 operations (--max-txn-ops); the fence's compares count too.
+      const chunk = Math.max(1, TXN_OPS - fence.length);
+      for (let i = 0; i < hosts.length; i += chunk) {
+        await kv.txn({ keys: fence }, hosts.slice(i, i + chunk).map((host) => journalPut(meta.runId, host)));
+      }
+    },
+    put: (host) => journalPut(meta.runId, host),
     async finish(outcome) {
       const finished: RunMeta = { ...meta, finishedAt: new Date(now()).toISOString(), outcome };
       revision = await fencedPut(kv, metaKey, JSON.stringify(finished), { expectModRevision: revision, ...(options.fence ? { fence: options.fence } : {}) });
     },
     discard: () => discardRun(kv, meta.runId),
   };
+}
+
+/** etcd's default limit of operations in one transaction. */
+const TXN_OPS = 128;
+
+function journalPut(runId: string, host: JournalHost): { readonly key: string; readonly value: string } {
+  return { key: runHostKey(runId, host.key), value: JSON.stringify(host) };
 }
 
 /** Overwrites one host's record in a run's journal: the running run's, or a dead one's (recover). */

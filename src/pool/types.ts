@@ -57,8 +57,9 @@ export interface PoolStore {
   /**
    * CAS write. Pass the entry as read; unknown fields of its value are preserved. Returns the new
    * modRevision. With a fence, it applies only while every fence key is unchanged (E_POOL_CONFLICT).
+   * `also`: rollout's own keys (a journal record) put in the same transaction, where the store can.
    */
-  write(entry: PoolEntry, change: PoolChange, fence?: Fence): Promise<number>;
+  write(entry: PoolEntry, change: PoolChange, fence?: Fence, also?: readonly { readonly key: string; readonly value: string }[]): Promise<number>;
   /**
    * One transaction: every write (each a CAS on its entry) and the `also` puts, only if no pool key of
    * the clusters in `read` was put or created since that read. Otherwise nothing is written and it

@@ -88,7 +88,8 @@ describe('a depool whose answer is lost', () => {
     Object.assign(h.kv, {
       txn: async (...args: Parameters<typeof txn>) => {
         const revision = await txn(...args);
-        if (lost++ === 0) throw unreachableError('memory://kv', new Error('deadline exceeded after commit'));
+        // Why: the batch's depool is the transaction that carries its commit marker.
+        if (args[1].some((put) => put.key.includes('/batches/')) && lost++ === 0) throw unreachableError('memory://kv', new Error('deadline exceeded after commit'));
         return revision;
       },
     });
@@ -148,12 +149,13 @@ describe('a depool refused while etcd elects a leader', () => {
 describe('a repool refused while etcd elects a leader', () => {
   it('is sent once more when the key is provably untouched, and the host is repooled', async () => {
     const h = await harness(fleet().cluster('appserver', 1, { batch: 1, minPooled: 0 }).build());
-    const put = h.kv.put.bind(h.kv);
+    const txn = h.kv.txn.bind(h.kv);
     let refused = 0;
     Object.assign(h.kv, {
-      put: async (...args: Parameters<typeof put>) => {
-        if (args[1].includes('"pooled":"yes"') && refused++ === 0) throw unreachableError('memory://kv', new Error('etcdserver: leader changed'));
-        return put(...args);
+      // Why: the repool is one transaction: the pool key's CAS and the host's journal record.
+      txn: async (...args: Parameters<typeof txn>) => {
+        if (args[1].some((put) => put.key.startsWith('/conftool/') && put.value.includes('"pooled":"yes"')) && refused++ === 0) throw unreachableError('memory://kv', new Error('etcdserver: leader changed'));
+        return txn(...args);
       },
     });
     const result = await h.run();

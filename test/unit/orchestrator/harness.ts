@@ -15,6 +15,9 @@ import type { RolloutEvent } from '../../../src/report/events.js';
 import type { ExecResult, SshTarget, Transport } from '../../../src/transport/types.js';
 import { pino } from 'pino';
 
+/** Where the harness's journal writes its records, in the order they commit. */
+const JOURNAL_PREFIX = '/test-journal/';
+
 export const PREFIX = '/conftool/v1/pools';
 
 export type ExecScript = (host: string, command: string) => Partial<ExecResult> | Error | undefined | Promise<Partial<ExecResult> | Error | undefined>;
@@ -58,6 +61,7 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
   }
   const hosts = new Map(built.inventory.datacenters.flatMap((d) => d.clusters.flatMap((c) => c.hosts.map((h) => [h.name, h] as const))));
   const confirmers: (() => Promise<void>)[] = [];
+  void kv.watch(JOURNAL_PREFIX, 0, { onEvent: (e) => void (e.type === 'put' && h.journal.push(JSON.parse(e.entry.value) as JournalHostRecord)), onResync: () => undefined });
   const h: Harness<K> = {
     kv, pool, events: [], journal: [], execs: [], released: [], inventory: built.inventory, now: 1_700_000_000_000,
     exec: () => undefined,
@@ -127,6 +131,17 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
         report: { emit: (event) => void h.events.push(event), close: async () => {} },
         ...h.extraDeps,
       };
+      // Why: records land in the memory Kv, so one put in the pool write's transaction is seen only if it commits.
+      let seq = 0;
+      const journalPut = (entry: JournalHostRecord) => ({ key: `${JOURNAL_PREFIX}${String(seq++).padStart(8, '0')}`, value: JSON.stringify(entry) });
+      const journal = {
+        record: async (entry: JournalHostRecord) => {
+          const put = journalPut(entry);
+          await kv.put(put.key, put.value);
+        },
+        recordAll: async (entries: readonly JournalHostRecord[]) => void (await kv.txn({}, entries.map(journalPut))),
+        put: journalPut,
+      };
       const selection = { kind: 'sync', dcs: [], clusters: [] } as const;
       const clusters = built.inventory.datacenters.flatMap((d) => d.clusters);
       const snapshot = await pool.read(poolKeysFor(clusters));
@@ -137,7 +152,7 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
         return await runRollout(deps, {
         meta: { command: 'rollout sync', argv: ['sync'], user: 'test', machine: 'test', pid: 1 },
         inventory: built.inventory, plan,
-        journal: { record: async (entry) => void h.journal.push(entry) },
+        journal,
         options: { runId: 'run-1', emergency, release: undefined, failureBudget: undefined, parallelClusters: 5, capacityWaitSeconds: 10, stop: new AbortController().signal, ...options },
         });
       } finally {

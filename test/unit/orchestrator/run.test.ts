@@ -57,7 +57,8 @@ describe('runRollout, graceful', () => {
     const h = await harness(fleet().cluster('appserver', 2, { batch: 1 }).build());
     await h.run();
     const phases = h.journal.filter((j) => j.key.host === 'mw1001').map((j) => j.phase);
-    expect(phases).toEqual(['depool', 'lb-confirm', 'repooled']);
+    // Nothing between: the batch's commit marker says when it was depooled.
+    expect(phases).toEqual(['depool', 'repooled']);
     expect(h.journal[0]?.prior).toEqual({ pooled: 'yes', weight: 10 });
     expect(h.journal[0]?.wroteRevision).toBeNull();
     expect(h.journal[1]?.wroteValue).toEqual({ pooled: 'no', weight: 10 });
@@ -176,8 +177,11 @@ describe('runRollout, failures', () => {
     expect(result.hosts[1]).toMatchObject({ outcome: 'failed', step: 'pending', code: 'E_ETCD_UNREACHABLE', leftDepooled: false });
     expect(result.hosts[2]?.outcome).toBe('not-started');
     expect((await h.value('mw1001'))?.['pooled']).toBe('no');
-    // The journal said what it depooled before etcd went: `rollout recover` can finish it.
-    expect(h.journal.find((j) => j.key.host === 'mw1001' && j.phase === 'lb-confirm')?.wroteRevision).toBeGreaterThan(0);
+    // The journal said what it depooled before etcd went, and the batch's marker at which revision: `rollout recover` can finish it.
+    expect(h.journal.find((j) => j.key.host === 'mw1001' && j.phase === 'depool')?.prior?.pooled).toBe('yes');
+    const key = await h.kv.get('/conftool/v1/pools/eqiad/appserver/php-fpm/mw1001');
+    const markers = await h.kv.list('/rollout/v1/runs/run-1/batches/');
+    expect(markers.find((m) => m.value.includes('"mw1001"'))?.modRevision).toBe(key?.modRevision);
   });
 
   it('waits for capacity taken by others, then refuses with exit 4 and changes nothing', async () => {
