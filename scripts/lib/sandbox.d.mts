@@ -35,6 +35,8 @@ export interface SandboxUpOptions {
   release?: string;
   /** etcd members (default 1); more than one form a cluster on <net>.2, .3, … */
   etcdMembers?: number;
+  /** `dual-master`: two PHP-FPM masters per host and nginx switching between them (docs/sandbox.md). Default rolling. */
+  strategy?: 'rolling' | 'dual-master';
   /** Start one `rollout lb-agent` per datacenter when the built CLI has it (default true). */
   agents?: boolean;
   /** The `rollout` entry script whose `lb-agent` subcommand is started (default <repo>/bin/rollout.js). */
@@ -54,7 +56,7 @@ export interface SandboxComponent {
 }
 export interface DirOption { dir?: string }
 export const DEFAULT_DIR: string;
-export const DEFAULT_FLEET: Readonly<{ dcs: string[]; clusters: string[]; hostsPerCluster: number; net: string; sshBasePort: number; release: string; etcdMembers: number }>;
+export const DEFAULT_FLEET: Readonly<{ dcs: string[]; clusters: string[]; hostsPerCluster: number; net: string; sshBasePort: number; release: string; etcdMembers: number; strategy: string }>;
 export function sandboxUp(options?: SandboxUpOptions): Promise<SandboxState>;
 /** Stops what the sandbox started (by pid file), removes the dir unless keep; resolves the signalled pids. */
 export function sandboxDown(options?: DirOption & { keep?: boolean }): Promise<number[]>;
@@ -66,6 +68,8 @@ export function breakFpm(host: string, options?: DirOption): string;
 export function fixFpm(host: string, options?: DirOption): string;
 export function stopSshd(host: string, options?: DirOption): Promise<string>;
 export function startSshd(host: string, options?: DirOption): Promise<string>;
+/** Compiles throw-away files on the host's active master until its opcache is `percent` full. */
+export function fillOpcache(host: string, percent: number, options?: DirOption): Promise<{ host: string; files: number; percent: number }>;
 export function backendName(dc: string, cluster: string): string;
 export function planFleet(options?: Partial<typeof DEFAULT_FLEET>): unknown;
 /** A free TCP port on a loopback address, 127.0.0.1 by default. */

@@ -1,6 +1,7 @@
 // The sandbox fleet layout (pure): which hosts exist, their names, addresses and ports, where
 // their files live, and the inventory YAML that describes them.
 import path from 'node:path';
+import { DUAL_MASTER, dualRestartLine, isDualMaster } from './dual-master.mjs';
 
 export const DEFAULT_FLEET = Object.freeze({
   dcs: ['eqiad', 'codfw'],
@@ -10,6 +11,7 @@ export const DEFAULT_FLEET = Object.freeze({
   sshBasePort: 2200,
   release: 'initial',
   etcdMembers: 1,
+  strategy: 'rolling',
 });
 
 export const HTTP_PORT = 8080;
@@ -53,6 +55,7 @@ export function planFleet(options = {}) {
     throw new Error(`sandbox: --net must be the first three octets of a loopback address like 127.0.0, got "${fleet.net}"`);
   }
   if (!/^[A-Za-z0-9._-]+$/.test(fleet.release)) throw new Error(`sandbox: bad release id "${fleet.release}"`);
+  if (!['rolling', DUAL_MASTER].includes(fleet.strategy)) throw new Error(`sandbox: --strategy must be rolling or ${DUAL_MASTER}, got "${fleet.strategy}"`);
   if (!Number.isInteger(fleet.etcdMembers) || fleet.etcdMembers < 1 || fleet.etcdMembers > 5) {
     throw new Error(`sandbox: --etcd-members must be 1 to 5, got "${fleet.etcdMembers}"`);
   }
@@ -158,7 +161,7 @@ export function inventoryYaml(fleet, dir, etcdEndpoints) {
     '  minPooled: 50%',
     '  failureBudget: 0',
     `  ssh: { user: root, identityFile: ${q(P.clientKey)}, knownHosts: ${q(P.knownHosts)}, connectTimeout: 5 }`,
-    '  restart: { command: "systemctl restart php8.2-fpm", emergencyCommand: "systemctl kill-restart php8.2-fpm", timeout: 30 }',
+    isDualMaster(fleet) ? dualRestartLine() : '  restart: { command: "systemctl restart php8.2-fpm", emergencyCommand: "systemctl kill-restart php8.2-fpm", timeout: 30 }',
     `  drain: { mode: status, statusUrl: "http://{address}:${HTTP_PORT}/fpm-status?json", timeout: 15, interval: 1 }`,
     `  health: { type: http, url: "http://{address}:${HTTP_PORT}/", expectStatus: 200, releaseHeader: X-Release, attempts: 10, interval: 1, timeout: 15, requestTimeout: 2 }`,
     '  lb: { propagationSeconds: 1, confirmTimeout: 10 }',
