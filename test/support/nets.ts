@@ -11,4 +11,6 @@ export const NETS = {
   probes: '127.0.69',
   sandboxFailure: '127.0.70',
   etcdCluster: '127.0.71',
+  dualMaster: '127.0.73',
+  opcache: '127.0.74',
 } as const;
