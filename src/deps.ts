@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { OpcacheProbe } from './health/opcache.js';
 import type { DrainProbe, HealthProbe } from './health/types.js';
 import type { PoolStore } from './pool/types.js';
 import type { Reporter } from './report/events.js';
@@ -15,6 +16,8 @@ export interface Deps {
   readonly transport: Transport;
   readonly probe: HealthProbe;
   readonly drain: DrainProbe;
+  /** Opcache use, for opcache-threshold restarts; without it such hosts are restarted, with a warning. */
+  readonly opcache?: OpcacheProbe;
   readonly clock: Clock;
   /** Resolves after ms, or rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;

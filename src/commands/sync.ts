@@ -2,6 +2,8 @@ import type { Io } from '../cli/io.js';
 import { realSleep, systemClock, type Deps } from '../deps.js';
 import { EXIT, isRolloutError, RolloutError } from '../errors.js';
 import { createProbes } from '../health/select.js';
+import { createOpcacheProbe } from '../health/opcache.js';
+import { parseOpcacheAbove } from './opcache-arg.js';
 import { allHosts, type Amount, type Inventory, type InventoryCluster } from '../inventory/types.js';
 import { createLogger, defaultLogFile } from '../log.js';
 import { runRollout } from '../orchestrator/run.js';
@@ -32,6 +34,7 @@ export interface SyncArgs extends CommonArgs {
   readonly 'wait-lock'?: number | undefined;
   readonly 'ssh-concurrency'?: number | undefined;
   readonly reason?: string | undefined;
+  readonly 'if-opcache-above'?: string | undefined;
 }
 
 /** `rollout sync` and `rollout restart <cluster> <dc>`: plan from live state, lock, journal, run. */
@@ -47,6 +50,7 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
   if (args.release !== undefined && !/^[A-Za-z0-9._:+-]{1,128}$/.test(args.release)) {
     throw new RolloutError('E_USAGE', `--release: expected a release id of letters, digits and ._:+- (at most 128), got "${args.release}"`, { where: '--release' });
   }
+  const opcacheAbove = parseOpcacheAbove(args['if-opcache-above'], clusters);
   const connection = await connectPool(inventory, args, io);
   try {
     const snapshot = await connection.pool.read(poolKeysFor(clusters));
@@ -70,7 +74,7 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
         return EXIT.usage;
       }
     }
-    return await execute({ args, io, inventory, plan, connection, emergency, failureBudget, clusters });
+    return await execute({ args, io, inventory, plan, connection, emergency, failureBudget, clusters, opcacheAbove });
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -116,7 +120,7 @@ async function takeOver(connection: PoolConnection, clusters: readonly ClusterRe
 
 async function execute(input: {
   args: SyncArgs; io: Io; inventory: Inventory; plan: Plan; connection: PoolConnection; emergency: boolean;
-  failureBudget: Amount | undefined; clusters: readonly InventoryCluster[];
+  failureBudget: Amount | undefined; clusters: readonly InventoryCluster[]; opcacheAbove: number | undefined;
 }): Promise<number> {
   const { args, io, inventory, plan, connection, emergency } = input;
   const who = whoami(io);
@@ -152,7 +156,7 @@ async function execute(input: {
   try {
     const journal = await createJournal(connection.kv, { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id }, { fence: locks.fence });
     const probes = createProbes(transport);
-    const deps: Deps = { pool: connection.pool, transport, probe: probes.probe, drain: probes.drain, clock: systemClock, sleep: realSleep, log, report };
+    const deps: Deps = { pool: connection.pool, transport, probe: probes.probe, drain: probes.drain, opcache: createOpcacheProbe(transport), clock: systemClock, sleep: realSleep, log, report };
     log.info({ runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file }, `${who.user}@${who.machine} ran ${command}`);
     const result = await runRollout(deps, {
       meta: { command: args.kind === 'restart' ? `restart ${args.clusters[0] ?? ''} ${args.dcs[0] ?? ''}` : 'sync', argv: io.argv, ...who }, inventory, plan, journal,
@@ -162,6 +166,7 @@ async function execute(input: {
         capacityWaitSeconds: args['capacity-wait'] ?? inventory.run.capacityWaitSeconds,
         stop,
         fence: locks.fence,
+        ...(input.opcacheAbove === undefined ? {} : { opcacheAbove: input.opcacheAbove }),
       },
     });
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);

@@ -71,10 +71,10 @@ function readOpcache(ctx: Ctx, node: Node | null, path: string): OpcacheSettings
   if (m.has('url') === m.has('command')) error(ctx, node, path, 'give exactly one of url (opcache_get_status() as JSON) or command (prints it, run over SSH)');
   const t = m.get('threshold');
   const threshold = t === undefined ? undefined : readAmount(ctx, t.value, join(path, 'threshold'), FRACTION_RULE);
-  if (t === undefined) error(ctx, node, join(path, 'threshold'), 'threshold is required: the opcache memory use above which a host is restarted, like "80%"');
-  else if (threshold !== undefined && threshold.kind !== 'percent') error(ctx, t.value, join(path, 'threshold'), 'expected a percentage like "80%"');
-  if (threshold?.kind !== 'percent' || (url === undefined && command === undefined)) return undefined;
-  return { url, command, thresholdPercent: threshold.value };
+  if (threshold !== undefined && threshold.kind !== 'percent') error(ctx, t?.value ?? null, join(path, 'threshold'), 'expected a percentage like "80%"');
+  if ((t !== undefined && threshold?.kind !== 'percent') || (url === undefined && command === undefined)) return undefined;
+  // Without a threshold the figures are only read for --if-opcache-above.
+  return { url, command, thresholdPercent: threshold?.kind === 'percent' ? threshold.value : undefined };
 }
 
 export const DUAL_MASTER_KIND: Kind = { t: 'custom', read: readDualMaster };

@@ -61,7 +61,8 @@ export interface DualMasterSettings {
 export interface OpcacheSettings {
   readonly url: string | undefined;
   readonly command: string | undefined;
-  readonly thresholdPercent: number;
+  /** Restart only hosts above this (percent) unless --release; undefined: only with --if-opcache-above. */
+  readonly thresholdPercent: number | undefined;
 }
 
 export interface DrainSettings {

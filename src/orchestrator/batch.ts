@@ -10,6 +10,7 @@ import { confirmLb, confirmRepool, requireAgents, unconfirmedRepools } from './s
 import { checkHealth, drain, preflight, restart } from './steps-host.js';
 import { depoolBatch, journal, repool } from './steps-pool.js';
 import { swapMasters, usesDualMaster } from './strategy-dual-master.js';
+import { skipBelowOpcacheThreshold } from './strategy-opcache.js';
 
 const CAPACITY_POLL_MS = 2000;
 
@@ -130,6 +131,7 @@ export async function runBatch(ctx: StepContext, cluster: InventoryCluster, runs
   for (const run of runs) run.startedAt = ctx.deps.clock.now();
   const first = await ctx.deps.pool.read(poolKeysFor([cluster]));
   for (const run of runs) run.entry = first.get(poolKeyId(run.key));
+  await skipBelowOpcacheThreshold(ctx, runs);
   const toDepool = new Set(ctx.options.emergency ? [] : runs.filter((run) => run.state === 'pending' && isYes(run.entry) && !usesDualMaster(run)));
   for (const run of toDepool) run.step = 'depool';
   await Promise.all([...toDepool].map((run) => (ctx.options.stop.aborted ? Promise.resolve(false) : preflight(ctx, run))));

@@ -26,6 +26,8 @@ export interface RunOptions {
   readonly stop: AbortSignal;
   /** The run's lock keys: every pool write compares them, so a run that lost its locks writes nothing. */
   readonly fence?: Fence;
+  /** --if-opcache-above P%: restart only hosts whose opcache use is above P (src/orchestrator/strategy-opcache.ts). */
+  readonly opcacheAbove?: number;
 }
 
 /** Who ran what: the first event of a run says so. */

@@ -29,6 +29,8 @@ export interface Harness<K extends Kv = MemoryKv> {
   exec: ExecScript;
   health: (host: InventoryHost) => ProbeResult | undefined;
   active: (host: InventoryHost) => number;
+  /** Opcache use in percent, or the error reading it throws. */
+  opcache: (host: InventoryHost) => number | Error;
   value(host: string): Promise<Record<string, unknown> | null>;
   keyOf(host: string): PoolKey;
   run(options?: Partial<RunOptions> & { batchSize?: number }): Promise<RunResult>;
@@ -56,6 +58,7 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
     exec: () => undefined,
     health: () => undefined,
     active: () => 0,
+    opcache: () => new Error('no opcache figures in this test'),
     async value(host) {
       const entry = await kv.get(poolKeyPath(PREFIX, h.keyOf(host)));
       return entry ? (JSON.parse(entry.value) as Record<string, unknown>) : null;
@@ -99,6 +102,13 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
       const deps: Deps = {
         pool, transport, probe,
         drain: { activeRequests: async (host) => h.active(host) },
+        opcache: {
+          async usedPercent(host) {
+            const used = h.opcache(host);
+            if (used instanceof Error) throw used;
+            return used;
+          },
+        },
         clock: { now: () => h.now },
         async sleep(ms, signal) {
           if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
