@@ -161,7 +161,8 @@ export function inventoryYaml(fleet, dir, etcdEndpoints) {
     '  minPooled: 50%',
     '  failureBudget: 0',
     `  ssh: { user: root, identityFile: ${q(P.clientKey)}, knownHosts: ${q(P.knownHosts)}, connectTimeout: 5 }`,
-    isDualMaster(fleet) ? dualRestartLine() : '  restart: { command: "systemctl restart php8.2-fpm", emergencyCommand: "systemctl kill-restart php8.2-fpm", timeout: 30 }',
+    // Why: opcache.url without a threshold only serves --if-opcache-above; a plain sync restarts every host.
+    `${(isDualMaster(fleet) ? dualRestartLine() : '  restart: { command: "systemctl restart php8.2-fpm", emergencyCommand: "systemctl kill-restart php8.2-fpm", timeout: 30 }').slice(0, -2)}, opcache: { url: "http://{address}:${HTTP_PORT}/opcache-status" } }`,
     `  drain: { mode: status, statusUrl: "http://{address}:${HTTP_PORT}/fpm-status?json", timeout: 15, interval: 1 }`,
     `  health: { type: http, url: "http://{address}:${HTTP_PORT}/", expectStatus: 200, releaseHeader: X-Release, attempts: 10, interval: 1, timeout: 15, requestTimeout: 2 }`,
     '  lb: { propagationSeconds: 1, confirmTimeout: 10 }',

@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { fillOpcache, sandboxDown, sandboxUp } from '../../scripts/lib/sandbox.mjs';
+import type { SandboxState } from '../../scripts/lib/sandbox.mjs';
+import { expectExit } from '../support/explain.js';
+import { NETS } from '../support/nets.js';
+import { events, pids, rollout, writeTestInventory } from './helpers.js';
+
+let dir: string;
+let work: string;
+let sandbox: SandboxState;
+let inventory: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-opc-'));
+  sandbox = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 4, net: NETS.opcache, sshBasePort: 2740, release: 'r1' });
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-opc-work-'));
+  inventory = path.join(work, 'opcache.yaml');
+  writeTestInventory(sandbox, inventory);
+}, 180_000);
+
+afterAll(async () => {
+  if (dir) await sandboxDown({ dir });
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+}, 60_000);
+
+describe('--if-opcache-above on a real sandbox fleet', () => {
+  it('depools and restarts only the two hosts whose opcache was filled above the threshold', async () => {
+    const [a, b, ...rest] = sandbox.hosts.map((h) => h.name);
+    for (const name of [a, b]) expect((await fillOpcache(String(name), 60, { dir })).percent).toBeGreaterThanOrEqual(60);
+    const before = await pids(sandbox);
+    const result = await rollout(['sync', '--if-opcache-above', '40%', '--json', '--reason', 'e2e'], inventory);
+    expectExit(result, 0);
+    const evs = events(result.stdout);
+    expect(evs.filter((e) => e['event'] === 'host.depooled').map((e) => e['host']).sort()).toEqual([a, b]);
+    const skipped = evs.filter((e) => e['event'] === 'host.skipped');
+    expect(skipped.map((e) => e['host']).sort()).toEqual(rest);
+    for (const e of skipped) expect(String(e['reason'])).toMatch(/^opcache \d+\.\d% used, not above the 40\.0% threshold: not depooled, not restarted$/);
+    const after = await pids(sandbox);
+    for (const h of sandbox.hosts) {
+      if (h.name === a || h.name === b) expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
+      else expect(after.get(h.name), h.name).toBe(before.get(h.name));
+    }
+  }, 180_000);
+
+  it('refuses the flag, changing nothing, when a host has nowhere to read its opcache from', async () => {
+    const blind = path.join(work, 'blind.yaml');
+    const doc = parseDocument(fs.readFileSync(inventory, 'utf8'));
+    doc.deleteIn(['defaults', 'restart', 'opcache']);
+    fs.writeFileSync(blind, doc.toString());
+    const result = await rollout(['sync', '--if-opcache-above', '40%', '--reason', 'e2e'], blind);
+    expectExit(result, 2);
+    expect(result.stderr).toMatch(/--if-opcache-above: mw\d+\.eqiad\.sandbox has no restart\.opcache\.url or restart\.opcache\.command/);
+  }, 60_000);
+});
