@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { paths, HTTP_PORT } from './layout.mjs';
 import { dualServers, dualUpstream, isDualMaster, writeDualMasterFiles } from './dual-master.mjs';
-import { opcacheFillPhp, opcacheStatusPhp } from './opcache.mjs';
+import { opcacheFillPhp, opcacheStatusPhp, releaseFilePhp, releasePhp } from './opcache.mjs';
 import { ensureKey } from './system.mjs';
 import { authorizedKeys, appPhp, fastcgiParams, fpmConfig, haproxyConfig, nginxConfig, sshClientConfig, sshdConfig } from './templates.mjs';
 import { releaseScript, sessionWrapper, systemctlShim } from './shims.mjs';
@@ -24,6 +24,7 @@ export async function writeHostFiles(state, host, clientPub) {
   if (isDualMaster(state.fleet)) writeDualMasterFiles(host, hp, fpmConfig(host, hp), write);
   write(`${hp.app}/opcache-status.php`, opcacheStatusPhp());
   write(`${hp.app}/opcache-fill.php`, opcacheFillPhp());
+  write(`${hp.app}/release-file.php`, releaseFilePhp());
   write(hp.fastcgiParams, fastcgiParams());
   write(`${hp.app}/index.php`, appPhp());
   write(hp.session, sessionWrapper(host, hp), 0o755);
@@ -33,6 +34,7 @@ export async function writeHostFiles(state, host, clientPub) {
     const id = state.fleet.release;
     fs.mkdirSync(`${hp.releases}/${id}`, { recursive: true });
     write(`${hp.releases}/${id}/RELEASE`, `${id}\n`);
+    write(`${hp.releases}/${id}/release.php`, releasePhp(id));
     fs.symlinkSync(`releases/${id}`, hp.current);
   }
   return hostPub;

@@ -1,4 +1,5 @@
-// Opcache figures and filling, for --if-opcache-above: each host serves opcache_get_status() on
+// Opcache figures and filling (for --if-opcache-above) and the release read through `current` (the
+// realpath cache). Each host serves opcache_get_status() on
 // /opcache-status, and /opcache-fill?percent=P compiles throw-away files until its opcache is that full.
 import { httpGet } from './procs.mjs';
 import { findHost } from './control.mjs';
@@ -36,6 +37,24 @@ while (sandbox_opcache_percent() < $target && $files < 5000) {
 }
 header('Content-Type: application/json');
 echo json_encode(['files' => $files, 'percent' => round(sandbox_opcache_percent(), 1)]), "\\n";
+`;
+}
+
+/** `releases/<id>/release.php`: the release as code, so reading it goes through PHP's realpath cache and opcache. */
+export const releasePhp = (id) => `<?php return '${id}';\n`;
+
+/**
+ * `GET /release-file`: includes `current/release.php` through the symlink, like an app's front
+ * controller under a symlink-swap deploy. A worker whose realpath cache still resolves `current`
+ * to the old release serves the old code: what a --release check must catch. ?sleep=ms holds the worker.
+ */
+export function releaseFilePhp() {
+  return `<?php
+$ms = isset($_GET['sleep']) ? max(0, min(5000, (int) $_GET['sleep'])) : 0;
+usleep($ms * 1000);
+$release = include getenv('SANDBOX_HOST_DIR') . '/current/release.php';
+header('Content-Type: application/json');
+echo json_encode(['release' => $release, 'workerPid' => getmypid(), 'masterPid' => posix_getppid()]), "\\n";
 `;
 }
 

@@ -24,6 +24,7 @@ case "$id" in ''|*[!A-Za-z0-9._-]*) echo "usage: sandbox-release <id>  (letters,
 dir=${sq(hp.dir)}
 mkdir -p "$dir/releases/$id"
 printf '%s\\n' "$id" > "$dir/releases/$id/RELEASE"
+printf '<?php return %s;\\n' "'$id'" > "$dir/releases/$id/release.php"
 ln -sfn "releases/$id" "$dir/current.tmp.$$"
 mv -Tf "$dir/current.tmp.$$" "$dir/current"
 echo "${host.name}: deployed release $id"

@@ -103,6 +103,7 @@ ${loc(upstream, '= /fpm-ping', '/fpm-ping')}
 ${loc(upstream, '= /fpm-status', '/fpm-status')}
 ${loc(upstream, '= /opcache-status', '/opcache-status.php')}
 ${loc(upstream, '= /opcache-fill', '/opcache-fill.php')}
+${loc(upstream, '= /release-file', '/release-file.php')}
 ${loc(upstream, '/', '/index.php')}
   }`;
   return `# nginx of sandbox host ${host.name}: passes everything to this host's PHP-FPM
