@@ -51,6 +51,7 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
     throw new RolloutError('E_USAGE', `--release: expected a release id of letters, digits and ._:+- (at most 128), got "${args.release}"`, { where: '--release' });
   }
   const opcacheAbove = parseOpcacheAbove(args['if-opcache-above'], clusters);
+  if (opcacheAbove !== undefined && args.release !== undefined) io.stderr.write('rollout: --release given: code changed, so every host restarts; --if-opcache-above is not applied\n');
   const connection = await connectPool(inventory, args, io);
   try {
     const snapshot = await connection.pool.read(poolKeysFor(clusters));

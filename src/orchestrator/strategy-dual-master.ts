@@ -90,7 +90,8 @@ async function confirmSwitch(ctx: StepContext, run: HostRun, slot: Slot, master:
   const deadline = started + health.timeoutSeconds * 1000;
   let last: string;
   for (;;) {
-    const result = await ctx.deps.probe.check(run.host, { release: ctx.options.release, signal: ctx.options.stop, withBody: true });
+    // Why: once switched, a soft stop lets the confirmation finish (running steps always finish).
+    const result = await ctx.deps.probe.check(run.host, { release: ctx.options.release, withBody: true });
     const seen = masterIn(result.body, dm.masterField);
     if (result.ok && (master === undefined || seen === master)) {
       ctx.emit({ event: 'host.switched', dc: run.planned.dc, cluster: run.planned.cluster, host: run.name, slot, master: master ?? null, waitedMs: ctx.deps.clock.now() - started });
@@ -98,7 +99,7 @@ async function confirmSwitch(ctx: StepContext, run: HostRun, slot: Slot, master:
     }
     last = result.ok ? `answered by master ${seen ?? `(no ${dm.masterField} field)`}, expected ${master ?? '?'} (${slot})` : result.detail;
     if (ctx.deps.clock.now() >= deadline) break;
-    await ctx.deps.sleep(health.intervalSeconds * 1000, ctx.options.stop);
+    await ctx.deps.sleep(health.intervalSeconds * 1000);
   }
   run.fail('switch', `switched to master ${slot}, but the public URL did not confirm it within ${health.timeoutSeconds}s (last: ${last})`, 'E_SWITCH');
   return false;
@@ -129,7 +130,7 @@ export async function swapMasters(ctx: StepContext, run: HostRun): Promise<void>
   run.moveTo('restarted', 'health');
   const direct = slotHost(run.host, dormant, dm);
   if (!(await checkHealth(ctx, run, direct))) return;
-  const seen = await ctx.deps.probe.check(direct, { release: ctx.options.release, signal: ctx.options.stop, withBody: true });
+  const seen = await ctx.deps.probe.check(direct, { release: ctx.options.release, withBody: true });
   const master = masterIn(seen.body, dm.masterField);
   if (master === undefined && ctx.options.release === undefined) {
     return run.fail('switch', `master ${dormant}'s health response has no "${dm.masterField}" field, so the switch could not be confirmed: not switched. Set restart.dualMaster.masterField or give --release`, 'E_SWITCH');
