@@ -25,6 +25,8 @@ export function slotHost(host: InventoryHost, slot: Slot, dm: DualMasterSettings
 }
 
 const other = (slot: Slot): Slot => (slot === 'A' ? 'B' : 'A');
+/** The web server's reload is asynchronous: its old workers answer for a moment, so the confirmation polls quickly. */
+const CONFIRM_POLL_MS = 200;
 
 /** Runs one of the swap's commands over SSH; a non-zero exit fails the host with the command's last words. */
 async function runStep(ctx: StepContext, run: HostRun, step: HostStep, template: string, slot: Slot | undefined): Promise<string | undefined> {
@@ -99,7 +101,7 @@ async function confirmSwitch(ctx: StepContext, run: HostRun, slot: Slot, master:
     }
     last = result.ok ? `answered by master ${seen ?? `(no ${dm.masterField} field)`}, expected ${master ?? '?'} (${slot})` : result.detail;
     if (ctx.deps.clock.now() >= deadline) break;
-    await ctx.deps.sleep(health.intervalSeconds * 1000);
+    await ctx.deps.sleep(Math.min(health.intervalSeconds * 1000, CONFIRM_POLL_MS));
   }
   run.fail('switch', `switched to master ${slot}, but the public URL did not confirm it within ${health.timeoutSeconds}s (last: ${last})`, 'E_SWITCH');
   return false;
