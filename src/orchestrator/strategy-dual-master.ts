@@ -25,8 +25,10 @@ export function slotHost(host: InventoryHost, slot: Slot, dm: DualMasterSettings
 }
 
 const other = (slot: Slot): Slot => (slot === 'A' ? 'B' : 'A');
-/** The web server's reload is asynchronous: its old workers answer for a moment, so the confirmation polls quickly. */
+/** The web server's reload is asynchronous: its old workers answer for a moment, so the confirmation polls quickly... */
 const CONFIRM_POLL_MS = 200;
+/** ...and wants the new master this many times in a row, so one answer from a new worker is not taken for all. */
+const CONFIRM_IN_A_ROW = 3;
 
 /** Runs one of the swap's commands over SSH; a non-zero exit fails the host with the command's last words. */
 async function runStep(ctx: StepContext, run: HostRun, step: HostStep, template: string, slot: Slot | undefined): Promise<string | undefined> {
@@ -91,16 +93,21 @@ async function confirmSwitch(ctx: StepContext, run: HostRun, slot: Slot, master:
   const started = ctx.deps.clock.now();
   const deadline = started + health.timeoutSeconds * 1000;
   let last: string;
+  let inARow = 0;
   for (;;) {
     // Why: once switched, a soft stop lets the confirmation finish (running steps always finish).
     const result = await ctx.deps.probe.check(run.host, { release: ctx.options.release, withBody: true });
     const seen = masterIn(result.body, dm.masterField);
-    if (result.ok && (master === undefined || seen === master)) {
+    const matched = result.ok && (master === undefined || seen === master);
+    inARow = matched ? inARow + 1 : 0;
+    if (inARow >= CONFIRM_IN_A_ROW) {
       ctx.emit({ event: 'host.switched', dc: run.planned.dc, cluster: run.planned.cluster, host: run.name, slot, master: master ?? null, waitedMs: ctx.deps.clock.now() - started });
       return true;
     }
-    last = result.ok ? `answered by master ${seen ?? `(no ${dm.masterField} field)`}, expected ${master ?? '?'} (${slot})` : result.detail;
-    if (ctx.deps.clock.now() >= deadline) break;
+    if (!matched) {
+      last = result.ok ? `answered by master ${seen ?? `(no ${dm.masterField} field)`}, expected ${master ?? '?'} (${slot})` : result.detail;
+      if (ctx.deps.clock.now() >= deadline) break;
+    }
     await ctx.deps.sleep(Math.min(health.intervalSeconds * 1000, CONFIRM_POLL_MS));
   }
   run.fail('switch', `switched to master ${slot}, but the public URL did not confirm it within ${health.timeoutSeconds}s (last: ${last})`, 'E_SWITCH');

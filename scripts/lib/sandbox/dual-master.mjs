@@ -71,7 +71,18 @@ case "\${1:-}" in
     slot_env "\${2:-}"
     ln -sfn "php-active-$2.conf" "$DIR/php-active.conf.tmp.$$" && mv -Tf "$DIR/php-active.conf.tmp.$$" ${sq(s.active)} || exit 1
     /usr/sbin/nginx -q -t -p "$DIR/" -c ${sq(hp.nginxConf)} -e ${sq(hp.nginxLog)} || exit 1
+    old=$(ps -o pid= --ppid "$(cat ${sq(hp.nginxPid)})" 2>/dev/null)
     /usr/sbin/nginx -p "$DIR/" -c ${sq(hp.nginxConf)} -e ${sq(hp.nginxLog)} -s reload || exit 1
+    # Why: the reload returns at once; until the old workers shut down they still accept, on the old master.
+    n=50
+    while [ "$n" -gt 0 ]; do
+      busy=0
+      for p in $old; do
+        case "$(tr '\\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" in *"shutting down"*) ;; *"nginx: worker process"*) busy=1;; esac
+      done
+      [ "$busy" = 0 ] && break
+      n=$((n - 1)); sleep 0.1
+    done
     echo "${host.name}: nginx now sends to master $2";;
   *) echo "usage: php-slot active|dormant | start|stop|restart|kill-restart|status <A|B> | switch <A|B>" >&2; exit 2;;
 esac

@@ -98,4 +98,23 @@ describe('restart.strategy: dual-master', () => {
     expect(result.hosts[0]).toMatchObject({ outcome: 'failed', step: 'switch', code: 'E_SWITCH' });
     expect(result.hosts[0]?.reason).toMatch(/switched to master B, but the public URL did not confirm it within \d+s/);
   });
+
+  it('confirms the switch only once the public URL answers from the new master several times in a row', async () => {
+    const { h, masters } = await dualFleet(1);
+    const answers: string[] = [];
+    const real = h.health;
+    let publicProbes = 0;
+    h.health = (host) => {
+      const m = masters.get('mw1001');
+      if (/:808[12]\//.test(host.settings.health.url ?? '') || m?.active !== 'B') return real(host);
+      // After the switch: an old worker answers once more between two new ones (nginx's reload is asynchronous).
+      publicProbes += 1;
+      const pid = publicProbes === 2 ? m.pid.A : m.pid.B;
+      answers.push(pid === m.pid.B ? 'new' : 'old');
+      return { ok: true, detail: 'HTTP 200', body: JSON.stringify({ masterPid: pid }) };
+    };
+    const result = await h.run();
+    expect(result.exitCode).toBe(0);
+    expect(answers).toEqual(['new', 'old', 'new', 'new', 'new']);
+  });
 });
