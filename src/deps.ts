@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CanaryProbes } from './health/canary-probes.js';
+import type { OpcacheProbe } from './health/opcache.js';
 import type { DrainProbe, HealthProbe } from './health/types.js';
 import type { LbConfirmations } from './lb/confirm-port.js';
 import type { RestartSlots } from './pool/semaphore.js';
@@ -20,6 +21,8 @@ export interface Deps {
   readonly lb: LbConfirmations;
   readonly probe: HealthProbe;
   readonly drain: DrainProbe;
+  /** Opcache use, for opcache-threshold restarts; without it such hosts are restarted, with a warning. */
+  readonly opcache?: OpcacheProbe;
   readonly clock: Clock;
   /** Resolves after ms, or rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;

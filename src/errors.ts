@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'E_RESTART'
   | 'E_INTERRUPTED'
   | 'E_HAPROXY'
+  /** A host's opcache figures could not be read (opcache-threshold restarts). */
+  | 'E_OPCACHE'
   | 'E_INTERNAL';
 
 /** Exit codes of the CLI contract (docs/exit-codes.md). Only main.ts applies them. */

@@ -37,6 +37,8 @@ export interface SandboxUpOptions {
   etcdMembers?: number;
   /** Where the pool keys live (default v3); v2 starts etcd with --enable-v2=true and writes `etcd.poolApi: v2`. */
   poolApi?: 'v3' | 'v2';
+  /** `dual-master`: two PHP-FPM masters per host and nginx switching between them (docs/sandbox.md). Default rolling. */
+  strategy?: 'rolling' | 'dual-master';
   /** Start one `rollout lb-agent` per datacenter when the built CLI has it (default true). */
   agents?: boolean;
   /** The `rollout` entry script whose `lb-agent` subcommand is started (default <repo>/bin/rollout.js). */
@@ -56,7 +58,7 @@ export interface SandboxComponent {
 }
 export interface DirOption { dir?: string }
 export const DEFAULT_DIR: string;
-export const DEFAULT_FLEET: Readonly<{ dcs: string[]; clusters: string[]; hostsPerCluster: number; net: string; sshBasePort: number; release: string; etcdMembers: number; poolApi: 'v3' | 'v2' }>;
+export const DEFAULT_FLEET: Readonly<{ dcs: string[]; clusters: string[]; hostsPerCluster: number; net: string; sshBasePort: number; release: string; etcdMembers: number; poolApi: 'v3' | 'v2'; strategy: string }>;
 export function sandboxUp(options?: SandboxUpOptions): Promise<SandboxState>;
 /** Stops what the sandbox started (by pid file), removes the dir unless keep; resolves the signalled pids. */
 export function sandboxDown(options?: DirOption & { keep?: boolean }): Promise<number[]>;
@@ -68,6 +70,8 @@ export function breakFpm(host: string, options?: DirOption): string;
 export function fixFpm(host: string, options?: DirOption): string;
 export function stopSshd(host: string, options?: DirOption): Promise<string>;
 export function startSshd(host: string, options?: DirOption): Promise<string>;
+/** Compiles throw-away files on the host's active master until its opcache is `percent` full. */
+export function fillOpcache(host: string, percent: number, options?: DirOption): Promise<{ host: string; files: number; percent: number }>;
 export function backendName(dc: string, cluster: string): string;
 export function planFleet(options?: Partial<typeof DEFAULT_FLEET>): unknown;
 /** A free TCP port on a loopback address, 127.0.0.1 by default. */

@@ -3,5 +3,6 @@
 export { sandboxUp } from './sandbox/up.mjs';
 export { sandboxDown, sandboxStatus, sandboxRelease, breakFpm, fixFpm, stopSshd, startSshd } from './sandbox/control.mjs';
 export { readSandboxState, resolveDir, DEFAULT_DIR } from './sandbox/state.mjs';
+export { fillOpcache } from './sandbox/opcache.mjs';
 export { planFleet, backendName, DEFAULT_FLEET } from './sandbox/layout.mjs';
 export { freePort, processesMentioning, cmdline, stopProcesses } from './sandbox/procs.mjs';

@@ -24,6 +24,7 @@ function runOptions(y: Argv): Argv {
     .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
     .option('release', { type: 'string', describe: 'the release id every host must serve after its restart' })
+    .option('if-opcache-above', { type: 'string', describe: 'restart only hosts whose opcache use is above this, like "80%" (not with --release)' })
     .option('batch-size', { type: 'string', describe: 'override batch.size: 3, "10%" or a ramp "1,10%,25%"' })
     .option('failure-budget', { type: 'string', describe: 'failed hosts per cluster before stopping: a count or a percentage' })
     .option('parallel-clusters', { type: 'number', describe: 'clusters restarted at once (default 5)' })

@@ -2,6 +2,8 @@ import type { Io } from '../cli/io.js';
 import { realSleep, systemClock, type Deps } from '../deps.js';
 import { EXIT, isRolloutError, RolloutError } from '../errors.js';
 import { createProbes } from '../health/select.js';
+import { createOpcacheProbe } from '../health/opcache.js';
+import { parseOpcacheAbove } from './opcache-arg.js';
 import { allHosts, type Amount, type Inventory, type InventoryCluster } from '../inventory/types.js';
 import { createLogger, defaultLogFile } from '../log.js';
 import { runRollout } from '../orchestrator/run.js';
@@ -36,6 +38,7 @@ export interface SyncArgs extends CommonArgs {
   readonly reason?: string | undefined;
   readonly 'max-concurrency'?: number | undefined;
   readonly 'skip-canary-gate'?: boolean | undefined;
+  readonly 'if-opcache-above'?: string | undefined;
 }
 
 /** `rollout sync` and `rollout restart <cluster> <dc>`: plan from live state, lock, journal, run. */
@@ -51,6 +54,8 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
   if (args.release !== undefined && !/^[A-Za-z0-9._:+-]{1,128}$/.test(args.release)) {
     throw new RolloutError('E_USAGE', `--release: expected a release id of letters, digits and ._:+- (at most 128), got "${args.release}"`, { where: '--release' });
   }
+  const opcacheAbove = parseOpcacheAbove(args['if-opcache-above'], clusters);
+  if (opcacheAbove !== undefined && args.release !== undefined) io.stderr.write('rollout: --release given: code changed, so every host restarts; --if-opcache-above is not applied\n');
   const connection = await connectPool(inventory, args, io);
   try {
     const snapshot = await connection.pool.read(poolKeysFor(clusters));
@@ -74,7 +79,7 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
         return EXIT.usage;
       }
     }
-    return await execute({ args, io, inventory, plan, connection, emergency, failureBudget, clusters });
+    return await execute({ args, io, inventory, plan, connection, emergency, failureBudget, clusters, opcacheAbove });
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -120,7 +125,7 @@ async function takeOver(connection: PoolConnection, clusters: readonly ClusterRe
 
 async function execute(input: {
   args: SyncArgs; io: Io; inventory: Inventory; plan: Plan; connection: PoolConnection; emergency: boolean;
-  failureBudget: Amount | undefined; clusters: readonly InventoryCluster[];
+  failureBudget: Amount | undefined; clusters: readonly InventoryCluster[]; opcacheAbove: number | undefined;
 }): Promise<number> {
   const { args, io, inventory, plan, connection, emergency } = input;
   const who = whoami(io);
@@ -157,7 +162,7 @@ async function execute(input: {
   try {
     const journal = await createJournal(connection.kv, { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id }, { fence: locks.fence });
     const probes = createProbes(transport);
-    const deps: Deps = { pool: connection.pool, transport, lb, probe: probes.probe, drain: probes.drain, clock: systemClock, sleep: realSleep, log, report, ...guardDeps(connection.kv, locks.lease) };
+    const deps: Deps = { pool: connection.pool, transport, lb, probe: probes.probe, drain: probes.drain, opcache: createOpcacheProbe(transport), clock: systemClock, sleep: realSleep, log, report, ...guardDeps(connection.kv, locks.lease) };
     log.info({ runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file }, `${who.user}@${who.machine} ran ${command}`);
     const result = await runRollout(deps, {
       meta: { command: args.kind === 'restart' ? `restart ${args.clusters[0] ?? ''} ${args.dcs[0] ?? ''}` : 'sync', argv: io.argv, ...who }, inventory, plan, journal,
@@ -168,6 +173,7 @@ async function execute(input: {
         stop,
         fence: locks.fence,
         ...guardOptions(args, inventory, who),
+        ...(input.opcacheAbove === undefined ? {} : { opcacheAbove: input.opcacheAbove }),
       },
     });
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);

@@ -40,7 +40,8 @@ export function createHttpProbe(options: HttpProbeOptions = {}): HealthProbe {
         if (context.signal?.aborted) throw context.signal.reason;
         return { ok: false, detail: `${describeFetchError(error, timeout)} (${url})` };
       }
-      return judge(host, response, body, url, context.release);
+      const result = judge(host, response, body, url, context.release);
+      return context.withBody === true ? { ...result, body } : result;
     },
   };
 }

@@ -12,6 +12,8 @@ export type Kind =
   | { readonly t: 'bool' }
   | { readonly t: 'strings' }
   | { readonly t: 'enum'; readonly values: readonly string[] }
+  /** A nested value with its own reader (src/inventory/strategy-fields.ts). */
+  | { readonly t: 'custom'; readonly read: (ctx: Ctx, node: Node | null, path: string) => unknown }
   | { readonly t: 'number'; readonly min: number; readonly max?: number; readonly int?: boolean; readonly positive?: boolean; readonly unit?: string };
 
 export const seconds: Kind = { t: 'number', min: 0, unit: 'seconds' };
@@ -35,6 +37,8 @@ export function readValue(ctx: Ctx, node: Node | null, path: string, kind: Kind)
       return typeof v === 'string' && kind.values.includes(v) ? v : expected(ctx, node, path, `one of ${kind.values.join(', ')}`);
     case 'strings':
       return readStrings(ctx, node, path);
+    case 'custom':
+      return kind.read(ctx, node, path);
     case 'number': {
       const bounds = describeBounds(kind);
       if (typeof v !== 'number' || !Number.isFinite(v)) return expected(ctx, node, path, bounds);
@@ -68,11 +72,13 @@ function readStrings(ctx: Ctx, node: Node | null, path: string): string[] | unde
   return out.length === node.items.length ? out : undefined;
 }
 
-function checkTemplate(ctx: Ctx, node: Node | null, path: string, template: string): void {
+/** Records an error for every placeholder that is neither a TEMPLATE_VARS name nor one of `extra`. */
+export function checkTemplate(ctx: Ctx, node: Node | null, path: string, template: string, extra: readonly string[] = []): void {
+  const known = [...TEMPLATE_VARS, ...extra];
   for (const m of template.matchAll(/\{([^{}]*)\}/g)) {
     const name = m[1] ?? '';
-    if (!(TEMPLATE_VARS as readonly string[]).includes(name)) {
-      error(ctx, node, path, `unknown placeholder {${name}} in "${template}" (known: ${TEMPLATE_VARS.map((n) => `{${n}}`).join(' ')})`);
+    if (!known.includes(name)) {
+      error(ctx, node, path, `unknown placeholder {${name}} in "${template}" (known: ${known.map((n) => `{${n}}`).join(' ')})`);
     }
   }
 }

@@ -2,6 +2,7 @@
 import type { Amount, CanarySettings, ClusterSettings, DrainSettings, HealthSettings, HostSettings } from './types.js';
 import { DEFAULT_CLUSTER_SETTINGS, DEFAULT_HEALTH_URL, DEFAULT_HOST_SETTINGS } from './defaults.js';
 import type { RawSettings } from './settings.js';
+import { checkStrategy } from './strategy-fields.js';
 import type { Ctx, Located } from './yaml-nodes.js';
 
 type Fields = Readonly<Record<string, Located<unknown>>>;
@@ -22,6 +23,7 @@ function errorAt(ctx: Ctx, at: Located<unknown>, message: string): void {
 export function resolveHostSettings(ctx: Ctx, raw: RawSettings): HostSettings {
   const d = DEFAULT_HOST_SETTINGS;
   const restart = over(d.restart, raw.groups.restart);
+  checkStrategy(ctx, raw.groups.restart, restart);
   return {
     service: (raw.top['service']?.value as string | undefined) ?? d.service,
     weight: (raw.top['weight']?.value as number | undefined) ?? d.weight,

@@ -3,6 +3,7 @@ import type { Node } from 'yaml';
 import { readBatchSizes, readAmount, FRACTION_RULE } from './amount.js';
 import { readCanary } from './canary.js';
 import { count, positiveSeconds, readLocated, seconds, type Kind } from './fields.js';
+import { DUAL_MASTER_KIND, OPCACHE_KIND } from './strategy-fields.js';
 import { error, isEmpty, join, readMap, where, type Ctx, type Entry, type Located } from './yaml-nodes.js';
 
 /** One field of a settings group: its YAML key, the field of src/inventory/types.ts, its kind. */
@@ -29,7 +30,14 @@ export const GROUPS = {
     f('connectTimeout', positiveSeconds, 'connectTimeoutSeconds'),
     f('acceptNewHostKeys', { t: 'bool' }),
   ],
-  restart: [f('command', template), f('emergencyCommand', template), f('timeout', positiveSeconds, 'timeoutSeconds')],
+  restart: [
+    f('command', template),
+    f('emergencyCommand', template),
+    f('timeout', positiveSeconds, 'timeoutSeconds'),
+    f('strategy', { t: 'enum', values: ['rolling', 'dual-master'] }),
+    f('dualMaster', DUAL_MASTER_KIND),
+    f('opcache', OPCACHE_KIND),
+  ],
   drain: [
     f('mode', { t: 'enum', values: ['status', 'fixed'] }),
     f('seconds', seconds),

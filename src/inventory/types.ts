@@ -27,6 +27,42 @@ export interface RestartSettings {
   readonly command: string;
   readonly emergencyCommand: string;
   readonly timeoutSeconds: number;
+  /** `rolling`: depool, drain, restart, repool; `dual-master`: restart the dormant master and switch (no pool write). */
+  /** Absent means `rolling`. */
+  readonly strategy?: 'rolling' | 'dual-master';
+  /** Set when strategy is dual-master (validated so). */
+  readonly dualMaster?: DualMasterSettings;
+  /** Default of --if-opcache-above: where the opcache figures come from and the threshold. */
+  readonly opcache?: OpcacheSettings;
+}
+
+/** One of the two PHP-FPM masters of a dual-master host. */
+export type Slot = 'A' | 'B';
+
+/** The pieces of the two-master swap (docs/inventory.md, `restart.dualMaster`); commands may name {slot}. */
+export interface DualMasterSettings {
+  /** Prints the dormant slot, A or B. */
+  readonly dormantCommand: string;
+  readonly restartCommand: string;
+  readonly emergencyRestartCommand: string;
+  /** Points the web server at {slot} with a graceful reload. */
+  readonly switchCommand: string;
+  /** PHP-FPM status JSON of each master, read directly (not through the public URL). */
+  readonly statusUrl: Readonly<Record<Slot, string>>;
+  /** Health URL of each master, read directly. */
+  readonly healthUrl: Readonly<Record<Slot, string>>;
+  /** The JSON field of a health response that names the master serving it (its pid). */
+  readonly masterField: string;
+  /** How long the dormant master may take to finish its previous term's requests. */
+  readonly idleTimeoutSeconds: number;
+}
+
+/** Where a host's opcache_get_status() figures come from, and the restart threshold. */
+export interface OpcacheSettings {
+  readonly url: string | undefined;
+  readonly command: string | undefined;
+  /** Restart only hosts above this (percent) unless --release; undefined: only with --if-opcache-above. */
+  readonly thresholdPercent: number | undefined;
 }
 
 export interface DrainSettings {

@@ -11,6 +11,8 @@ import type { StepContext } from './step-context.js';
 import { confirmLb, confirmRepool, requireAgents, unconfirmedRepools } from './steps-lb.js';
 import { checkHealth, drain, preflight, restart } from './steps-host.js';
 import { depoolBatch, journal, repool } from './steps-pool.js';
+import { swapMasters, usesDualMaster } from './strategy-dual-master.js';
+import { skipBelowOpcacheThreshold } from './strategy-opcache.js';
 
 const CAPACITY_POLL_MS = 2000;
 
@@ -20,6 +22,8 @@ const isYes = (entry: PoolEntry | undefined): boolean => entry?.state === 'prese
 function settle(runs: readonly HostRun[], toDepool: ReadonlySet<HostRun>, emergency: boolean): void {
   for (const run of runs.filter((r) => r.state === 'pending')) {
     const entry = run.entry;
+    // Why: a dual-master host never leaves the pool, so whoever changed its pool state is not in its way.
+    if (usesDualMaster(run) && entry?.state === 'present' && entry.value.pooled !== 'inactive') continue;
     if (entry?.state !== 'present') run.skip(entry?.state === 'malformed' ? `malformed pool value: ${entry.reason}` : 'missing: no pool key in etcd');
     else if (entry.value.pooled === 'inactive') run.skip('inactive (set since the plan)');
     else if (toDepool.has(run) && entry.value.pooled !== 'yes') run.fail('depool', `pool state changed before the depool (now ${entry.value.pooled}): left as it is`, 'E_POOL_CONFLICT');
@@ -76,6 +80,7 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
   try {
     if (run.state !== 'pending' && run.state !== 'depooled') return;
     if (stop.aborted) return run.moveTo('interrupted');
+    if (usesDualMaster(run)) return await swapMasters(ctx, run);
     if (run.state === 'depooled' && !(await confirmLb(ctx, run, stop))) return;
     if (!emergency) {
       run.step = 'drain';
@@ -130,7 +135,8 @@ export async function runBatch(ctx: StepContext, cluster: InventoryCluster, runs
   for (const run of runs) run.startedAt = ctx.deps.clock.now();
   const first = await ctx.deps.pool.read(poolKeysFor([cluster]));
   for (const run of runs) run.entry = first.get(poolKeyId(run.key));
-  const toDepool = new Set(ctx.options.emergency ? [] : runs.filter((run) => run.state === 'pending' && isYes(run.entry)));
+  await skipBelowOpcacheThreshold(ctx, runs);
+  const toDepool = new Set(ctx.options.emergency ? [] : runs.filter((run) => run.state === 'pending' && isYes(run.entry) && !usesDualMaster(run)));
   for (const run of toDepool) run.step = 'depool';
   await Promise.all([...toDepool].map((run) => (ctx.options.stop.aborted ? Promise.resolve(false) : preflight(ctx, run))));
   let slots: BatchSlots | undefined;

@@ -56,8 +56,8 @@ export class HostRun {
     if (step) this.step = step;
   }
 
-  skip(reason: string): void {
-    this.failure = { reason, code: 'E_POOL_VALUE' };
+  skip(reason: string, code = 'E_POOL_VALUE'): void {
+    this.failure = { reason, code };
     this.moveTo('skipped');
   }
 

@@ -80,8 +80,8 @@ export async function restart(ctx: StepContext, run: HostRun): Promise<boolean> 
 }
 
 /** Retries the health probe until it passes (and stays up minHealthySeconds) or attempts/deadline run out. */
-export async function checkHealth(ctx: StepContext, run: HostRun): Promise<boolean> {
-  const settings = run.host.settings.health;
+export async function checkHealth(ctx: StepContext, run: HostRun, host = run.host): Promise<boolean> {
+  const settings = host.settings.health;
   const where = { dc: run.planned.dc, cluster: run.planned.cluster, host: run.name };
   const started = ctx.deps.clock.now();
   const deadline = started + settings.timeoutSeconds * 1000;
@@ -90,7 +90,7 @@ export async function checkHealth(ctx: StepContext, run: HostRun): Promise<boole
   let detail: string;
   for (;;) {
     attempts += 1;
-    const result = await ctx.deps.probe.check(run.host, { release: ctx.options.release });
+    const result = await ctx.deps.probe.check(host, { release: ctx.options.release });
     detail = result.detail;
     const now = ctx.deps.clock.now();
     if (result.ok) {

@@ -34,6 +34,8 @@ export interface RunOptions {
   readonly restartSlots?: RestartSlotsOption;
   /** Canary gates: skipped (and said so in the log) with --skip-canary-gate. */
   readonly canaryGate?: CanaryGateOption;
+  /** --if-opcache-above P%: restart only hosts whose opcache use is above P (src/orchestrator/strategy-opcache.ts). */
+  readonly opcacheAbove?: number;
 }
 
 /** Who ran what: the first event of a run says so. */

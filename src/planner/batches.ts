@@ -24,8 +24,8 @@ export function cutBatches(input: {
     const batch: PlannedHost[] = [];
     let depools = 0;
     for (let host = hosts[next]; host !== undefined && batch.length < size; host = hosts[next]) {
-      if (host.pooled === 'yes' && depools >= maxDepool) break;
-      if (host.pooled === 'yes') depools += 1;
+      if (host.depool && depools >= maxDepool) break;
+      if (host.depool) depools += 1;
       batch.push(host);
       next += 1;
     }

@@ -74,7 +74,7 @@ function planCluster(cluster: InventoryCluster, snapshot: PoolSnapshot, options:
     return { ...common, guard: null, batches, blocked: null };
   }
   const guard = guardArithmetic({ minPooled: cluster.settings.minPooled, yes: counts.yes, no: counts.no });
-  if (guard.maxDepool === 0 && counts.yes > 0) {
+  if (guard.maxDepool === 0 && restart.some((h) => h.depool)) {
     return { ...common, guard, batches: [], blocked: blockedBy(guard, { cluster: cluster.name, dc: cluster.dc }) };
   }
   const batches = capBatches(cutBatches({ hosts: shaped.hosts, ramp: shaped.ramp, maxDepool: guard.maxDepool }), options.maxBatch);
@@ -107,7 +107,8 @@ function classify(
       const pooled = entry.value.pooled;
       counts[pooled] += 1;
       // `no` hosts were depooled by someone else: restart them, never touch their state.
-      const depool = pooled === 'yes' && !emergency;
+      // A dual-master host swaps its masters and never leaves the pool.
+      const depool = pooled === 'yes' && !emergency && host.settings.restart.strategy !== 'dual-master';
       restart.push({ host: host.name, dc: host.dc, cluster: host.cluster, service: key.service, pooled, weight: entry.value.weight, depool });
     }
   }

@@ -26,6 +26,7 @@ export type RolloutEvent =
   | (Base & { readonly event: 'host.restarted'; readonly dc: string; readonly cluster: string; readonly host: string; readonly exitCode: number; readonly durationMs: number })
   | (Base & { readonly event: 'health.passed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly attempts: number; readonly detail: string })
   | (Base & { readonly event: 'health.failed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly attempts: number; readonly detail: string })
+  | (Base & { readonly event: 'host.switched'; readonly dc: string; readonly cluster: string; readonly host: string; readonly slot: 'A' | 'B'; readonly master: string | null; readonly waitedMs: number })
   | (Base & { readonly event: 'host.repooled'; readonly dc: string; readonly cluster: string; readonly host: string; readonly modRevision: number })
   | (Base & { readonly event: 'host.repool-skipped'; readonly dc: string; readonly cluster: string; readonly host: string; readonly reason: string })
   | (Base & { readonly event: 'host.skipped'; readonly dc: string; readonly cluster: string; readonly host: string; readonly reason: string })

@@ -53,6 +53,8 @@ export function describeEvent(event: RolloutEvent): string {
       return `${event.host} healthy after ${event.attempts} attempt${event.attempts === 1 ? '' : 's'}: ${event.detail}`;
     case 'health.failed':
       return `${event.host} unhealthy after ${event.attempts} attempt${event.attempts === 1 ? '' : 's'}: ${event.detail}`;
+    case 'host.switched':
+      return `${event.host} switched to master ${event.slot}${event.master === null ? '' : ` (${event.master})`}, confirmed after ${seconds(event.waitedMs)}`;
     case 'host.repooled':
       return `${event.host} repooled`;
     case 'host.repool-skipped':

@@ -5,11 +5,11 @@ export function renderPlanText(plan: Plan): string {
   const mode = plan.emergency
     ? 'EMERGENCY plan: hard restart in batches, no depool, no drain: requests in flight are killed'
     : 'Plan: per batch depool → LB confirm → drain → restart → health → repool';
-  const sections = plan.clusters.map(renderCluster);
+  const sections = plan.clusters.map((c) => renderCluster(c, plan.emergency));
   return [mode, '', ...sections.flatMap((s) => [s, '']), summary(plan)].join('\n') + '\n';
 }
 
-function renderCluster(c: ClusterPlan): string {
+function renderCluster(c: ClusterPlan, emergency: boolean): string {
   const lines = [`${c.cluster}@${c.dc} (${c.service || 'no hosts'})`, `  hosts:   ${describeCounts(c.counts)}`, `  batches: ${c.batchText}`];
   lines.push(c.guard === null ? '  guard:   none (emergency: nothing is depooled)' : `  guard:   ${c.guard.text}`);
   // The reason carries the numbers (pooled, required, minPooled).
@@ -17,14 +17,16 @@ function renderCluster(c: ClusterPlan): string {
   if (c.canary) lines.push(`  canary:  batch 1 (${c.canary.join(', ')}); the other batches wait for its gate after the soak`);
   const width = String(c.batches.length).length;
   c.batches.forEach((batch, i) => {
-    lines.push(`  ${String(i + 1).padStart(width)}. ${batch.hosts.map(describeHost).join(', ')}`);
+    lines.push(`  ${String(i + 1).padStart(width)}. ${batch.hosts.map((h) => describeHost(h, emergency)).join(', ')}`);
   });
   for (const s of c.skipped) lines.push(`  skipped ${s.host}: ${s.reason}`);
   return lines.join('\n');
 }
 
-function describeHost(host: PlannedHost): string {
-  return host.pooled === 'no' ? `${host.host} (depooled by others: restart only)` : host.host;
+function describeHost(host: PlannedHost, emergency: boolean): string {
+  if (host.pooled === 'no') return `${host.host} (depooled by others: restart only)`;
+  // Only a dual-master host is a pooled one the graceful plan does not depool.
+  return !emergency && !host.depool ? `${host.host} (dual-master: masters swapped, never depooled)` : host.host;
 }
 
 function describeCounts(counts: HostCounts): string {

@@ -70,6 +70,7 @@ export const stepOf: Partial<Record<RolloutEvent['event'], HostStep>> = {
   'host.restarted': 'restart',
   'health.passed': 'health',
   'health.failed': 'health',
+  'host.switched': 'switch',
   'host.repooled': 'repool',
   'host.repool-skipped': 'repool',
   'host.done': 'done',

@@ -14,4 +14,6 @@ export const NETS = {
   v2: '127.0.72',
   guards: '127.0.75',
   canary: '127.0.76',
+  dualMaster: '127.0.73',
+  opcache: '127.0.74',
 } as const;

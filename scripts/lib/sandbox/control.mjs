@@ -6,6 +6,7 @@ import { fpmConfig, brokenFpmConfig } from './templates.mjs';
 import { findProcesses, isAlive, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil } from './procs.mjs';
 import { BINARIES } from './system.mjs';
 import { assertSandboxDir, loadState, resolveDir } from './state.mjs';
+import { slotComponents } from './dual-master.mjs';
 
 /** Hosts from state.json, or (half-started sandbox without one) from the hosts/ directories. */
 function hostDirs(dir, state) {
@@ -29,6 +30,7 @@ function components(dir, state) {
     list.push({ component: 'sshd', host: name, pidFile: hp.sshdPid, match: hp.sshdConfig, exe: BINARIES.sshd, address: host ? `${host.address}:${host.sshPort}` : '' });
     list.push({ component: 'nginx', host: name, pidFile: hp.nginxPid, match: hp.nginxConf, exe: BINARIES.nginx, address: host ? `${host.address}:${HTTP_PORT}` : '' });
     list.push({ component: 'php-fpm', host: name, pidFile: hp.fpmPid, match: hp.fpmConf, exe: BINARIES.phpFpm, address: host ? `${host.address}:9000` : '' });
+    list.push(...slotComponents(name, hp, host, BINARIES.phpFpm));
   }
   const members = state ? etcdMembers(dir, state.fleet) : [{ name: 'sandbox', pidFile: P.etcdPid, dataDir: P.etcdData, endpoint: '' }];
   // Why: without state.json, extra members are still found by their pid files.
@@ -80,7 +82,7 @@ export async function sandboxDown(options = {}) {
   return stopped;
 }
 
-function findHost(dir, which) {
+export function findHost(dir, which) {
   const state = loadState(dir);
   if (!state) throw new Error(`sandbox: no sandbox in ${dir}; run \`scripts/sandbox up\` first`);
   const host = state.fleet.hosts.find((h) => h.name === which || h.address === which || h.name.split('.')[0] === which);

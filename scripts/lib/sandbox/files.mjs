@@ -1,7 +1,9 @@
 // Writes every file of the sandbox (configs, keys, scripts, the app) into the state dir.
 // Idempotent: keys and the deployed release are kept; configs are rewritten with the same content.
 import fs from 'node:fs';
-import { paths } from './layout.mjs';
+import { paths, HTTP_PORT } from './layout.mjs';
+import { dualServers, dualUpstream, isDualMaster, writeDualMasterFiles } from './dual-master.mjs';
+import { opcacheFillPhp, opcacheStatusPhp, releaseFilePhp, releasePhp } from './opcache.mjs';
 import { ensureKey } from './system.mjs';
 import { authorizedKeys, appPhp, fastcgiParams, fpmConfig, haproxyConfig, nginxConfig, sshClientConfig, sshdConfig } from './templates.mjs';
 import { releaseScript, sessionWrapper, systemctlShim } from './shims.mjs';
@@ -19,7 +21,11 @@ export async function writeHostFiles(state, host, clientPub) {
   write(hp.sshdConfig, sshdConfig(host, hp));
   write(hp.authorizedKeys, authorizedKeys(hp, clientPub), 0o600);
   write(hp.fpmConf, fpmConfig(host, hp));
-  write(hp.nginxConf, nginxConfig(host, hp));
+  write(hp.nginxConf, isDualMaster(state.fleet) ? nginxConfig(host, hp, { servers: dualServers(host, hp, HTTP_PORT), upstreams: dualUpstream(hp) }) : nginxConfig(host, hp));
+  if (isDualMaster(state.fleet)) writeDualMasterFiles(host, hp, fpmConfig(host, hp), write);
+  write(`${hp.app}/opcache-status.php`, opcacheStatusPhp());
+  write(`${hp.app}/opcache-fill.php`, opcacheFillPhp());
+  write(`${hp.app}/release-file.php`, releaseFilePhp());
   write(hp.fastcgiParams, fastcgiParams());
   write(`${hp.app}/index.php`, appPhp());
   write(`${hp.app}/bad-release.php`, badReleasePhp());
@@ -30,6 +36,7 @@ export async function writeHostFiles(state, host, clientPub) {
     const id = state.fleet.release;
     fs.mkdirSync(`${hp.releases}/${id}`, { recursive: true });
     write(`${hp.releases}/${id}/RELEASE`, `${id}\n`);
+    write(`${hp.releases}/${id}/release.php`, releasePhp(id));
     fs.symlinkSync(`releases/${id}`, hp.current);
   }
   return hostPub;

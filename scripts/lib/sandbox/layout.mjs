@@ -1,6 +1,7 @@
 // The sandbox fleet layout (pure): which hosts exist, their names, addresses and ports, where
 // their files live, and the inventory YAML that describes them.
 import path from 'node:path';
+import { DUAL_MASTER, dualRestartLine, isDualMaster } from './dual-master.mjs';
 
 export const DEFAULT_FLEET = Object.freeze({
   dcs: ['eqiad', 'codfw'],
@@ -12,6 +13,7 @@ export const DEFAULT_FLEET = Object.freeze({
   etcdMembers: 1,
   // Why: v2 is conftool's and PyBal's API; the sandbox then serves it and keeps the pool keys there.
   poolApi: 'v3',
+  strategy: 'rolling',
 });
 
 export const HTTP_PORT = 8080;
@@ -56,6 +58,7 @@ export function planFleet(options = {}) {
   }
   if (!/^[A-Za-z0-9._-]+$/.test(fleet.release)) throw new Error(`sandbox: bad release id "${fleet.release}"`);
   if (fleet.poolApi !== 'v3' && fleet.poolApi !== 'v2') throw new Error(`sandbox: --pool-api must be v3 or v2, got "${fleet.poolApi}"`);
+  if (!['rolling', DUAL_MASTER].includes(fleet.strategy)) throw new Error(`sandbox: --strategy must be rolling or ${DUAL_MASTER}, got "${fleet.strategy}"`);
   if (!Number.isInteger(fleet.etcdMembers) || fleet.etcdMembers < 1 || fleet.etcdMembers > 5) {
     throw new Error(`sandbox: --etcd-members must be 1 to 5, got "${fleet.etcdMembers}"`);
   }
@@ -162,7 +165,8 @@ export function inventoryYaml(fleet, dir, etcdEndpoints) {
     '  minPooled: 50%',
     '  failureBudget: 0',
     `  ssh: { user: root, identityFile: ${q(P.clientKey)}, knownHosts: ${q(P.knownHosts)}, connectTimeout: 5 }`,
-    '  restart: { command: "systemctl restart php8.2-fpm", emergencyCommand: "systemctl kill-restart php8.2-fpm", timeout: 30 }',
+    // Why: opcache.url without a threshold only serves --if-opcache-above; a plain sync restarts every host.
+    `${(isDualMaster(fleet) ? dualRestartLine() : '  restart: { command: "systemctl restart php8.2-fpm", emergencyCommand: "systemctl kill-restart php8.2-fpm", timeout: 30 }').slice(0, -2)}, opcache: { url: "http://{address}:${HTTP_PORT}/opcache-status" } }`,
     `  drain: { mode: status, statusUrl: "http://{address}:${HTTP_PORT}/fpm-status?json", timeout: 15, interval: 1 }`,
     `  health: { type: http, url: "http://{address}:${HTTP_PORT}/", expectStatus: 200, releaseHeader: X-Release, attempts: 10, interval: 1, timeout: 15, requestTimeout: 2 }`,
     '  lb: { propagationSeconds: 1, confirmTimeout: 10 }',

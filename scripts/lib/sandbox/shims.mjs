@@ -24,6 +24,7 @@ case "$id" in ''|*[!A-Za-z0-9._-]*) echo "usage: sandbox-release <id>  (letters,
 dir=${sq(hp.dir)}
 mkdir -p "$dir/releases/$id"
 printf '%s\\n' "$id" > "$dir/releases/$id/RELEASE"
+printf '<?php return %s;\\n' "'$id'" > "$dir/releases/$id/release.php"
 ln -sfn "releases/$id" "$dir/current.tmp.$$"
 mv -Tf "$dir/current.tmp.$$" "$dir/current"
 echo "${host.name}: deployed release $id"
@@ -39,9 +40,11 @@ set -u
 NAME=${sq(host.name)}
 ADDR=${sq(host.address)}
 DIR=${sq(hp.dir)}
-CONF=${sq(hp.fpmConf)}
-PIDFILE=${sq(hp.fpmPid)}
-LOG=${sq(hp.fpmLog)}
+# Why: php-slot (dual-master hosts) points these at master B; unset, they name the host's one master.
+CONF=\${SANDBOX_FPM_CONF:-${sq(hp.fpmConf)}}
+PIDFILE=\${SANDBOX_FPM_PID:-${sq(hp.fpmPid)}}
+LOG=\${SANDBOX_FPM_LOG:-${sq(hp.fpmLog)}}
+PING_PORT=\${SANDBOX_PING_PORT:-${HTTP_PORT}}
 GRACE=15   # process_control_timeout (10 s) + 5 s
 
 # Alive = not a zombie and still our master (PID 1 may reap late, so kill -0 would lie).
@@ -58,7 +61,7 @@ wait_gone() { # pid seconds
   ! alive "$1"
 }
 ping_ok() {
-  timeout 1 bash -c "exec 3<>/dev/tcp/$ADDR/${HTTP_PORT} && printf 'GET /fpm-ping HTTP/1.0\\r\\nHost: $NAME\\r\\n\\r\\n' >&3 && head -n1 <&3" 2>/dev/null | grep -q ' 200 '
+  timeout 1 bash -c "exec 3<>/dev/tcp/$ADDR/$PING_PORT && printf 'GET /fpm-ping HTTP/1.0\\r\\nHost: $NAME\\r\\n\\r\\n' >&3 && head -n1 <&3" 2>/dev/null | grep -q ' 200 '
 }
 
 do_start() {

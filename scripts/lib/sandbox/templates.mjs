@@ -85,14 +85,27 @@ export function fastcgiParams() {
   return params.map((p) => `fastcgi_param ${p};`).join('\n') + '\n';
 }
 
-export function nginxConfig(host, hp) {
-  const upstream = `${host.address}:${FPM_PORT}`;
-  const loc = (match, script) => `    location ${match} {
+/**
+ * One server on the host's HTTP port to its PHP-FPM; a dual-master host (dual-master.mjs) passes
+ * its own `servers` (public port to the active master, one port per master) and their upstream.
+ */
+export function nginxConfig(host, hp, { servers = [{ listen: HTTP_PORT, upstream: `${host.address}:${FPM_PORT}` }], upstreams = '' } = {}) {
+  const loc = (upstream, match, script) => `    location ${match} {
       fastcgi_pass ${upstream};
       include ${hp.fastcgiParams};
       fastcgi_param SCRIPT_NAME ${script};
-      fastcgi_param SCRIPT_FILENAME ${script.startsWith('/fpm') ? script : `${hp.app}/index.php`};
+      fastcgi_param SCRIPT_FILENAME ${script.startsWith('/fpm') ? script : `${hp.app}${script}`};
     }`;
+  const server = ({ listen, upstream }) => `  server {
+    listen ${host.address}:${listen};
+    server_name ${host.name};
+${loc(upstream, '= /fpm-ping', '/fpm-ping')}
+${loc(upstream, '= /fpm-status', '/fpm-status')}
+${loc(upstream, '= /opcache-status', '/opcache-status.php')}
+${loc(upstream, '= /opcache-fill', '/opcache-fill.php')}
+${loc(upstream, '= /release-file', '/release-file.php')}
+${loc(upstream, '/', '/index.php')}
+  }`;
   return `# nginx of sandbox host ${host.name}: passes everything to this host's PHP-FPM
 worker_processes 1;
 daemon off;
@@ -110,13 +123,7 @@ http {
   keepalive_timeout 30s;
   fastcgi_connect_timeout 2s;
   fastcgi_read_timeout 60s;
-  server {
-    listen ${host.address}:${HTTP_PORT};
-    server_name ${host.name};
-${loc('= /fpm-ping', '/fpm-ping')}
-${loc('= /fpm-status', '/fpm-status')}
-${loc('/', '/index.php')}
-  }
+${upstreams}${servers.map(server).join('\n')}
 }
 `;
 }

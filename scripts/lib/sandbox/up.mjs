@@ -7,6 +7,7 @@ import { etcdMembers, paths, planFleet, inventoryYaml, infraAddress, SERVICE, HT
 import { httpGet, identity, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil, isAlive, sleep } from './procs.mjs';
 import { BINARIES, ensurePackages } from './system.mjs';
 import { writeFiles } from './files.mjs';
+import { isDualMaster, slotPaths } from './dual-master.mjs';
 import { DEFAULT_DIR, REPO, REPO_INVENTORY, assertSandboxDir, loadState, readSandboxState, resolveDir, saveState } from './state.mjs';
 
 const tail = (file, n = 8) => {
@@ -82,6 +83,17 @@ async function startHost(state, host, started) {
   const fpm = readPid(hp.fpmPid);
   if (!before && fpm) started.push({ what: `PHP-FPM of ${host.name}`, pid: fpm, match: hp.fpmConf });
   if (r.code !== 0) throw new Error(`sandbox: PHP-FPM of ${host.name} did not start:\n${r.stderr}${r.stdout}`);
+  if (isDualMaster(state.fleet)) await startSlotB(host, hp, started);
+}
+
+/** The second master of a dual-master host (the first is the host's usual one, started above). */
+async function startSlotB(host, hp, started) {
+  const b = slotPaths(hp).B;
+  const before = livePid(b.pid, b.conf);
+  const r = await run(slotPaths(hp).script, ['start', 'B'], { timeoutMs: 30_000 });
+  const pid = readPid(b.pid);
+  if (!before && pid) started.push({ what: `PHP-FPM B of ${host.name}`, pid, match: b.conf });
+  if (r.code !== 0) throw new Error(`sandbox: PHP-FPM B of ${host.name} did not start:\n${r.stderr}${r.stdout}`);
 }
 
 /** conftool's create on v2 (prevExist=false): never overwrites a pool state someone changed. */
@@ -213,7 +225,7 @@ export async function sandboxUp(options = {}) {
     const existing = loadState(dir);
     if (existing && existing.version !== 2) throw new Error(`sandbox: ${dir} was made by an older scripts/sandbox; run \`scripts/sandbox down\` first`);
     const layout = { dcs: options.dcs, clusters: options.clusters, hostsPerCluster: options.hostsPerCluster, net: options.net,
-      sshBasePort: options.sshBasePort, release: options.release, etcdMembers: options.etcdMembers, poolApi: options.poolApi };
+      sshBasePort: options.sshBasePort, release: options.release, etcdMembers: options.etcdMembers, poolApi: options.poolApi, strategy: options.strategy };
     if (existing && Object.values(layout).some((v) => v !== undefined)) {
       const wanted = planFleet(layout);
       if (JSON.stringify(wanted.hosts) !== JSON.stringify(existing.fleet.hosts)) {

@@ -36,6 +36,8 @@ export interface Harness<K extends Kv = MemoryKv> {
   exec: ExecScript;
   health: (host: InventoryHost) => ProbeResult | undefined;
   active: (host: InventoryHost) => number;
+  /** Opcache use in percent, or the error reading it throws. */
+  opcache: (host: InventoryHost) => number | Error;
   value(host: string): Promise<Record<string, unknown> | null>;
   keyOf(host: string): PoolKey;
   /** `lb`: another LB confirmation adapter than the watch over the memory Kv (which the agents above write). */
@@ -68,6 +70,7 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
     extraDeps: {},
     health: () => undefined,
     active: () => 0,
+    opcache: () => new Error('no opcache figures in this test'),
     async value(host) {
       const entry = await kv.get(poolKeyPath(PREFIX, h.keyOf(host)));
       return entry ? (JSON.parse(entry.value) as Record<string, unknown>) : null;
@@ -119,6 +122,13 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
       const deps: Deps = {
         pool, transport, probe, lb: lb ?? createWatchedLbConfirmations(kv),
         drain: { activeRequests: async (host) => h.active(host) },
+        opcache: {
+          async usedPercent(host) {
+            const used = h.opcache(host);
+            if (used instanceof Error) throw used;
+            return used;
+          },
+        },
         clock: { now: () => h.now },
         async sleep(ms, signal) {
           if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
