@@ -171,6 +171,7 @@ async function execute(input: {
         parallelClusters: args['parallel-clusters'] ?? inventory.run.parallelClusters,
         capacityWaitSeconds: args['capacity-wait'] ?? inventory.run.capacityWaitSeconds,
         stop,
+        interrupt: io.stop,
         fence: locks.fence,
         ...guardOptions(args, inventory, who),
         ...(input.opcacheAbove === undefined ? {} : { opcacheAbove: input.opcacheAbove }),
@@ -181,8 +182,7 @@ async function execute(input: {
     // Why: every host is resolved (repooled, left to its owner, or never depooled): nothing for recover, and journals stay bounded.
     if (!leftDepooled) await journal.discard().catch((error: unknown) => log.warn({ err: error }, 'could not delete the finished journal'));
     io.stderr.write(`log: ${logFile}\n`);
-    // Why: losing the lock, or yielding to an emergency, is not the operator's interrupt: exit 1, hosts as the summary says.
-    return (lockLost.signal.aborted || preempted.signal.aborted) && !io.stop.aborted && result.exitCode === EXIT.interrupted ? EXIT.failedHosts : result.exitCode;
+    return result.exitCode;
   } finally {
     stopWatching();
     await report.close();

@@ -126,9 +126,14 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
   const count = (o: HostOutcome['outcome']): number => hosts.filter((h) => h.outcome === o).length;
   // Why: losing etcd mid-run is its own exit code, so the operator knows to check etcd, then `rollout recover`.
   const etcdLost = hosts.some((h) => h.code === 'E_ETCD_UNREACHABLE');
-  const exitCode = options.stop.aborted
+  // Why: only the operator's own interrupt is exit 130; a run stopped by losing its lock or by an
+  // emergency's preemption did not finish its hosts: exit 1, and run.finished says the same.
+  const interrupted = options.stop.aborted && (options.interrupt === undefined || options.interrupt.aborted);
+  const exitCode = interrupted
     ? EXIT.interrupted
-    : etcdLost
+    : options.stop.aborted
+      ? EXIT.failedHosts
+      : etcdLost
       ? EXIT.etcdUnreachable
       : count('failed') > 0 || budget.tripped || canaryFailed.length > 0
       ? EXIT.failedHosts

@@ -26,8 +26,10 @@ export interface RunOptions {
   readonly failureBudget: Amount | undefined;
   readonly parallelClusters: number;
   readonly capacityWaitSeconds: number;
-  /** Soft stop (first SIGINT/SIGTERM): start nothing new, finish running steps, repool. */
+  /** Soft stop (first SIGINT/SIGTERM, a lost lock, a preemption): start nothing new, finish running steps, repool. */
   readonly stop: AbortSignal;
+  /** The operator's own interrupt, part of `stop`: only it makes exit 130 (unset: every stop does). */
+  readonly interrupt?: AbortSignal;
   /** The run's lock keys: every pool write compares them, so a run that lost its locks writes nothing. */
   readonly fence?: Fence;
   /** The fleet-wide cap (--max-concurrency, run.maxConcurrentRestarts): slots taken through Deps.slots. */

@@ -221,6 +221,17 @@ describe('runRollout, emergency and interrupts', () => {
     expect(h.names('host.drained')).toEqual([]);
   });
 
+  it('stopped by something else than the operator (a lost lock, a preemption) stops alike but exits 1, and run.finished says 1', async () => {
+    const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
+    const interrupt = new AbortController();
+    const lockLost = new AbortController();
+    h.exec = (host, command) => void (host === 'mw1001' && command !== 'true' && lockLost.abort('lock lost'));
+    const result = await h.run({ stop: AbortSignal.any([interrupt.signal, lockLost.signal]), interrupt: interrupt.signal });
+    expect(result.exitCode).toBe(1);
+    expect(h.events.find((e) => e.event === 'run.finished')).toMatchObject({ exitCode: 1 });
+    for (const host of ['mw1001', 'mw1002', 'mw1003', 'mw1004']) expect((await h.value(host))?.['pooled']).toBe('yes');
+  });
+
   it('on a soft stop mid-batch finishes the running restart, repools, starts no new batch and exits 130', async () => {
     const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
     const stop = new AbortController();

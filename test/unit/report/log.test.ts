@@ -35,12 +35,14 @@ describe('createLogger', () => {
     expect(lines(text)[0]).toMatchObject({ etcd: { password: '[redacted]', user: 'root' } });
   });
 
-  it('creates the log file and its directories', () => {
+  it('creates the log file and its directories', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-log-test-'));
     try {
       const file = path.join(dir, 'state', 'rollout', 'r-1.log');
       const log = createLogger({ file });
       logEvent(log, started);
+      // Why: the file is written asynchronously; flush() calls back once it is on disk.
+      await new Promise<void>((resolve, reject) => log.flush((error) => (error ? reject(error) : resolve())));
       expect(lines(fs.readFileSync(file, 'utf8'))[0]).toMatchObject({ event: 'run.started' });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
