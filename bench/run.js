@@ -13,12 +13,13 @@ import { benchJournal } from './journal.js';
 import { benchPlanner } from './planner.js';
 import { benchRollout } from './rollout.js';
 import { benchScale } from './scale.js';
+import { benchSideBySide } from './side-by-side.js';
 import { benchSsh } from './ssh.js';
 import { benchSshReference } from './ssh-reference.js';
 import { fmt } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ALL = ['planner', 'ssh', 'etcd', 'rollout', 'scale'];
+const ALL = ['planner', 'ssh', 'etcd', 'rollout', 'side-by-side', 'scale'];
 /** Run only when named: slower checks that are not part of the default benchmark set. */
 const OPT_IN = ['journal'];
 const NET = '127.0.77';
@@ -109,6 +110,14 @@ function rows(results) {
       out.push(['rollout', '  per-host time: median (max)', `${fmt(ph.perHostMs.median / 1000)} (${fmt(ph.perHostMs.max / 1000)})`, 's']);
     }
   }
+  const sb = results.sideBySide;
+  if (sb) {
+    out.push(['side-by-side', `rollout sync, ${sb.hosts} sandbox hosts, ${sb.batchesPerCluster} batches a cluster: wall, median of ${sb.rounds}`, fmt(sb.rolloutMs / 1000), 's']);
+    out.push(['side-by-side', '  of which the run itself (run.finished durationMs)', fmt(sb.runMs / 1000), 's']);
+    out.push(['side-by-side', '  bare loop (depool, LB applied, drain, restart, first good probe, repool, LB applied)', fmt(sb.bareMs / 1000), 's']);
+    out.push(['side-by-side', '  rollout / bare', sb.ratio.toFixed(2), '×']);
+    out.push(['side-by-side', '  rollout\'s cost per batch: wall (run only) (target ≤ 0.1 s)', `${fmt(sb.perBatchMs / 1000)} (${fmt(sb.perBatchRunMs / 1000)})`, 's']);
+  }
   const sc = results.scale;
   if (sc) {
     for (const r of sc.results) {
@@ -174,6 +183,7 @@ async function main() {
       if (names.includes('ssh')) results.ssh = { ...await benchSsh({ sandbox, log }), reference: await benchSshReference({ sandbox, log }) };
       if (names.includes('etcd')) results.etcd = await benchEtcd({ sandbox, log });
       if (names.includes('rollout')) results.rollout = await benchRollout({ sandbox, log });
+      if (names.includes('side-by-side')) results.sideBySide = await benchSideBySide({ sandbox, log });
       if (names.includes('journal')) results.journal = await benchJournal({ sandbox, log });
     } finally {
       await down();

@@ -1,0 +1,143 @@
+// rollout against the bare work of a graceful restart, on the same sandbox hosts and in the same
+// batches, in one run. The bare loop (plain etcd3 + ssh2 + fetch, no journal, no locks, no guard)
+// does per host: depool, wait until every LB agent has applied it, drain (PHP-FPM status until
+// only the probe is active), restart over an open SSH connection, poll the health URL until the
+// first good answer, repool, wait until the agents have applied it. Clusters in parallel, batches
+// of one host in order, as the sandbox's rollout runs them. The difference per batch is rollout's
+// own cost: the issue's target is at most 0.1 s.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
+import ssh2 from 'ssh2';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(REPO, 'bin', 'rollout.js');
+const PREFIX = '/conftool/v1/pools';
+const SERVICE = 'php-fpm';
+const POLL_MS = 10;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function connect(sandbox, host) {
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    client.once('ready', () => resolve(client)).once('error', reject);
+    client.connect({ host: host.address, port: host.sshPort, username: sandbox.ssh.user, privateKey: fs.readFileSync(sandbox.ssh.identityFile), readyTimeout: 20_000 });
+  });
+}
+
+function exec(client, command) {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (error, stream) => {
+      if (error) return reject(error);
+      let code = null;
+      stream.on('exit', (c) => { code = c; }).on('data', () => undefined).stderr.on('data', () => undefined);
+      stream.on('close', () => (code === 0 ? resolve() : reject(new Error(`${command}: exit ${code}`))));
+    });
+  });
+}
+
+async function until(what, check, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`bare loop: ${what} did not happen within ${timeoutMs / 1000}s`);
+    await sleep(POLL_MS);
+  }
+}
+
+/** Every agent registered in the host's datacenter has applied the pool key's write at `revision`. */
+async function applied(client, host, revision) {
+  const agents = Object.keys(await client.getAll().prefix(`/rollout/v1/lb/${host.dc}/agents/`).strings());
+  if (agents.length === 0) throw new Error(`bare loop: no LB agent registered in ${host.dc}`);
+  for (const agent of agents.map((k) => k.split('/').at(-1))) {
+    const raw = await client.get(`/rollout/v1/lb/${host.dc}/applied/${agent}/${host.cluster}/${SERVICE}/${host.name}`).string();
+    if (raw === null || JSON.parse(raw).revision < revision) return false;
+  }
+  return true;
+}
+
+async function setPooled(client, host, pooled) {
+  const key = `${PREFIX}/${host.dc}/${host.cluster}/${SERVICE}/${host.name}`;
+  const value = JSON.parse(await client.get(key).string());
+  const result = await client.put(key).value(JSON.stringify({ ...value, pooled })).exec();
+  return Number(result.header.revision);
+}
+
+async function bareHost(sandbox, etcd, host) {
+  const ssh = await connect(sandbox, host);
+  try {
+    const depooled = await setPooled(etcd, host, 'no');
+    await until(`${host.name}: LB applies the depool`, () => applied(etcd, host, depooled));
+    await until(`${host.name}: drained`, async () => {
+      const status = await (await fetch(`http://${host.address}:8080/fpm-status?json`)).json();
+      return status['active processes'] <= 1;
+    });
+    await exec(ssh, 'systemctl restart php8.2-fpm');
+    await until(`${host.name}: healthy`, async () => (await fetch(host.httpUrl)).status === 200);
+    const repooled = await setPooled(etcd, host, 'yes');
+    await until(`${host.name}: LB applies the repool`, () => applied(etcd, host, repooled));
+  } finally {
+    ssh.end();
+  }
+}
+
+async function bareLoop(sandbox) {
+  const etcd = new Etcd3({ hosts: sandbox.etcd.endpoints });
+  const started = process.hrtime.bigint();
+  try {
+    const clusters = new Map();
+    for (const h of sandbox.hosts) clusters.set(`${h.dc}/${h.cluster}`, [...(clusters.get(`${h.dc}/${h.cluster}`) ?? []), h]);
+    await Promise.all([...clusters.values()].map(async (hosts) => {
+      for (const host of hosts) await bareHost(sandbox, etcd, host);
+    }));
+  } finally {
+    etcd.close();
+  }
+  return { wallMs: Number(process.hrtime.bigint() - started) / 1e6, batches: Math.max(...[...new Set(sandbox.hosts.map((h) => `${h.dc}/${h.cluster}`))].map((c) => sandbox.hosts.filter((h) => `${h.dc}/${h.cluster}` === c).length)) };
+}
+
+function rolloutSync(sandbox, env) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [CLI, 'sync', '-i', sandbox.inventoryFile, '--json'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    const timer = setTimeout(() => child.kill('SIGTERM'), 180_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const finished = stdout.split('\n').filter((l) => l.includes('"event":"run.finished"')).map((l) => JSON.parse(l))[0];
+      resolve({ exitCode: code, wallMs: Number(process.hrtime.bigint() - started) / 1e6, runMs: finished?.durationMs ?? Number.NaN });
+    });
+  });
+}
+
+/** `rounds` alternating rollout / bare runs on the sandbox; medians, and rollout's cost per batch. */
+export async function benchSideBySide({ sandbox, rounds = 3, log }) {
+  const stateHome = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-bench-logs-'));
+  const env = { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: '1' };
+  const runs = [];
+  try {
+    for (let i = 0; i < rounds; i += 1) {
+      const r = await rolloutSync(sandbox, env);
+      if (r.exitCode !== 0) throw new Error(`rollout sync exited ${r.exitCode}`);
+      const b = await bareLoop(sandbox);
+      runs.push({ rollout: r, bare: b });
+      log?.(`side by side ${i + 1}/${rounds}: rollout ${(r.wallMs / 1000).toFixed(2)} s (run ${(r.runMs / 1000).toFixed(2)} s), bare loop ${(b.wallMs / 1000).toFixed(2)} s`);
+    }
+  } finally {
+    fs.rmSync(stateHome, { recursive: true, force: true });
+  }
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const batches = runs[0].bare.batches;
+  const rolloutMs = med(runs.map((r) => r.rollout.wallMs));
+  const runMs = med(runs.map((r) => r.rollout.runMs));
+  const bareMs = med(runs.map((r) => r.bare.wallMs));
+  return {
+    hosts: sandbox.hosts.length, batchesPerCluster: batches, rounds, rolloutMs, runMs, bareMs,
+    ratio: rolloutMs / bareMs, perBatchMs: (rolloutMs - bareMs) / batches, perBatchRunMs: (runMs - bareMs) / batches,
+  };
+}
