@@ -41,18 +41,21 @@ function exec(client, command) {
 
 async function until(what, check, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
+  let last = 'not yet';
   for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`bare loop: ${what} did not happen within ${timeoutMs / 1000}s`);
+    if (await check().catch((error) => void (last = error.message))) return;
+    if (Date.now() > deadline) throw new Error(`bare loop: ${what} did not happen within ${timeoutMs / 1000}s (last: ${last})`);
     await sleep(POLL_MS);
   }
 }
 
 /** Every agent registered in the host's datacenter has applied the pool key's write at `revision`. */
 async function applied(client, host, revision) {
-  const agents = Object.keys(await client.getAll().prefix(`/rollout/v1/lb/${host.dc}/agents/`).strings());
+  const prefix = `/rollout/v1/lb/${host.dc}/agents/`;
+  // Why: an agent id is `<machine>:<haproxy socket>`, slashes and all.
+  const agents = Object.keys(await client.getAll().prefix(prefix).strings()).map((k) => k.slice(prefix.length));
   if (agents.length === 0) throw new Error(`bare loop: no LB agent registered in ${host.dc}`);
-  for (const agent of agents.map((k) => k.split('/').at(-1))) {
+  for (const agent of agents) {
     const raw = await client.get(`/rollout/v1/lb/${host.dc}/applied/${agent}/${host.cluster}/${SERVICE}/${host.name}`).string();
     if (raw === null || JSON.parse(raw).revision < revision) return false;
   }
