@@ -1,9 +1,9 @@
-import type { Reporter, RolloutEvent } from './events.js';
+import type { Reporter } from './events.js';
 import { clusterKey, createNotableFilter, formatElapsed } from './format.js';
 import { createProgressTracker, renderProgressLine } from './progress.js';
 import type { ClusterProgress } from './progress.js';
 import type { TextStream } from './stream.js';
-import { renderSummary, summarize } from './summary.js';
+import { createSummarizer, renderSummary } from './summary.js';
 
 export interface LinesReporterOptions {
   readonly stream: TextStream;
@@ -20,7 +20,9 @@ export interface LinesReporterOptions {
 export function createLinesReporter(options: LinesReporterOptions): Reporter {
   const { stream, now } = options;
   const everyMs = options.everyMs ?? 5000;
-  const events: RolloutEvent[] = [];
+  // Why: one record per host, folded as events come, instead of every event of the run.
+  const summary = createSummarizer();
+  let seen = 0;
   const progress = createProgressTracker();
   const notable = createNotableFilter();
   const lastPrinted = new Map<string, number>();
@@ -49,7 +51,8 @@ export function createLinesReporter(options: LinesReporterOptions): Reporter {
   return {
     emit(event) {
       startMs ??= now();
-      events.push(event);
+      summary.apply(event);
+      seen += 1;
       progress.apply(event);
       if (event.event === 'batch.started') lastPrinted.set(clusterKey(event.dc, event.cluster), now());
       const line = notable(event);
@@ -64,7 +67,7 @@ export function createLinesReporter(options: LinesReporterOptions): Reporter {
     },
     async close() {
       if (timer !== undefined) clearInterval(timer);
-      if (events.length > 0) stream.write(`\n${renderSummary(summarize(events))}`);
+      if (seen > 0) stream.write(`\n${renderSummary(summary.result())}`);
     },
   };
 }

@@ -1,6 +1,6 @@
-import type { Reporter, RolloutEvent } from './events.js';
+import type { Reporter } from './events.js';
 import type { TextStream } from './stream.js';
-import { summarize } from './summary.js';
+import { createSummarizer } from './summary.js';
 import type { RunSummary } from './summary.js';
 
 /** The last NDJSON line of a run (not a RolloutEvent: it is derived from all of them). */
@@ -14,14 +14,15 @@ export interface NdjsonReporterOptions {
 
 /** `--json`: one JSON object per event per line, then one `run.summary` line at close. */
 export function createNdjsonReporter(options: NdjsonReporterOptions): Reporter {
-  const events: RolloutEvent[] = [];
+  // Why: one record per host, folded as events come, instead of every event of the run.
+  const summary = createSummarizer();
   return {
     emit(event) {
-      events.push(event);
+      summary.apply(event);
       options.stream.write(`${JSON.stringify(event)}\n`);
     },
     async close() {
-      const line: RunSummaryLine = { event: 'run.summary', time: new Date(options.now()).toISOString(), ...summarize(events) };
+      const line: RunSummaryLine = { event: 'run.summary', time: new Date(options.now()).toISOString(), ...summary.result() };
       options.stream.write(`${JSON.stringify(line)}\n`);
     },
   };

@@ -79,7 +79,19 @@ export const stepOf: Partial<Record<RolloutEvent['event'], HostStep>> = {
 const outcomeRank: Record<HostOutcome, number> = { failed: 0, interrupted: 1, 'not-started': 2, done: 3, skipped: 4 };
 
 /** Folds the events of a run into what happened to every host. Pure. */
+/** The summary folded as events come: reporters keep one record per host, not every event. */
+export interface Summarizer {
+  apply(event: RolloutEvent): void;
+  result(): RunSummary;
+}
+
 export function summarize(events: readonly RolloutEvent[]): RunSummary {
+  const summarizer = createSummarizer();
+  for (const event of events) summarizer.apply(event);
+  return summarizer.result();
+}
+
+export function createSummarizer(): Summarizer {
   const hosts = new Map<string, HostState>();
   const planned = new Map<string, { dc: string; cluster: string; hosts: number }>();
   const propagation = new Map<string, { seconds: number; hosts: number }>();
@@ -90,6 +102,7 @@ export function summarize(events: readonly RolloutEvent[]): RunSummary {
   let interruptedBy: string | null = null;
   let firstMs: number | undefined;
   let lastMs = 0;
+  let firstRunId = '';
 
   const hostOf = (e: { host: string; dc: string; cluster: string }, atMs: number): HostState => {
     let h = hosts.get(e.host);
@@ -101,39 +114,40 @@ export function summarize(events: readonly RolloutEvent[]): RunSummary {
     return h;
   };
 
-  for (const event of events) {
+  function apply(event: RolloutEvent): void {
     const atMs = Date.parse(event.time);
+    if (firstMs === undefined) firstRunId = event.runId;
     firstMs ??= atMs;
     lastMs = Math.max(lastMs, atMs);
     switch (event.event) {
       case 'run.started':
         head = event;
         for (const c of event.clusters) planned.set(clusterKey(c.dc, c.cluster), { dc: c.dc, cluster: c.cluster, hosts: c.hosts });
-        continue;
+        return;
       case 'batch.started':
         for (const host of event.hosts) hostOf({ host, dc: event.dc, cluster: event.cluster }, atMs).inBatch = true;
-        continue;
+        return;
       case 'run.warning':
         warnings.push(event.message);
-        continue;
+        return;
       case 'run.interrupted':
         interruptedBy = event.signal;
-        continue;
+        return;
       case 'run.finished':
         finished = event;
-        continue;
+        return;
       case 'capacity.waiting':
       case 'batch.finished':
       case 'slot.waiting':
       case 'slot.acquired':
       case 'canary.soaking':
       case 'canary.passed':
-        continue;
+        return;
       case 'canary.failed':
       case 'canary.skipped':
         // Why: the figures the gate saw belong in the summary, beside why the other hosts never started.
         warnings.push(describeGuardEvent(event));
-        continue;
+        return;
       default:
         break;
     }
@@ -155,43 +169,49 @@ export function summarize(events: readonly RolloutEvent[]): RunSummary {
     if (event.event === 'host.failed') Object.assign(h, { outcome: 'failed', step: event.step, reason: event.reason, code: event.code, depooled: event.depooled });
   }
 
-  for (const [dc, p] of propagation) warnings.push(`${propagationWarning(dc, p.seconds)} (${p.hosts} host${p.hosts === 1 ? '' : 's'})`);
-  const summaries: HostSummary[] = [...hosts.values()].map((h) => ({
-    host: h.host, dc: h.dc, cluster: h.cluster,
-    outcome: h.outcome ?? (h.step === 'pending' && interruptedBy === null ? 'not-started' : 'interrupted'),
-    step: h.step,
-    reason: h.outcome === undefined ? (interruptedBy ? `interrupted by ${interruptedBy}` : 'the run ended before this host finished') : h.reason,
-    code: h.code,
-    durationMs: Math.max(0, h.endMs - h.startMs),
-    depooled: h.depooled,
-  }));
-  // Array.prototype.sort is stable: hosts keep run order within an outcome.
-  summaries.sort((a, b) => outcomeRank[a.outcome] - outcomeRank[b.outcome]);
-  const notStarted = remainders(planned, [...hosts.values()].filter((h) => h.inBatch));
-  const count = (o: HostOutcome) => summaries.filter((h) => h.outcome === o).length;
-  const unnamed = notStarted.reduce((n, c) => n + c.notStarted, 0);
-  return {
-    runId: head?.runId ?? events[0]?.runId ?? '',
-    command: head?.command ?? '',
-    emergency: head?.emergency ?? false,
-    release: head?.release ?? null,
-    durationMs: finished?.durationMs ?? (firstMs === undefined ? 0 : lastMs - firstMs),
-    exitCode: finished?.exitCode ?? null,
-    interruptedBy,
-    hosts: summaries,
-    notStarted,
-    totals: {
-      hosts: summaries.length + unnamed,
-      done: count('done'),
-      failed: count('failed'),
-      skipped: count('skipped'),
-      notStarted: count('not-started') + unnamed,
-      interrupted: count('interrupted'),
-      leftDepooled: summaries.filter((h) => h.depooled).length,
-    },
-    warnings,
-    repoolSkipped,
-  };
+  function result(): RunSummary {
+    // Why: result() may be asked more than once; the propagation warnings are derived, not kept.
+    const said = [...warnings];
+    for (const [dc, p] of propagation) said.push(`${propagationWarning(dc, p.seconds)} (${p.hosts} host${p.hosts === 1 ? '' : 's'})`);
+    const summaries: HostSummary[] = [...hosts.values()].map((h) => ({
+      host: h.host, dc: h.dc, cluster: h.cluster,
+      outcome: h.outcome ?? (h.step === 'pending' && interruptedBy === null ? 'not-started' : 'interrupted'),
+      step: h.step,
+      reason: h.outcome === undefined ? (interruptedBy ? `interrupted by ${interruptedBy}` : 'the run ended before this host finished') : h.reason,
+      code: h.code,
+      durationMs: Math.max(0, h.endMs - h.startMs),
+      depooled: h.depooled,
+    }));
+    // Array.prototype.sort is stable: hosts keep run order within an outcome.
+    summaries.sort((a, b) => outcomeRank[a.outcome] - outcomeRank[b.outcome]);
+    const notStarted = remainders(planned, [...hosts.values()].filter((h) => h.inBatch));
+    const count = (o: HostOutcome) => summaries.filter((h) => h.outcome === o).length;
+    const unnamed = notStarted.reduce((n, c) => n + c.notStarted, 0);
+    return {
+      runId: head?.runId ?? firstRunId,
+      command: head?.command ?? '',
+      emergency: head?.emergency ?? false,
+      release: head?.release ?? null,
+      durationMs: finished?.durationMs ?? (firstMs === undefined ? 0 : lastMs - firstMs),
+      exitCode: finished?.exitCode ?? null,
+      interruptedBy,
+      hosts: summaries,
+      notStarted,
+      totals: {
+        hosts: summaries.length + unnamed,
+        done: count('done'),
+        failed: count('failed'),
+        skipped: count('skipped'),
+        notStarted: count('not-started') + unnamed,
+        interrupted: count('interrupted'),
+        leftDepooled: summaries.filter((h) => h.depooled).length,
+      },
+      warnings: said,
+      repoolSkipped: [...repoolSkipped],
+    };
+  }
+
+  return { apply, result };
 }
 
 function remainders(planned: Map<string, { dc: string; cluster: string; hosts: number }>, hosts: readonly HostState[]): ClusterRemainder[] {

@@ -1,8 +1,8 @@
-import type { Reporter, RolloutEvent } from './events.js';
+import type { Reporter } from './events.js';
 import { createNotableFilter } from './format.js';
 import { createProgressTracker, renderProgress } from './progress.js';
 import type { TextStream } from './stream.js';
-import { renderSummary, summarize } from './summary.js';
+import { createSummarizer, renderSummary } from './summary.js';
 
 export interface TtyReporterOptions {
   readonly stream: TextStream;
@@ -27,13 +27,19 @@ function paint(line: string, color: boolean): string {
  * For a terminal: one live line per cluster, rewritten in place; failures and warnings are
  * printed above it as they happen; the summary at close.
  */
+/** The least time between two redraws of the live block caused by ordinary events. */
+const REDRAW_MS = 100;
+
 export function createTtyReporter(options: TtyReporterOptions): Reporter {
   const { stream, now } = options;
   const color = options.color ?? false;
-  const events: RolloutEvent[] = [];
+  // Why: one record per host, folded as events come, instead of every event of the run.
+  const summary = createSummarizer();
+  let seen = 0;
   const progress = createProgressTracker();
   const notable = createNotableFilter();
   let drawn = 0;
+  let lastDrawMs = Number.NEGATIVE_INFINITY;
   let timer: ReturnType<typeof setInterval> | undefined;
 
   const fit = (line: string): string => (stream.columns !== undefined && line.length >= stream.columns ? line.slice(0, Math.max(1, stream.columns - 1)) : line);
@@ -52,9 +58,16 @@ export function createTtyReporter(options: TtyReporterOptions): Reporter {
 
   return {
     emit(event) {
-      events.push(event);
+      summary.apply(event);
+      seen += 1;
       progress.apply(event);
-      redraw(notable(event));
+      const line = notable(event);
+      // Why: a thousand hosts emit thousands of events a second; the block is redrawn at most every
+      // REDRAW_MS for them, and at once for a line worth reading (a failure, a warning).
+      if (line !== undefined || now() - lastDrawMs >= REDRAW_MS) {
+        lastDrawMs = now();
+        redraw(line);
+      }
       if (timer === undefined && (options.intervalMs ?? 1000) > 0) {
         timer = setInterval(() => redraw(undefined), options.intervalMs ?? 1000);
         timer.unref();
@@ -63,9 +76,9 @@ export function createTtyReporter(options: TtyReporterOptions): Reporter {
     async close() {
       if (timer !== undefined) clearInterval(timer);
       // Nothing ran (e.g. an error before the first event): no block, no empty summary.
-      if (events.length === 0) return;
+      if (seen === 0) return;
       redraw(undefined);
-      stream.write(`\n${renderSummary(summarize(events))}`);
+      stream.write(`\n${renderSummary(summary.result())}`);
     },
   };
 }
