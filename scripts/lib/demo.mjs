@@ -42,7 +42,8 @@ async function phase(sandbox, title, name, args) {
   const figures = path.join(REPORTS, `${name}-load.json`);
   fs.writeFileSync(figures, `${JSON.stringify({ intervalMs: traffic.sampleMs, samples: traffic.samples })}\n`);
   await rollout(['report', log, '--load', figures, '-o', path.join(REPORTS, `${name}.html`)]);
-  return { title, exitCode, seconds, restarted, hosts: sandbox.hosts.length, ...traffic };
+  // Why: after the load figures, whose own `seconds` (the load loop's) must not replace the run's.
+  return { title, exitCode, restarted, hosts: sandbox.hosts.length, ...traffic, seconds };
 }
 
 async function main() {
