@@ -1,4 +1,5 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
+import { movedFenceKey } from '../pool/fence.js';
 import { isElectionError } from '../pool/kv-errors.js';
 import { poolKeyId, type GuardedRead, type PoolEntry, type Pooled } from '../pool/types.js';
 import type { HostRun } from './host-run.js';
@@ -24,12 +25,13 @@ export async function journal(ctx: StepContext, run: HostRun, phase: JournalPhas
   await ctx.journal.record(journalEntry(ctx, run, phase, note));
 }
 
-/** False once any of the run's lock keys moved: the lock is lost, and a refused write was refused for that. */
-export async function fenceHolds(ctx: StepContext): Promise<boolean> {
-  for (const { key, modRevision } of ctx.options.fence ?? []) {
-    if ((await ctx.deps.pool.kv.get(key))?.modRevision !== modRevision) return false;
-  }
-  return true;
+/**
+ * A refused write (E_POOL_CONFLICT) refused because one of the run's lock keys moved: the lock is
+ * lost, not someone else's change. Unknown (etcd does not answer) counts as not lost.
+ */
+async function refusedForLostLock(ctx: StepContext, error: unknown): Promise<boolean> {
+  if (!isRolloutError(error, 'E_POOL_CONFLICT')) return false;
+  return (await movedFenceKey(ctx.deps.pool.kv, ctx.options.fence ?? []).catch(() => undefined)) !== undefined;
 }
 
 export function lockLostError(what: string): RolloutError {
@@ -53,8 +55,7 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
   } catch (error) {
     // Why: a journal record is only overwritten by resending it; during a leader election, guard and send again.
     if (isElectionError(error)) return 'conflict';
-    const lost = isRolloutError(error, 'E_POOL_CONFLICT') && !(await fenceHolds(ctx).catch(() => true));
-    const why = lost ? lockLostError('journal write before the depool') : error;
+    const why = (await refusedForLostLock(ctx, error)) ? lockLostError('journal write before the depool') : error;
     for (const run of runs) run.fail('depool', `${describeError(why)} (left pooled, not restarted)`, isRolloutError(why) ? why.code : 'E_INTERNAL');
     return 'failed';
   }
@@ -73,7 +74,7 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
       return 'failed';
     }
     if (found === undefined) {
-      if (isRolloutError(error, 'E_POOL_CONFLICT') && !(await fenceHolds(ctx).catch(() => true))) {
+      if (await refusedForLostLock(ctx, error)) {
         for (const run of runs) run.fail('depool', `${describeError(lockLostError('depool'))} (left pooled, not restarted)`, 'E_LOCK_LOST');
         return 'failed';
       }
@@ -147,7 +148,7 @@ export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled'
     return 'repooled';
   } catch (error) {
     // Why: a fenced write refused because the lock is gone is not someone else's change: the host stays this run's, depooled.
-    if (isRolloutError(error, 'E_POOL_CONFLICT') && !(await fenceHolds(ctx).catch(() => true))) throw lockLostError(`${run.name}: repool`);
+    if (await refusedForLostLock(ctx, error)) throw lockLostError(`${run.name}: repool`);
     if (isRolloutError(error, 'E_POOL_CONFLICT')) return leave(`changed by someone else during the run (wrote revision ${wrote.revision}, now ${await seenNow(ctx, run)}): left as it is`);
     throw error;
   }

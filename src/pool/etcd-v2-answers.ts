@@ -1,7 +1,5 @@
 import { RolloutError } from '../errors.js';
 import { leaves, V2_COMPARE_FAILED, V2_KEY_NOT_FOUND, V2_NODE_EXISTS, type V2Answer, type V2Client, type V2Node } from './etcd-v2-client.js';
-import type { Kv } from './kv.js';
-import type { Fence } from './types.js';
 
 /** An answer etcd gave that is neither the value nor a lost compare. */
 export function v2Failure(key: string, answer: V2Answer): RolloutError {
@@ -25,14 +23,6 @@ export async function readTree(client: V2Client, dir: string): Promise<{ readonl
   if (answer.status === 404 && answer.body.errorCode === V2_KEY_NOT_FOUND) return { index: answer.index, nodes: new Map() };
   if (answer.status !== 200) throw v2Failure(dir, answer);
   return { index: answer.index, nodes: new Map(leaves(answer.body.node).map((node) => [node.key, node])) };
-}
-
-/** The fence (the run's v3 lock keys) still at the revisions the run took them at. */
-export async function fenceHolds(kv: Kv, fence: Fence): Promise<string | undefined> {
-  for (const { key, modRevision } of fence) {
-    if ((await kv.get(key))?.modRevision !== modRevision) return key;
-  }
-  return undefined;
 }
 
 export function fenceMovedError(key: string): RolloutError {

@@ -1,6 +1,7 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
-import { fenceHolds, fenceMovedError, isV2Refusal, readTree, v2ConflictError, v2Failure } from './etcd-v2-answers.js';
+import { fenceMovedError, isV2Refusal, readTree, v2ConflictError, v2Failure } from './etcd-v2-answers.js';
 import type { V2Client } from './etcd-v2-client.js';
+import { movedFenceKey } from './fence.js';
 import type { Kv } from './kv.js';
 import type { Fence, GuardedRead, PoolEntry, PoolKey } from './types.js';
 
@@ -115,7 +116,7 @@ async function abandon(client: V2Client, landed: readonly { readonly put: BatchP
  */
 export async function writeBatchV2(input: BatchInput): Promise<Landed[]> {
   const { kv, client, read, puts, fence } = input;
-  const moved = await fenceHolds(kv, fence);
+  const moved = await movedFenceKey(kv, fence);
   if (moved !== undefined) throw fenceMovedError(moved);
   // Why: a stale read fails here, before any write; the check after the writes is the one that counts.
   const stale = await movedSince(client, read, new Map());
@@ -132,7 +133,7 @@ export async function writeBatchV2(input: BatchInput): Promise<Landed[]> {
   const result = landed.map(({ put, index }) => ({ key: put.key, path: put.path, index }));
   const records = input.records(result);
   if (records.length === 0) {
-    const lost = await fenceHolds(kv, fence);
+    const lost = await movedFenceKey(kv, fence);
     if (lost !== undefined) return abandon(client, landed, fenceMovedError(lost));
     return result;
   }

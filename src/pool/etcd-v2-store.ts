@@ -1,5 +1,5 @@
-import { fencedPut } from './fence.js';
-import { fenceHolds, fenceMovedError, isV2Refusal, readTree, v2ConflictError, v2Failure } from './etcd-v2-answers.js';
+import { fencedPut, movedFenceKey } from './fence.js';
+import { fenceMovedError, isV2Refusal, readTree, v2ConflictError, v2Failure } from './etcd-v2-answers.js';
 import { batchRevision, writeBatchV2, type Landed } from './etcd-v2-batch.js';
 import type { V2Client, V2Node } from './etcd-v2-client.js';
 import type { Kv } from './kv.js';
@@ -94,7 +94,7 @@ export function createV2PoolStore(kv: Kv, client: V2Client, prefix: string): Poo
   async function write(entry: PoolEntry, change: Parameters<PoolStore['write']>[1], fence: Fence = [], also: readonly { readonly key: string; readonly value: string }[] = []): Promise<number> {
     const path = poolKeyPath(prefix, entry.key);
     const next = nextValue(path, entry, change);
-    const moved = await fenceHolds(kv, fence);
+    const moved = await movedFenceKey(kv, fence);
     if (moved !== undefined) throw fenceMovedError(moved);
     const condition = next.modRevision === 0 ? { prevExist: false as const } : { prevIndex: await prevIndexOf(entry.key, next.modRevision) };
     const answer = await client.put(path, next.value, condition);

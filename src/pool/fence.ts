@@ -11,3 +11,11 @@ export function fencedPut(kv: Kv, key: string, value: string, options: { readonl
   if (fence.length === 0) return kv.put(key, value, expected === undefined ? {} : { expectModRevision: expected });
   return kv.txn({ keys: [...(expected === undefined ? [] : [{ key, modRevision: expected }]), ...fence] }, [{ key, value }]);
 }
+
+/** The first of the fence's keys (a run's lock keys) that moved since the run took it, or undefined while all hold. */
+export async function movedFenceKey(kv: Kv, fence: Fence): Promise<string | undefined> {
+  for (const { key, modRevision } of fence) {
+    if ((await kv.get(key))?.modRevision !== modRevision) return key;
+  }
+  return undefined;
+}
