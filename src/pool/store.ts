@@ -104,8 +104,7 @@ export function createPoolStore(kv: Kv, prefix: string): PoolStore {
   async function write(entry: PoolEntry, change: PoolChange, fence: Fence = [], also: readonly { readonly key: string; readonly value: string }[] = []): Promise<number> {
     const path = poolKeyPath(prefix, entry.key);
     const next = nextValue(path, entry, change);
-    if (also.length === 0) return fencedPut(kv, path, next.value, { expectModRevision: next.modRevision, fence });
-    return kv.txn({ keys: [{ key: path, modRevision: next.modRevision }, ...fence] }, [{ key: path, value: next.value }, ...also]);
+    return fencedPut(kv, path, next.value, { expectModRevision: next.modRevision, fence, also });
   }
 
   async function writeAll(read: GuardedRead, writes: readonly PoolWrite[], also: readonly { readonly key: string; readonly value: string }[] = [], fence: Fence = []): Promise<number> {
