@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
+import { createFileCache, fileStamp } from './file-cache.js';
 
 const { utils } = ssh2;
 
@@ -17,28 +18,21 @@ export interface IdentityFiles {
 }
 
 export function createIdentityFiles(): IdentityFiles {
-  const cache = new Map<string, { readonly stamp: string; readonly key: Promise<ParsedKey> }>();
+  const cache = createFileCache<ParsedKey>();
   return {
     async load(file, passphrase) {
-      const stamp = await stat(file).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, (cause: Error) => {
+      const stamp = await fileStamp(file).catch((cause: Error) => {
         throw new IdentityError('read', cause.message, { cause });
       });
-      const id = `${file}\0${passphrase ?? ''}`;
-      const hit = cache.get(id);
-      if (hit?.stamp === stamp) return hit.key;
-      const key = readFile(file).then((raw) => {
+      return cache.get(`${file}\0${passphrase ?? ''}`, stamp, async () => {
+        const raw = await readFile(file).catch((cause: Error) => {
+          throw new IdentityError('read', cause.message, { cause });
+        });
         const parsed = utils.parseKey(raw, passphrase);
         if (parsed instanceof Error) throw new IdentityError('parse', parsed.message, { cause: parsed });
         // Why: a file with several keys authenticates with its first, as before (ssh2 tries only that one).
         return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
-      }, (cause: Error) => {
-        throw new IdentityError('read', cause.message, { cause });
       });
-      cache.set(id, { stamp, key });
-      key.catch(() => {
-        if (cache.get(id)?.key === key) cache.delete(id);
-      });
-      return key;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { createFileCache, fileStamp } from './file-cache.js';
 import { hostsFieldMatches, readKnownHosts } from './known-hosts.js';
 import type { KnownHostEntry, KnownHostsLookup } from './known-hosts.js';
 
@@ -45,22 +45,15 @@ export interface KnownHostsFiles {
 }
 
 export function createKnownHostsFiles(): KnownHostsFiles {
-  const cache = new Map<string, { readonly stamp: string; readonly index: Promise<KnownHostsIndex> }>();
+  const cache = createFileCache<KnownHostsIndex>();
   return {
     async load(file) {
       // Why: a key recorded by acceptNewHostKeys (or an operator's edit) changes the file, and must be seen.
-      const stamp = await stat(file).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, (error: NodeJS.ErrnoException) => {
+      const stamp = await fileStamp(file).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return 'missing';
         throw error;
       });
-      const hit = cache.get(file);
-      if (hit?.stamp === stamp) return hit.index;
-      const index = readKnownHosts(file).then((entries) => new KnownHostsIndex(entries));
-      cache.set(file, { stamp, index });
-      index.catch(() => {
-        if (cache.get(file)?.index === index) cache.delete(file);
-      });
-      return index;
+      return cache.get(file, stamp, async () => new KnownHostsIndex(await readKnownHosts(file)));
     },
   };
 }
