@@ -115,7 +115,7 @@ async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
     await journal(ctx, run, 'failed', run.failure?.reason).catch(() => undefined);
   }
   run.finishedAt = ctx.deps.clock.now();
-  // Why: a run holds connections for the hosts in flight only, so memory follows sshConcurrency, not the fleet.
+  // Why: a run holds connections for the hosts in flight only, so memory follows the batches in flight, not the fleet.
   ctx.deps.transport.release(sshTargetFor(run.host));
   if (run.state === 'failed' || run.state === 'skipped') {
     const failure = run.failure ?? { reason: 'unknown', code: 'E_INTERNAL' };

@@ -87,7 +87,11 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
 
   function cached(key: string, open: () => Promise<SshClient>): Connection {
     const existing = cache.get(key);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      // Why: used again before it closed: its host is not done after all.
+      existing.released = false;
+      return existing;
+    }
     const conn: Connection = { key, client: open(), sessions: pLimit(sessionsPerConnection), closed: false, inFlight: 0, released: false };
     cache.set(key, conn);
     conn.client.then((client) => {
@@ -124,11 +128,6 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
 
   function connectionFor(target: SshTarget): Connection {
     const key = connectionKey(target);
-    const reused = cache.get(key);
-    if (reused !== undefined) {
-      reused.released = false;
-      return reused;
-    }
     if (target.jumpHost === undefined) {
       return cached(key, () => {
         log?.debug({ host: target.host, address: target.address, port: target.port }, 'ssh connecting');
