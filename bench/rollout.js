@@ -1,35 +1,19 @@
 // Rolling-restart benchmark: `rollout sync` vs `rollout sync --emergency --yes` on the sandbox,
 // under HTTP load through HAProxy (one load loop per backend, as in scripts/lib/demo.mjs).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadAllBackends, masterPids } from '../scripts/lib/fleet-load.mjs';
+import { eventsOf, runCli } from './cli.js';
 import { median, quantile } from './stats.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(REPO, 'bin', 'rollout.js');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs the CLI with --json; resolves its exit code, its run.summary line and its stderr. */
-function rollout(args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--json'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    // Why: bounded in time; a graceful run of 12 hosts takes well under this.
-    const timer = setTimeout(() => child.kill('SIGTERM'), 180_000);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      const summaryLine = stdout.split('\n').find((l) => l.includes('"event":"run.summary"'));
-      const lbConfirmed = stdout.split('\n').filter((l) => l.includes('"event":"lb.confirmed"')).length;
-      resolve({ exitCode: code ?? (signal ? 128 : 1), summary: summaryLine ? JSON.parse(summaryLine) : null, stderr, lbConfirmed });
-    });
-  });
+async function rollout(args, env) {
+  // Why: bounded in time; a graceful run of 12 hosts takes well under this.
+  const { exitCode, stdout, stderr } = await runCli([...args, '--json'], env, { timeoutMs: 180_000 });
+  return { exitCode, summary: eventsOf(stdout, 'run.summary')[0] ?? null, stderr, lbConfirmed: eventsOf(stdout, 'lb.confirmed').length };
 }
 
 

@@ -5,16 +5,13 @@
 // first good answer, repool, wait until the agents have applied it. Clusters in parallel, batches
 // of one host in order, as the sandbox's rollout runs them. The difference per batch is rollout's
 // own cost: the issue's target is at most 0.1 s.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import ssh2 from 'ssh2';
+import { eventsOf, runCli } from './cli.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(REPO, 'bin', 'rollout.js');
 const PREFIX = '/conftool/v1/pools';
 const SERVICE = 'php-fpm';
 const POLL_MS = 10;
@@ -88,34 +85,24 @@ async function bareHost(sandbox, etcd, host) {
 }
 
 async function bareLoop(sandbox) {
+  const clusters = new Map();
+  for (const h of sandbox.hosts) clusters.set(`${h.dc}/${h.cluster}`, [...(clusters.get(`${h.dc}/${h.cluster}`) ?? []), h]);
   const etcd = new Etcd3({ hosts: sandbox.etcd.endpoints });
   const started = process.hrtime.bigint();
   try {
-    const clusters = new Map();
-    for (const h of sandbox.hosts) clusters.set(`${h.dc}/${h.cluster}`, [...(clusters.get(`${h.dc}/${h.cluster}`) ?? []), h]);
     await Promise.all([...clusters.values()].map(async (hosts) => {
       for (const host of hosts) await bareHost(sandbox, etcd, host);
     }));
   } finally {
     etcd.close();
   }
-  return { wallMs: Number(process.hrtime.bigint() - started) / 1e6, batches: Math.max(...[...new Set(sandbox.hosts.map((h) => `${h.dc}/${h.cluster}`))].map((c) => sandbox.hosts.filter((h) => `${h.dc}/${h.cluster}` === c).length)) };
+  // Why: one host a batch, clusters in parallel: the longest cluster is the number of batches in a row.
+  return { wallMs: Number(process.hrtime.bigint() - started) / 1e6, batches: Math.max(...[...clusters.values()].map((hosts) => hosts.length)) };
 }
 
-function rolloutSync(sandbox, env) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [CLI, 'sync', '-i', sandbox.inventoryFile, '--json'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    const timer = setTimeout(() => child.kill('SIGTERM'), 180_000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const finished = stdout.split('\n').filter((l) => l.includes('"event":"run.finished"')).map((l) => JSON.parse(l))[0];
-      resolve({ exitCode: code, wallMs: Number(process.hrtime.bigint() - started) / 1e6, runMs: finished?.durationMs ?? Number.NaN });
-    });
-  });
+async function rolloutSync(sandbox, env) {
+  const { exitCode, stdout, wallMs } = await runCli(['sync', '-i', sandbox.inventoryFile, '--json'], env, { timeoutMs: 180_000 });
+  return { exitCode, wallMs, runMs: eventsOf(stdout, 'run.finished')[0]?.durationMs ?? Number.NaN };
 }
 
 /** `rounds` alternating rollout / bare runs on the sandbox; medians, and rollout's cost per batch. */
