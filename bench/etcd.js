@@ -1,7 +1,7 @@
 // etcd benchmark: CAS writes of conftool values through the pool store, against the sandbox etcd.
 // Uses its own prefix so neither the LB agents nor the sandbox's pool keys see these writes.
 import { loadInventory } from '../dist/inventory/load.js';
-import { connectEtcd } from '../dist/pool/etcd-kv.js';
+import { connectEtcd } from '../dist/kv/etcd-kv.js';
 import { createPoolStore } from '../dist/pool/store.js';
 import { poolKeyId } from '../dist/pool/types.js';
 import { median, msSince, quantile } from './stats.js';

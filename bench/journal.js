@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connectEtcd } from '../dist/pool/etcd-kv.js';
+import { connectEtcd } from '../dist/kv/etcd-kv.js';
 import { loadInventory } from '../dist/inventory/load.js';
 import { runCli } from './cli.js';
 import { msSince } from './stats.js';

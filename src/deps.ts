@@ -3,7 +3,7 @@ import type { CanaryProbes } from './health/canary-probes.js';
 import type { OpcacheProbe } from './health/opcache.js';
 import type { DrainProbe, HealthProbe } from './health/types.js';
 import type { LbConfirmations } from './lb/confirm-port.js';
-import type { RestartSlots } from './pool/semaphore.js';
+import type { RestartSlots } from './coordination/semaphore.js';
 import type { PoolStore } from './pool/types.js';
 import type { Reporter } from './report/events.js';
 import type { Transport } from './transport/types.js';

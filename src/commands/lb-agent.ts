@@ -11,8 +11,8 @@ import { createHaproxyRuntime } from '../lb/haproxy.js';
 import { parseListen, startAgentHttp } from '../lb/http.js';
 import { createAgentMetrics } from '../lb/metrics.js';
 import { AgentHealth, healthObserver, observers } from '../lb/observe.js';
-import { connectEtcd } from '../pool/etcd-kv.js';
-import { createV2Client } from '../pool/etcd-v2-client.js';
+import { connectEtcd } from '../kv/etcd-kv.js';
+import { createV2Client } from '../kv/etcd-v2-client.js';
 import { createV2PoolFeed } from '../pool/etcd-v2-watch.js';
 
 export interface LbAgentArgs {

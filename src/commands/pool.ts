@@ -1,7 +1,7 @@
 import type { Io } from '../cli/io.js';
 import { EXIT, isRolloutError, RolloutError } from '../errors.js';
 import { allClusters, type Inventory, type InventoryCluster, type InventoryHost } from '../inventory/types.js';
-import { checkCapacity } from '../orchestrator/capacity.js';
+import { checkCapacity } from '../orchestrator/guards/capacity.js';
 import { poolKeyOf, poolKeysFor } from '../planner/plan.js';
 import { pruneManual, recordManual } from '../pool/manual.js';
 import { poolKeyId, type PoolEntry, type PoolStore } from '../pool/types.js';

@@ -4,9 +4,9 @@ import { EXIT, RolloutError } from '../errors.js';
 import { createProbes } from '../health/select.js';
 import { allHosts } from '../inventory/types.js';
 import { recoverRuns, unresolved, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../orchestrator/recover.js';
-import { discardRun, finishRun, listRuns, recordJournalHost, type RunRecord } from '../pool/journal.js';
-import type { Kv } from '../pool/kv.js';
-import { acquireLocks } from '../pool/lock.js';
+import { discardRun, finishRun, listRuns, recordJournalHost, type RunRecord } from '../coordination/journal.js';
+import type { Kv } from '../kv/kv.js';
+import { acquireLocks } from '../coordination/lock.js';
 import { createSshTransport } from '../transport/ssh.js';
 import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
 

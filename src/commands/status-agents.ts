@@ -1,6 +1,6 @@
 import { agentKeyPrefix, appliedKeyPrefix, appliedRevisionOf, type AgentRegistration } from '../lb/keys.js';
 import { poolDcPrefix } from '../lb/pool-path.js';
-import type { Kv } from '../pool/kv.js';
+import type { Kv } from '../kv/kv.js';
 
 /** One registered LB agent, as `rollout status` shows it. */
 export interface AgentRow {

@@ -1,4 +1,4 @@
-import { describeSlotHolder, type SlotEntry } from '../pool/semaphore.js';
+import { describeSlotHolder, type SlotEntry } from '../coordination/semaphore.js';
 
 /** `rollout status`: who holds the fleet-wide restart slots and who waits for them, per scope; '' when none. */
 export function renderSlots(byScope: ReadonlyMap<string, readonly SlotEntry[]>): string {

@@ -2,8 +2,8 @@ import type { Io } from '../cli/io.js';
 import { EXIT } from '../errors.js';
 import { poolKeysFor } from '../planner/plan.js';
 import { selectClusters } from '../planner/select.js';
-import { listRuns } from '../pool/journal.js';
-import { describeHolder, listLocks } from '../pool/lock.js';
+import { listRuns } from '../coordination/journal.js';
+import { describeHolder, listLocks } from '../coordination/lock.js';
 import { readManual } from '../pool/manual.js';
 import { unresolved } from '../orchestrator/recover.js';
 import { poolKeyId } from '../pool/types.js';
@@ -11,7 +11,7 @@ import { connectPool, loadFor, type CommonArgs } from './context.js';
 import { renderStatusTable, statusRows, type ChangeNote } from './status-rows.js';
 import { agentRows, renderAgents } from './status-agents.js';
 import { renderSlots } from './status-slots.js';
-import { listSlots } from '../pool/semaphore.js';
+import { listSlots } from '../coordination/semaphore.js';
 
 export interface StatusArgs extends CommonArgs {
   readonly cluster?: unknown;

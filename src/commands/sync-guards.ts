@@ -3,8 +3,8 @@ import { RolloutError } from '../errors.js';
 import { createCanaryProbes } from '../health/canary-probes.js';
 import type { Inventory } from '../inventory/types.js';
 import type { RunOptions } from '../orchestrator/types.js';
-import type { Kv, Lease } from '../pool/kv.js';
-import { createRestartSlots } from '../pool/semaphore.js';
+import type { Kv, Lease } from '../kv/kv.js';
+import { createRestartSlots } from '../coordination/semaphore.js';
 import { realSleep } from '../deps.js';
 
 /** --max-concurrency over run.maxConcurrentRestarts; undefined: no fleet-wide cap. */

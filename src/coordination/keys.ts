@@ -1,4 +1,4 @@
-import type { PoolKey } from './types.js';
+import type { PoolKey } from '../pool/types.js';
 
 /** Rollout's own keys live beside conftool's, never inside its pool prefix (DESIGN.md). */
 export const ROLLOUT_PREFIX = '/rollout/v1/';

@@ -1,6 +1,6 @@
 import { RolloutError, isRolloutError } from '../errors.js';
-import type { Kv, Lease } from './kv.js';
-import { LOCKS_PREFIX, lockKey } from './rollout-keys.js';
+import type { Kv, Lease } from '../kv/kv.js';
+import { LOCKS_PREFIX, lockKey } from './keys.js';
 
 /** Who holds a cluster lock: the value of `/rollout/v1/locks/<dc>/<cluster>`. */
 export interface LockHolder {

@@ -1,5 +1,5 @@
-import { ROLLOUT_PREFIX } from './rollout-keys.js';
-import type { Kv } from './kv.js';
+import { ROLLOUT_PREFIX } from './keys.js';
+import type { Kv } from '../kv/kv.js';
 import type { ClusterRef } from './lock.js';
 
 /** `/rollout/v1/preempt/<dc>/<cluster>`: an emergency run asks the graceful run holding the cluster to stop. */

@@ -1,6 +1,6 @@
 import { RolloutError, isRolloutError } from '../errors.js';
-import type { Kv, KvEntry, Lease } from './kv.js';
-import { SLOTS_PREFIX } from './rollout-keys.js';
+import type { Kv, KvEntry, Lease } from '../kv/kv.js';
+import { SLOTS_PREFIX } from './keys.js';
 
 /**
  * A counting semaphore in etcd (etcd's queue/semaphore recipe, what poolcounter does for

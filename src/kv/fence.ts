@@ -1,5 +1,5 @@
 import type { Kv } from './kv.js';
-import type { Fence } from './types.js';
+import type { Fence } from '../pool/types.js';
 
 /**
  * A put that applies only while every fence key (a run's lock keys) is unchanged, and, with

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
-import type { Kv, Lease, Watch, WatchEvent } from '../pool/kv.js';
+import type { Kv, Lease, Watch, WatchEvent } from '../kv/kv.js';
 import type { PoolFeed } from '../pool/etcd-v2-watch.js';
 import { DEFAULT_BACKEND_TEMPLATE, backoffMs, validateBackendTemplate } from './apply.js';
 import type { HaproxyRuntime } from './haproxy.js';

@@ -1,4 +1,4 @@
-import type { Kv, Watch, WatchEvent } from '../pool/kv.js';
+import type { Kv, Watch, WatchEvent } from '../kv/kv.js';
 import { agentKeyPrefix, appliedKey, appliedRevisionOf, lbDcPrefix } from './keys.js';
 import { createChangeSignal, type ChangeSignal } from './change-signal.js';
 import type { LbConfirmations } from './confirm-port.js';

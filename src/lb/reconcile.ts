@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { describeError, isRolloutError } from '../errors.js';
-import type { Kv, Lease } from '../pool/kv.js';
+import type { Kv, Lease } from '../kv/kv.js';
 import { poolKeyId, type PoolKey } from '../pool/types.js';
 import { afterActions, backoffMs, planServer, readPoolValue, serverTarget, shouldEnterMaint } from './apply.js';
 import type { HaproxyRuntime, HaproxyServerState } from './haproxy.js';

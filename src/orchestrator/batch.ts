@@ -1,18 +1,18 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
 import type { InventoryCluster } from '../inventory/types.js';
-import { runBatchKey } from '../pool/rollout-keys.js';
+import { runBatchKey } from '../coordination/keys.js';
 import { poolKeyId, type PoolEntry } from '../pool/types.js';
 import { poolKeysFor } from '../planner/plan.js';
 import { sshTargetFor } from '../health/ssh-target.js';
-import { checkCapacity } from './capacity.js';
-import { takeSlots, type BatchSlots } from './slots.js';
+import { checkCapacity } from './guards/capacity.js';
+import { takeSlots, type BatchSlots } from './guards/slots.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 import { confirmLb, confirmRepool, requireAgents, unconfirmedRepools } from './steps-lb.js';
 import { checkHealth, drain, preflight, restart } from './steps-host.js';
 import { depoolBatch, journal, repool } from './steps-pool.js';
-import { swapMasters, usesDualMaster } from './strategy-dual-master.js';
-import { skipBelowOpcacheThreshold } from './strategy-opcache.js';
+import { swapMasters, usesDualMaster } from './strategies/dual-master.js';
+import { skipBelowOpcacheThreshold } from './strategies/opcache.js';
 
 const CAPACITY_POLL_MS = 2000;
 

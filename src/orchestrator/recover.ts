@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { describeError, isRolloutError } from '../errors.js';
 import type { InventoryHost } from '../inventory/types.js';
 import { poolKeyId, type PoolEntry } from '../pool/types.js';
-import type { BatchMarker } from '../pool/journal.js';
+import type { BatchMarker } from '../coordination/journal.js';
 import type { JournalHostRecord } from './types.js';
 
 /** A run whose lock lease is gone without it finishing: what it journaled per host. */

@@ -5,7 +5,7 @@ import { allClusters, allHosts, type InventoryCluster } from '../inventory/types
 import { resolveAmount } from '../planner/amount.js';
 import type { ClusterPlan } from '../planner/types.js';
 import { runBatch } from './batch.js';
-import { startCanary } from './canary-gate.js';
+import { startCanary } from './guards/canary-gate.js';
 import { createEmitter } from './emit.js';
 import { HostRun, type HostOutcome } from './host-run.js';
 import type { StepContext } from './step-context.js';

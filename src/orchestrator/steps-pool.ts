@@ -1,6 +1,6 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
-import { movedFenceKey } from '../pool/fence.js';
-import { isElectionError } from '../pool/kv-errors.js';
+import { movedFenceKey } from '../kv/fence.js';
+import { isElectionError } from '../kv/kv-errors.js';
 import { poolKeyId, type GuardedRead, type PoolEntry, type Pooled } from '../pool/types.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';

@@ -2,13 +2,13 @@ import type { Fence } from '../pool/types.js';
 import type { Amount, Inventory } from '../inventory/types.js';
 import type { Plan } from '../planner/types.js';
 
-import type { JournalHost } from '../pool/journal.js';
-import type { CanaryGateOption } from './canary-gate.js';
-import type { RestartSlotsOption } from './slots.js';
+import type { JournalHost } from '../coordination/journal.js';
+import type { CanaryGateOption } from './guards/canary-gate.js';
+import type { RestartSlotsOption } from './guards/slots.js';
 
 /** One host's line in the run journal (src/pool/journal.ts stores it under /rollout/v1/runs/). */
 export type JournalHostRecord = JournalHost;
-export type { JournalPhase } from '../pool/journal.js';
+export type { JournalPhase } from '../coordination/journal.js';
 
 /** What the orchestrator needs of the journal: record before every pool write (see src/pool/journal.ts). */
 export interface JournalWriter {

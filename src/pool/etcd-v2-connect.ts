@@ -1,9 +1,9 @@
 import type { EtcdSettings } from '../inventory/types.js';
-import { readTree } from './etcd-v2-answers.js';
-import { createV2Client } from './etcd-v2-client.js';
+import { readTree } from '../kv/etcd-v2-answers.js';
+import { createV2Client } from '../kv/etcd-v2-client.js';
 import { createV2PoolStore } from './etcd-v2-store.js';
 import { createV2PoolFeed, type PoolFeed } from './etcd-v2-watch.js';
-import type { Kv } from './kv.js';
+import type { Kv } from '../kv/kv.js';
 import type { PoolStore } from './types.js';
 
 /**

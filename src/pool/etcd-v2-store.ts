@@ -1,8 +1,8 @@
-import { fencedPut, movedFenceKey } from './fence.js';
-import { fenceMovedError, isV2Refusal, readTree, v2ConflictError, v2Failure } from './etcd-v2-answers.js';
+import { fencedPut, movedFenceKey } from '../kv/fence.js';
+import { fenceMovedError, isV2Refusal, readTree, v2ConflictError, v2Failure } from '../kv/etcd-v2-answers.js';
 import { batchRevision, writeBatchV2, type Landed } from './etcd-v2-batch.js';
-import type { V2Client, V2Node } from './etcd-v2-client.js';
-import type { Kv } from './kv.js';
+import type { V2Client, V2Node } from '../kv/etcd-v2-client.js';
+import type { Kv } from '../kv/kv.js';
 import { nextValue, parsePoolValue, poolKeyPath } from './store.js';
 import { poolKeyId } from './types.js';
 import type { Fence, GuardedRead, PoolEntry, PoolKey, PoolStore } from './types.js';

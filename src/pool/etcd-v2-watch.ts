@@ -1,7 +1,7 @@
 import { describeError } from '../errors.js';
-import { readTree, v2Failure } from './etcd-v2-answers.js';
-import { V2_INDEX_CLEARED, type V2Client, type V2Node } from './etcd-v2-client.js';
-import type { Kv, KvEntry, Watch, WatchEvent, WatchHandlers } from './kv.js';
+import { readTree, v2Failure } from '../kv/etcd-v2-answers.js';
+import { V2_INDEX_CLEARED, type V2Client, type V2Node } from '../kv/etcd-v2-client.js';
+import type { Kv, KvEntry, Watch, WatchEvent, WatchHandlers } from '../kv/kv.js';
 
 /** What the LB agent reads of the pool keys: a list, its revision and a watch from there. */
 export type PoolFeed = Pick<Kv, 'revision' | 'list' | 'watch'>;

@@ -1,5 +1,5 @@
-import type { Kv } from './kv.js';
-import { MANUAL_PREFIX, manualKey, poolKeyFromParts } from './rollout-keys.js';
+import type { Kv } from '../kv/kv.js';
+import { MANUAL_PREFIX, manualKey, poolKeyFromParts } from '../coordination/keys.js';
 import { poolKeyId } from './types.js';
 import type { PoolKey, PoolStore } from './types.js';
 

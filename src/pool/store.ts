@@ -1,6 +1,6 @@
 import { RolloutError } from '../errors.js';
-import { fencedPut } from './fence.js';
-import type { Kv } from './kv.js';
+import { fencedPut } from '../kv/fence.js';
+import type { Kv } from '../kv/kv.js';
 import { poolKeyId } from './types.js';
 import type { Fence, GuardedRead, PoolChange, PoolEntry, PoolKey, PoolStore, PoolValue, PoolWrite } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { Kv } from './kv.js';
+import type { Kv } from '../kv/kv.js';
 
 export type Pooled = 'yes' | 'no' | 'inactive';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Kv } from '../../src/pool/kv.js';
+import type { Kv } from '../../src/kv/kv.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 import { connect, hasStack, inventoryYaml, rolloutOnTty, SCRIPT, scratch, seed, writeFile } from './cli.js';
 import { expectExit } from '../support/explain.js';

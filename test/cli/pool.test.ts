@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Kv } from '../../src/pool/kv.js';
+import type { Kv } from '../../src/kv/kv.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 import { connect, inventoryYaml, rollout, scratch, seed, valueOf, wipe, writeFile } from './cli.js';
 import { expectExit } from '../support/explain.js';

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Kv } from '../../src/pool/kv.js';
-import { createJournal } from '../../src/pool/journal.js';
+import type { Kv } from '../../src/kv/kv.js';
+import { createJournal } from '../../src/coordination/journal.js';
 import { poolKeyPath } from '../../src/pool/store.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 import { connect, inventoryYaml, PREFIX, poolKey, rollout, scratch, seed, valueOf, writeFile } from './cli.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { realSleep } from '../../src/deps.js';
-import type { Kv } from '../../src/pool/kv.js';
-import { createJournal } from '../../src/pool/journal.js';
-import { acquireLocks } from '../../src/pool/lock.js';
+import type { Kv } from '../../src/kv/kv.js';
+import { createJournal } from '../../src/coordination/journal.js';
+import { acquireLocks } from '../../src/coordination/lock.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 import { connect, hasStack, inventoryYaml, poolKey, rollout, scratch, seed, valueOf, wipe, writeFile } from './cli.js';
 import { expectExit } from '../support/explain.js';

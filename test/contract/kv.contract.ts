@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../src/errors.js';
-import type { Kv, Lease, WatchEvent } from '../../src/pool/kv.js';
+import type { Kv, Lease, WatchEvent } from '../../src/kv/kv.js';
 
 /** What the contract needs from an adapter under test. */
 export interface KvHarness {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listSlots } from '../../src/pool/semaphore.js';
+import { listSlots } from '../../src/coordination/semaphore.js';
 import { expectExit } from '../support/explain.js';
 import { NETS } from '../support/nets.js';
 import { events, exitOf, pids, rollout, spawnRollout, until } from './helpers.js';

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { parseDocument, type Document } from 'yaml';
 import { sandboxDown, sandboxUp, type SandboxState, type SandboxUpOptions } from '../../scripts/lib/sandbox.mjs';
-import { connectEtcd } from '../../src/pool/etcd-kv.js';
-import type { Kv } from '../../src/pool/kv.js';
+import { connectEtcd } from '../../src/kv/etcd-kv.js';
+import type { Kv } from '../../src/kv/kv.js';
 import { etcdSettings } from '../support/etcd-settings.js';
 import { until, writeTestInventory } from './helpers.js';
 

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { connectEtcd } from '../../src/pool/etcd-kv.js';
-import type { Kv } from '../../src/pool/kv.js';
+import { connectEtcd } from '../../src/kv/etcd-kv.js';
+import type { Kv } from '../../src/kv/kv.js';
 import { compileSrc } from './compile-src.js';
 import { startEtcd, type TestEtcd } from './etcd.js';
 import { etcdSettings } from './etcd-settings.js';

@@ -1,10 +1,10 @@
-import { describeError } from '../errors.js';
-import { delta, describeSource, ratio, sum, type BackendCounts, type ResponseCounts, type StatsSource } from '../health/haproxy-stats.js';
-import type { HaproxyStatsGate, InventoryCluster } from '../inventory/types.js';
-import type { GateCheck } from '../report/events.js';
-import { renderCommand, renderUrl } from '../transport/template.js';
-import type { HostRun } from './host-run.js';
-import type { StepContext } from './step-context.js';
+import { describeError } from '../../errors.js';
+import { delta, describeSource, ratio, sum, type BackendCounts, type ResponseCounts, type StatsSource } from '../../health/haproxy-stats.js';
+import type { HaproxyStatsGate, InventoryCluster } from '../../inventory/types.js';
+import type { GateCheck } from '../../report/events.js';
+import { renderCommand, renderUrl } from '../../transport/template.js';
+import type { HostRun } from '../host-run.js';
+import type { StepContext } from '../step-context.js';
 
 export interface CanaryGateOption {
   /** --skip-canary-gate: canaries still go first, nobody judges them; the log says so. */

@@ -1,7 +1,7 @@
-import type { InventoryCluster } from '../inventory/types.js';
-import { guardArithmetic } from '../planner/guard.js';
-import { poolKeysFor } from '../planner/plan.js';
-import { poolKeyId, type PoolSnapshot } from '../pool/types.js';
+import type { InventoryCluster } from '../../inventory/types.js';
+import { guardArithmetic } from '../../planner/guard.js';
+import { poolKeysFor } from '../../planner/plan.js';
+import { poolKeyId, type PoolSnapshot } from '../../pool/types.js';
 
 export interface CapacityCheck {
   readonly ok: boolean;

@@ -1,7 +1,7 @@
-import type { InventoryCluster } from '../inventory/types.js';
-import type { SlotGrant } from '../pool/semaphore.js';
-import type { HostRun } from './host-run.js';
-import type { StepContext } from './step-context.js';
+import type { InventoryCluster } from '../../inventory/types.js';
+import type { SlotGrant } from '../../coordination/semaphore.js';
+import type { HostRun } from '../host-run.js';
+import type { StepContext } from '../step-context.js';
 
 /** What the fleet-wide cap is shared by (docs/inventory.md `run.restartSlotScope`). */
 export type RestartScope = 'datacenter-service' | 'datacenter-cluster' | 'service';

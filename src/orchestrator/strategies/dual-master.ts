@@ -1,14 +1,14 @@
 // The dual-master swap (docs/design-notes.md): restart the dormant PHP-FPM master, check it, point
 // the web server at it with a graceful reload, confirm through the public URL. No pool write at all.
-import { describeError, isRolloutError } from '../errors.js';
-import { sshTargetFor } from '../health/ssh-target.js';
-import { probeVars } from '../health/vars.js';
-import type { DualMasterSettings, InventoryHost, Slot } from '../inventory/types.js';
-import type { HostStep } from '../report/events.js';
-import { renderCommand } from '../transport/template.js';
-import type { HostRun } from './host-run.js';
-import type { StepContext } from './step-context.js';
-import { checkHealth } from './steps-host.js';
+import { describeError, isRolloutError } from '../../errors.js';
+import { sshTargetFor } from '../../health/ssh-target.js';
+import { probeVars } from '../../health/vars.js';
+import type { DualMasterSettings, InventoryHost, Slot } from '../../inventory/types.js';
+import type { HostStep } from '../../report/events.js';
+import { renderCommand } from '../../transport/template.js';
+import type { HostRun } from '../host-run.js';
+import type { StepContext } from '../step-context.js';
+import { checkHealth } from '../steps-host.js';
 
 /** True for a host restarted by the swap: the batch neither depools nor guards it. */
 export function usesDualMaster(run: HostRun): boolean {

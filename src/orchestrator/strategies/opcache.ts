@@ -1,8 +1,8 @@
 // Opcache-threshold restarts (scap's check-and-restart-php): before a batch depools anything, a host
 // whose opcache is under the threshold is left alone, neither depooled nor restarted.
-import { describeError } from '../errors.js';
-import type { HostRun } from './host-run.js';
-import type { StepContext } from './step-context.js';
+import { describeError } from '../../errors.js';
+import type { HostRun } from '../host-run.js';
+import type { StepContext } from '../step-context.js';
 
 /** The threshold that applies to a host: --if-opcache-above, else restart.opcache.threshold; none with --release. */
 export function opcacheThreshold(ctx: StepContext, run: HostRun): number | undefined {

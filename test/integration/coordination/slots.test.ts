@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { createRestartSlots, listSlots, type SlotWait } from '../../../src/pool/semaphore.js';
+import { createRestartSlots, listSlots, type SlotWait } from '../../../src/coordination/semaphore.js';
 import { exited, useEtcdWithChildren } from '../../support/etcd-children.js';
 
 const fixture = path.join(import.meta.dirname, 'fixtures', 'slot-holder.mjs');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
-import { connectEtcd } from '../../../src/pool/etcd-kv.js';
+import { connectEtcd } from '../../../src/kv/etcd-kv.js';
 import { startEtcd } from '../../support/etcd.js';
 import type { TestEtcd } from '../../support/etcd.js';
 import { etcdSettings, etcdctl } from '../../support/etcd-settings.js';

@@ -1,7 +1,7 @@
 // The v2 pool client over TLS with client certificates: the same etcd.ca/cert/key as the v3 client.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
-import { connectEtcd } from '../../../src/pool/etcd-kv.js';
+import { connectEtcd } from '../../../src/kv/etcd-kv.js';
 import { connectV2Pool } from '../../../src/pool/etcd-v2-connect.js';
 import { poolKeyId, type PoolEntry } from '../../../src/pool/types.js';
 import { startEtcd, type TestEtcd } from '../../support/etcd.js';

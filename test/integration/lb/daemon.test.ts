@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentKey, appliedKey } from '../../../src/lb/keys.js';
-import type { Kv } from '../../../src/pool/kv.js';
+import type { Kv } from '../../../src/kv/kv.js';
 import { BIN, connect, inventoryYaml, poolKey, PREFIX, rollout, scratch, writeFile } from '../../cli/cli.js';
 import { poolKeyPath } from '../../../src/pool/store.js';
 import { startEtcd, type TestEtcd } from '../../support/etcd.js';

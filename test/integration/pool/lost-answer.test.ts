@@ -1,8 +1,8 @@
 // A depool whose answer is lost after etcd committed it, on a real etcd: resolved by its commit marker.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectEtcd } from '../../../src/pool/etcd-kv.js';
-import { unreachableError } from '../../../src/pool/kv-errors.js';
-import type { Kv } from '../../../src/pool/kv.js';
+import { connectEtcd } from '../../../src/kv/etcd-kv.js';
+import { unreachableError } from '../../../src/kv/kv-errors.js';
+import type { Kv } from '../../../src/kv/kv.js';
 import { startEtcd, type TestEtcd } from '../../support/etcd.js';
 import { etcdctl, etcdSettings } from '../../support/etcd-settings.js';
 import { fleet } from '../../support/fleet.js';

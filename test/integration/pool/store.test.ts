@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
-import { connectEtcd } from '../../../src/pool/etcd-kv.js';
-import type { Kv } from '../../../src/pool/kv.js';
+import { connectEtcd } from '../../../src/kv/etcd-kv.js';
+import type { Kv } from '../../../src/kv/kv.js';
 import { createPoolStore } from '../../../src/pool/store.js';
 import { poolKeyId } from '../../../src/pool/types.js';
 import { startEtcd } from '../../support/etcd.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentRows, renderAgents } from '../../../src/commands/status-agents.js';
 import { agentKey, appliedKey } from '../../../src/lb/keys.js';
-import { createMemoryKv } from '../../../src/pool/memory-kv.js';
+import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 
 const PREFIX = '/conftool/v1/pools';
 const key = (host: string) => ({ dc: 'eqiad', cluster: 'appserver', service: 'php-fpm', host });

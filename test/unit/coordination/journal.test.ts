@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createJournal, deleteRun, listRuns, newRunId } from '../../../src/pool/journal.js';
-import type { JournalHost, RunMeta } from '../../../src/pool/journal.js';
-import { acquireLocks } from '../../../src/pool/lock.js';
-import type { LockHolder } from '../../../src/pool/lock.js';
-import { createMemoryKv } from '../../../src/pool/memory-kv.js';
+import { createJournal, deleteRun, listRuns, newRunId } from '../../../src/coordination/journal.js';
+import type { JournalHost, RunMeta } from '../../../src/coordination/journal.js';
+import { acquireLocks } from '../../../src/coordination/lock.js';
+import type { LockHolder } from '../../../src/coordination/lock.js';
+import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 
 const holder: LockHolder = { user: 'alice', machine: 'deploy1', pid: 4242, command: 'rollout sync', runId: '20261124T195500Z-ab12cd', startedAt: '2026-11-24T19:55:00.000Z', reason: '' };
 const meta: RunMeta = { runId: holder.runId, holder, command: 'rollout sync', emergency: false, startedAt: holder.startedAt, lease: '1' };

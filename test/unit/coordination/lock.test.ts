@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
-import { acquireLocks, listLocks, parseLockHolder } from '../../../src/pool/lock.js';
-import type { LockHolder } from '../../../src/pool/lock.js';
-import { createMemoryKv } from '../../../src/pool/memory-kv.js';
+import { acquireLocks, listLocks, parseLockHolder } from '../../../src/coordination/lock.js';
+import type { LockHolder } from '../../../src/coordination/lock.js';
+import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 
 const alice: LockHolder = { user: 'alice', machine: 'deploy1', pid: 4242, command: 'rollout sync', runId: 'r-1', startedAt: '2026-11-24T19:55:00.000Z', reason: '' };
 const bob: LockHolder = { ...alice, user: 'bob', pid: 77, runId: 'r-2' };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
-import { createMemoryKv } from '../../../src/pool/memory-kv.js';
-import { createRestartSlots, listSlots, type SlotHolder, type SlotWait } from '../../../src/pool/semaphore.js';
+import { createMemoryKv } from '../../../src/kv/memory-kv.js';
+import { createRestartSlots, listSlots, type SlotHolder, type SlotWait } from '../../../src/coordination/semaphore.js';
 
 const scope = 'dc-service/eqiad/php-fpm';
 const holder = (runId: string, hosts: string[], limit = 2): SlotHolder => ({ runId, user: 'alice', machine: 'deploy1', pid: 1, dc: 'eqiad', cluster: 'appserver', hosts, limit, since: '2026-12-02T04:00:00.000Z' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
-import { createMemoryKv } from '../../../src/pool/memory-kv.js';
+import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 import { kvContract } from '../../contract/kv.contract.js';
 
 kvContract('memory', async () => {

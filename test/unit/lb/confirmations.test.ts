@@ -5,8 +5,8 @@ import type { LbConfirmations } from '../../../src/lb/confirm-port.js';
 import { createMemoryLbConfirmations } from '../../../src/lb/confirm-memory.js';
 import { createWatchedLbConfirmations } from '../../../src/lb/confirm-watch.js';
 import { agentKey, appliedKey } from '../../../src/lb/keys.js';
-import type { Kv } from '../../../src/pool/kv.js';
-import { createMemoryKv } from '../../../src/pool/memory-kv.js';
+import type { Kv } from '../../../src/kv/kv.js';
+import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 import type { PoolKey } from '../../../src/pool/types.js';
 
 const KEY: PoolKey = { dc: 'eqiad', cluster: 'appserver', service: 'php-fpm', host: 'mw1001' };

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { createMemoryKv, type MemoryKv } from '../../../src/pool/memory-kv.js';
+import { createMemoryKv, type MemoryKv } from '../../../src/kv/memory-kv.js';
 import { runLbAgent, type LbAgentOptions } from '../../../src/lb/agent.js';
 import type { AppliedValue } from '../../../src/lb/keys.js';
 import { appliedKey } from '../../../src/lb/keys.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { unreachableError } from '../../../src/pool/kv-errors.js';
+import { unreachableError } from '../../../src/kv/kv-errors.js';
 import { poolKeyPath } from '../../../src/pool/store.js';
-import { acquireLocks } from '../../../src/pool/lock.js';
+import { acquireLocks } from '../../../src/coordination/lock.js';
 import type { Fence, GuardedRead, PoolKey } from '../../../src/pool/types.js';
 import { fleet } from '../../support/fleet.js';
 import { harness, PREFIX, type Harness } from './harness.js';

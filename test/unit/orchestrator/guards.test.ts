@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BackendCounts, ResponseCounts } from '../../../src/health/haproxy-stats.js';
 import type { CanaryProbes } from '../../../src/health/canary-probes.js';
 import type { CanarySettings, Inventory } from '../../../src/inventory/types.js';
-import { createRestartSlots, listSlots } from '../../../src/pool/semaphore.js';
+import { createRestartSlots, listSlots } from '../../../src/coordination/semaphore.js';
 import type { RolloutEvent } from '../../../src/report/events.js';
 import { fleet } from '../../support/fleet.js';
 import { harness } from './harness.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
-import type { V2Answer, V2Client, V2Node } from '../../../src/pool/etcd-v2-client.js';
+import type { V2Answer, V2Client, V2Node } from '../../../src/kv/etcd-v2-client.js';
 import { createV2PoolStore } from '../../../src/pool/etcd-v2-store.js';
-import { createMemoryKv } from '../../../src/pool/memory-kv.js';
+import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 import { poolKeyPath } from '../../../src/pool/store.js';
 import { poolKeyId, type PoolEntry, type PoolKey, type PoolStore } from '../../../src/pool/types.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clearManual, pruneManual, readManual, recordManual } from '../../../src/pool/manual.js';
 import { createPoolStore, poolKeyPath } from '../../../src/pool/store.js';
 import type { ManualRecord } from '../../../src/pool/manual.js';
-import { createMemoryKv } from '../../../src/pool/memory-kv.js';
+import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 
 const key = { dc: 'eqiad', cluster: 'appserver', service: 'apache2', host: 'mw1001' };
 const record: ManualRecord = { action: 'depool', user: 'alice', machine: 'deploy1', reason: 'T12345 disk', time: '2026-11-24T19:00:00.000Z', revision: 42 };

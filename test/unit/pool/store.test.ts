@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
-import { createMemoryKv } from '../../../src/pool/memory-kv.js';
+import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 import { createPoolStore, parsePoolKeyPath, parsePoolValue, poolKeyPath } from '../../../src/pool/store.js';
 import { poolKeyId } from '../../../src/pool/types.js';
 import type { PoolEntry, PoolKey } from '../../../src/pool/types.js';
