@@ -1,10 +1,10 @@
-import { fencedPut } from '../kv/fence.js';
+import { fencedPut, type Fence } from '../kv/fence.js';
 import type { Kv } from '../kv/kv.js';
 import { listLocks } from './lock.js';
 import type { LockHolder } from './lock.js';
 import { RUNS_PREFIX, runBatchPrefix, runHostKey, runMetaKey, runPrefix } from './keys.js';
 import type { HostStep } from '../steps.js';
-import type { Fence, PoolKey, PoolValue } from '../pool/types.js';
+import type { PoolKey, PoolValue } from '../pool/types.js';
 
 /** `/rollout/v1/runs/<runId>/meta`: who ran what; finishedAt/outcome once it ended. Not lease-bound. */
 export interface RunMeta {

@@ -1,4 +1,4 @@
-import { ROLLOUT_PREFIX } from './keys.js';
+import { ROLLOUT_PREFIX } from '../keyspace.js';
 import type { Kv } from '../kv/kv.js';
 import type { ClusterRef } from './lock.js';
 

@@ -1,5 +1,7 @@
 import type { Kv } from './kv.js';
-import type { Fence } from '../pool/types.js';
+
+/** Keys that must still be at these revisions for a write to apply: a run's lock keys (see RunLocks.fence). */
+export type Fence = readonly { readonly key: string; readonly modRevision: number }[];
 
 /**
  * A put that applies only while every fence key (a run's lock keys) is unchanged, and, with

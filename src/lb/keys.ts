@@ -1,7 +1,7 @@
-import { ROLLOUT_PREFIX } from '../coordination/keys.js';
+import { ROLLOUT_PREFIX } from '../keyspace.js';
 import type { PoolKey } from '../pool/types.js';
 
-export { ROLLOUT_PREFIX } from '../coordination/keys.js';
+export { ROLLOUT_PREFIX } from '../keyspace.js';
 
 /** Everything of one datacenter's LB agents (registrations and applied keys): what a run watches. */
 export function lbDcPrefix(dc: string): string {

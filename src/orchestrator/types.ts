@@ -1,10 +1,8 @@
-import type { Fence } from '../pool/types.js';
+import type { Fence } from '../kv/fence.js';
 import type { Amount, Inventory } from '../inventory/types.js';
 import type { Plan } from '../planner/types.js';
 
 import type { JournalHost } from '../coordination/journal.js';
-import type { CanaryGateOption } from './guards/canary-gate.js';
-import type { RestartSlotsOption } from './guards/slots.js';
 
 /** One host's line in the run journal (src/pool/journal.ts stores it under /rollout/v1/runs/). */
 export type JournalHostRecord = JournalHost;
@@ -55,4 +53,20 @@ export interface RunInput {
   readonly plan: Plan;
   readonly options: RunOptions;
   readonly journal: JournalWriter;
+}
+
+/** What the fleet-wide cap is shared by (docs/inventory.md `run.restartSlotScope`). */
+export type RestartScope = 'datacenter-service' | 'datacenter-cluster' | 'service';
+
+export interface RestartSlotsOption {
+  readonly limit: number;
+  readonly scope: RestartScope;
+  /** Who holds the slots, as `rollout status` and the waiting runs show it. */
+  readonly who: { readonly user: string; readonly machine: string; readonly pid: number };
+}
+
+/** Canary gates of a run (src/orchestrator/guards/canary-gate.ts reads them). */
+export interface CanaryGateOption {
+  /** --skip-canary-gate: canaries still go first, nobody judges them; the log says so. */
+  readonly skip: boolean;
 }

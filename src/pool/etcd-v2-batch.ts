@@ -1,9 +1,9 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
 import { fenceMovedError, isV2Refusal, readTree, v2ConflictError, v2Failure } from '../kv/etcd-v2-answers.js';
 import type { V2Client } from '../kv/etcd-v2-client.js';
-import { movedFenceKey } from '../kv/fence.js';
+import { movedFenceKey, type Fence } from '../kv/fence.js';
 import type { Kv } from '../kv/kv.js';
-import type { Fence, GuardedRead, PoolEntry, PoolKey } from './types.js';
+import type { GuardedRead, PoolEntry, PoolKey } from './types.js';
 
 /** One key of a batch: what to write, and the modifiedIndex its CAS compares (0: create). */
 export interface BatchPut {

@@ -1,11 +1,11 @@
-import { fencedPut, movedFenceKey } from '../kv/fence.js';
+import { fencedPut, movedFenceKey, type Fence } from '../kv/fence.js';
 import { fenceMovedError, isV2Refusal, readTree, v2ConflictError, v2Failure } from '../kv/etcd-v2-answers.js';
 import { batchRevision, writeBatchV2, type Landed } from './etcd-v2-batch.js';
 import type { V2Client, V2Node } from '../kv/etcd-v2-client.js';
 import type { Kv } from '../kv/kv.js';
 import { nextValue, parsePoolValue, poolKeyPath } from './store.js';
 import { poolKeyId } from './types.js';
-import type { Fence, GuardedRead, PoolEntry, PoolKey, PoolStore } from './types.js';
+import type { GuardedRead, PoolEntry, PoolKey, PoolStore } from './types.js';
 
 /**
  * Where a v2 batch records the revision it reported for each host (`/rollout/v1/pool-v2/<dc>/<cluster>/<service>/<host>`):

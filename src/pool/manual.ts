@@ -1,7 +1,15 @@
 import type { Kv } from '../kv/kv.js';
-import { MANUAL_PREFIX, manualKey, poolKeyFromParts } from '../coordination/keys.js';
-import { poolKeyId } from './types.js';
+import { ROLLOUT_PREFIX } from '../keyspace.js';
+import { poolKeyFromParts, poolKeyId } from './types.js';
 import type { PoolKey, PoolStore } from './types.js';
+
+
+/** Manual pool/depool records: `/rollout/v1/manual/<dc>/<cluster>/<service>/<host>`. */
+export const MANUAL_PREFIX = `${ROLLOUT_PREFIX}manual/`;
+
+export function manualKey(key: PoolKey): string {
+  return `${MANUAL_PREFIX}${key.dc}/${key.cluster}/${key.service}/${key.host}`;
+}
 
 /** `/rollout/v1/manual/<dc>/<cluster>/<service>/<host>`: the last manual pool/depool of a host. */
 export interface ManualRecord {

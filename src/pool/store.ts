@@ -1,8 +1,8 @@
 import { RolloutError } from '../errors.js';
-import { fencedPut } from '../kv/fence.js';
+import { fencedPut, type Fence } from '../kv/fence.js';
 import type { Kv } from '../kv/kv.js';
 import { poolKeyId } from './types.js';
-import type { Fence, GuardedRead, PoolChange, PoolEntry, PoolKey, PoolStore, PoolValue, PoolWrite } from './types.js';
+import type { GuardedRead, PoolChange, PoolEntry, PoolKey, PoolStore, PoolValue, PoolWrite } from './types.js';
 
 const POOLED: readonly string[] = ['yes', 'no', 'inactive'];
 

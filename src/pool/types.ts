@@ -1,3 +1,4 @@
+import type { Fence } from '../kv/fence.js';
 import type { Kv } from '../kv/kv.js';
 
 export type Pooled = 'yes' | 'no' | 'inactive';
@@ -44,9 +45,6 @@ export interface GuardedRead {
   readonly ranges: readonly { readonly prefix: string; readonly revision: number }[];
 }
 
-/** Keys that must still be at these revisions for a write to apply: a run's lock keys (see RunLocks.fence). */
-export type Fence = readonly { readonly key: string; readonly modRevision: number }[];
-
 /** Pool state in etcd, conftool layout. Every write is a CAS on the revision read. */
 export interface PoolStore {
   readonly kv: Kv;
@@ -70,4 +68,12 @@ export interface PoolStore {
 
 export function poolKeyId(key: PoolKey): string {
   return `${key.dc}/${key.cluster}/${key.service}/${key.host}`;
+}
+
+/** Splits `a/b/c/d` into a PoolKey, or null when it has not exactly four non-empty parts. */
+export function poolKeyFromParts(rest: string): PoolKey | null {
+  const parts = rest.split('/');
+  if (parts.length !== 4 || parts.some((part) => part === '')) return null;
+  const [dc, cluster, service, host] = parts as [string, string, string, string];
+  return { dc, cluster, service, host };
 }

@@ -3,7 +3,8 @@ import { clusterKey, createNotableFilter, formatElapsed } from './format.js';
 import { createProgressTracker, renderProgressLine } from './progress.js';
 import type { ClusterProgress } from './progress.js';
 import type { TextStream } from './stream.js';
-import { createSummarizer, renderSummary } from './summary.js';
+import { createSummarizer } from './summary.js';
+import { renderSummary } from './summary-render.js';
 
 export interface LinesReporterOptions {
   readonly stream: TextStream;

@@ -223,4 +223,3 @@ function remainders(planned: Map<string, { dc: string; cluster: string; hosts: n
   return out;
 }
 
-export { renderSummary } from './summary-render.js';

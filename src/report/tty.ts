@@ -2,7 +2,8 @@ import type { Reporter } from './events.js';
 import { createNotableFilter } from './format.js';
 import { createProgressTracker, renderProgress } from './progress.js';
 import type { TextStream } from './stream.js';
-import { createSummarizer, renderSummary } from './summary.js';
+import { createSummarizer } from './summary.js';
+import { renderSummary } from './summary-render.js';
 
 export interface TtyReporterOptions {
   readonly stream: TextStream;

@@ -6,11 +6,6 @@ import { renderCommand, renderUrl } from '../../transport/template.js';
 import type { HostRun } from '../host-run.js';
 import type { StepContext } from '../step-context.js';
 
-export interface CanaryGateOption {
-  /** --skip-canary-gate: canaries still go first, nobody judges them; the log says so. */
-  readonly skip: boolean;
-}
-
 /** A cluster's canary, from its start: `afterCanaries` soaks, judges and says whether the rest may go. */
 export interface CanaryWatch {
   /** Set when the gate cannot work (its stats unreadable before the run): the cluster starts nothing. */

@@ -2,16 +2,7 @@ import type { InventoryCluster } from '../../inventory/types.js';
 import type { SlotGrant } from '../../coordination/semaphore.js';
 import type { HostRun } from '../host-run.js';
 import type { StepContext } from '../step-context.js';
-
-/** What the fleet-wide cap is shared by (docs/inventory.md `run.restartSlotScope`). */
-export type RestartScope = 'datacenter-service' | 'datacenter-cluster' | 'service';
-
-export interface RestartSlotsOption {
-  readonly limit: number;
-  readonly scope: RestartScope;
-  /** Who holds the slots, as `rollout status` and the waiting runs show it. */
-  readonly who: { readonly user: string; readonly machine: string; readonly pid: number };
-}
+import type { RestartScope } from '../types.js';
 
 /** The slots a batch holds: each host gives its own back when it ends (repooled, failed, skipped). */
 export interface BatchSlots {

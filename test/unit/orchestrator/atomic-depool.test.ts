@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { unreachableError } from '../../../src/kv/kv-errors.js';
 import { poolKeyPath } from '../../../src/pool/store.js';
 import { acquireLocks } from '../../../src/coordination/lock.js';
-import type { Fence, GuardedRead, PoolKey } from '../../../src/pool/types.js';
+import type { Fence } from '../../../src/kv/fence.js';
+import type { GuardedRead, PoolKey } from '../../../src/pool/types.js';
 import { fleet } from '../../support/fleet.js';
 import { harness, PREFIX, type Harness } from './harness.js';
 

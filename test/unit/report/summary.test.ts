@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderSummary, summarize } from '../../../src/report/summary.js';
+import { renderSummary } from '../../../src/report/summary-render.js';
+import { summarize } from '../../../src/report/summary.js';
 import { at, failedRun, goodHost, started } from './events.js';
 
 describe('summarize', () => {
