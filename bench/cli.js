@@ -19,12 +19,20 @@ export function runCli(args, env, { timeoutMs = 180_000 } = {}) {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr, wallMs: Number(process.hrtime.bigint() - started) / 1e6 });
+      resolve({
+        exitCode: code ?? (signal ? 128 : 1),
+        stdout,
+        stderr,
+        wallMs: Number(process.hrtime.bigint() - started) / 1e6,
+      });
     });
   });
 }
 
 /** The NDJSON events of a `--json` run's stdout named `event`. */
 export function eventsOf(stdout, event) {
-  return stdout.split('\n').filter((line) => line.includes(`"event":"${event}"`)).map((line) => JSON.parse(line));
+  return stdout
+    .split('\n')
+    .filter((line) => line.includes(`"event":"${event}"`))
+    .map((line) => JSON.parse(line));
 }

@@ -30,7 +30,12 @@ async function sequentialCas(store, writes) {
 
 /** One CAS write on each of `count` keys, all in flight at once: throughput. */
 async function parallelCas(store, count) {
-  const keys = Array.from({ length: count }, (_, i) => ({ dc: 'bench', cluster: 'parallel', service: 'php-fpm', host: `mw${1000 + i}.bench` }));
+  const keys = Array.from({ length: count }, (_, i) => ({
+    dc: 'bench',
+    cluster: 'parallel',
+    service: 'php-fpm',
+    host: `mw${1000 + i}.bench`,
+  }));
   await Promise.all(keys.map((key) => store.write({ key, state: 'missing' }, { pooled: 'yes', weight: 10 })));
   const snapshot = await store.read(keys);
   const start = process.hrtime.bigint();
@@ -41,7 +46,12 @@ async function parallelCas(store, count) {
 
 /** Reads of one cluster's keys (one list), as the planner and every batch do. */
 async function reads(store, samples) {
-  const keys = Array.from({ length: 200 }, (_, i) => ({ dc: 'bench', cluster: 'parallel', service: 'php-fpm', host: `mw${1000 + i}.bench` }));
+  const keys = Array.from({ length: 200 }, (_, i) => ({
+    dc: 'bench',
+    cluster: 'parallel',
+    service: 'php-fpm',
+    host: `mw${1000 + i}.bench`,
+  }));
   const latencies = [];
   for (let i = 0; i < samples; i += 1) {
     const start = process.hrtime.bigint();

@@ -97,7 +97,11 @@ export async function benchPlanner({ runs = 15, log }) {
     }
     log?.(`planner: ${hosts} hosts, ${(bytes / 1024).toFixed(0)} KiB of YAML, ${batches} batches`);
     return {
-      hosts, clusters: DCS.length * CLUSTERS_PER_DC, yamlBytes: bytes, batches, runs,
+      hosts,
+      clusters: DCS.length * CLUSTERS_PER_DC,
+      yamlBytes: bytes,
+      batches,
+      runs,
       loadMs: { median: median(loads), max: Math.max(...loads), samples: loads.length },
       yamlParseMs: { median: median(parses), samples: parses.length },
       planMs: { median: median(plans.graceful), p95: quantile(plans.graceful, 0.95) },

@@ -16,19 +16,54 @@ const { DEFAULT_ETCD } = await import(`${D}/inventory/defaults.js`);
 const dir = fs.mkdtempSync('/tmp/v2bench-');
 // Why: 127.0.72 is this work's loopback net (test/support/nets.ts: v2).
 const ep = 'http://127.0.72.2:23790';
-const child = spawn('/usr/bin/etcd', ['--name', 'b', '--data-dir', `${dir}/d`, '--listen-client-urls', ep, '--advertise-client-urls', ep, '--listen-peer-urls', 'http://127.0.72.2:23800', '--initial-advertise-peer-urls', 'http://127.0.72.2:23800', '--initial-cluster', 'b=http://127.0.72.2:23800', '--enable-v2=true'], { stdio: 'ignore' });
+const child = spawn(
+  '/usr/bin/etcd',
+  [
+    '--name',
+    'b',
+    '--data-dir',
+    `${dir}/d`,
+    '--listen-client-urls',
+    ep,
+    '--advertise-client-urls',
+    ep,
+    '--listen-peer-urls',
+    'http://127.0.72.2:23800',
+    '--initial-advertise-peer-urls',
+    'http://127.0.72.2:23800',
+    '--initial-cluster',
+    'b=http://127.0.72.2:23800',
+    '--enable-v2=true',
+  ],
+  { stdio: 'ignore' },
+);
 try {
-  for (let i = 0; i < 100; i += 1) { try { if ((await (await fetch(`${ep}/health`)).json()).health === 'true') break; } catch { /* not listening yet */ } await new Promise((r) => setTimeout(r, 100)); }
+  for (let i = 0; i < 100; i += 1) {
+    try {
+      if ((await (await fetch(`${ep}/health`)).json()).health === 'true') break;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const settings = { ...DEFAULT_ETCD, endpoints: [ep] };
   const kv = await connectEtcd(settings);
   const client = createV2Client(settings);
   const P = '/conftool/v1/pools';
   const stores = { v3: createPoolStore(kv, P), v2: createV2PoolStore(kv, client, P) };
   for (const size of [1, 10]) {
-    const keys = Array.from({ length: 40 }, (_, i) => ({ dc: 'eqiad', cluster: `c${size}`, service: 'php-fpm', host: `mw${i}` }));
+    const keys = Array.from({ length: 40 }, (_, i) => ({
+      dc: 'eqiad',
+      cluster: `c${size}`,
+      service: 'php-fpm',
+      host: `mw${i}`,
+    }));
     for (const k of keys) {
       await kv.put(poolKeyPath(P, k), JSON.stringify({ pooled: 'yes', weight: 10 }));
-      await fetch(`${ep}/v2/keys${poolKeyPath(P, k)}`, { method: 'PUT', body: new URLSearchParams({ value: JSON.stringify({ pooled: 'yes', weight: 10 }) }) });
+      await fetch(`${ep}/v2/keys${poolKeyPath(P, k)}`, {
+        method: 'PUT',
+        body: new URLSearchParams({ value: JSON.stringify({ pooled: 'yes', weight: 10 }) }),
+      });
     }
     for (const [api, store] of Object.entries(stores)) {
       const times = [];
@@ -36,12 +71,16 @@ try {
         const t0 = performance.now();
         const read = await store.readGuarded(keys);
         const want = round % 2 === 0 ? 'no' : 'yes';
-        const writes = keys.slice(0, size).map((k) => ({ entry: read.snapshot.get(`eqiad/c${size}/php-fpm/${k.host}`), change: { pooled: want } }));
+        const writes = keys
+          .slice(0, size)
+          .map((k) => ({ entry: read.snapshot.get(`eqiad/c${size}/php-fpm/${k.host}`), change: { pooled: want } }));
         await store.writeAll(read, writes, [{ key: `/rollout/v1/bench/${api}/${size}/${round}`, value: 'x' }]);
         times.push(performance.now() - t0);
       }
       times.sort((a, b) => a - b);
-      console.log(`${api} guarded read + batch of ${size} (cluster of 40): median ${times[15].toFixed(1)} ms, p90 ${times[27].toFixed(1)} ms`);
+      console.log(
+        `${api} guarded read + batch of ${size} (cluster of 40): median ${times[15].toFixed(1)} ms, p90 ${times[27].toFixed(1)} ms`,
+      );
     }
   }
   client.close();

@@ -13,9 +13,13 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function rollout(args, env) {
   // Why: bounded in time; a graceful run of 12 hosts takes well under this.
   const { exitCode, stdout, stderr } = await runCli([...args, '--json'], env, { timeoutMs: 180_000 });
-  return { exitCode, summary: eventsOf(stdout, 'run.summary')[0] ?? null, stderr, lbConfirmed: eventsOf(stdout, 'lb.confirmed').length };
+  return {
+    exitCode,
+    summary: eventsOf(stdout, 'run.summary')[0] ?? null,
+    stderr,
+    lbConfirmed: eventsOf(stdout, 'lb.confirmed').length,
+  };
 }
-
 
 async function phase(sandbox, label, args, { concurrency, env, log }) {
   const before = await masterPids(sandbox);
@@ -27,13 +31,28 @@ async function phase(sandbox, label, args, { concurrency, env, log }) {
   await sleep(500);
   const traffic = await load.stop();
   const after = await masterPids(sandbox);
-  const restarted = sandbox.hosts.filter((h) => before[h.name] && after[h.name] && before[h.name] !== after[h.name]).length;
-  const perHost = (summary?.hosts ?? []).filter((h) => h.outcome === 'done' && typeof h.durationMs === 'number').map((h) => h.durationMs);
+  const restarted = sandbox.hosts.filter(
+    (h) => before[h.name] && after[h.name] && before[h.name] !== after[h.name],
+  ).length;
+  const perHost = (summary?.hosts ?? [])
+    .filter((h) => h.outcome === 'done' && typeof h.durationMs === 'number')
+    .map((h) => h.durationMs);
   if (exitCode !== 0) log?.(`rollout ${label}: exit ${exitCode}\n${stderr.trim().split('\n').slice(-10).join('\n')}`);
-  log?.(`rollout ${label}: ${seconds.toFixed(1)} s, ${lbConfirmed} depools confirmed by LB agents, ${traffic.ok} served, ${traffic.failed} failed ${traffic.failed ? JSON.stringify(traffic.failures) : ''}`);
+  log?.(
+    `rollout ${label}: ${seconds.toFixed(1)} s, ${lbConfirmed} depools confirmed by LB agents, ${traffic.ok} served, ${traffic.failed} failed ${traffic.failed ? JSON.stringify(traffic.failures) : ''}`,
+  );
   return {
-    exitCode, wallSeconds: seconds, hosts: sandbox.hosts.length, restarted, done: perHost.length, lbConfirmed,
-    perHostMs: { median: median(perHost), p95: quantile(perHost, 0.95), max: perHost.length ? Math.max(...perHost) : Number.NaN },
+    exitCode,
+    wallSeconds: seconds,
+    hosts: sandbox.hosts.length,
+    restarted,
+    done: perHost.length,
+    lbConfirmed,
+    perHostMs: {
+      median: median(perHost),
+      p95: quantile(perHost, 0.95),
+      max: perHost.length ? Math.max(...perHost) : Number.NaN,
+    },
     ...traffic,
   };
 }

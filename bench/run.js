@@ -50,7 +50,8 @@ function parseFlags(argv) {
     else if (argv[i] === '--mode') flags.modes = [argv[++i]];
     else rest.push(argv[i]);
   }
-  if (!Number.isInteger(flags.hosts) || flags.hosts < 20 || flags.hosts > 20000) fail('--hosts: expected a whole number from 20 to 20000');
+  if (!Number.isInteger(flags.hosts) || flags.hosts < 20 || flags.hosts > 20000)
+    fail('--hosts: expected a whole number from 20 to 20000');
   if (!flags.modes.every((m) => m === 'emergency' || m === 'graceful')) fail('--mode: expected emergency or graceful');
   return { flags, rest };
 }
@@ -63,7 +64,9 @@ function fail(message) {
 function parseNames(argv) {
   const unknown = argv.filter((a) => !ALL.includes(a) && !OPT_IN.includes(a));
   if (unknown.length > 0) {
-    process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')}; choose from ${[...ALL, ...OPT_IN].join(', ')}\n`);
+    process.stderr.write(
+      `bench: unknown benchmark ${unknown.join(', ')}; choose from ${[...ALL, ...OPT_IN].join(', ')}\n`,
+    );
     process.exit(2);
   }
   return argv.length === 0 ? ALL : [...ALL, ...OPT_IN].filter((n) => argv.includes(n));
@@ -74,69 +77,163 @@ function rows(results) {
   const out = [];
   const p = results.planner;
   if (p) {
-    out.push(['planner', `loadInventory (${p.hosts} hosts, ${(p.yamlBytes / 1024).toFixed(0)} KiB YAML), median of ${p.loadMs.samples}`, fmt(p.loadMs.median), 'ms']);
+    out.push([
+      'planner',
+      `loadInventory (${p.hosts} hosts, ${(p.yamlBytes / 1024).toFixed(0)} KiB YAML), median of ${p.loadMs.samples}`,
+      fmt(p.loadMs.median),
+      'ms',
+    ]);
     out.push(['planner', '  of which YAML parse alone', fmt(p.yamlParseMs.median), 'ms']);
-    out.push(['planner', `planRollout graceful, median of ${p.runs} (p95)`, `${fmt(p.planMs.median)} (${fmt(p.planMs.p95)})`, 'ms']);
-    out.push(['planner', `planRollout emergency, median of ${p.runs} (p95)`, `${fmt(p.planEmergencyMs.median)} (${fmt(p.planEmergencyMs.p95)})`, 'ms']);
+    out.push([
+      'planner',
+      `planRollout graceful, median of ${p.runs} (p95)`,
+      `${fmt(p.planMs.median)} (${fmt(p.planMs.p95)})`,
+      'ms',
+    ]);
+    out.push([
+      'planner',
+      `planRollout emergency, median of ${p.runs} (p95)`,
+      `${fmt(p.planEmergencyMs.median)} (${fmt(p.planEmergencyMs.p95)})`,
+      'ms',
+    ]);
   }
   const s = results.ssh;
   if (s) {
-    out.push(['ssh', `first exec on a fresh connection, median of ${s.firstConnectMs.samples} (p95)`, `${fmt(s.firstConnectMs.median)} (${fmt(s.firstConnectMs.p95)})`, 'ms']);
-    out.push(['ssh', `exec on the cached connection, median of ${s.reusedMs.samples} (p95)`, `${fmt(s.reusedMs.median)} (${fmt(s.reusedMs.p95)})`, 'ms']);
-    if (s.bashrcMs !== null) out.push(['ssh', '  of which: ~/.bashrc that sshd\'s bash sources per command (local)', fmt(s.bashrcMs), 'ms']);
+    out.push([
+      'ssh',
+      `first exec on a fresh connection, median of ${s.firstConnectMs.samples} (p95)`,
+      `${fmt(s.firstConnectMs.median)} (${fmt(s.firstConnectMs.p95)})`,
+      'ms',
+    ]);
+    out.push([
+      'ssh',
+      `exec on the cached connection, median of ${s.reusedMs.samples} (p95)`,
+      `${fmt(s.reusedMs.median)} (${fmt(s.reusedMs.p95)})`,
+      'ms',
+    ]);
+    if (s.bashrcMs !== null)
+      out.push(['ssh', "  of which: ~/.bashrc that sshd's bash sources per command (local)", fmt(s.bashrcMs), 'ms']);
     const r = s.reference;
     out.push(['ssh', `OpenSSH \`ssh … true\` to a sandbox host, median of ${r.runs}`, fmt(r.sandboxMs), 'ms']);
     out.push(['ssh', '  to a bare sshd that skips the rc files (SetEnv SHLVL=1)', fmt(r.bareMs), 'ms']);
     out.push(['ssh', '  to a bare sshd that reads them (what the sandbox paid before)', fmt(r.bareWithRcMs), 'ms']);
     out.push(['ssh', '  sandbox / bare (target ≤ 1.5)', r.ratio.toFixed(2), '×']);
-    for (const [label, f] of [['1 host', s.oneHost], [`${s.fleet.hosts} hosts`, s.fleet]]) {
+    for (const [label, f] of [
+      ['1 host', s.oneHost],
+      [`${s.fleet.hosts} hosts`, s.fleet],
+    ]) {
       out.push(['ssh', `${f.execs} × true, ${label}, concurrency ${f.concurrency}: wall`, fmt(f.wallMs), 'ms']);
       out.push(['ssh', `  throughput (failed: ${f.failed})`, fmt(f.execsPerSecond), 'exec/s']);
     }
   }
   const e = results.etcd;
   if (e) {
-    out.push(['etcd', `CAS write, ${e.casMs.samples} sequential: median (p95)`, `${fmt(e.casMs.median)} (${fmt(e.casMs.p95)})`, 'ms']);
+    out.push([
+      'etcd',
+      `CAS write, ${e.casMs.samples} sequential: median (p95)`,
+      `${fmt(e.casMs.median)} (${fmt(e.casMs.p95)})`,
+      'ms',
+    ]);
     out.push(['etcd', `${e.parallel.writes} CAS writes in parallel: wall`, fmt(e.parallel.wallMs), 'ms']);
     out.push(['etcd', '  throughput', fmt(e.parallel.writesPerSecond), 'writes/s']);
-    out.push(['etcd', 'read of a 200-key cluster: median (p95)', `${fmt(e.read200KeysMs.median)} (${fmt(e.read200KeysMs.p95)})`, 'ms']);
+    out.push([
+      'etcd',
+      'read of a 200-key cluster: median (p95)',
+      `${fmt(e.read200KeysMs.median)} (${fmt(e.read200KeysMs.p95)})`,
+      'ms',
+    ]);
   }
   const r = results.rollout;
   if (r) {
-    for (const [label, ph] of [['sync', r.graceful], ['sync --emergency', r.emergency]]) {
+    for (const [label, ph] of [
+      ['sync', r.graceful],
+      ['sync --emergency', r.emergency],
+    ]) {
       const lb = ph.lbConfirmed > 0 ? `, ${ph.lbConfirmed} depools LB-confirmed` : '';
-      out.push(['rollout', `${label}: wall (exit ${ph.exitCode}, restarted ${ph.restarted}/${ph.hosts}${lb})`, fmt(ph.wallSeconds), 's']);
-      out.push(['rollout', `  requests served / failed (load concurrency ${r.loadConcurrency})`, `${ph.ok} / ${ph.failed}`, '']);
-      out.push(['rollout', '  per-host time: median (max)', `${fmt(ph.perHostMs.median / 1000)} (${fmt(ph.perHostMs.max / 1000)})`, 's']);
+      out.push([
+        'rollout',
+        `${label}: wall (exit ${ph.exitCode}, restarted ${ph.restarted}/${ph.hosts}${lb})`,
+        fmt(ph.wallSeconds),
+        's',
+      ]);
+      out.push([
+        'rollout',
+        `  requests served / failed (load concurrency ${r.loadConcurrency})`,
+        `${ph.ok} / ${ph.failed}`,
+        '',
+      ]);
+      out.push([
+        'rollout',
+        '  per-host time: median (max)',
+        `${fmt(ph.perHostMs.median / 1000)} (${fmt(ph.perHostMs.max / 1000)})`,
+        's',
+      ]);
     }
   }
   const sb = results.sideBySide;
   if (sb) {
-    out.push(['side-by-side', `rollout sync, ${sb.hosts} sandbox hosts, ${sb.batchesPerCluster} batches a cluster: wall, median of ${sb.rounds}`, fmt(sb.rolloutMs / 1000), 's']);
+    out.push([
+      'side-by-side',
+      `rollout sync, ${sb.hosts} sandbox hosts, ${sb.batchesPerCluster} batches a cluster: wall, median of ${sb.rounds}`,
+      fmt(sb.rolloutMs / 1000),
+      's',
+    ]);
     out.push(['side-by-side', '  of which the run itself (run.finished durationMs)', fmt(sb.runMs / 1000), 's']);
-    out.push(['side-by-side', '  bare loop (depool, LB applied, drain, restart, first good probe, repool, LB applied)', fmt(sb.bareMs / 1000), 's']);
+    out.push([
+      'side-by-side',
+      '  bare loop (depool, LB applied, drain, restart, first good probe, repool, LB applied)',
+      fmt(sb.bareMs / 1000),
+      's',
+    ]);
     out.push(['side-by-side', '  rollout / bare', sb.ratio.toFixed(2), '×']);
-    out.push(['side-by-side', '  rollout\'s cost per batch: wall (run only) (target ≤ 0.1 s)', `${fmt(sb.perBatchMs / 1000)} (${fmt(sb.perBatchRunMs / 1000)})`, 's']);
+    out.push([
+      'side-by-side',
+      "  rollout's cost per batch: wall (run only) (target ≤ 0.1 s)",
+      `${fmt(sb.perBatchMs / 1000)} (${fmt(sb.perBatchRunMs / 1000)})`,
+      's',
+    ]);
   }
   const sc = results.scale;
   if (sc) {
     for (const r of sc.results) {
       const ro = r.rollout;
       const label = r.mode === 'emergency' ? 'sync --emergency' : 'sync';
-      out.push(['scale', `${label}, ${r.hosts} hosts (${ro.batches} batches): wall (exit ${ro.exitCode}, done ${ro.ok}, failed ${ro.failed})`, fmt(ro.wallMs / 1000), 's']);
+      out.push([
+        'scale',
+        `${label}, ${r.hosts} hosts (${ro.batches} batches): wall (exit ${ro.exitCode}, done ${ro.ok}, failed ${ro.failed})`,
+        fmt(ro.wallMs / 1000),
+        's',
+      ]);
       if (r.bare) {
         out.push(['scale', '  bare ssh2 reference, same batches: wall', fmt(r.bare.wallMs / 1000), 's']);
         out.push(['scale', `  rollout / bare${r.hosts === 1000 ? ' (target ≤ 1.3)' : ''}`, r.ratio.toFixed(2), '×']);
         out.push(['scale', '  bare reference max RSS', fmt(r.bare.maxRssMiB), 'MiB']);
       }
       out.push(['scale', '  rollout max RSS', fmt(ro.maxRssMiB), 'MiB']);
-      out.push(['scale', `  SSH sessions / connections per host (most open at once: ${ro.maxOpenConnections})`, `${ro.sessionsPerHost.toFixed(2)} / ${ro.connectionsPerHost.toFixed(2)}`, '']);
-      out.push(['scale', `  etcd requests per host (${Object.entries(ro.etcdRequests).map(([k, v]) => `${k} ${v}`).join(', ')})`, ro.etcdRequestsPerHost.toFixed(2), '']);
+      out.push([
+        'scale',
+        `  SSH sessions / connections per host (most open at once: ${ro.maxOpenConnections})`,
+        `${ro.sessionsPerHost.toFixed(2)} / ${ro.connectionsPerHost.toFixed(2)}`,
+        '',
+      ]);
+      out.push([
+        'scale',
+        `  etcd requests per host (${Object.entries(ro.etcdRequests)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`,
+        ro.etcdRequestsPerHost.toFixed(2),
+        '',
+      ]);
     }
   }
   const j = results.journal;
   if (j) {
-    out.push(['journal', `${j.runs} consecutive \`rollout restart\` runs: wall (failed: ${j.failed})`, fmt(j.wallMs / 1000), 's']);
+    out.push([
+      'journal',
+      `${j.runs} consecutive \`rollout restart\` runs: wall (failed: ${j.failed})`,
+      fmt(j.wallMs / 1000),
+      's',
+    ]);
     out.push(['journal', '  journal keys left under /rollout/v1/runs/', String(j.journalKeysLeft), '']);
     out.push(['journal', `  then \`rollout status\`: exit ${j.statusExit}, wall`, fmt(j.statusMs), 'ms']);
   }
@@ -180,7 +277,8 @@ async function main() {
     try {
       log(`sandbox up in ${dir} on ${NET}.x`);
       const sandbox = await sandboxUp({ dir, net: NET, install: false, log });
-      if (names.includes('ssh')) results.ssh = { ...await benchSsh({ sandbox, log }), reference: await benchSshReference({ sandbox, log }) };
+      if (names.includes('ssh'))
+        results.ssh = { ...(await benchSsh({ sandbox, log })), reference: await benchSshReference({ sandbox, log }) };
       if (names.includes('etcd')) results.etcd = await benchEtcd({ sandbox, log });
       if (names.includes('rollout')) results.rollout = await benchRollout({ sandbox, log });
       if (names.includes('side-by-side')) results.sideBySide = await benchSideBySide({ sandbox, log });
@@ -189,10 +287,24 @@ async function main() {
       await down();
     }
   }
-  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${os.platform()} ${os.release()}` };
-  const output = { date: new Date().toISOString(), machine, benchmarks: names, totalSeconds: (Date.now() - started) / 1000, results };
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+  const output = {
+    date: new Date().toISOString(),
+    machine,
+    benchmarks: names,
+    totalSeconds: (Date.now() - started) / 1000,
+    results,
+  };
   printTable(rows(results));
-  process.stdout.write(`\n${machine.cpus} × ${machine.cpuModel}, node ${machine.node}; total ${output.totalSeconds.toFixed(0)} s\n`);
+  process.stdout.write(
+    `\n${machine.cpus} × ${machine.cpuModel}, node ${machine.node}; total ${output.totalSeconds.toFixed(0)} s\n`,
+  );
   mkdirSync(path.join(HERE, 'results'), { recursive: true });
   const file = path.join(HERE, 'results', 'latest.json');
   writeFileSync(file, JSON.stringify(output, null, 2) + '\n');

@@ -14,8 +14,14 @@ function connect(host, privateKey, knownKey) {
     client.once('ready', () => resolve(client));
     client.once('error', reject);
     // Why: rollout verifies every host key; the floor does the same comparison, no more.
-    client.connect({ host: host.address, port: host.port, username: 'root', privateKey, readyTimeout: 20_000,
-      hostVerifier: (key) => key.equals(knownKey) });
+    client.connect({
+      host: host.address,
+      port: host.port,
+      username: 'root',
+      privateKey,
+      readyTimeout: 20_000,
+      hostVerifier: (key) => key.equals(knownKey),
+    });
   });
 }
 
@@ -24,7 +30,9 @@ function exec(client, command) {
     client.exec(command, (error, stream) => {
       if (error) return reject(error);
       let code = null;
-      stream.on('exit', (c) => { code = c; });
+      stream.on('exit', (c) => {
+        code = c;
+      });
       stream.on('data', () => undefined).stderr.on('data', () => undefined);
       stream.on('close', () => (code === 0 ? resolve() : reject(new Error(`${command}: exit ${code}`))));
     });
@@ -52,12 +60,16 @@ async function main() {
     }
   };
   const started = process.hrtime.bigint();
-  await Promise.all(plan.clusters.map((batches) => clusters(async () => {
-    for (const batch of batches) {
-      const results = await Promise.allSettled(batch.map((host) => one(host)));
-      failed += results.filter((r) => r.status === 'rejected').length;
-    }
-  })));
+  await Promise.all(
+    plan.clusters.map((batches) =>
+      clusters(async () => {
+        for (const batch of batches) {
+          const results = await Promise.allSettled(batch.map((host) => one(host)));
+          failed += results.filter((r) => r.status === 'rejected').length;
+        }
+      }),
+    ),
+  );
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   process.stdout.write(`${JSON.stringify({ wallMs, failed })}\n`);
 }

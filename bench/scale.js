@@ -43,7 +43,13 @@ export function scaleFleet(total) {
     for (let c = 0; c < clusters; c += 1) {
       for (let h = 0; h < per && hosts.length < total; h += 1) {
         const i = hosts.length;
-        hosts.push({ name: `mw${i + 1}.${dc}.sim`, dc, cluster: `cluster${c + 1}`, address: `127.0.${80 + Math.floor(i / 250)}.${(i % 250) + 2}`, port: SSH_PORT });
+        hosts.push({
+          name: `mw${i + 1}.${dc}.sim`,
+          dc,
+          cluster: `cluster${c + 1}`,
+          address: `127.0.${80 + Math.floor(i / 250)}.${(i % 250) + 2}`,
+          port: SSH_PORT,
+        });
       }
     }
   }
@@ -52,9 +58,21 @@ export function scaleFleet(total) {
 
 function inventoryYaml(hosts, files) {
   const lines = [
-    'etcd:', `  endpoints: ["http://${ETCD.address}:${ETCD.client}"]`, `  prefix: ${PREFIX}`, '  dialTimeout: 5',
-    'run:', '  failureBudget: 10', '  parallelClusters: 10', '  sshConcurrency: 200', '  capacityWait: 30',
-    'defaults:', `  service: ${SERVICE}`, '  weight: 10', '  batch: { size: 10% }', '  minPooled: 50%', '  failureBudget: 2',
+    'etcd:',
+    `  endpoints: ["http://${ETCD.address}:${ETCD.client}"]`,
+    `  prefix: ${PREFIX}`,
+    '  dialTimeout: 5',
+    'run:',
+    '  failureBudget: 10',
+    '  parallelClusters: 10',
+    '  sshConcurrency: 200',
+    '  capacityWait: 30',
+    'defaults:',
+    `  service: ${SERVICE}`,
+    '  weight: 10',
+    '  batch: { size: 10% }',
+    '  minPooled: 50%',
+    '  failureBudget: 2',
     `  ssh: { user: root, identityFile: "${files.clientKey}", knownHosts: "${files.knownHosts}", connectTimeout: 20 }`,
     '  restart: { command: "systemctl restart php-fpm", emergencyCommand: "systemctl hard-restart php-fpm", timeout: 60 }',
     '  drain: { mode: fixed, seconds: 0 }',
@@ -88,9 +106,28 @@ function batchesOf(hosts) {
 async function startEtcd(dir, log) {
   const dataDir = path.join(dir, 'etcd');
   const url = (port) => `http://${ETCD.address}:${port}`;
-  const child = spawn('etcd', ['--name', 'scale', '--data-dir', dataDir, '--listen-client-urls', url(ETCD.client), '--advertise-client-urls', url(ETCD.client),
-    '--listen-peer-urls', url(ETCD.peer), '--initial-advertise-peer-urls', url(ETCD.peer), '--initial-cluster', `scale=${url(ETCD.peer)}`,
-    '--quota-backend-bytes', String(2 * 1024 ** 3)], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'etcd.log'), 'a')] });
+  const child = spawn(
+    'etcd',
+    [
+      '--name',
+      'scale',
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      url(ETCD.client),
+      '--advertise-client-urls',
+      url(ETCD.client),
+      '--listen-peer-urls',
+      url(ETCD.peer),
+      '--initial-advertise-peer-urls',
+      url(ETCD.peer),
+      '--initial-cluster',
+      `scale=${url(ETCD.peer)}`,
+      '--quota-backend-bytes',
+      String(2 * 1024 ** 3),
+    ],
+    { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'etcd.log'), 'a')] },
+  );
   await waitUntil('scale etcd', () => tcpOpen(ETCD.address, ETCD.client));
   log(`etcd on ${url(ETCD.client)} (pid ${child.pid})`);
   return child;
@@ -115,17 +152,28 @@ function diff(after, before) {
 
 function startFleet(hosts, clientPublic, log) {
   const child = fork(path.join(HERE, 'sim-fleet.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = (message, field) => new Promise((resolve, reject) => {
-    const on = (reply) => {
-      if (reply.error) { child.off('message', on); reject(new Error(`sim fleet: ${reply.error}`)); }
-      else if (reply[field] !== undefined) { child.off('message', on); resolve(reply); }
-    };
-    child.on('message', on);
-    child.send(message);
-  });
+  const ask = (message, field) =>
+    new Promise((resolve, reject) => {
+      const on = (reply) => {
+        if (reply.error) {
+          child.off('message', on);
+          reject(new Error(`sim fleet: ${reply.error}`));
+        } else if (reply[field] !== undefined) {
+          child.off('message', on);
+          resolve(reply);
+        }
+      };
+      child.on('message', on);
+      child.send(message);
+    });
   return ask({ hosts, restartMs: 60, clientKey: clientPublic }, 'ready').then((ready) => {
     log(`simulated fleet: ${hosts.length} ssh2 servers (pid ${child.pid})`);
-    return { child, hostKeys: ready.hostKeys, stats: async () => (await ask('stats', 'stats')).stats, reset: () => ask('reset', 'reset') };
+    return {
+      child,
+      hostKeys: ready.hostKeys,
+      stats: async () => (await ask('stats', 'stats')).stats,
+      reset: () => ask('reset', 'reset'),
+    };
   });
 }
 
@@ -133,8 +181,14 @@ function startFleet(hosts, clientPublic, log) {
 async function timed(command, args, env) {
   const rss = path.join(os.tmpdir(), `rollout-scale-rss-${process.pid}-${Date.now()}`);
   const started = process.hrtime.bigint();
-  const result = await run('/usr/bin/time', ['-f', '%M', '-o', rss, command, ...args], { env, maxBuffer: 256 * 1024 ** 2, timeout: 900_000 })
-    .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }), (e) => ({ code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+  const result = await run('/usr/bin/time', ['-f', '%M', '-o', rss, command, ...args], {
+    env,
+    maxBuffer: 256 * 1024 ** 2,
+    timeout: 900_000,
+  }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e) => ({ code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+  );
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   const maxRssMiB = Number(fs.readFileSync(rss, 'utf8').trim().split('\n').at(-1)) / 1024;
   fs.rmSync(rss, { force: true });
@@ -147,7 +201,11 @@ async function seedPool(hosts) {
     await client.delete().all();
     const value = JSON.stringify({ pooled: 'yes', weight: 10 });
     for (let i = 0; i < hosts.length; i += 250) {
-      await Promise.all(hosts.slice(i, i + 250).map((h) => client.put(`${PREFIX}/${h.dc}/${h.cluster}/${SERVICE}/${h.name}`).value(value).exec()));
+      await Promise.all(
+        hosts
+          .slice(i, i + 250)
+          .map((h) => client.put(`${PREFIX}/${h.dc}/${h.cluster}/${SERVICE}/${h.name}`).value(value).exec()),
+      );
     }
   } finally {
     client.close();
@@ -170,7 +228,13 @@ async function measure({ mode, hosts, files, fleet, log }) {
     if (bare.code !== 0) throw new Error(`bare reference failed: ${bare.stderr}`);
     const bareOut = JSON.parse(bare.stdout.trim().split('\n').at(-1));
     const bareFleet = await fleet.stats();
-    result.bare = { wallMs: bare.wallMs, maxRssMiB: bare.maxRssMiB, failed: bareOut.failed, sessionsPerHost: bareFleet.sessions / hosts.length, connectionsPerHost: bareFleet.connections / hosts.length };
+    result.bare = {
+      wallMs: bare.wallMs,
+      maxRssMiB: bare.maxRssMiB,
+      failed: bareOut.failed,
+      sessionsPerHost: bareFleet.sessions / hosts.length,
+      connectionsPerHost: bareFleet.connections / hosts.length,
+    };
     log(`bare ssh2 reference: ${(bare.wallMs / 1000).toFixed(2)} s, ${bare.maxRssMiB.toFixed(0)} MiB`);
   }
   await seedPool(hosts);
@@ -178,28 +242,52 @@ async function measure({ mode, hosts, files, fleet, log }) {
   const before = await etcdRequests();
   // Why: SCALE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the CLI on the same fleet.
   const nodeArgs = (process.env.SCALE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const args = [...nodeArgs, CLI, 'sync', '-i', files.inventory, '--json', ...(mode === 'emergency' ? ['--emergency', '--yes'] : [])];
+  const args = [
+    ...nodeArgs,
+    CLI,
+    'sync',
+    '-i',
+    files.inventory,
+    '--json',
+    ...(mode === 'emergency' ? ['--emergency', '--yes'] : []),
+  ];
   const cli = await timed(process.execPath, args, env);
   const requests = diff(await etcdRequests(), before);
   const stats = await fleet.stats();
   const finished = summaryOf(cli.stdout);
-  if (!finished) throw new Error(`rollout ${mode} printed no run.finished (exit ${cli.code}): ${cli.stderr.slice(-2000)}`);
+  if (!finished)
+    throw new Error(`rollout ${mode} printed no run.finished (exit ${cli.code}): ${cli.stderr.slice(-2000)}`);
   const total = Object.values(requests).reduce((a, b) => a + b, 0);
   result.rollout = {
-    exitCode: cli.code, wallMs: cli.wallMs, maxRssMiB: cli.maxRssMiB, ok: finished.ok, failed: finished.failed,
-    sessionsPerHost: stats.sessions / hosts.length, connectionsPerHost: stats.connections / hosts.length, maxOpenConnections: stats.maxOpenConnections,
-    etcdRequestsPerHost: total / hosts.length, etcdRequests: requests,
+    exitCode: cli.code,
+    wallMs: cli.wallMs,
+    maxRssMiB: cli.maxRssMiB,
+    ok: finished.ok,
+    failed: finished.failed,
+    sessionsPerHost: stats.sessions / hosts.length,
+    connectionsPerHost: stats.connections / hosts.length,
+    maxOpenConnections: stats.maxOpenConnections,
+    etcdRequestsPerHost: total / hosts.length,
+    etcdRequests: requests,
     batches: batchesOf(hosts).reduce((n, b) => n + b.length, 0),
   };
   if (result.bare) result.ratio = cli.wallMs / result.bare.wallMs;
-  log(`rollout sync${mode === 'emergency' ? ' --emergency' : ''}: exit ${cli.code}, ${(cli.wallMs / 1000).toFixed(2)} s, ${cli.maxRssMiB.toFixed(0)} MiB, ${finished.ok}/${hosts.length} done`);
+  log(
+    `rollout sync${mode === 'emergency' ? ' --emergency' : ''}: exit ${cli.code}, ${(cli.wallMs / 1000).toFixed(2)} s, ${cli.maxRssMiB.toFixed(0)} MiB, ${finished.ok}/${hosts.length} done`,
+  );
   return result;
 }
 
 export async function benchScale({ hosts: total = 1000, modes = ['emergency', 'graceful'], log }) {
   const dir = fs.mkdtempSync('/tmp/rollout-scale-');
   const hosts = scaleFleet(total);
-  const files = { clientKey: path.join(dir, 'client_key'), knownHosts: path.join(dir, 'known_hosts'), inventory: path.join(dir, 'inventory.yaml'), plan: path.join(dir, 'bare-plan.json'), state: path.join(dir, 'state') };
+  const files = {
+    clientKey: path.join(dir, 'client_key'),
+    knownHosts: path.join(dir, 'known_hosts'),
+    inventory: path.join(dir, 'inventory.yaml'),
+    plan: path.join(dir, 'bare-plan.json'),
+    state: path.join(dir, 'state'),
+  };
   const key = ssh2.utils.generateKeyPairSync('ed25519');
   fs.writeFileSync(files.clientKey, key.private, { mode: 0o600 });
   let etcd;
@@ -207,15 +295,31 @@ export async function benchScale({ hosts: total = 1000, modes = ['emergency', 'g
   try {
     etcd = await startEtcd(dir, log);
     fleet = await startFleet(hosts, key.public, log);
-    fs.writeFileSync(files.knownHosts, hosts.map((h, i) => `[${h.name}]:${h.port},[${h.address}]:${h.port} ${fleet.hostKeys[i]}\n`).join(''));
+    fs.writeFileSync(
+      files.knownHosts,
+      hosts.map((h, i) => `[${h.name}]:${h.port},[${h.address}]:${h.port} ${fleet.hostKeys[i]}\n`).join(''),
+    );
     fs.writeFileSync(files.inventory, inventoryYaml(hosts, files));
     const blobs = hosts.map((h, i) => [h.name, fleet.hostKeys[i].split(' ')[1]]);
-    fs.writeFileSync(files.plan, JSON.stringify({ identityFile: files.clientKey, sshConcurrency: 200, parallelClusters: 10,
-      restartCommand: 'systemctl hard-restart php-fpm', healthCommand: 'systemctl status php-fpm', hostKeys: blobs,
-      clusters: batchesOf(hosts) }));
+    fs.writeFileSync(
+      files.plan,
+      JSON.stringify({
+        identityFile: files.clientKey,
+        sshConcurrency: 200,
+        parallelClusters: 10,
+        restartCommand: 'systemctl hard-restart php-fpm',
+        healthCommand: 'systemctl status php-fpm',
+        hostKeys: blobs,
+        clusters: batchesOf(hosts),
+      }),
+    );
     const results = [];
     for (const mode of modes) results.push(await measure({ mode, hosts, files, fleet, log }));
-    return { hosts: total, addresses: new Set(hosts.map((h) => h.address.split('.').slice(0, 3).join('.'))).size, results };
+    return {
+      hosts: total,
+      addresses: new Set(hosts.map((h) => h.address.split('.').slice(0, 3).join('.'))).size,
+      results,
+    };
   } finally {
     fleet?.child.kill('SIGTERM');
     if (etcd && etcd.exitCode === null) {

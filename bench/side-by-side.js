@@ -21,7 +21,13 @@ function connect(sandbox, host) {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     client.once('ready', () => resolve(client)).once('error', reject);
-    client.connect({ host: host.address, port: host.sshPort, username: sandbox.ssh.user, privateKey: fs.readFileSync(sandbox.ssh.identityFile), readyTimeout: 20_000 });
+    client.connect({
+      host: host.address,
+      port: host.sshPort,
+      username: sandbox.ssh.user,
+      privateKey: fs.readFileSync(sandbox.ssh.identityFile),
+      readyTimeout: 20_000,
+    });
   });
 }
 
@@ -30,7 +36,12 @@ function exec(client, command) {
     client.exec(command, (error, stream) => {
       if (error) return reject(error);
       let code = null;
-      stream.on('exit', (c) => { code = c; }).on('data', () => undefined).stderr.on('data', () => undefined);
+      stream
+        .on('exit', (c) => {
+          code = c;
+        })
+        .on('data', () => undefined)
+        .stderr.on('data', () => undefined);
       stream.on('close', () => (code === 0 ? resolve() : reject(new Error(`${command}: exit ${code}`))));
     });
   });
@@ -41,7 +52,8 @@ async function until(what, check, timeoutMs = 30_000) {
   let last = 'not yet';
   for (;;) {
     if (await check().catch((error) => void (last = error.message))) return;
-    if (Date.now() > deadline) throw new Error(`bare loop: ${what} did not happen within ${timeoutMs / 1000}s (last: ${last})`);
+    if (Date.now() > deadline)
+      throw new Error(`bare loop: ${what} did not happen within ${timeoutMs / 1000}s (last: ${last})`);
     await sleep(POLL_MS);
   }
 }
@@ -53,7 +65,9 @@ async function applied(client, host, revision) {
   const agents = Object.keys(await client.getAll().prefix(prefix).strings()).map((k) => k.slice(prefix.length));
   if (agents.length === 0) throw new Error(`bare loop: no LB agent registered in ${host.dc}`);
   for (const agent of agents) {
-    const raw = await client.get(`/rollout/v1/lb/${host.dc}/applied/${agent}/${host.cluster}/${SERVICE}/${host.name}`).string();
+    const raw = await client
+      .get(`/rollout/v1/lb/${host.dc}/applied/${agent}/${host.cluster}/${SERVICE}/${host.name}`)
+      .string();
     if (raw === null || JSON.parse(raw).revision < revision) return false;
   }
   return true;
@@ -62,7 +76,10 @@ async function applied(client, host, revision) {
 async function setPooled(client, host, pooled) {
   const key = `${PREFIX}/${host.dc}/${host.cluster}/${SERVICE}/${host.name}`;
   const value = JSON.parse(await client.get(key).string());
-  const result = await client.put(key).value(JSON.stringify({ ...value, pooled })).exec();
+  const result = await client
+    .put(key)
+    .value(JSON.stringify({ ...value, pooled }))
+    .exec();
   return Number(result.header.revision);
 }
 
@@ -86,22 +103,30 @@ async function bareHost(sandbox, etcd, host) {
 
 async function bareLoop(sandbox) {
   const clusters = new Map();
-  for (const h of sandbox.hosts) clusters.set(`${h.dc}/${h.cluster}`, [...(clusters.get(`${h.dc}/${h.cluster}`) ?? []), h]);
+  for (const h of sandbox.hosts)
+    clusters.set(`${h.dc}/${h.cluster}`, [...(clusters.get(`${h.dc}/${h.cluster}`) ?? []), h]);
   const etcd = new Etcd3({ hosts: sandbox.etcd.endpoints });
   const started = process.hrtime.bigint();
   try {
-    await Promise.all([...clusters.values()].map(async (hosts) => {
-      for (const host of hosts) await bareHost(sandbox, etcd, host);
-    }));
+    await Promise.all(
+      [...clusters.values()].map(async (hosts) => {
+        for (const host of hosts) await bareHost(sandbox, etcd, host);
+      }),
+    );
   } finally {
     etcd.close();
   }
   // Why: one host a batch, clusters in parallel: the longest cluster is the number of batches in a row.
-  return { wallMs: Number(process.hrtime.bigint() - started) / 1e6, batches: Math.max(...[...clusters.values()].map((hosts) => hosts.length)) };
+  return {
+    wallMs: Number(process.hrtime.bigint() - started) / 1e6,
+    batches: Math.max(...[...clusters.values()].map((hosts) => hosts.length)),
+  };
 }
 
 async function rolloutSync(sandbox, env) {
-  const { exitCode, stdout, wallMs } = await runCli(['sync', '-i', sandbox.inventoryFile, '--json'], env, { timeoutMs: 180_000 });
+  const { exitCode, stdout, wallMs } = await runCli(['sync', '-i', sandbox.inventoryFile, '--json'], env, {
+    timeoutMs: 180_000,
+  });
   return { exitCode, wallMs, runMs: eventsOf(stdout, 'run.finished')[0]?.durationMs ?? Number.NaN };
 }
 
@@ -116,7 +141,9 @@ export async function benchSideBySide({ sandbox, rounds = 3, log }) {
       if (r.exitCode !== 0) throw new Error(`rollout sync exited ${r.exitCode}`);
       const b = await bareLoop(sandbox);
       runs.push({ rollout: r, bare: b });
-      log?.(`side by side ${i + 1}/${rounds}: rollout ${(r.wallMs / 1000).toFixed(2)} s (run ${(r.runMs / 1000).toFixed(2)} s), bare loop ${(b.wallMs / 1000).toFixed(2)} s`);
+      log?.(
+        `side by side ${i + 1}/${rounds}: rollout ${(r.wallMs / 1000).toFixed(2)} s (run ${(r.runMs / 1000).toFixed(2)} s), bare loop ${(b.wallMs / 1000).toFixed(2)} s`,
+      );
     }
   } finally {
     fs.rmSync(stateHome, { recursive: true, force: true });
@@ -127,7 +154,14 @@ export async function benchSideBySide({ sandbox, rounds = 3, log }) {
   const runMs = med(runs.map((r) => r.rollout.runMs));
   const bareMs = med(runs.map((r) => r.bare.wallMs));
   return {
-    hosts: sandbox.hosts.length, batchesPerCluster: batches, rounds, rolloutMs, runMs, bareMs,
-    ratio: rolloutMs / bareMs, perBatchMs: (rolloutMs - bareMs) / batches, perBatchRunMs: (runMs - bareMs) / batches,
+    hosts: sandbox.hosts.length,
+    batchesPerCluster: batches,
+    rounds,
+    rolloutMs,
+    runMs,
+    bareMs,
+    ratio: rolloutMs / bareMs,
+    perBatchMs: (rolloutMs - bareMs) / batches,
+    perBatchRunMs: (runMs - bareMs) / batches,
   };
 }

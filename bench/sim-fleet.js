@@ -36,14 +36,17 @@ function serve(host, hostKey, allowed, restartMs) {
     connections += 1;
     open += 1;
     maxOpen = Math.max(maxOpen, open);
-    client.once('close', () => { open -= 1; });
+    client.once('close', () => {
+      open -= 1;
+    });
     client.on('error', () => undefined);
     client.on('authentication', (ctx) => {
       if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
       const blob = ctx.key.data;
       if (blob.length !== allowedBlob.length || !timingSafeEqual(blob, allowedBlob)) return ctx.reject(['publickey']);
       // Why: without a signature the client only asks whether the key would do; with one, it must verify.
-      if (ctx.signature && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(['publickey']);
+      if (ctx.signature && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true)
+        return ctx.reject(['publickey']);
       ctx.accept();
     });
     client.on('ready', () => {
@@ -64,7 +67,9 @@ function serve(host, hostKey, allowed, restartMs) {
       });
     });
   });
-  server.on('error', (error) => process.send({ error: `${host.name} (${host.address}:${host.port}): ${error.message}` }));
+  server.on('error', (error) =>
+    process.send({ error: `${host.name} (${host.address}:${host.port}): ${error.message}` }),
+  );
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(host.port, host.address, () => resolve(server));

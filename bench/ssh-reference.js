@@ -52,8 +52,26 @@ async function bareSshd(sandbox, address, port, skipRc) {
     await stop();
     throw error;
   }
-  return { stop, args: ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-    '-o', 'LogLevel=ERROR', '-i', sandbox.ssh.identityFile, '-p', String(port), `root@${address}`] };
+  return {
+    stop,
+    args: [
+      '-F',
+      '/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-i',
+      sandbox.ssh.identityFile,
+      '-p',
+      String(port),
+      `root@${address}`,
+    ],
+  };
 }
 
 /** Median wall time of `runs` sequential `ssh <args> true` (after one warm-up). */
@@ -76,10 +94,20 @@ export async function benchSshReference({ sandbox, runs = 15, log }) {
   const sandboxMs = await sshTrue(['-F', sandbox.ssh.config, host.name], runs);
   const skip = await bareSshd(sandbox, address, 2222, true);
   let bareMs;
-  try { bareMs = await sshTrue(skip.args, runs); } finally { await skip.stop(); }
+  try {
+    bareMs = await sshTrue(skip.args, runs);
+  } finally {
+    await skip.stop();
+  }
   const rc = await bareSshd(sandbox, address, 2223, false);
   let rcMs;
-  try { rcMs = await sshTrue(rc.args, runs); } finally { await rc.stop(); }
-  log?.(`ssh true: sandbox ${sandboxMs.toFixed(0)} ms, bare sshd ${bareMs.toFixed(0)} ms (rc files read: ${rcMs.toFixed(0)} ms)`);
+  try {
+    rcMs = await sshTrue(rc.args, runs);
+  } finally {
+    await rc.stop();
+  }
+  log?.(
+    `ssh true: sandbox ${sandboxMs.toFixed(0)} ms, bare sshd ${bareMs.toFixed(0)} ms (rc files read: ${rcMs.toFixed(0)} ms)`,
+  );
   return { runs, sandboxMs, bareMs, bareWithRcMs: rcMs, ratio: sandboxMs / bareMs };
 }

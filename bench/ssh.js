@@ -33,9 +33,15 @@ function bashrcMs() {
 
 function targetOf(sandbox, host) {
   return {
-    host: host.name, address: host.address, port: host.sshPort, user: sandbox.ssh.user,
-    identityFile: sandbox.ssh.identityFile, knownHosts: sandbox.ssh.knownHosts, jumpHost: undefined,
-    connectTimeoutSeconds: 10, acceptNewHostKeys: false,
+    host: host.name,
+    address: host.address,
+    port: host.sshPort,
+    user: sandbox.ssh.user,
+    identityFile: sandbox.ssh.identityFile,
+    knownHosts: sandbox.ssh.knownHosts,
+    jumpHost: undefined,
+    connectTimeoutSeconds: 10,
+    acceptNewHostKeys: false,
   };
 }
 
@@ -44,7 +50,11 @@ async function timedExec(transport, target, options = EXEC) {
   const start = process.hrtime.bigint();
   try {
     const result = await transport.exec(target, 'true', options);
-    return { ms: msSince(start), ok: result.exitCode === 0, error: result.exitCode === 0 ? undefined : `exit ${result.exitCode}: ${result.stderr.trim().slice(0, 120)}` };
+    return {
+      ms: msSince(start),
+      ok: result.exitCode === 0,
+      error: result.exitCode === 0 ? undefined : `exit ${result.exitCode}: ${result.stderr.trim().slice(0, 120)}`,
+    };
   } catch (error) {
     return { ms: msSince(start), ok: false, error: error.code ?? error.message };
   }
@@ -55,14 +65,22 @@ async function fanOut(targets, { total, concurrency }) {
   const transport = createSshTransport({ concurrency });
   try {
     const start = process.hrtime.bigint();
-    const results = await Promise.all(Array.from({ length: total }, (_, i) => timedExec(transport, targets[i % targets.length], FAN_OUT_EXEC)));
+    const results = await Promise.all(
+      Array.from({ length: total }, (_, i) => timedExec(transport, targets[i % targets.length], FAN_OUT_EXEC)),
+    );
     const wallMs = msSince(start);
     const latencies = results.map((r) => r.ms);
     const errors = {};
     for (const r of results) if (!r.ok) errors[r.error] = (errors[r.error] ?? 0) + 1;
     return {
-      execs: total, hosts: targets.length, concurrency, wallMs, execsPerSecond: total / (wallMs / 1000),
-      failed: results.filter((r) => !r.ok).length, errors, latencyMs: { median: median(latencies), p95: quantile(latencies, 0.95) },
+      execs: total,
+      hosts: targets.length,
+      concurrency,
+      wallMs,
+      execsPerSecond: total / (wallMs / 1000),
+      failed: results.filter((r) => !r.ok).length,
+      errors,
+      latencyMs: { median: median(latencies), p95: quantile(latencies, 0.95) },
     };
   } finally {
     await transport.close();
@@ -101,6 +119,7 @@ export async function benchSsh({ sandbox, total = 200, concurrency = 64, log }) 
   log?.(`ssh: ${total} execs on 1 host in ${oneHost.wallMs.toFixed(0)} ms`);
   const fleet = await fanOut(targets, { total, concurrency });
   log?.(`ssh: ${total} execs on ${targets.length} hosts in ${fleet.wallMs.toFixed(0)} ms`);
-  for (const run of [oneHost, fleet]) if (run.failed > 0) log?.(`ssh: ${run.failed} failed on ${run.hosts} host(s): ${JSON.stringify(run.errors)}`);
+  for (const run of [oneHost, fleet])
+    if (run.failed > 0) log?.(`ssh: ${run.failed} failed on ${run.hosts} host(s): ${JSON.stringify(run.errors)}`);
   return { ...lat, bashrcMs: bashrc, oneHost, fleet };
 }

@@ -33,16 +33,20 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (options.stream !== undefined) destinations.push(options.stream);
   if (destinations.length === 0) destinations.push(pino.destination({ dest: 2, sync: true }));
   const level = options.level ?? 'info';
-  const destination = destinations.length === 1 && destinations[0] !== undefined
-    ? destinations[0]
-    : pino.multistream(destinations.map((stream) => ({ stream, level: level as Level })));
-  return pino({
-    level,
-    // Why: run.started already says who and where (user, machine, pid); events carry their own names.
-    base: null,
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
-  }, destination);
+  const destination =
+    destinations.length === 1 && destinations[0] !== undefined
+      ? destinations[0]
+      : pino.multistream(destinations.map((stream) => ({ stream, level: level as Level })));
+  return pino(
+    {
+      level,
+      // Why: run.started already says who and where (user, machine, pid); events carry their own names.
+      base: null,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    },
+    destination,
+  );
 }
 
 /** Opened synchronously (so a flush on exit always has a file), written asynchronously. */
@@ -60,7 +64,8 @@ export function nullLogger(): Logger {
 export function defaultLogFile(runId: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
   const xdg = env.XDG_STATE_HOME;
   // The XDG spec says a relative XDG_STATE_HOME is invalid and must be ignored.
-  const state = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || os.homedir(), '.local', 'state');
+  const state =
+    xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || os.homedir(), '.local', 'state');
   return path.join(state, 'rollout', `${runId}.log`);
 }
 

@@ -17,17 +17,24 @@ const onSignal = (signal: NodeJS.Signals): void => {
   if (signals === 1) {
     stop.abort(signal);
     if (process.argv[2] === 'lb-agent') return; // Why: the agent just revokes its lease and exits; nothing to repool.
-    process.stderr.write(`\nrollout: ${signal}: starting nothing new, finishing running steps and repooling what is healthy; ${signal} again exits at once (the journal is kept for \`rollout recover\`)\n`);
+    process.stderr.write(
+      `\nrollout: ${signal}: starting nothing new, finishing running steps and repooling what is healthy; ${signal} again exits at once (the journal is kept for \`rollout recover\`)\n`,
+    );
     return;
   }
-  process.stderr.write(`rollout: second ${signal}: exiting now; run \`rollout recover\` to repool what this run left depooled\n`);
+  process.stderr.write(
+    `rollout: second ${signal}: exiting now; run \`rollout recover\` to repool what this run left depooled\n`,
+  );
   process.exit(EXIT.interrupted);
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 // Why: SIGHUP makes the LB agent re-read its inventory; other commands keep the default (a hangup ends them).
 const reloads = new Set<() => void>();
-if (process.argv[2] === 'lb-agent') process.on('SIGHUP', () => { for (const listener of reloads) listener(); });
+if (process.argv[2] === 'lb-agent')
+  process.on('SIGHUP', () => {
+    for (const listener of reloads) listener();
+  });
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -57,7 +64,8 @@ const code = await runCli(io.argv, io);
 process.exitCode = code;
 // Why: exit as soon as stdout and stderr have drained (pipes), not when the last idle handle (a gRPC
 // channel's) lets go, which took ~0.2 s of every run; never wait more than 2 s on a stuck pipe.
-const drained = (stream: NodeJS.WriteStream): Promise<void> => new Promise((resolve) => stream.write('', () => resolve()));
+const drained = (stream: NodeJS.WriteStream): Promise<void> =>
+  new Promise((resolve) => stream.write('', () => resolve()));
 setTimeout(() => process.exit(code), 2000).unref();
 await Promise.all([drained(process.stdout), drained(process.stderr)]);
 process.exit(code);

@@ -29,28 +29,40 @@ export function startLoad(options) {
     byInterval.set(t, s);
   };
   let stopping = false;
-  const deadline = setTimeout(() => { stopping = true; }, (options.maxSeconds ?? 300) * 1000);
+  const deadline = setTimeout(
+    () => {
+      stopping = true;
+    },
+    (options.maxSeconds ?? 300) * 1000,
+  );
 
   const fail = (why) => {
     result.failed += 1;
     tally('failed');
     result.failures[why] = (result.failures[why] ?? 0) + 1;
   };
-  const once = () => new Promise((resolve) => {
-    const req = http.get(url, { agent, headers: options.headers ?? {}, timeout: 10_000 }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        if (res.statusCode === expectStatus) {
-          result.ok += 1;
-          tally('ok');
-        } else fail(`HTTP ${res.statusCode}`);
+  const once = () =>
+    new Promise((resolve) => {
+      const req = http.get(url, { agent, headers: options.headers ?? {}, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === expectStatus) {
+            result.ok += 1;
+            tally('ok');
+          } else fail(`HTTP ${res.statusCode}`);
+          resolve();
+        });
+        res.on('error', (error) => {
+          fail(error.code ?? error.message);
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (error) => {
+        fail(error.code ?? error.message);
         resolve();
       });
-      res.on('error', (error) => { fail(error.code ?? error.message); resolve(); });
     });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (error) => { fail(error.code ?? error.message); resolve(); });
-  });
   const worker = async () => {
     while (!stopping && result.requests < maxRequests) {
       result.requests += 1;
@@ -59,7 +71,13 @@ export function startLoad(options) {
   };
   const workers = Array.from({ length: concurrency }, worker);
   const samples = () => [...byInterval].sort(([a], [b]) => a - b).map(([t, s]) => ({ t, ...s }));
-  const snapshot = () => ({ ...result, failures: { ...result.failures }, seconds: (Date.now() - started) / 1000, sampleMs, samples: samples() });
+  const snapshot = () => ({
+    ...result,
+    failures: { ...result.failures },
+    seconds: (Date.now() - started) / 1000,
+    sampleMs,
+    samples: samples(),
+  });
   return {
     snapshot,
     async stop() {

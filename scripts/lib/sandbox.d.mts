@@ -18,7 +18,14 @@ export interface SandboxState {
   dcs: string[];
   clusters: string[];
   /** endpoint and pidFile: the first member's; endpoints and members: every member (--etcd-members). */
-  etcd: { endpoint: string; endpoints: string[]; clientPort: number; peerPort: number; pidFile: string; members: { name: string; endpoint: string; pidFile: string; dataDir: string }[] };
+  etcd: {
+    endpoint: string;
+    endpoints: string[];
+    clientPort: number;
+    peerPort: number;
+    pidFile: string;
+    members: { name: string; endpoint: string; pidFile: string; dataDir: string }[];
+  };
   haproxy: { url: string; port: number; socket: string; config: string; pidFile: string };
   ssh: { user: string; identityFile: string; knownHosts: string; config: string };
   hosts: SandboxHost[];
@@ -56,9 +63,21 @@ export interface SandboxComponent {
   alive: boolean;
   address: string;
 }
-export interface DirOption { dir?: string }
+export interface DirOption {
+  dir?: string;
+}
 export const DEFAULT_DIR: string;
-export const DEFAULT_FLEET: Readonly<{ dcs: string[]; clusters: string[]; hostsPerCluster: number; net: string; sshBasePort: number; release: string; etcdMembers: number; poolApi: 'v3' | 'v2'; strategy: string }>;
+export const DEFAULT_FLEET: Readonly<{
+  dcs: string[];
+  clusters: string[];
+  hostsPerCluster: number;
+  net: string;
+  sshBasePort: number;
+  release: string;
+  etcdMembers: number;
+  poolApi: 'v3' | 'v2';
+  strategy: string;
+}>;
 export function sandboxUp(options?: SandboxUpOptions): Promise<SandboxState>;
 /** Stops what the sandbox started (by pid file), removes the dir unless keep; resolves the signalled pids. */
 export function sandboxDown(options?: DirOption & { keep?: boolean }): Promise<number[]>;
@@ -71,7 +90,11 @@ export function fixFpm(host: string, options?: DirOption): string;
 export function stopSshd(host: string, options?: DirOption): Promise<string>;
 export function startSshd(host: string, options?: DirOption): Promise<string>;
 /** Compiles throw-away files on the host's active master until its opcache is `percent` full. */
-export function fillOpcache(host: string, percent: number, options?: DirOption): Promise<{ host: string; files: number; percent: number }>;
+export function fillOpcache(
+  host: string,
+  percent: number,
+  options?: DirOption,
+): Promise<{ host: string; files: number; percent: number }>;
 export function backendName(dc: string, cluster: string): string;
 export function planFleet(options?: Partial<typeof DEFAULT_FLEET>): unknown;
 /** A free TCP port on a loopback address, 127.0.0.1 by default. */
@@ -81,4 +104,7 @@ export function processesMentioning(text: string): number[];
 /** The command line of a live process ('' once it is gone). */
 export function cmdline(pid: number): string;
 /** SIGTERM, then SIGKILL after graceMs, each process and its descendants, by pid and start time. */
-export function stopProcesses(entries: { pid: number; match?: string }[], options?: { graceMs?: number }): Promise<number[]>;
+export function stopProcesses(
+  entries: { pid: number; match?: string }[],
+  options?: { graceMs?: number },
+): Promise<number[]>;

@@ -13,7 +13,30 @@ export interface CompletionNames {
 }
 
 // Why: a word after one of these is its value, not a positional.
-const VALUE_OPTIONS = new Set(['-i', '--inventory', '--etcd', '--log-file', '--dc', '--cluster', '--release', '--batch-size', '--failure-budget', '--parallel-clusters', '--capacity-wait', '--wait-lock', '--ssh-concurrency', '--reason', '--grace', '--haproxy-socket', '--agent-id', '--backend-template', '--http', '-o', '--output', '--load']);
+const VALUE_OPTIONS = new Set([
+  '-i',
+  '--inventory',
+  '--etcd',
+  '--log-file',
+  '--dc',
+  '--cluster',
+  '--release',
+  '--batch-size',
+  '--failure-budget',
+  '--parallel-clusters',
+  '--capacity-wait',
+  '--wait-lock',
+  '--ssh-concurrency',
+  '--reason',
+  '--grace',
+  '--haproxy-socket',
+  '--agent-id',
+  '--backend-template',
+  '--http',
+  '-o',
+  '--output',
+  '--load',
+]);
 const CLUSTER_DC_COMMANDS = new Set(['restart', 'plan', 'status']);
 
 /**
@@ -38,7 +61,8 @@ export function completeWords(words: readonly string[], names: CompletionNames):
   }
   const [command] = positionals;
   if (command === undefined) return null;
-  if (CLUSTER_DC_COMMANDS.has(command)) return positionals.length === 1 ? names.clusters : positionals.length === 2 ? names.dcs : [];
+  if (CLUSTER_DC_COMMANDS.has(command))
+    return positionals.length === 1 ? names.clusters : positionals.length === 2 ? names.dcs : [];
   if (command === 'depool' || command === 'pool') return names.hosts;
   if (command === 'report') return positionals.length === 1 ? names.runIds : [];
   return null;
@@ -47,7 +71,8 @@ export function completeWords(words: readonly string[], names: CompletionNames):
 /** The names of the inventory the command line names (or the default one); none when it cannot be read. */
 export function completionNames(words: readonly string[], env: NodeJS.ProcessEnv, cwd: string): CompletionNames {
   const flagAt = words.findIndex((w) => w === '-i' || w === '--inventory');
-  const flag = flagAt >= 0 ? words[flagAt + 1] : words.find((w) => w.startsWith('--inventory='))?.slice('--inventory='.length);
+  const flag =
+    flagAt >= 0 ? words[flagAt + 1] : words.find((w) => w.startsWith('--inventory='))?.slice('--inventory='.length);
   let dcs: string[] = [];
   let clusters: string[] = [];
   let hosts: string[] = [];
@@ -64,7 +89,12 @@ export function completionNames(words: readonly string[], env: NodeJS.ProcessEnv
 
 function runIdsIn(dir: string): string[] {
   try {
-    return fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -'.log'.length)).sort().reverse();
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => f.slice(0, -'.log'.length))
+      .sort()
+      .reverse();
   } catch {
     return [];
   }

@@ -8,11 +8,18 @@ import { readVersionInfo, versionText } from './version.js';
 type Action = () => Promise<number>;
 
 const list = (value: unknown): string[] =>
-  (Array.isArray(value) ? value : value === undefined ? [] : [value]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter(Boolean);
+  (Array.isArray(value) ? value : value === undefined ? [] : [value])
+    .flatMap((v) => String(v).split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 function common(y: Argv): Argv {
   return y
-    .option('inventory', { alias: 'i', type: 'string', describe: 'inventory file (default: $ROLLOUT_INVENTORY, else /etc/rollout/inventory.yaml)' })
+    .option('inventory', {
+      alias: 'i',
+      type: 'string',
+      describe: 'inventory file (default: $ROLLOUT_INVENTORY, else /etc/rollout/inventory.yaml)',
+    })
     .option('etcd', { type: 'string', array: true, describe: 'etcd endpoint(s), overriding the inventory' })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
     .option('log-file', { type: 'string', describe: 'JSON log file (default under $XDG_STATE_HOME/rollout/)' });
@@ -20,19 +27,40 @@ function common(y: Argv): Argv {
 
 function runOptions(y: Argv): Argv {
   return y
-    .option('emergency', { type: 'boolean', default: false, describe: 'hard restart, no depool/drain/repool, same batches' })
+    .option('emergency', {
+      type: 'boolean',
+      default: false,
+      describe: 'hard restart, no depool/drain/repool, same batches',
+    })
     .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
     .option('release', { type: 'string', describe: 'the release id every host must serve after its restart' })
-    .option('if-opcache-above', { type: 'string', describe: 'restart only hosts whose opcache use is above this, like "80%" (not with --release)' })
+    .option('if-opcache-above', {
+      type: 'string',
+      describe: 'restart only hosts whose opcache use is above this, like "80%" (not with --release)',
+    })
     .option('batch-size', { type: 'string', describe: 'override batch.size: 3, "10%" or a ramp "1,10%,25%"' })
-    .option('failure-budget', { type: 'string', describe: 'failed hosts per cluster before stopping: a count or a percentage' })
+    .option('failure-budget', {
+      type: 'string',
+      describe: 'failed hosts per cluster before stopping: a count or a percentage',
+    })
     .option('parallel-clusters', { type: 'number', describe: 'clusters restarted at once (default 5)' })
     .option('capacity-wait', { type: 'number', describe: 'seconds to wait for capacity before giving up (exit 4)' })
-    .option('wait-lock', { type: 'number', default: 0, describe: 'seconds to wait for a locked cluster (default: fail at once, exit 3)' })
+    .option('wait-lock', {
+      type: 'number',
+      default: 0,
+      describe: 'seconds to wait for a locked cluster (default: fail at once, exit 3)',
+    })
     .option('ssh-concurrency', { type: 'number', describe: 'SSH connections at once (default 64)' })
-    .option('max-concurrency', { type: 'number', describe: 'fleet-wide cap: hosts of a service restarting at once across every run (run.maxConcurrentRestarts)' })
-    .option('skip-canary-gate', { type: 'boolean', default: false, describe: 'canaries still go first, but no gate judges them (recorded in the log)' })
+    .option('max-concurrency', {
+      type: 'number',
+      describe: 'fleet-wide cap: hosts of a service restarting at once across every run (run.maxConcurrentRestarts)',
+    })
+    .option('skip-canary-gate', {
+      type: 'boolean',
+      default: false,
+      describe: 'canaries still go first, but no gate judges them (recorded in the log)',
+    })
     .option('reason', { type: 'string', describe: 'why, recorded in the lock and the journal' });
 }
 
@@ -50,7 +78,10 @@ function interruptible(confirm: Io['confirm']): Io['confirm'] {
     try {
       return await confirm(question);
     } catch (error) {
-      if (error instanceof Error && error.name === 'AbortError') throw new RolloutError('E_INTERRUPTED', 'interrupted at the confirmation prompt: nothing was changed', { cause: error });
+      if (error instanceof Error && error.name === 'AbortError')
+        throw new RolloutError('E_INTERRUPTED', 'interrupted at the confirmation prompt: nothing was changed', {
+          cause: error,
+        });
       throw error;
     }
   };
@@ -69,59 +100,187 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
     .scriptName('rollout')
     // Why: `status --etcd URL appserver eqiad` must not read the positionals as more endpoints; repeat the flag or use commas.
     .parserConfiguration({ 'greedy-arrays': false })
-    .usage('$0 <command> [options]\n\nRolling restarts of PHP-FPM fleets without dropping a request.\n`rollout --version` prints the version and the commit.')
-    .command('sync', 'rolling restart of every selected cluster in every selected datacenter (after a deploy)', (y) =>
-      runOptions(common(y))
-        .option('dc', { type: 'string', array: true, describe: 'datacenter(s) (repeatable; default all)' })
-        .option('cluster', { type: 'string', array: true, describe: 'cluster(s) (repeatable; default all)' }),
-      (a) => { action = async () => (await import('../commands/sync.js')).syncCommand({ ...a, kind: 'sync', dcs: list(a['dc']), clusters: list(a['cluster']) }, io); })
-    .command('restart <cluster> <dc>', 'rolling restart of one cluster in one datacenter', (y) =>
-      runOptions(common(y)).positional('cluster', { type: 'string' }).positional('dc', { type: 'string' }),
-      (a) => { action = async () => (await import('../commands/sync.js')).syncCommand({ ...a, kind: 'restart', dcs: [String(a['dc'])], clusters: [String(a['cluster'])] }, io); })
-    .command('plan [cluster] [dc]', 'print the batches and their arithmetic from live pool state; writes nothing', (y) =>
-      common(y)
-        .positional('cluster', { type: 'string', describe: 'one cluster (with dc: like `restart <cluster> <dc>`)' })
-        .positional('dc', { type: 'string' })
-        .option('dc', { type: 'string', array: true })
-        .option('cluster', { type: 'string', array: true })
-        .option('emergency', { type: 'boolean', default: false })
-        .option('batch-size', { type: 'string' })
-        .option('offline', { type: 'boolean', default: false, describe: 'treat every host as pooled: yes (no etcd)' }),
-      (a) => { action = async () => (await import('../commands/plan.js')).planCommand({ ...a, dcs: list(a['dc']), clusters: list(a['cluster']) }, io); })
-    .command('status [cluster] [dc]', 'pool state of the fleet, who depooled what, locks and unfinished runs', (y) =>
-      common(y).positional('cluster', { type: 'string' }).positional('dc', { type: 'string' }),
-      (a) => { action = async () => (await import('../commands/status.js')).statusCommand(a, io); })
-    .command('depool <hosts..>', 'depool hosts by hand (refused below minPooled unless --force), recorded with a reason', manualOptions,
-      (a) => { action = async () => (await import('../commands/pool.js')).poolCommand({ ...a, action: 'depool', hosts: list(a['hosts']) }, io); })
-    .command('pool <hosts..>', 'pool hosts by hand (creates a missing pool key), recorded with a reason', manualOptions,
-      (a) => { action = async () => (await import('../commands/pool.js')).poolCommand({ ...a, action: 'pool', hosts: list(a['hosts']) }, io); })
-    .command('recover', 'repool, after checking health, the hosts a dead rollout left depooled', (y) =>
-      common(y).option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'act (without it: show and ask)' })
-        .option('grace', { type: 'number', default: 20, describe: 'leave a dead run alone until its last journal write is this many seconds old (it may still be finishing a step)' }),
-      (a) => { action = async () => (await import('../commands/recover.js')).recoverCommand(a, io); })
-    .command('lb-agent', 'follow the pool state in etcd and apply it to HAProxy, confirming each change', (y) =>
-      common(y)
-        .option('dc', { type: 'string', demandOption: true, describe: 'the datacenter this load balancer serves' })
-        .option('haproxy-socket', { type: 'string', demandOption: true, describe: 'HAProxy runtime API socket (level admin)' })
-        .option('agent-id', { type: 'string', describe: 'stable id (default <hostname>:<socket>)' })
-        .option('backend-template', { type: 'string', describe: 'HAProxy backend name for a cluster (default {dc}_{cluster})' })
-        .option('http', { type: 'string', describe: 'serve /healthz, /readyz and /metrics on HOST:PORT (off by default), e.g. 127.0.0.1:9412' }),
-      (a) => { action = async () => (await import('../commands/lb-agent.js')).lbAgentCommand({ inventoryFile: a['inventory'] as string | undefined, dc: String(a['dc']), haproxySocket: String(a['haproxy-socket']), ...(a['etcd'] ? { etcd: list(a['etcd']) } : {}), ...(a['agent-id'] ? { agentId: String(a['agent-id']) } : {}), ...(a['backend-template'] ? { backendTemplate: String(a['backend-template']) } : {}), ...(a['http'] ? { http: String(a['http']) } : {}) }, { signal: io.stop, env: io.env, cwd: io.cwd, ...(io.onReload ? { onReload: io.onReload } : {}) }); })
-    .command('report <run>', 'one self-contained HTML page of a run: a timeline per host, batches, failures, totals', (y) =>
-      y.positional('run', { type: 'string', describe: 'a run id (its log under $XDG_STATE_HOME/rollout/) or a log file (or --json output)' })
-        .option('output', { alias: 'o', type: 'string', describe: 'the HTML file to write (default ./<runId>.html)' })
-        .option('load', { type: 'string', describe: 'per-second load figures (JSON, docs/commands.md) to overlay' }),
-      (a) => { action = async () => (await import('../commands/report.js')).reportCommand({ run: String(a['run']), ...(a['output'] ? { output: String(a['output']) } : {}), ...(a['load'] ? { load: String(a['load']) } : {}) }, io); })
-    .command('completion <shell>', 'print a shell completion script (commands, options, and the inventory\'s clusters, datacenters and hosts)', (y) =>
-      y.positional('shell', { type: 'string', choices: ['bash', 'zsh'] }),
-      (a) => { action = async () => { io.stdout.write(completionScript(a['shell'] === 'zsh' ? 'zsh' : 'bash')); return EXIT.ok; }; })
+    .usage(
+      '$0 <command> [options]\n\nRolling restarts of PHP-FPM fleets without dropping a request.\n`rollout --version` prints the version and the commit.',
+    )
+    .command(
+      'sync',
+      'rolling restart of every selected cluster in every selected datacenter (after a deploy)',
+      (y) =>
+        runOptions(common(y))
+          .option('dc', { type: 'string', array: true, describe: 'datacenter(s) (repeatable; default all)' })
+          .option('cluster', { type: 'string', array: true, describe: 'cluster(s) (repeatable; default all)' }),
+      (a) => {
+        action = async () =>
+          (await import('../commands/sync.js')).syncCommand(
+            { ...a, kind: 'sync', dcs: list(a['dc']), clusters: list(a['cluster']) },
+            io,
+          );
+      },
+    )
+    .command(
+      'restart <cluster> <dc>',
+      'rolling restart of one cluster in one datacenter',
+      (y) => runOptions(common(y)).positional('cluster', { type: 'string' }).positional('dc', { type: 'string' }),
+      (a) => {
+        action = async () =>
+          (await import('../commands/sync.js')).syncCommand(
+            { ...a, kind: 'restart', dcs: [String(a['dc'])], clusters: [String(a['cluster'])] },
+            io,
+          );
+      },
+    )
+    .command(
+      'plan [cluster] [dc]',
+      'print the batches and their arithmetic from live pool state; writes nothing',
+      (y) =>
+        common(y)
+          .positional('cluster', { type: 'string', describe: 'one cluster (with dc: like `restart <cluster> <dc>`)' })
+          .positional('dc', { type: 'string' })
+          .option('dc', { type: 'string', array: true })
+          .option('cluster', { type: 'string', array: true })
+          .option('emergency', { type: 'boolean', default: false })
+          .option('batch-size', { type: 'string' })
+          .option('offline', {
+            type: 'boolean',
+            default: false,
+            describe: 'treat every host as pooled: yes (no etcd)',
+          }),
+      (a) => {
+        action = async () =>
+          (await import('../commands/plan.js')).planCommand(
+            { ...a, dcs: list(a['dc']), clusters: list(a['cluster']) },
+            io,
+          );
+      },
+    )
+    .command(
+      'status [cluster] [dc]',
+      'pool state of the fleet, who depooled what, locks and unfinished runs',
+      (y) => common(y).positional('cluster', { type: 'string' }).positional('dc', { type: 'string' }),
+      (a) => {
+        action = async () => (await import('../commands/status.js')).statusCommand(a, io);
+      },
+    )
+    .command(
+      'depool <hosts..>',
+      'depool hosts by hand (refused below minPooled unless --force), recorded with a reason',
+      manualOptions,
+      (a) => {
+        action = async () =>
+          (await import('../commands/pool.js')).poolCommand({ ...a, action: 'depool', hosts: list(a['hosts']) }, io);
+      },
+    )
+    .command(
+      'pool <hosts..>',
+      'pool hosts by hand (creates a missing pool key), recorded with a reason',
+      manualOptions,
+      (a) => {
+        action = async () =>
+          (await import('../commands/pool.js')).poolCommand({ ...a, action: 'pool', hosts: list(a['hosts']) }, io);
+      },
+    )
+    .command(
+      'recover',
+      'repool, after checking health, the hosts a dead rollout left depooled',
+      (y) =>
+        common(y)
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'act (without it: show and ask)' })
+          .option('grace', {
+            type: 'number',
+            default: 20,
+            describe:
+              'leave a dead run alone until its last journal write is this many seconds old (it may still be finishing a step)',
+          }),
+      (a) => {
+        action = async () => (await import('../commands/recover.js')).recoverCommand(a, io);
+      },
+    )
+    .command(
+      'lb-agent',
+      'follow the pool state in etcd and apply it to HAProxy, confirming each change',
+      (y) =>
+        common(y)
+          .option('dc', { type: 'string', demandOption: true, describe: 'the datacenter this load balancer serves' })
+          .option('haproxy-socket', {
+            type: 'string',
+            demandOption: true,
+            describe: 'HAProxy runtime API socket (level admin)',
+          })
+          .option('agent-id', { type: 'string', describe: 'stable id (default <hostname>:<socket>)' })
+          .option('backend-template', {
+            type: 'string',
+            describe: 'HAProxy backend name for a cluster (default {dc}_{cluster})',
+          })
+          .option('http', {
+            type: 'string',
+            describe: 'serve /healthz, /readyz and /metrics on HOST:PORT (off by default), e.g. 127.0.0.1:9412',
+          }),
+      (a) => {
+        action = async () =>
+          (await import('../commands/lb-agent.js')).lbAgentCommand(
+            {
+              inventoryFile: a['inventory'] as string | undefined,
+              dc: String(a['dc']),
+              haproxySocket: String(a['haproxy-socket']),
+              ...(a['etcd'] ? { etcd: list(a['etcd']) } : {}),
+              ...(a['agent-id'] ? { agentId: String(a['agent-id']) } : {}),
+              ...(a['backend-template'] ? { backendTemplate: String(a['backend-template']) } : {}),
+              ...(a['http'] ? { http: String(a['http']) } : {}),
+            },
+            { signal: io.stop, env: io.env, cwd: io.cwd, ...(io.onReload ? { onReload: io.onReload } : {}) },
+          );
+      },
+    )
+    .command(
+      'report <run>',
+      'one self-contained HTML page of a run: a timeline per host, batches, failures, totals',
+      (y) =>
+        y
+          .positional('run', {
+            type: 'string',
+            describe: 'a run id (its log under $XDG_STATE_HOME/rollout/) or a log file (or --json output)',
+          })
+          .option('output', { alias: 'o', type: 'string', describe: 'the HTML file to write (default ./<runId>.html)' })
+          .option('load', { type: 'string', describe: 'per-second load figures (JSON, docs/commands.md) to overlay' }),
+      (a) => {
+        action = async () =>
+          (await import('../commands/report.js')).reportCommand(
+            {
+              run: String(a['run']),
+              ...(a['output'] ? { output: String(a['output']) } : {}),
+              ...(a['load'] ? { load: String(a['load']) } : {}),
+            },
+            io,
+          );
+      },
+    )
+    .command(
+      'completion <shell>',
+      "print a shell completion script (commands, options, and the inventory's clusters, datacenters and hosts)",
+      (y) => y.positional('shell', { type: 'string', choices: ['bash', 'zsh'] }),
+      (a) => {
+        action = async () => {
+          io.stdout.write(completionScript(a['shell'] === 'zsh' ? 'zsh' : 'bash'));
+          return EXIT.ok;
+        };
+      },
+    )
     // Why: yargs answers the scripts' `--get-yargs-completions`; its own script command stays hidden under another name.
-    .completion('get-yargs-completion-script', false, (_current: string, _argv: unknown, fallback: () => void, done: (completions: string[]) => void) => {
-      const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
-      const own = completeWords(words, completionNames(words, io.env, io.cwd));
-      if (own === null) fallback(); else done([...own]);
-    })
-    .demandCommand(1, 'name a command: sync, restart, plan, status, pool, depool, recover, lb-agent, report, completion')
+    .completion(
+      'get-yargs-completion-script',
+      false,
+      (_current: string, _argv: unknown, fallback: () => void, done: (completions: string[]) => void) => {
+        const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
+        const own = completeWords(words, completionNames(words, io.env, io.cwd));
+        if (own === null) fallback();
+        else done([...own]);
+      },
+    )
+    .demandCommand(
+      1,
+      'name a command: sync, restart, plan, status, pool, depool, recover, lb-agent, report, completion',
+    )
     .strict()
     .help()
     .alias('h', 'help')

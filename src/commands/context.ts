@@ -19,7 +19,13 @@ export interface CommonArgs {
 }
 
 export function loadFor(args: CommonArgs, io: Io): Inventory {
-  return loadInventory(resolveInventoryPath({ ...(args.inventory === undefined ? {} : { flag: args.inventory }), env: io.env, cwd: io.cwd }));
+  return loadInventory(
+    resolveInventoryPath({
+      ...(args.inventory === undefined ? {} : { flag: args.inventory }),
+      env: io.env,
+      cwd: io.cwd,
+    }),
+  );
 }
 
 export interface PoolConnection {
@@ -31,10 +37,22 @@ export interface PoolConnection {
 }
 
 export async function connectPool(inventory: Inventory, args: CommonArgs, io: Io): Promise<PoolConnection> {
-  const endpoints = args.etcd && args.etcd.length > 0 ? args.etcd.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean) : undefined;
-  if (endpoints?.length === 0) throw new RolloutError('E_USAGE', '--etcd: expected an endpoint like https://conf1001.eqiad.wmnet:2379, got nothing', { where: '--etcd' });
+  const endpoints =
+    args.etcd && args.etcd.length > 0
+      ? args.etcd
+          .flatMap((e) => e.split(','))
+          .map((e) => e.trim())
+          .filter(Boolean)
+      : undefined;
+  if (endpoints?.length === 0)
+    throw new RolloutError(
+      'E_USAGE',
+      '--etcd: expected an endpoint like https://conf1001.eqiad.wmnet:2379, got nothing',
+      { where: '--etcd' },
+    );
   const kv = await connectEtcd(inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env });
-  if (inventory.etcd.poolApi === 'v2') return connectV2Pool(kv, inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env });
+  if (inventory.etcd.poolApi === 'v2')
+    return connectV2Pool(kv, inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env });
   return { kv, pool: createPoolStore(kv, inventory.etcd.prefix), close: () => kv.close() };
 }
 
@@ -63,7 +81,11 @@ export function parseAmountArg(option: string, text: string): Amount {
     if (option === '--failure-budget' || value > 0) return { kind: 'count', value };
   }
   const zeroOk = option === '--failure-budget' ? '0 or more' : 'a positive count';
-  throw new RolloutError('E_USAGE', `${option}: expected ${zeroOk} or a percentage like "10%" (at most 100%), got "${text}"`, { where: option });
+  throw new RolloutError(
+    'E_USAGE',
+    `${option}: expected ${zeroOk} or a percentage like "10%" (at most 100%), got "${text}"`,
+    { where: option },
+  );
 }
 
 export function parseRampArg(option: string, text: string): Amount[] {

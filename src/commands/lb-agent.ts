@@ -61,8 +61,13 @@ const sameEtcd = (a: EtcdSettings, b: EtcdSettings): boolean => JSON.stringify(a
  */
 export async function lbAgentCommand(args: LbAgentArgs, io: LbAgentIo): Promise<number> {
   const log = io.log ?? pino({ name: 'rollout-lb-agent' }, pino.destination(2));
-  if (args.dc.trim() === '' || args.dc.includes('/')) throw new RolloutError('E_USAGE', `--dc ${JSON.stringify(args.dc)}: name one datacenter, e.g. --dc eqiad`);
-  if (args.haproxySocket.trim() === '') throw new RolloutError('E_USAGE', '--haproxy-socket: give the path of HAProxy\'s runtime API socket (stats socket … level admin)');
+  if (args.dc.trim() === '' || args.dc.includes('/'))
+    throw new RolloutError('E_USAGE', `--dc ${JSON.stringify(args.dc)}: name one datacenter, e.g. --dc eqiad`);
+  if (args.haproxySocket.trim() === '')
+    throw new RolloutError(
+      'E_USAGE',
+      "--haproxy-socket: give the path of HAProxy's runtime API socket (stats socket … level admin)",
+    );
   const backendTemplate = args.backendTemplate ?? DEFAULT_BACKEND_TEMPLATE;
   validateBackendTemplate(backendTemplate);
   const listen = args.http === undefined ? undefined : parseListen(args.http);
@@ -74,34 +79,58 @@ export async function lbAgentCommand(args: LbAgentArgs, io: LbAgentIo): Promise<
   const health = new AgentHealth();
   const metrics = createAgentMetrics();
   const tickMs = 1000;
-  const server = listen === undefined ? undefined : await startAgentHttp(listen, health, metrics, { now: () => Date.now(), staleMs: 10 * tickMs });
+  const server =
+    listen === undefined
+      ? undefined
+      : await startAgentHttp(listen, health, metrics, { now: () => Date.now(), staleMs: 10 * tickMs });
   if (server) log.info({ url: server.url }, `lb-agent: /healthz, /readyz and /metrics on ${server.url}`);
   const observer = observers(healthObserver(health), metrics.observer);
   try {
     for (;;) {
       const restart = new AbortController();
       let next: EtcdSettings | undefined;
-      const unsubscribe = io.onReload?.(() => {
-        try {
-          const reloaded = etcdSettings(args, io, log);
-          if (sameEtcd(reloaded, settings)) return void log.info('lb-agent: SIGHUP: inventory re-read and valid; nothing the agent uses changed');
-          next = reloaded;
-          log.info('lb-agent: SIGHUP: inventory re-read and valid; reconnecting to etcd with the new settings');
-          restart.abort('reload');
-        } catch (error) {
-          log.error({ err: describeError(error) }, `lb-agent: SIGHUP: the inventory is not usable (${describeError(error)}); keeping the running configuration`);
-        }
-      }) ?? (() => undefined);
+      const unsubscribe =
+        io.onReload?.(() => {
+          try {
+            const reloaded = etcdSettings(args, io, log);
+            if (sameEtcd(reloaded, settings))
+              return void log.info('lb-agent: SIGHUP: inventory re-read and valid; nothing the agent uses changed');
+            next = reloaded;
+            log.info('lb-agent: SIGHUP: inventory re-read and valid; reconnecting to etcd with the new settings');
+            restart.abort('reload');
+          } catch (error) {
+            log.error(
+              { err: describeError(error) },
+              `lb-agent: SIGHUP: the inventory is not usable (${describeError(error)}); keeping the running configuration`,
+            );
+          }
+        }) ?? (() => undefined);
       try {
         const kv = await connectEtcd(settings, { ...(endpoints ? { endpoints } : {}), env: io.env });
         // Why: on poolApi v2 the pool keys are conftool's v2 keys; registrations and confirmations stay on v3.
-        const v2 = settings.poolApi === 'v2' ? createV2Client(settings, { ...(endpoints ? { endpoints } : {}), env: io.env }) : undefined;
+        const v2 =
+          settings.poolApi === 'v2'
+            ? createV2Client(settings, { ...(endpoints ? { endpoints } : {}), env: io.env })
+            : undefined;
         try {
           await runLbAgent(
-            { kv, ...(v2 === undefined ? {} : { pool: createV2PoolFeed(v2) }), haproxy, log, sleep: realSleep, now: () => Date.now(), observer },
             {
-              dc: args.dc, prefix: settings.prefix, agentId: args.agentId ?? defaultAgentId(args.haproxySocket),
-              haproxySocket: args.haproxySocket, signal: AbortSignal.any([io.signal, restart.signal]), backendTemplate, tickMs,
+              kv,
+              ...(v2 === undefined ? {} : { pool: createV2PoolFeed(v2) }),
+              haproxy,
+              log,
+              sleep: realSleep,
+              now: () => Date.now(),
+              observer,
+            },
+            {
+              dc: args.dc,
+              prefix: settings.prefix,
+              agentId: args.agentId ?? defaultAgentId(args.haproxySocket),
+              haproxySocket: args.haproxySocket,
+              signal: AbortSignal.any([io.signal, restart.signal]),
+              backendTemplate,
+              tickMs,
             },
           );
         } finally {

@@ -10,11 +10,19 @@ export function parseOpcacheAbove(text: string | undefined, clusters: readonly I
   const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
   const value = m ? Number(m[1]) : Number.NaN;
   if (!(value >= 0 && value <= 100)) {
-    throw new RolloutError('E_USAGE', `--if-opcache-above: expected a percentage from 0% to 100% like "80%", got "${text}"`, { where: '--if-opcache-above' });
+    throw new RolloutError(
+      'E_USAGE',
+      `--if-opcache-above: expected a percentage from 0% to 100% like "80%", got "${text}"`,
+      { where: '--if-opcache-above' },
+    );
   }
   const blind = clusters.flatMap((c) => c.hosts).find((h) => h.settings.restart.opcache === undefined);
   if (blind !== undefined) {
-    throw new RolloutError('E_USAGE', `--if-opcache-above: ${blind.name} has no restart.opcache.url or restart.opcache.command to read its opcache use from (${blind.source.file}:${blind.source.line}); set one (e.g. in defaults). Nothing was changed`, { host: blind.name, where: '--if-opcache-above' });
+    throw new RolloutError(
+      'E_USAGE',
+      `--if-opcache-above: ${blind.name} has no restart.opcache.url or restart.opcache.command to read its opcache use from (${blind.source.file}:${blind.source.line}); set one (e.g. in defaults). Nothing was changed`,
+      { host: blind.name, where: '--if-opcache-above' },
+    );
   }
   return value;
 }

@@ -23,9 +23,14 @@ export async function planCommand(args: PlanArgs, io: Io): Promise<number> {
   const inventory = loadFor(args, io);
   const positionalCluster = typeof args.cluster === 'string' ? args.cluster : undefined;
   const positionalDc = typeof args.dc === 'string' ? args.dc : undefined;
-  const selection: Selection = positionalCluster !== undefined && positionalDc !== undefined
-    ? { kind: 'restart', cluster: positionalCluster, dc: positionalDc }
-    : { kind: 'sync', dcs: args.dcs, clusters: positionalCluster !== undefined ? [...args.clusters, positionalCluster] : args.clusters };
+  const selection: Selection =
+    positionalCluster !== undefined && positionalDc !== undefined
+      ? { kind: 'restart', cluster: positionalCluster, dc: positionalDc }
+      : {
+          kind: 'sync',
+          dcs: args.dcs,
+          clusters: positionalCluster !== undefined ? [...args.clusters, positionalCluster] : args.clusters,
+        };
   const clusters = selectClusters(inventory, selection);
   const batchSize = args['batch-size'] === undefined ? undefined : parseRampArg('--batch-size', args['batch-size']);
   let snapshot;
@@ -39,7 +44,12 @@ export async function planCommand(args: PlanArgs, io: Io): Promise<number> {
       await connection.close().catch(() => undefined);
     }
   }
-  const plan = planRollout({ inventory, selection, snapshot, options: { emergency: args.emergency === true, batchSize, maxBatch: inventory.run.maxConcurrentRestarts } });
+  const plan = planRollout({
+    inventory,
+    selection,
+    snapshot,
+    options: { emergency: args.emergency === true, batchSize, maxBatch: inventory.run.maxConcurrentRestarts },
+  });
   io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlanText(plan));
   return isBlocked(plan) ? EXIT.capacity : EXIT.ok;
 }

@@ -14,11 +14,20 @@ export interface PoolArgs extends CommonArgs {
   readonly force?: boolean;
 }
 
-function findHosts(inventory: Inventory, names: readonly string[]): { host: InventoryHost; cluster: InventoryCluster }[] {
-  const index = new Map(allClusters(inventory).flatMap((cluster) => cluster.hosts.map((host) => [host.name, { host, cluster }] as const)));
+function findHosts(
+  inventory: Inventory,
+  names: readonly string[],
+): { host: InventoryHost; cluster: InventoryCluster }[] {
+  const index = new Map(
+    allClusters(inventory).flatMap((cluster) => cluster.hosts.map((host) => [host.name, { host, cluster }] as const)),
+  );
   const unknown = names.filter((n) => !index.has(n));
   if (unknown.length > 0) {
-    throw new RolloutError('E_USAGE', `unknown host(s) ${unknown.join(', ')}: not in ${inventory.file} (give full inventory names, e.g. ${index.keys().next().value ?? 'mw1001.eqiad.wmnet'})`, { host: unknown[0] ?? '' });
+    throw new RolloutError(
+      'E_USAGE',
+      `unknown host(s) ${unknown.join(', ')}: not in ${inventory.file} (give full inventory names, e.g. ${index.keys().next().value ?? 'mw1001.eqiad.wmnet'})`,
+      { host: unknown[0] ?? '' },
+    );
   }
   return [...new Set(names)].map((n) => index.get(n) as { host: InventoryHost; cluster: InventoryCluster });
 }
@@ -26,7 +35,10 @@ function findHosts(inventory: Inventory, names: readonly string[]): { host: Inve
 /** `rollout pool|depool <host…> --reason R`: CAS writes, recorded (who, why, when) for `rollout status`. */
 export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
   const reason = (args.reason ?? '').trim();
-  if (reason === '') throw new RolloutError('E_USAGE', `--reason: say why you ${args.action} (it is shown by \`rollout status\`)`, { where: '--reason' });
+  if (reason === '')
+    throw new RolloutError('E_USAGE', `--reason: say why you ${args.action} (it is shown by \`rollout status\`)`, {
+      where: '--reason',
+    });
   const inventory = loadFor(args, io);
   const targets = findHosts(inventory, args.hosts);
   const connection = await connectPool(inventory, args, io);
@@ -34,14 +46,23 @@ export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
   try {
     // Why: refuse before the first write, so a bad host in the list never leaves the others half done.
     const all = await connection.pool.read(targets.map((t) => poolKeyOf(t.host)));
-    for (const { host } of targets) checkWritable(host, all.get(poolKeyId(poolKeyOf(host))), args.action, '. Nothing was changed');
+    for (const { host } of targets)
+      checkWritable(host, all.get(poolKeyId(poolKeyOf(host))), args.action, '. Nothing was changed');
     const record = async (host: InventoryHost, revision: number, before: string, after: string): Promise<void> => {
-      await recordManual(connection.kv, poolKeyOf(host), { action: args.action, user: who.user, machine: who.machine, reason, time: new Date().toISOString(), revision });
+      await recordManual(connection.kv, poolKeyOf(host), {
+        action: args.action,
+        user: who.user,
+        machine: who.machine,
+        reason,
+        time: new Date().toISOString(),
+        revision,
+      });
       io.stdout.write(`${host.name}: ${before} → ${after} (revision ${revision})\n`);
     };
     // Why: records of keys changed since are stale; pruning them here keeps /rollout/v1/manual/ bounded.
     const prune = async (): Promise<void> => {
-      for (const cluster of new Set(targets.map((t) => t.cluster))) await pruneManual(connection.pool, cluster.dc, cluster.name).catch(() => 0);
+      for (const cluster of new Set(targets.map((t) => t.cluster)))
+        await pruneManual(connection.pool, cluster.dc, cluster.name).catch(() => 0);
     };
     if (args.action === 'depool') {
       for (const cluster of new Set(targets.map((t) => t.cluster))) {
@@ -58,7 +79,10 @@ export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
       if (!entry) continue;
       checkWritable(host, entry, args.action, ' (it changed during this command)');
       const before = entry.state === 'present' ? entry.value.pooled : 'missing';
-      const revision = await connection.pool.write(entry, entry.state === 'missing' ? { pooled: 'yes', weight: host.settings.weight } : { pooled: 'yes' });
+      const revision = await connection.pool.write(
+        entry,
+        entry.state === 'missing' ? { pooled: 'yes', weight: host.settings.weight } : { pooled: 'yes' },
+      );
       await record(host, revision, before, 'yes');
     }
     await prune();
@@ -75,17 +99,30 @@ const DEPOOL_ATTEMPTS = 5;
  * compares: a change anywhere in the cluster since the read (another depool racing this one) aborts
  * it, and the guard is checked again on a fresh read.
  */
-export async function depoolCluster(pool: PoolStore, cluster: InventoryCluster, hosts: readonly InventoryHost[], force: boolean): Promise<{ revision: number; before: Map<string, string> }> {
+export async function depoolCluster(
+  pool: PoolStore,
+  cluster: InventoryCluster,
+  hosts: readonly InventoryHost[],
+  force: boolean,
+): Promise<{ revision: number; before: Map<string, string> }> {
   for (let attempt = 1; ; attempt += 1) {
     const read = await pool.readGuarded(poolKeysFor([cluster]));
     const entries = hosts.map((host) => ({ host, entry: read.snapshot.get(poolKeyId(poolKeyOf(host))) }));
-    for (const { host, entry } of entries) checkWritable(host, entry, 'depool', ' (it changed during this command). Nothing was changed');
+    for (const { host, entry } of entries)
+      checkWritable(host, entry, 'depool', ' (it changed during this command). Nothing was changed');
     if (!force) {
       // The guard, on fresh state: the same arithmetic as a rollout's.
       const check = checkCapacity(cluster, read.snapshot, entries.filter(({ entry }) => isPooled(entry)).length);
-      if (!check.ok) throw new RolloutError('E_CAPACITY', `refusing to depool: ${check.text}. Nothing was changed; use --force to depool anyway`, { where: `${cluster.name}@${cluster.dc}` });
+      if (!check.ok)
+        throw new RolloutError(
+          'E_CAPACITY',
+          `refusing to depool: ${check.text}. Nothing was changed; use --force to depool anyway`,
+          { where: `${cluster.name}@${cluster.dc}` },
+        );
     }
-    const before = new Map(entries.map(({ host, entry }) => [host.name, entry?.state === 'present' ? entry.value.pooled : 'missing']));
+    const before = new Map(
+      entries.map(({ host, entry }) => [host.name, entry?.state === 'present' ? entry.value.pooled : 'missing']),
+    );
     const writes = entries.map(({ entry }) => ({ entry: entry as PoolEntry, change: { pooled: 'no' } as const }));
     try {
       return { revision: await pool.writeAll(force ? { ...read, ranges: [] } : read, writes), before };
@@ -95,9 +132,24 @@ export async function depoolCluster(pool: PoolStore, cluster: InventoryCluster, 
   }
 }
 
-function checkWritable(host: InventoryHost, entry: PoolEntry | undefined, action: PoolArgs['action'], suffix: string): void {
-  if (entry?.state === 'malformed') throw new RolloutError('E_POOL_VALUE', `${host.name}: pool key holds an unreadable value (${entry.reason}); fix it with conftool or etcdctl first${suffix}`, { host: host.name });
-  if (entry?.state === 'missing' && action === 'depool') throw new RolloutError('E_POOL_MISSING', `${host.name}: no pool key in etcd; \`rollout pool ${host.name}\` creates it${suffix}`, { host: host.name });
+function checkWritable(
+  host: InventoryHost,
+  entry: PoolEntry | undefined,
+  action: PoolArgs['action'],
+  suffix: string,
+): void {
+  if (entry?.state === 'malformed')
+    throw new RolloutError(
+      'E_POOL_VALUE',
+      `${host.name}: pool key holds an unreadable value (${entry.reason}); fix it with conftool or etcdctl first${suffix}`,
+      { host: host.name },
+    );
+  if (entry?.state === 'missing' && action === 'depool')
+    throw new RolloutError(
+      'E_POOL_MISSING',
+      `${host.name}: no pool key in etcd; \`rollout pool ${host.name}\` creates it${suffix}`,
+      { host: host.name },
+    );
 }
 
 function isPooled(entry: PoolEntry | undefined): boolean {

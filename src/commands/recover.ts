@@ -3,7 +3,13 @@ import { realSleep, systemClock } from '../deps.js';
 import { EXIT, RolloutError } from '../errors.js';
 import { createProbes } from '../health/select.js';
 import { allHosts } from '../inventory/types.js';
-import { recoverRuns, unresolved, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../orchestrator/recover.js';
+import {
+  recoverRuns,
+  unresolved,
+  type DeadRun,
+  type RecoverOutcome,
+  type RecoverPorts,
+} from '../orchestrator/recover.js';
 import { discardRun, finishRun, listRuns, recordJournalHost, type RunRecord } from '../coordination/journal.js';
 import type { Kv } from '../kv/kv.js';
 import { acquireLocks } from '../coordination/lock.js';
@@ -20,7 +26,9 @@ const DEFAULT_GRACE_SECONDS = 20;
 
 /** When the run itself last wrote its journal (ms since the epoch): its start, or its latest own host record. */
 function lastWrite(run: RunRecord): number {
-  const times = [run.meta?.startedAt, ...run.hosts.filter((h) => h.recoveredBy === undefined).map((h) => h.updatedAt)].map((t) => (t === undefined ? Number.NaN : Date.parse(t))).filter(Number.isFinite);
+  const times = [run.meta?.startedAt, ...run.hosts.filter((h) => h.recoveredBy === undefined).map((h) => h.updatedAt)]
+    .map((t) => (t === undefined ? Number.NaN : Date.parse(t)))
+    .filter(Number.isFinite);
   return times.length === 0 ? 0 : Math.max(...times);
 }
 
@@ -36,7 +44,12 @@ function journalPorts(kv: Kv): RecoverPorts {
 }
 
 function render(outcomes: readonly RecoverOutcome[]): string {
-  return outcomes.map((o) => `  ${o.host.padEnd(28)} ${o.cluster}@${o.dc}  run ${o.runId}  phase ${o.phase}, was ${o.prior}: ${o.action} — ${o.detail}\n`).join('');
+  return outcomes
+    .map(
+      (o) =>
+        `  ${o.host.padEnd(28)} ${o.cluster}@${o.dc}  run ${o.runId}  phase ${o.phase}, was ${o.prior}: ${o.action} — ${o.detail}\n`,
+    )
+    .join('');
 }
 
 /** `rollout recover`: shows what dead runs left depooled and, once confirmed, health-checks and repools it. */
@@ -46,33 +59,42 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
   const transport = createSshTransport({ concurrency: inventory.run.sshConcurrency, env: io.env });
   try {
     const grace = args.grace ?? DEFAULT_GRACE_SECONDS;
-    if (!Number.isFinite(grace) || grace < 0) throw new RolloutError('E_USAGE', `--grace: expected a number of seconds ≥ 0, got ${String(args.grace)}`, { where: '--grace' });
+    if (!Number.isFinite(grace) || grace < 0)
+      throw new RolloutError('E_USAGE', `--grace: expected a number of seconds ≥ 0, got ${String(args.grace)}`, {
+        where: '--grace',
+      });
     const listed = await listRuns(connection.kv);
     // Why: a run whose lock lapsed a moment ago (etcd cut off from its machine) may still be finishing a restart:
     // its writes are fenced, but recover's health check and repool would race its SSH commands. Wait past the lease.
     const fresh = listed.filter((r) => r.dead && Date.now() - lastWrite(r) < grace * 1000);
     for (const r of fresh) {
       const wait = Math.ceil((grace * 1000 - (Date.now() - lastWrite(r))) / 1000);
-      io.stderr.write(`rollout: run ${r.runId} (${r.meta?.command ?? ''}, ${r.meta?.holder.user ?? ''}@${r.meta?.holder.machine ?? ''}) lost its lock less than ${grace}s after its last journal write: it may still be finishing a step on a host, so it is left alone for now; retry in ${wait}s, or pass --grace 0 if its machine is known to be down\n`);
+      io.stderr.write(
+        `rollout: run ${r.runId} (${r.meta?.command ?? ''}, ${r.meta?.holder.user ?? ''}@${r.meta?.holder.machine ?? ''}) lost its lock less than ${grace}s after its last journal write: it may still be finishing a step on a host, so it is left alone for now; retry in ${wait}s, or pass --grace 0 if its machine is known to be down\n`,
+      );
     }
     const all = listed.filter((r) => !fresh.includes(r));
     // Dead runs, and finished ones that still left a host depooled (a failed repool, a failed host): both are recover's.
-    const runs: DeadRun[] = all.filter((r) => r.dead || (r.meta?.finishedAt !== undefined && !r.locked && r.hosts.some(unresolved))).map((r) => ({
-      runId: r.runId,
-      command: r.meta?.command ?? 'unknown command',
-      who: r.meta ? `${r.meta.holder.user}@${r.meta.holder.machine}` : 'unknown',
-      startedAt: r.meta?.startedAt ?? '',
-      hosts: r.hosts,
-      batches: r.batches,
-      finished: r.meta?.finishedAt !== undefined,
-    }));
+    const runs: DeadRun[] = all
+      .filter((r) => r.dead || (r.meta?.finishedAt !== undefined && !r.locked && r.hosts.some(unresolved)))
+      .map((r) => ({
+        runId: r.runId,
+        command: r.meta?.command ?? 'unknown command',
+        who: r.meta ? `${r.meta.holder.user}@${r.meta.holder.machine}` : 'unknown',
+        startedAt: r.meta?.startedAt ?? '',
+        hosts: r.hosts,
+        batches: r.batches,
+        finished: r.meta?.finishedAt !== undefined,
+      }));
     const write = (s: string): void => void io.stdout.write(s);
     if (runs.length === 0) {
       if (args.json) write('[]\n');
       else write('nothing to recover: no run died with hosts in its journal\n');
       // Why: a run killed a moment ago still holds its lock until the lease expires; say so rather than look finished.
       for (const r of all.filter((x) => x.locked && x.meta !== null && x.meta.finishedAt === undefined)) {
-        io.stderr.write(`rollout: run ${r.runId} (${r.meta?.command ?? ''}, ${r.meta?.holder.user ?? ''}@${r.meta?.holder.machine ?? ''} pid ${r.meta?.holder.pid ?? ''}) is not finished and holds its lock: it is running, or it was killed less than a lock lease (10 s) ago; if it was killed, retry \`rollout recover\` in a few seconds\n`);
+        io.stderr.write(
+          `rollout: run ${r.runId} (${r.meta?.command ?? ''}, ${r.meta?.holder.user ?? ''}@${r.meta?.holder.machine ?? ''} pid ${r.meta?.holder.pid ?? ''}) is not finished and holds its lock: it is running, or it was killed less than a lock lease (10 s) ago; if it was killed, retry \`rollout recover\` in a few seconds\n`,
+        );
       }
       return EXIT.ok;
     }
@@ -84,18 +106,40 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
     const ports = journalPorts(connection.kv);
     const preview = await recoverRuns(deps, { runs, hosts, act: false, who, ports });
     let act = args.yes === true;
-    if (!args.json) for (const run of runs) write(`run ${run.runId} (${run.command}, ${run.who}, started ${run.startedAt}) ${run.finished ? 'finished and' : 'died and'} left:\n`);
+    if (!args.json)
+      for (const run of runs)
+        write(
+          `run ${run.runId} (${run.command}, ${run.who}, started ${run.startedAt}) ${run.finished ? 'finished and' : 'died and'} left:\n`,
+        );
     // Why: with --yes the outcomes are the report; printing the preview too would list every host twice.
     if (!args.json && !act) write(preview.length > 0 ? render(preview) : '  no host depooled by it\n');
-    if (!act && io.confirm && preview.some((o) => o.action === 'would-repool')) act = await io.confirm('health-check and repool these hosts?');
+    if (!act && io.confirm && preview.some((o) => o.action === 'would-repool'))
+      act = await io.confirm('health-check and repool these hosts?');
     if (!act) {
       if (args.json) write(`${JSON.stringify(preview)}\n`);
       else write('nothing changed; run `rollout recover --yes` to health-check and repool\n');
       return EXIT.ok;
     }
-    const clusters = [...new Map(runs.flatMap((r) => r.hosts.map((h) => [`${h.key.dc}/${h.key.cluster}`, { dc: h.key.dc, cluster: h.key.cluster }] as const))).values()];
+    const clusters = [
+      ...new Map(
+        runs.flatMap((r) =>
+          r.hosts.map((h) => [`${h.key.dc}/${h.key.cluster}`, { dc: h.key.dc, cluster: h.key.cluster }] as const),
+        ),
+      ).values(),
+    ];
     // Why: recover must not race a rollout that started on the same clusters meanwhile.
-    const locks = await acquireLocks(connection.kv, clusters, { ...me, command: `rollout ${io.argv.join(' ')}`, runId: `recover-${Date.now()}`, startedAt: new Date().toISOString(), reason: 'rollout recover' }, { sleep: realSleep, now: () => Date.now() });
+    const locks = await acquireLocks(
+      connection.kv,
+      clusters,
+      {
+        ...me,
+        command: `rollout ${io.argv.join(' ')}`,
+        runId: `recover-${Date.now()}`,
+        startedAt: new Date().toISOString(),
+        reason: 'rollout recover',
+      },
+      { sleep: realSleep, now: () => Date.now() },
+    );
     try {
       const outcomes = await recoverRuns(deps, { runs, hosts, act: true, who, ports });
       if (args.json) write(`${JSON.stringify(outcomes)}\n`);

@@ -21,13 +21,23 @@ const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 export function resolveRunLog(run: string, io: Pick<Io, 'env' | 'cwd'>): string {
   const given = path.resolve(io.cwd, run);
   if (fs.existsSync(given)) {
-    if (!fs.statSync(given).isFile()) throw new RolloutError('E_USAGE', `${given}: not a file (expected a run id or a run log file)`, { where: given });
+    if (!fs.statSync(given).isFile())
+      throw new RolloutError('E_USAGE', `${given}: not a file (expected a run id or a run log file)`, { where: given });
     return given;
   }
-  if (!RUN_ID.test(run)) throw new RolloutError('E_USAGE', `${given}: no such file, and "${run}" is not a run id like 20261124T195500Z-ab12cd`, { where: run });
+  if (!RUN_ID.test(run))
+    throw new RolloutError(
+      'E_USAGE',
+      `${given}: no such file, and "${run}" is not a run id like 20261124T195500Z-ab12cd`,
+      { where: run },
+    );
   const file = defaultLogFile(run, io.env);
   if (!fs.existsSync(file)) {
-    throw new RolloutError('E_USAGE', `unknown run id ${run}: no log at ${file} (run logs are kept in ${path.dirname(file)}; for a run started with --log-file, give that file)`, { where: run });
+    throw new RolloutError(
+      'E_USAGE',
+      `unknown run id ${run}: no log at ${file} (run logs are kept in ${path.dirname(file)}; for a run started with --log-file, give that file)`,
+      { where: run },
+    );
   }
   return file;
 }
@@ -36,7 +46,11 @@ function read(file: string, what: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new RolloutError('E_USAGE', `${file}: cannot read the ${what}: ${error instanceof Error ? error.message : String(error)}`, { where: file, cause: error });
+    throw new RolloutError(
+      'E_USAGE',
+      `${file}: cannot read the ${what}: ${error instanceof Error ? error.message : String(error)}`,
+      { where: file, cause: error },
+    );
   }
 }
 
@@ -52,9 +66,15 @@ export async function reportCommand(args: ReportArgs, io: Io): Promise<number> {
   try {
     fs.writeFileSync(output, html);
   } catch (error) {
-    throw new RolloutError('E_USAGE', `${output}: cannot write the report: ${error instanceof Error ? error.message : String(error)}`, { where: output, cause: error });
+    throw new RolloutError(
+      'E_USAGE',
+      `${output}: cannot write the report: ${error instanceof Error ? error.message : String(error)}`,
+      { where: output, cause: error },
+    );
   }
   const lanes = timeline.clusters.reduce((n, c) => n + c.lanes.length, 0);
-  io.stdout.write(`wrote ${output}: run ${timeline.summary.runId}, ${timeline.summary.totals.hosts} hosts in ${timeline.clusters.length} clusters (${lanes} lanes)\n`);
+  io.stdout.write(
+    `wrote ${output}: run ${timeline.summary.runId}, ${timeline.summary.totals.hosts} hosts in ${timeline.clusters.length} clusters (${lanes} lanes)\n`,
+  );
   return EXIT.ok;
 }

@@ -23,18 +23,34 @@ function registration(raw: string): Partial<AgentRegistration> {
 }
 
 /** The agents of each datacenter with what they applied, against the pool keys there now. */
-export async function agentRows(kv: Kv, prefix: string, dc: string, poolKeys: Pick<Kv, 'list'> = kv): Promise<AgentRow[]> {
+export async function agentRows(
+  kv: Kv,
+  prefix: string,
+  dc: string,
+  poolKeys: Pick<Kv, 'list'> = kv,
+): Promise<AgentRow[]> {
   const agentsPrefix = agentKeyPrefix(dc);
   const dcPrefix = poolDcPrefix(prefix, dc);
   const [agents, pool] = await Promise.all([kv.list(agentsPrefix), poolKeys.list(dcPrefix)]);
-  return Promise.all(agents.map(async (entry) => {
-    const agentId = entry.key.slice(agentsPrefix.length);
-    const appliedPrefix = appliedKeyPrefix(dc, agentId);
-    const mine = new Map((await kv.list(appliedPrefix)).map((a) => [a.key.slice(appliedPrefix.length), appliedRevisionOf(a.value)]));
-    const pending = pool.filter((p) => (mine.get(p.key.slice(dcPrefix.length)) ?? 0) < p.modRevision).length;
-    const reg = registration(entry.value);
-    return { dc, agentId, machine: reg.machine ?? '?', since: reg.startedAt ?? '?', appliedRevision: Math.max(0, ...mine.values()), pending };
-  }));
+  return Promise.all(
+    agents.map(async (entry) => {
+      const agentId = entry.key.slice(agentsPrefix.length);
+      const appliedPrefix = appliedKeyPrefix(dc, agentId);
+      const mine = new Map(
+        (await kv.list(appliedPrefix)).map((a) => [a.key.slice(appliedPrefix.length), appliedRevisionOf(a.value)]),
+      );
+      const pending = pool.filter((p) => (mine.get(p.key.slice(dcPrefix.length)) ?? 0) < p.modRevision).length;
+      const reg = registration(entry.value);
+      return {
+        dc,
+        agentId,
+        machine: reg.machine ?? '?',
+        since: reg.startedAt ?? '?',
+        appliedRevision: Math.max(0, ...mine.values()),
+        pending,
+      };
+    }),
+  );
 }
 
 /** The status lines for the agents of `dcs`; a datacenter without one in red on a terminal. */
@@ -43,10 +59,17 @@ export function renderAgents(dcs: readonly string[], rows: readonly AgentRow[], 
   const lines = ['LB agents:'];
   for (const dc of dcs) {
     const mine = rows.filter((r) => r.dc === dc);
-    if (mine.length === 0) lines.push(red(`  ${dc}: no LB agent registered (rollouts here wait lb.propagationSeconds, or fail with lb.requireAgents)`));
+    if (mine.length === 0)
+      lines.push(
+        red(
+          `  ${dc}: no LB agent registered (rollouts here wait lb.propagationSeconds, or fail with lb.requireAgents)`,
+        ),
+      );
     for (const r of mine) {
       const lag = r.pending === 0 ? 'caught up' : `${r.pending} pool key(s) not applied yet`;
-      lines.push(`  ${dc}: ${r.agentId} on ${r.machine}, since ${r.since}, applied up to revision ${r.appliedRevision}, ${lag}`);
+      lines.push(
+        `  ${dc}: ${r.agentId} on ${r.machine}, since ${r.since}, applied up to revision ${r.appliedRevision}, ${lag}`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

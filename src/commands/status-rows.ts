@@ -22,7 +22,11 @@ export interface StatusRow {
 }
 
 /** Pure: one row per inventory host of the clusters, joined with what rollout recorded about it. */
-export function statusRows(clusters: readonly InventoryCluster[], snapshot: PoolSnapshot, notes: ReadonlyMap<string, ChangeNote>): StatusRow[] {
+export function statusRows(
+  clusters: readonly InventoryCluster[],
+  snapshot: PoolSnapshot,
+  notes: ReadonlyMap<string, ChangeNote>,
+): StatusRow[] {
   return clusters.flatMap((cluster) =>
     cluster.hosts.map((host) => {
       const key: PoolKey = { dc: host.dc, cluster: host.cluster, service: host.settings.service, host: host.name };
@@ -44,8 +48,20 @@ export function statusRows(clusters: readonly InventoryCluster[], snapshot: Pool
 
 export function renderStatusTable(rows: readonly StatusRow[]): string {
   const header = ['DC', 'CLUSTER', 'SERVICE', 'HOST', 'POOLED', 'WEIGHT', 'CHANGED BY / WHY'];
-  const cells = rows.map((r) => [r.dc, r.cluster, r.service, r.host, r.pooled, r.weight === null ? '-' : String(r.weight), r.changedBy ? `${r.changedBy} ${r.changedAt ?? ''}: ${r.reason ?? ''}` : '']);
+  const cells = rows.map((r) => [
+    r.dc,
+    r.cluster,
+    r.service,
+    r.host,
+    r.pooled,
+    r.weight === null ? '-' : String(r.weight),
+    r.changedBy ? `${r.changedBy} ${r.changedAt ?? ''}: ${r.reason ?? ''}` : '',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: readonly string[]): string => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (c: readonly string[]): string =>
+    c
+      .map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...cells.map(line)].join('\n') + '\n';
 }

@@ -7,7 +7,10 @@ export function renderSlots(byScope: ReadonlyMap<string, readonly SlotEntry[]>):
     const held = queue.filter((e) => e.granted);
     const limit = held[0]?.holder?.limit ?? queue[0]?.holder?.limit ?? 0;
     lines.push(`restart slots ${scope}: ${held.reduce((n, e) => n + e.weight, 0)}/${limit} held`);
-    for (const e of queue) lines.push(`  ${e.granted ? 'holding' : 'waiting'} ${e.weight}: ${describeSlotHolder(e)}${e.holder ? ` since ${e.holder.since}` : ''}`);
+    for (const e of queue)
+      lines.push(
+        `  ${e.granted ? 'holding' : 'waiting'} ${e.weight}: ${describeSlotHolder(e)}${e.holder ? ` since ${e.holder.since}` : ''}`,
+      );
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

@@ -50,7 +50,12 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
     for (const [id, record] of manual) {
       const known = notes.get(id);
       if (!known || known.revision < record.revision) {
-        notes.set(id, { revision: record.revision, by: `${record.user}@${record.machine}`, reason: `${record.action}: ${record.reason}`, time: record.time });
+        notes.set(id, {
+          revision: record.revision,
+          by: `${record.user}@${record.machine}`,
+          reason: `${record.action}: ${record.reason}`,
+          time: record.time,
+        });
       }
     }
     const rows = statusRows(clusters, snapshot, notes);
@@ -59,18 +64,28 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
       return EXIT.ok;
     }
     io.stdout.write(renderStatusTable(rows));
-    const counts = ['yes', 'no', 'inactive', 'missing', 'malformed'].map((s) => `${rows.filter((r) => r.pooled === s).length} ${s}`).join(', ');
+    const counts = ['yes', 'no', 'inactive', 'missing', 'malformed']
+      .map((s) => `${rows.filter((r) => r.pooled === s).length} ${s}`)
+      .join(', ');
     io.stdout.write(`\n${rows.length} hosts: ${counts}\n`);
     for (const lock of locks) io.stdout.write(`lock ${lock.cluster}@${lock.dc}: ${describeHolder(lock.holder)}\n`);
     io.stdout.write(renderSlots(await listSlots(connection.kv)));
     const dcs = [...new Set(clusters.map((c) => c.dc))];
-    const agents = (await Promise.all(dcs.map((dc) => agentRows(connection.kv, connection.pool.prefix, dc, connection.feed)))).flat();
+    const agents = (
+      await Promise.all(dcs.map((dc) => agentRows(connection.kv, connection.pool.prefix, dc, connection.feed)))
+    ).flat();
     io.stdout.write(renderAgents(dcs, agents, io.stdout.isTTY === true && !io.env['NO_COLOR']));
-    for (const run of runs.filter((r) => !r.dead && !r.locked && r.meta?.finishedAt !== undefined && r.hosts.some(unresolved))) {
-      io.stdout.write(`run ${run.runId} (${run.meta?.command ?? ''}) finished but left ${run.hosts.filter(unresolved).length} host(s) it depooled: run \`rollout recover\`\n`);
+    for (const run of runs.filter(
+      (r) => !r.dead && !r.locked && r.meta?.finishedAt !== undefined && r.hosts.some(unresolved),
+    )) {
+      io.stdout.write(
+        `run ${run.runId} (${run.meta?.command ?? ''}) finished but left ${run.hosts.filter(unresolved).length} host(s) it depooled: run \`rollout recover\`\n`,
+      );
     }
     for (const run of runs.filter((r) => r.dead)) {
-      const who = run.meta ? `${run.meta.command}, ${run.meta.holder.user}@${run.meta.holder.machine}, ${run.meta.startedAt}` : 'no readable meta';
+      const who = run.meta
+        ? `${run.meta.command}, ${run.meta.holder.user}@${run.meta.holder.machine}, ${run.meta.startedAt}`
+        : 'no readable meta';
       io.stdout.write(`unfinished run ${run.runId} (${who}) died: run \`rollout recover\`\n`);
     }
     return EXIT.ok;

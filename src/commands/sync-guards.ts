@@ -8,10 +8,17 @@ import { createRestartSlots } from '../coordination/semaphore.js';
 import { realSleep } from '../deps.js';
 
 /** --max-concurrency over run.maxConcurrentRestarts; undefined: no fleet-wide cap. */
-export function maxConcurrency(args: { readonly 'max-concurrency'?: number | undefined }, inventory: Inventory): number | undefined {
+export function maxConcurrency(
+  args: { readonly 'max-concurrency'?: number | undefined },
+  inventory: Inventory,
+): number | undefined {
   const flag = args['max-concurrency'];
   if (flag !== undefined && (!Number.isInteger(flag) || flag < 1)) {
-    throw new RolloutError('E_USAGE', `--max-concurrency: expected a positive whole number of hosts, got ${String(flag)}`, { where: '--max-concurrency' });
+    throw new RolloutError(
+      'E_USAGE',
+      `--max-concurrency: expected a positive whole number of hosts, got ${String(flag)}`,
+      { where: '--max-concurrency' },
+    );
   }
   return flag ?? inventory.run.maxConcurrentRestarts;
 }
@@ -28,7 +35,9 @@ export function guardOptions(
 ): Pick<RunOptions, 'restartSlots' | 'canaryGate'> {
   const limit = maxConcurrency(args, inventory);
   return {
-    ...(limit === undefined ? {} : { restartSlots: { limit, scope: inventory.run.restartSlotScope ?? 'datacenter-service', who } }),
+    ...(limit === undefined
+      ? {}
+      : { restartSlots: { limit, scope: inventory.run.restartSlotScope ?? 'datacenter-service', who } }),
     canaryGate: { skip: args['skip-canary-gate'] === true },
   };
 }

@@ -12,14 +12,29 @@ import { selectClusters } from '../planner/select.js';
 import type { Plan, Selection } from '../planner/types.js';
 import { createWatchedLbConfirmations } from '../lb/confirm-watch.js';
 import { createJournal, newRunId } from '../coordination/journal.js';
-import { acquireLocks, describeHolder, listLocks, type ClusterRef, type LockHolder, type RunLocks } from '../coordination/lock.js';
+import {
+  acquireLocks,
+  describeHolder,
+  listLocks,
+  type ClusterRef,
+  type LockHolder,
+  type RunLocks,
+} from '../coordination/lock.js';
 import { clearPreempt, requestPreempt, watchPreempt } from '../coordination/preempt.js';
 import { renderPlanText } from '../report/plan-text.js';
 import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
 import { chooseReporter } from '../report/choose.js';
 import { guardDeps, guardOptions, maxConcurrency } from './sync-guards.js';
-import { connectPool, loadFor, parseAmountArg, parseRampArg, whoami, type CommonArgs, type PoolConnection } from './context.js';
+import {
+  connectPool,
+  loadFor,
+  parseAmountArg,
+  parseRampArg,
+  whoami,
+  type CommonArgs,
+  type PoolConnection,
+} from './context.js';
 
 export interface SyncArgs extends CommonArgs {
   readonly kind: 'sync' | 'restart';
@@ -44,22 +59,36 @@ export interface SyncArgs extends CommonArgs {
 /** `rollout sync` and `rollout restart <cluster> <dc>`: plan from live state, lock, journal, run. */
 export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
   const inventory = loadFor(args, io);
-  const selection: Selection = args.kind === 'restart'
-    ? { kind: 'restart', dc: args.dcs[0] ?? '', cluster: args.clusters[0] ?? '' }
-    : { kind: 'sync', dcs: args.dcs, clusters: args.clusters };
+  const selection: Selection =
+    args.kind === 'restart'
+      ? { kind: 'restart', dc: args.dcs[0] ?? '', cluster: args.clusters[0] ?? '' }
+      : { kind: 'sync', dcs: args.dcs, clusters: args.clusters };
   const clusters = selectClusters(inventory, selection);
   const emergency = args.emergency === true;
   const batchSize = args['batch-size'] === undefined ? undefined : parseRampArg('--batch-size', args['batch-size']);
-  const failureBudget = args['failure-budget'] === undefined ? undefined : parseAmountArg('--failure-budget', args['failure-budget']);
+  const failureBudget =
+    args['failure-budget'] === undefined ? undefined : parseAmountArg('--failure-budget', args['failure-budget']);
   if (args.release !== undefined && !/^[A-Za-z0-9._:+-]{1,128}$/.test(args.release)) {
-    throw new RolloutError('E_USAGE', `--release: expected a release id of letters, digits and ._:+- (at most 128), got "${args.release}"`, { where: '--release' });
+    throw new RolloutError(
+      'E_USAGE',
+      `--release: expected a release id of letters, digits and ._:+- (at most 128), got "${args.release}"`,
+      { where: '--release' },
+    );
   }
   const opcacheAbove = parseOpcacheAbove(args['if-opcache-above'], clusters);
-  if (opcacheAbove !== undefined && args.release !== undefined) io.stderr.write('rollout: --release given: code changed, so every host restarts; --if-opcache-above is not applied\n');
+  if (opcacheAbove !== undefined && args.release !== undefined)
+    io.stderr.write(
+      'rollout: --release given: code changed, so every host restarts; --if-opcache-above is not applied\n',
+    );
   const connection = await connectPool(inventory, args, io);
   try {
     const snapshot = await connection.pool.read(poolKeysFor(clusters));
-    const plan = planRollout({ inventory, selection, snapshot, options: { emergency, batchSize, maxBatch: maxConcurrency(args, inventory) } });
+    const plan = planRollout({
+      inventory,
+      selection,
+      snapshot,
+      options: { emergency, batchSize, maxBatch: maxConcurrency(args, inventory) },
+    });
     if (args.release !== undefined) checkReleaseReadable(inventory, plan, args.release);
     if (args['dry-run']) {
       io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlanText(plan));
@@ -67,13 +96,23 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
     }
     const blocked = plan.clusters.filter((c) => c.blocked);
     if (blocked.length > 0) {
-      throw new RolloutError('E_CAPACITY', `${blocked.map((c) => c.blocked?.reason ?? '').join('; ')}. Nothing was changed; see \`rollout plan\` and \`rollout status\``);
+      throw new RolloutError(
+        'E_CAPACITY',
+        `${blocked.map((c) => c.blocked?.reason ?? '').join('; ')}. Nothing was changed; see \`rollout plan\` and \`rollout status\``,
+      );
     }
     const hostCount = plan.clusters.reduce((n, c) => n + c.batches.reduce((m, b) => m + b.hosts.length, 0), 0);
     if (emergency && !args.yes) {
-      const brake = failureBudget === undefined ? ' It stops if every host of a batch fails its health check (--failure-budget replaces this rule).' : '';
+      const brake =
+        failureBudget === undefined
+          ? ' It stops if every host of a batch fails its health check (--failure-budget replaces this rule).'
+          : '';
       const question = `EMERGENCY: hard-restart ${hostCount} host(s) in ${plan.clusters.length} cluster(s) while they serve traffic (no depool; requests in flight will fail).${brake} Go on?`;
-      if (!io.confirm) throw new RolloutError('E_USAGE', 'refusing an emergency restart without confirmation: no terminal to ask on; add --yes to confirm in a script');
+      if (!io.confirm)
+        throw new RolloutError(
+          'E_USAGE',
+          'refusing an emergency restart without confirmation: no terminal to ask on; add --yes to confirm in a script',
+        );
       if (!(await io.confirm(question))) {
         io.stderr.write('rollout: not confirmed; nothing was changed\n');
         return EXIT.usage;
@@ -91,12 +130,27 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
  */
 function checkReleaseReadable(inventory: Inventory, plan: Plan, release: string): void {
   const planned = new Set(plan.clusters.flatMap((c) => c.batches.flatMap((b) => b.hosts.map((h) => h.host))));
-  const blind = allHosts(inventory).filter((h) => planned.has(h.name) && h.settings.health.type === 'http'
-    && h.settings.health.releaseHeader === undefined && h.settings.health.releaseField === undefined);
+  const blind = allHosts(inventory).filter(
+    (h) =>
+      planned.has(h.name) &&
+      h.settings.health.type === 'http' &&
+      h.settings.health.releaseHeader === undefined &&
+      h.settings.health.releaseField === undefined,
+  );
   const first = blind[0];
   if (first === undefined) return;
-  const names = blind.length > 3 ? `${blind.slice(0, 3).map((h) => h.name).join(', ')} and ${blind.length - 3} more` : blind.map((h) => h.name).join(', ');
-  throw new RolloutError('E_USAGE', `--release ${release}: the HTTP health check of ${names} cannot tell which release a host serves (set health.releaseHeader or health.releaseField for it, e.g. at ${first.source.file}:${first.source.line}), so every host would fail after its depool. Nothing was changed`, { host: first.name, where: '--release' });
+  const names =
+    blind.length > 3
+      ? `${blind
+          .slice(0, 3)
+          .map((h) => h.name)
+          .join(', ')} and ${blind.length - 3} more`
+      : blind.map((h) => h.name).join(', ');
+  throw new RolloutError(
+    'E_USAGE',
+    `--release ${release}: the HTTP health check of ${names} cannot tell which release a host serves (set health.releaseHeader or health.releaseField for it, e.g. at ${first.source.file}:${first.source.line}), so every host would fail after its depool. Nothing was changed`,
+    { host: first.name, where: '--release' },
+  );
 }
 
 /** How long an emergency run waits for a preempted graceful run to repool what is healthy and let go. */
@@ -107,15 +161,34 @@ const PREEMPT_WAIT_SECONDS = 60;
  * stop (start nothing new, repool what is healthy, release the locks), then takes the locks within
  * a bounded wait. Another emergency run holding them is never preempted.
  */
-async function takeOver(connection: PoolConnection, clusters: readonly ClusterRef[], holder: LockHolder, io: Io, lock: (waitSeconds: number) => Promise<RunLocks>): Promise<RunLocks> {
+async function takeOver(
+  connection: PoolConnection,
+  clusters: readonly ClusterRef[],
+  holder: LockHolder,
+  io: Io,
+  lock: (waitSeconds: number) => Promise<RunLocks>,
+): Promise<RunLocks> {
   const wanted = new Set(clusters.map((c) => `${c.dc}/${c.cluster}`));
   const held = (await listLocks(connection.kv)).filter((l) => wanted.has(`${l.dc}/${l.cluster}`));
   const emergencyHolder = held.find((l) => l.holder === null || /--emergency\b/.test(l.holder.command));
   if (emergencyHolder) {
-    throw new RolloutError('E_LOCKED', `${emergencyHolder.cluster}@${emergencyHolder.dc} is locked by ${describeHolder(emergencyHolder.holder)}, which an emergency run does not preempt: wait for it or use --wait-lock SECONDS`, { key: emergencyHolder.key });
+    throw new RolloutError(
+      'E_LOCKED',
+      `${emergencyHolder.cluster}@${emergencyHolder.dc} is locked by ${describeHolder(emergencyHolder.holder)}, which an emergency run does not preempt: wait for it or use --wait-lock SECONDS`,
+      { key: emergencyHolder.key },
+    );
   }
-  const written = await requestPreempt(connection.kv, held, { runId: holder.runId, user: holder.user, machine: holder.machine, reason: holder.reason, at: new Date().toISOString() });
-  for (const l of held) io.stderr.write(`rollout: ${l.cluster}@${l.dc} is held by ${describeHolder(l.holder)}: asked it to stop for this emergency run; waiting up to ${PREEMPT_WAIT_SECONDS}s for it to repool what is healthy and let go\n`);
+  const written = await requestPreempt(connection.kv, held, {
+    runId: holder.runId,
+    user: holder.user,
+    machine: holder.machine,
+    reason: holder.reason,
+    at: new Date().toISOString(),
+  });
+  for (const l of held)
+    io.stderr.write(
+      `rollout: ${l.cluster}@${l.dc} is held by ${describeHolder(l.holder)}: asked it to stop for this emergency run; waiting up to ${PREEMPT_WAIT_SECONDS}s for it to repool what is healthy and let go\n`,
+    );
   try {
     return await lock(PREEMPT_WAIT_SECONDS);
   } finally {
@@ -124,19 +197,43 @@ async function takeOver(connection: PoolConnection, clusters: readonly ClusterRe
 }
 
 async function execute(input: {
-  args: SyncArgs; io: Io; inventory: Inventory; plan: Plan; connection: PoolConnection; emergency: boolean;
-  failureBudget: Amount | undefined; clusters: readonly InventoryCluster[]; opcacheAbove: number | undefined;
+  args: SyncArgs;
+  io: Io;
+  inventory: Inventory;
+  plan: Plan;
+  connection: PoolConnection;
+  emergency: boolean;
+  failureBudget: Amount | undefined;
+  clusters: readonly InventoryCluster[];
+  opcacheAbove: number | undefined;
 }): Promise<number> {
   const { args, io, inventory, plan, connection, emergency } = input;
   const who = whoami(io);
   const runId = newRunId(Date.now(), Math.random);
   const command = `rollout ${io.argv.join(' ')}`;
-  const holder = { ...who, command, runId, startedAt: new Date().toISOString(), reason: args.reason ?? (emergency ? 'emergency restart' : `rolling restart${args.release ? ` for release ${args.release}` : ''}`) };
+  const holder = {
+    ...who,
+    command,
+    runId,
+    startedAt: new Date().toISOString(),
+    reason:
+      args.reason ??
+      (emergency ? 'emergency restart' : `rolling restart${args.release ? ` for release ${args.release}` : ''}`),
+  };
   const toLock = input.clusters.map((c) => ({ dc: c.dc, cluster: c.name }));
-  const lock = (waitSeconds: number): Promise<RunLocks> => acquireLocks(connection.kv, toLock, holder, { waitSeconds, sleep: realSleep, now: () => Date.now(), signal: io.stop }).catch((error: unknown) => {
-    if (io.stop.aborted) throw new RolloutError('E_INTERRUPTED', 'interrupted while waiting for the cluster lock; nothing was changed', { cause: error });
-    throw error;
-  });
+  const lock = (waitSeconds: number): Promise<RunLocks> =>
+    acquireLocks(connection.kv, toLock, holder, {
+      waitSeconds,
+      sleep: realSleep,
+      now: () => Date.now(),
+      signal: io.stop,
+    }).catch((error: unknown) => {
+      if (io.stop.aborted)
+        throw new RolloutError('E_INTERRUPTED', 'interrupted while waiting for the cluster lock; nothing was changed', {
+          cause: error,
+        });
+      throw error;
+    });
   const locks = await lock(args['wait-lock'] ?? 0).catch(async (error: unknown) => {
     if (!emergency || !isRolloutError(error, 'E_LOCKED')) throw error;
     return takeOver(connection, toLock, holder, io, lock);
@@ -147,27 +244,78 @@ async function execute(input: {
   const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal]);
   const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
   const log = createLogger({ file: logFile });
-  const report = chooseReporter({ stream: io.stdout, now: () => Date.now(), json: args.json === true, isTTY: io.stdout.isTTY === true, color: io.stdout.isTTY === true && !io.env['NO_COLOR'] });
+  const report = chooseReporter({
+    stream: io.stdout,
+    now: () => Date.now(),
+    json: args.json === true,
+    isTTY: io.stdout.isTTY === true,
+    color: io.stdout.isTTY === true && !io.env['NO_COLOR'],
+  });
   const lb = createWatchedLbConfirmations(connection.kv);
-  const transport = createSshTransport({ concurrency: args['ssh-concurrency'] ?? inventory.run.sshConcurrency, env: io.env, log });
+  const transport = createSshTransport({
+    concurrency: args['ssh-concurrency'] ?? inventory.run.sshConcurrency,
+    env: io.env,
+    log,
+  });
   locks.onLost((error) => {
-    report.emit({ event: 'run.warning', message: `lost the cluster lock (${error.message}): starting nothing new`, time: new Date().toISOString(), runId });
+    report.emit({
+      event: 'run.warning',
+      message: `lost the cluster lock (${error.message}): starting nothing new`,
+      time: new Date().toISOString(),
+      runId,
+    });
     lockLost.abort('lock lost');
   });
-  const stopWatching = emergency ? () => undefined : watchPreempt(connection.kv, toLock, (request) => {
-    const by = `emergency run ${request.runId} (${request.user}@${request.machine})`;
-    report.emit({ event: 'run.warning', message: `preempted by ${by}: starting nothing new, repooling what is healthy, then giving it the locks`, time: new Date().toISOString(), runId });
-    preempted.abort(`preempted by ${by}`);
-  });
+  const stopWatching = emergency
+    ? () => undefined
+    : watchPreempt(connection.kv, toLock, (request) => {
+        const by = `emergency run ${request.runId} (${request.user}@${request.machine})`;
+        report.emit({
+          event: 'run.warning',
+          message: `preempted by ${by}: starting nothing new, repooling what is healthy, then giving it the locks`,
+          time: new Date().toISOString(),
+          runId,
+        });
+        preempted.abort(`preempted by ${by}`);
+      });
   try {
-    const journal = await createJournal(connection.kv, { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id }, { fence: locks.fence });
+    const journal = await createJournal(
+      connection.kv,
+      { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id },
+      { fence: locks.fence },
+    );
     const probes = createProbes(transport);
-    const deps: Deps = { pool: connection.pool, transport, lb, probe: probes.probe, drain: probes.drain, opcache: createOpcacheProbe(transport), clock: systemClock, sleep: realSleep, log, report, ...guardDeps(connection.kv, locks.lease) };
-    log.info({ runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file }, `${who.user}@${who.machine} ran ${command}`);
+    const deps: Deps = {
+      pool: connection.pool,
+      transport,
+      lb,
+      probe: probes.probe,
+      drain: probes.drain,
+      opcache: createOpcacheProbe(transport),
+      clock: systemClock,
+      sleep: realSleep,
+      log,
+      report,
+      ...guardDeps(connection.kv, locks.lease),
+    };
+    log.info(
+      { runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file },
+      `${who.user}@${who.machine} ran ${command}`,
+    );
     const result = await runRollout(deps, {
-      meta: { command: args.kind === 'restart' ? `restart ${args.clusters[0] ?? ''} ${args.dcs[0] ?? ''}` : 'sync', argv: io.argv, ...who }, inventory, plan, journal,
+      meta: {
+        command: args.kind === 'restart' ? `restart ${args.clusters[0] ?? ''} ${args.dcs[0] ?? ''}` : 'sync',
+        argv: io.argv,
+        ...who,
+      },
+      inventory,
+      plan,
+      journal,
       options: {
-        runId, emergency, release: args.release, failureBudget: input.failureBudget,
+        runId,
+        emergency,
+        release: args.release,
+        failureBudget: input.failureBudget,
         parallelClusters: args['parallel-clusters'] ?? inventory.run.parallelClusters,
         capacityWaitSeconds: args['capacity-wait'] ?? inventory.run.capacityWaitSeconds,
         stop,
@@ -178,9 +326,14 @@ async function execute(input: {
       },
     });
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);
-    await journal.finish(result.exitCode === 0 ? 'ok' : leftDepooled ? 'finished-with-depooled-hosts' : `exit ${result.exitCode}`).catch((error: unknown) => log.warn({ err: error }, 'could not close the journal'));
+    await journal
+      .finish(result.exitCode === 0 ? 'ok' : leftDepooled ? 'finished-with-depooled-hosts' : `exit ${result.exitCode}`)
+      .catch((error: unknown) => log.warn({ err: error }, 'could not close the journal'));
     // Why: every host is resolved (repooled, left to its owner, or never depooled): nothing for recover, and journals stay bounded.
-    if (!leftDepooled) await journal.discard().catch((error: unknown) => log.warn({ err: error }, 'could not delete the finished journal'));
+    if (!leftDepooled)
+      await journal
+        .discard()
+        .catch((error: unknown) => log.warn({ err: error }, 'could not delete the finished journal'));
     io.stderr.write(`log: ${logFile}\n`);
     return result.exitCode;
   } finally {

@@ -80,7 +80,14 @@ export interface BatchMarker {
 function parseMarker(rest: string, raw: string, revision: number): BatchMarker | null {
   const [dc, cluster] = rest.split('/');
   const value = parseJson(raw);
-  if (!dc || !cluster || value === null || !Array.isArray(value.hosts) || !value.hosts.every((h) => typeof h === 'string')) return null;
+  if (
+    !dc ||
+    !cluster ||
+    value === null ||
+    !Array.isArray(value.hosts) ||
+    !value.hosts.every((h) => typeof h === 'string')
+  )
+    return null;
   return { dc, cluster, hosts: value.hosts as string[], revision };
 }
 
@@ -93,8 +100,13 @@ export interface JournalOptions {
 
 /** `20261124T195500Z-ab12cd`: sortable by start time, unique enough with 24 random bits. */
 export function newRunId(now: number, random: () => number): string {
-  const stamp = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
-  const suffix = Math.floor(random() * 0x1000000).toString(16).padStart(6, '0');
+  const stamp = new Date(now)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+  const suffix = Math.floor(random() * 0x1000000)
+    .toString(16)
+    .padStart(6, '0');
   return `${stamp}-${suffix}`;
 }
 
@@ -111,13 +123,19 @@ export async function createJournal(kv: Kv, meta: RunMeta, options: JournalOptio
       // Why: etcd refuses a transaction of more than 128 operations (--max-txn-ops); the fence's compares count too.
       const chunk = Math.max(1, TXN_OPS - fence.length);
       for (let i = 0; i < hosts.length; i += chunk) {
-        await kv.txn({ keys: fence }, hosts.slice(i, i + chunk).map((host) => journalPut(meta.runId, host)));
+        await kv.txn(
+          { keys: fence },
+          hosts.slice(i, i + chunk).map((host) => journalPut(meta.runId, host)),
+        );
       }
     },
     put: (host) => journalPut(meta.runId, host),
     async finish(outcome) {
       const finished: RunMeta = { ...meta, finishedAt: new Date(now()).toISOString(), outcome };
-      revision = await fencedPut(kv, metaKey, JSON.stringify(finished), { expectModRevision: revision, ...(options.fence ? { fence: options.fence } : {}) });
+      revision = await fencedPut(kv, metaKey, JSON.stringify(finished), {
+        expectModRevision: revision,
+        ...(options.fence ? { fence: options.fence } : {}),
+      });
     },
     discard: () => discardRun(kv, meta.runId),
   };
@@ -146,7 +164,9 @@ export async function finishRun(kv: Kv, runId: string, outcome: string, now: () 
 function parseJson(raw: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(raw);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
@@ -163,7 +183,12 @@ function parseHost(raw: string): JournalHost | null {
   const value = parseJson(raw);
   if (value === null || typeof value.phase !== 'string' || typeof value.priorRevision !== 'number') return null;
   const key = value.key as Record<string, unknown> | null | undefined;
-  if (typeof key !== 'object' || key === null || ['dc', 'cluster', 'service', 'host'].some((f) => typeof key[f] !== 'string')) return null;
+  if (
+    typeof key !== 'object' ||
+    key === null ||
+    ['dc', 'cluster', 'service', 'host'].some((f) => typeof key[f] !== 'string')
+  )
+    return null;
   return value as unknown as JournalHost;
 }
 
@@ -173,8 +198,13 @@ export async function listRuns(kv: Kv): Promise<RunRecord[]> {
   const before = await listLocks(kv);
   const entries = await kv.list(RUNS_PREFIX);
   const after = await listLocks(kv);
-  const lockedRuns = new Set([...before, ...after].flatMap((lock) => (lock.holder === null ? [] : [lock.holder.runId])));
-  const byRun = new Map<string, { meta: RunMeta | null; hosts: JournalHost[]; unreadable: string[]; batches: BatchMarker[] }>();
+  const lockedRuns = new Set(
+    [...before, ...after].flatMap((lock) => (lock.holder === null ? [] : [lock.holder.runId])),
+  );
+  const byRun = new Map<
+    string,
+    { meta: RunMeta | null; hosts: JournalHost[]; unreadable: string[]; batches: BatchMarker[] }
+  >();
   for (const entry of entries) {
     const rest = entry.key.slice(RUNS_PREFIX.length);
     const runId = rest.split('/')[0] ?? '';

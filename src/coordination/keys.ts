@@ -1,7 +1,6 @@
 import { ROLLOUT_PREFIX } from '../keyspace.js';
 import type { PoolKey } from '../pool/types.js';
 
-
 /** Lease-bound run locks: `/rollout/v1/locks/<dc>/<cluster>`. */
 export const LOCKS_PREFIX = `${ROLLOUT_PREFIX}locks/`;
 /** Run journals, not lease-bound: `/rollout/v1/runs/<runId>/…`. */

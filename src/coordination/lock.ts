@@ -80,7 +80,15 @@ export function describeHolder(holder: LockHolder | null): string {
 type Taken = readonly { readonly key: string; readonly modRevision: number }[];
 
 /** Tries to create every lock; on the first one held, gives back what it took and names the holder. */
-async function tryAll(kv: Kv, targets: readonly ClusterRef[], holder: LockHolder, lease: Lease): Promise<{ readonly ok: false; held: ClusterRef; by: LockHolder | null; freed: boolean } | { readonly ok: true; readonly taken: Taken }> {
+async function tryAll(
+  kv: Kv,
+  targets: readonly ClusterRef[],
+  holder: LockHolder,
+  lease: Lease,
+): Promise<
+  | { readonly ok: false; held: ClusterRef; by: LockHolder | null; freed: boolean }
+  | { readonly ok: true; readonly taken: Taken }
+> {
   const taken: { key: string; revision: number }[] = [];
   for (const target of targets) {
     const key = lockKey(target.dc, target.cluster);
@@ -91,14 +99,24 @@ async function tryAll(kv: Kv, targets: readonly ClusterRef[], holder: LockHolder
       for (const own of taken) await kv.delete(own.key, { expectModRevision: own.revision }).catch(() => undefined);
       if (!isRolloutError(error, 'E_POOL_CONFLICT')) throw error;
       const current = await kv.get(key);
-      return { ok: false, held: target, by: current === null ? null : parseLockHolder(current.value), freed: current === null };
+      return {
+        ok: false,
+        held: target,
+        by: current === null ? null : parseLockHolder(current.value),
+        freed: current === null,
+      };
     }
   }
   return { ok: true, taken: taken.map(({ key, revision }) => ({ key, modRevision: revision })) };
 }
 
 /** Takes one lease-bound lock per (dc, cluster), all or none, waiting up to waitSeconds for held ones. */
-export async function acquireLocks(kv: Kv, clusters: readonly ClusterRef[], holder: LockHolder, options: AcquireLocksOptions): Promise<RunLocks> {
+export async function acquireLocks(
+  kv: Kv,
+  clusters: readonly ClusterRef[],
+  holder: LockHolder,
+  options: AcquireLocksOptions,
+): Promise<RunLocks> {
   const unique = new Map(clusters.map((c) => [lockKey(c.dc, c.cluster), c]));
   // Why: a fixed order means two waiting runs contend on the same first key instead of deadlocking.
   const targets = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);

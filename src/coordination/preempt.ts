@@ -22,14 +22,24 @@ function parseRequest(raw: string): PreemptRequest | null {
   try {
     const value = JSON.parse(raw) as Partial<PreemptRequest> | null;
     if (typeof value?.runId !== 'string' || typeof value.user !== 'string') return null;
-    return { runId: value.runId, user: value.user, machine: String(value.machine ?? ''), reason: String(value.reason ?? ''), at: String(value.at ?? '') };
+    return {
+      runId: value.runId,
+      user: value.user,
+      machine: String(value.machine ?? ''),
+      reason: String(value.reason ?? ''),
+      at: String(value.at ?? ''),
+    };
   } catch {
     return null;
   }
 }
 
 /** Writes a request on each cluster; returns what to clear afterwards. */
-export async function requestPreempt(kv: Kv, clusters: readonly ClusterRef[], request: PreemptRequest): Promise<{ readonly key: string; readonly revision: number }[]> {
+export async function requestPreempt(
+  kv: Kv,
+  clusters: readonly ClusterRef[],
+  request: PreemptRequest,
+): Promise<{ readonly key: string; readonly revision: number }[]> {
   const written: { key: string; revision: number }[] = [];
   for (const c of clusters) {
     const key = preemptKey(c.dc, c.cluster);
@@ -39,7 +49,10 @@ export async function requestPreempt(kv: Kv, clusters: readonly ClusterRef[], re
 }
 
 /** Removes this run's requests (CAS: a newer request by another run stays). */
-export async function clearPreempt(kv: Kv, written: readonly { readonly key: string; readonly revision: number }[]): Promise<void> {
+export async function clearPreempt(
+  kv: Kv,
+  written: readonly { readonly key: string; readonly revision: number }[],
+): Promise<void> {
   for (const { key, revision } of written) await kv.delete(key, { expectModRevision: revision }).catch(() => false);
 }
 
@@ -47,18 +60,29 @@ export async function clearPreempt(kv: Kv, written: readonly { readonly key: str
  * For a graceful run: polls for a preemption request on any of its clusters and calls `onPreempt`
  * once with the first one found. Returns a function that stops the polling.
  */
-export function watchPreempt(kv: Kv, clusters: readonly ClusterRef[], onPreempt: (request: PreemptRequest) => void, intervalMs = 1000): () => void {
+export function watchPreempt(
+  kv: Kv,
+  clusters: readonly ClusterRef[],
+  onPreempt: (request: PreemptRequest) => void,
+  intervalMs = 1000,
+): () => void {
   const keys = new Set(clusters.map((c) => preemptKey(c.dc, c.cluster)));
   let done = false;
   const timer = setInterval(() => {
-    void kv.list(PREEMPT_PREFIX).then((entries) => {
-      const found = entries.filter((e) => keys.has(e.key)).map((e) => parseRequest(e.value)).find((r) => r !== null);
-      if (found && !done) {
-        done = true;
-        clearInterval(timer);
-        onPreempt(found);
-      }
-    }, () => undefined);
+    void kv.list(PREEMPT_PREFIX).then(
+      (entries) => {
+        const found = entries
+          .filter((e) => keys.has(e.key))
+          .map((e) => parseRequest(e.value))
+          .find((r) => r !== null);
+        if (found && !done) {
+          done = true;
+          clearInterval(timer);
+          onPreempt(found);
+        }
+      },
+      () => undefined,
+    );
   }, intervalMs);
   timer.unref();
   return () => {

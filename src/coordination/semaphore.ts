@@ -82,8 +82,10 @@ export function parseSlotHolder(raw: string): SlotHolder | null {
     const v = JSON.parse(raw) as Partial<Record<keyof SlotHolder, unknown>> | null;
     if (typeof v !== 'object' || v === null) return null;
     const { runId, user, machine, pid, dc, cluster, hosts, limit, since } = v;
-    if (typeof runId !== 'string' || typeof user !== 'string' || typeof machine !== 'string' || typeof pid !== 'number') return null;
-    if (typeof dc !== 'string' || typeof cluster !== 'string' || typeof limit !== 'number' || typeof since !== 'string') return null;
+    if (typeof runId !== 'string' || typeof user !== 'string' || typeof machine !== 'string' || typeof pid !== 'number')
+      return null;
+    if (typeof dc !== 'string' || typeof cluster !== 'string' || typeof limit !== 'number' || typeof since !== 'string')
+      return null;
     if (!Array.isArray(hosts) || !hosts.every((h): h is string => typeof h === 'string')) return null;
     return { runId, user, machine, pid, dc, cluster, hosts, limit, since };
   } catch {
@@ -118,7 +120,9 @@ export async function listSlots(kv: Kv): Promise<Map<string, SlotEntry[]>> {
 /** "run 20261202T0400Z-ab12cd (alice@deploy1: mw1, mw2)" */
 export function describeSlotHolder(entry: SlotEntry): string {
   const h = entry.holder;
-  return h === null ? `${entry.key} (not rollout JSON)` : `run ${h.runId} (${h.user}@${h.machine}: ${h.hosts.join(', ')})`;
+  return h === null
+    ? `${entry.key} (not rollout JSON)`
+    : `run ${h.runId} (${h.user}@${h.machine}: ${h.hosts.join(', ')})`;
 }
 
 export function createRestartSlots(kv: Kv, options: RestartSlotsOptions): RestartSlots {
@@ -138,20 +142,25 @@ export function createRestartSlots(kv: Kv, options: RestartSlotsOptions): Restar
       let hosts = [...request.holder.hosts];
       let chain = Promise.resolve();
       // Why: hosts finish concurrently; one write at a time keeps the compare on our own last revision.
-      const update = (next: string[]): Promise<void> => (chain = chain.then(async () => {
-        if (revision === 0) return;
-        hosts = next;
-        try {
-          if (hosts.length === 0) {
-            await kv.delete(key, { expectModRevision: revision });
+      const update = (next: string[]): Promise<void> =>
+        (chain = chain.then(async () => {
+          if (revision === 0) return;
+          hosts = next;
+          try {
+            if (hosts.length === 0) {
+              await kv.delete(key, { expectModRevision: revision });
+              revision = 0;
+            } else
+              revision = await kv.put(key, JSON.stringify({ ...request.holder, hosts }), {
+                expectModRevision: revision,
+                lease: options.lease,
+              });
+          } catch (error) {
+            // The key is gone (lease expired): nothing left to give back.
+            if (!isRolloutError(error, 'E_POOL_CONFLICT')) throw error;
             revision = 0;
-          } else revision = await kv.put(key, JSON.stringify({ ...request.holder, hosts }), { expectModRevision: revision, lease: options.lease });
-        } catch (error) {
-          // The key is gone (lease expired): nothing left to give back.
-          if (!isRolloutError(error, 'E_POOL_CONFLICT')) throw error;
-          revision = 0;
-        }
-      }));
+          }
+        }));
       return {
         key,
         release: (host) => (hosts.includes(host) ? update(hosts.filter((h) => h !== host)) : chain),
@@ -161,7 +170,14 @@ export function createRestartSlots(kv: Kv, options: RestartSlotsOptions): Restar
   };
 }
 
-async function waitTurn(kv: Kv, request: SlotRequest, key: string, onWait: (wait: SlotWait) => void, signal: AbortSignal, options: RestartSlotsOptions): Promise<void> {
+async function waitTurn(
+  kv: Kv,
+  request: SlotRequest,
+  key: string,
+  onWait: (wait: SlotWait) => void,
+  signal: AbortSignal,
+  options: RestartSlotsOptions,
+): Promise<void> {
   const prefix = scopePrefix(request.scope);
   let said = '';
   for (;;) {
@@ -169,21 +185,37 @@ async function waitTurn(kv: Kv, request: SlotRequest, key: string, onWait: (wait
     const queue = queueOf(request.scope, range.entries);
     const index = queue.findIndex((e) => e.key === key);
     const mine = queue[index];
-    if (mine === undefined) throw new RolloutError('E_LOCK_LOST', `restart slot ${key} vanished while waiting (the run's lease expired)`, { key });
+    if (mine === undefined)
+      throw new RolloutError('E_LOCK_LOST', `restart slot ${key} vanished while waiting (the run's lease expired)`, {
+        key,
+      });
     if (mine.granted) return;
     const ahead = queue.slice(0, index);
     const holders = ahead.filter((e) => e.granted);
-    const wait: SlotWait = { scope: request.scope, limit: request.holder.limit, held: holders.reduce((n, e) => n + e.weight, 0), holders, queuedAhead: ahead.length - holders.length };
+    const wait: SlotWait = {
+      scope: request.scope,
+      limit: request.holder.limit,
+      held: holders.reduce((n, e) => n + e.weight, 0),
+      holders,
+      queuedAhead: ahead.length - holders.length,
+    };
     const text = JSON.stringify([wait.held, wait.queuedAhead, holders.map((h) => h.key)]);
     if (text !== said) onWait(wait);
     said = text;
-    if (signal.aborted) throw new RolloutError('E_INTERRUPTED', 'interrupted while waiting for a restart slot', { key });
+    if (signal.aborted)
+      throw new RolloutError('E_INTERRUPTED', 'interrupted while waiting for a restart slot', { key });
     await changeOrTimeout(kv, prefix, range.revision, signal, options);
   }
 }
 
 /** Resolves on the scope's next change after `revision`, after pollMs at the latest, or on abort. */
-async function changeOrTimeout(kv: Kv, prefix: string, revision: number, signal: AbortSignal, options: RestartSlotsOptions): Promise<void> {
+async function changeOrTimeout(
+  kv: Kv,
+  prefix: string,
+  revision: number,
+  signal: AbortSignal,
+  options: RestartSlotsOptions,
+): Promise<void> {
   const local = new AbortController();
   const both = AbortSignal.any([signal, local.signal]);
   let wake: () => void = () => undefined;

@@ -16,16 +16,26 @@ const tail = (text: string): string => text.trim().split('\n').slice(-5).join(' 
 export function createCanaryProbes(doFetch: typeof fetch = fetch): CanaryProbes {
   return {
     backendCounts: (source, backend, timeoutMs) => readBackendCounts(source, backend, timeoutMs, doFetch),
-    runLocal: (command, timeoutMs) => new Promise((resolve) => {
-      execFile('/bin/sh', ['-c', command], { timeout: timeoutMs, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        const why = error !== null && error.killed ? ` (killed after ${timeoutMs / 1000}s)` : '';
-        resolve({ exitCode: code, output: `${tail(`${stdout}\n${stderr}`)}${why}` });
-      });
-    }),
+    runLocal: (command, timeoutMs) =>
+      new Promise((resolve) => {
+        execFile(
+          '/bin/sh',
+          ['-c', command],
+          { timeout: timeoutMs, maxBuffer: 1024 * 1024 },
+          (error, stdout, stderr) => {
+            const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+            const why = error !== null && error.killed ? ` (killed after ${timeoutMs / 1000}s)` : '';
+            resolve({ exitCode: code, output: `${tail(`${stdout}\n${stderr}`)}${why}` });
+          },
+        );
+      }),
     async get(url, timeoutMs) {
       try {
-        const response = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual', headers: { 'user-agent': 'rollout canary gate' } });
+        const response = await doFetch(url, {
+          signal: AbortSignal.timeout(timeoutMs),
+          redirect: 'manual',
+          headers: { 'user-agent': 'rollout canary gate' },
+        });
         return { status: response.status, body: tail((await response.text()).slice(0, 10_000)) };
       } catch (error) {
         return { status: 0, body: describeFetchError(error, timeoutMs / 1000) };

@@ -14,19 +14,27 @@ export function createCommandProbe(transport: Transport): HealthProbe {
     async check(host, context) {
       const template = host.settings.health.command;
       if (template === undefined) {
-        throw new RolloutError('E_USAGE', `${host.name}: health.type is command but health.command is not set; set health.command (e.g. "systemctl is-active php8.2-fpm") or use type: http`, { host: host.name, where: `${host.source.file}:${host.source.line}:${host.source.col}` });
+        throw new RolloutError(
+          'E_USAGE',
+          `${host.name}: health.type is command but health.command is not set; set health.command (e.g. "systemctl is-active php8.2-fpm") or use type: http`,
+          { host: host.name, where: `${host.source.file}:${host.source.line}:${host.source.col}` },
+        );
       }
       const command = renderCommand(template, probeVars(host, context.release));
       const ran = await execProbeCommand(transport, host, command, context.signal);
       if ('error' in ran) return { ok: false, detail: describeError(ran.error) };
       const { result } = ran;
       if (result.exitCode !== 0) {
-        const how = result.exitCode === null ? `was killed by ${result.signal ?? 'a signal'}` : `exited ${result.exitCode}`;
+        const how =
+          result.exitCode === null ? `was killed by ${result.signal ?? 'a signal'}` : `exited ${result.exitCode}`;
         const said = lastLine(result.stderr) || lastLine(result.stdout);
         return { ok: false, detail: `\`${command}\` ${how}${said ? `: ${said}` : ''}` };
       }
       if (context.release !== undefined && !result.stdout.includes(context.release)) {
-        return { ok: false, detail: `\`${command}\` does not print release ${context.release}${lastLine(result.stdout) ? ` (last line: ${lastLine(result.stdout)})` : ''}` };
+        return {
+          ok: false,
+          detail: `\`${command}\` does not print release ${context.release}${lastLine(result.stdout) ? ` (last line: ${lastLine(result.stdout)})` : ''}`,
+        };
       }
       return { ok: true, detail: context.release === undefined ? 'exit 0' : `exit 0, release ${context.release}` };
     },

@@ -14,7 +14,11 @@ export interface HttpDrainProbeOptions {
 }
 
 function drainError(host: InventoryHost, from: string, why: string, cause?: unknown): RolloutError {
-  return new RolloutError('E_DRAIN', `${host.name}: cannot read PHP-FPM status from ${from}: ${why}; check drain.statusUrl/statusCommand and pm.status_path, or use drain.mode: fixed`, cause === undefined ? { host: host.name } : { host: host.name, cause });
+  return new RolloutError(
+    'E_DRAIN',
+    `${host.name}: cannot read PHP-FPM status from ${from}: ${why}; check drain.statusUrl/statusCommand and pm.status_path, or use drain.mode: fixed`,
+    cause === undefined ? { host: host.name } : { host: host.name, cause },
+  );
 }
 
 /** Reads `drain.statusUrl` (PHP-FPM status JSON) over HTTP; timeout: health.requestTimeoutSeconds. */
@@ -24,7 +28,11 @@ export function createHttpDrainProbe(options: HttpDrainProbeOptions = {}): Drain
     async activeRequests(host, context) {
       const template = host.settings.drain.statusUrl;
       if (template === undefined) {
-        throw new RolloutError('E_USAGE', `${host.name}: drain.mode is status but neither drain.statusUrl nor drain.statusCommand is set`, { host: host.name });
+        throw new RolloutError(
+          'E_USAGE',
+          `${host.name}: drain.mode is status but neither drain.statusUrl nor drain.statusCommand is set`,
+          { host: host.name },
+        );
       }
       const url = renderUrl(template, probeVars(host, undefined));
       const timeout = host.settings.health.requestTimeoutSeconds;
@@ -60,7 +68,11 @@ export function createCommandDrainProbe(transport: Transport): DrainProbe {
       if ('error' in ran) throw drainError(host, from, describeError(ran.error), ran.error);
       const { result } = ran;
       if (result.exitCode !== 0) {
-        throw drainError(host, from, `exited ${result.exitCode ?? result.signal ?? '?'}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n').pop() ?? ''}` : ''}`);
+        throw drainError(
+          host,
+          from,
+          `exited ${result.exitCode ?? result.signal ?? '?'}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n').pop() ?? ''}` : ''}`,
+        );
       }
       const parsed = parseFpmStatus(result.stdout.trim());
       if (typeof parsed === 'string') throw drainError(host, from, parsed);

@@ -23,7 +23,11 @@ const CLASSES = ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hr
 export function parseShowStat(csv: string, backend: string, where: string): BackendCounts {
   const lines = csv.split('\n').filter((line) => line.trim() !== '');
   const header = lines[0]?.startsWith('# ') ? lines[0].slice(2).split(',') : undefined;
-  if (header === undefined) throw new RolloutError('E_HAPROXY', `HAProxy ${where}: show stat: not CSV stats: ${JSON.stringify(csv.slice(0, 200))}`);
+  if (header === undefined)
+    throw new RolloutError(
+      'E_HAPROXY',
+      `HAProxy ${where}: show stat: not CSV stats: ${JSON.stringify(csv.slice(0, 200))}`,
+    );
   const col = (name: string): number => {
     const index = header.indexOf(name);
     if (index < 0) throw new RolloutError('E_HAPROXY', `HAProxy ${where}: show stat has no column ${name}`);
@@ -42,7 +46,11 @@ export function parseShowStat(csv: string, backend: string, where: string): Back
     if (fields[sv] === 'BACKEND') total = counts;
     else if (fields[sv] !== 'FRONTEND') servers.set(fields[sv] ?? '', counts);
   }
-  if (total === undefined) throw new RolloutError('E_HAPROXY', `HAProxy ${where}: no backend ${backend} in show stat (check canary.gate.haproxyStats.backend)`);
+  if (total === undefined)
+    throw new RolloutError(
+      'E_HAPROXY',
+      `HAProxy ${where}: no backend ${backend} in show stat (check canary.gate.haproxyStats.backend)`,
+    );
   return { backend: total, servers };
 }
 
@@ -51,17 +59,32 @@ export function describeSource(source: StatsSource): string {
 }
 
 /** Reads one backend's counters now. */
-export async function readBackendCounts(source: StatsSource, backend: string, timeoutMs: number, doFetch: typeof fetch = fetch): Promise<BackendCounts> {
+export async function readBackendCounts(
+  source: StatsSource,
+  backend: string,
+  timeoutMs: number,
+  doFetch: typeof fetch = fetch,
+): Promise<BackendCounts> {
   const where = describeSource(source);
-  if ('socket' in source) return parseShowStat(await sendCommand(source.socket, `show stat ${backend} -1 -1`, timeoutMs, backend), backend, where);
+  if ('socket' in source)
+    return parseShowStat(
+      await sendCommand(source.socket, `show stat ${backend} -1 -1`, timeoutMs, backend),
+      backend,
+      where,
+    );
   let text: string;
   try {
-    const response = await doFetch(source.url, { signal: AbortSignal.timeout(timeoutMs), headers: { 'user-agent': 'rollout canary gate' } });
+    const response = await doFetch(source.url, {
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: { 'user-agent': 'rollout canary gate' },
+    });
     if (response.status !== 200) throw new RolloutError('E_HAPROXY', `HAProxy stats ${where}: HTTP ${response.status}`);
     text = await response.text();
   } catch (error) {
     if (error instanceof RolloutError) throw error;
-    throw new RolloutError('E_HAPROXY', `HAProxy stats ${where}: ${describeFetchError(error, timeoutMs / 1000)}`, { cause: error });
+    throw new RolloutError('E_HAPROXY', `HAProxy stats ${where}: ${describeFetchError(error, timeoutMs / 1000)}`, {
+      cause: error,
+    });
   }
   return parseShowStat(text, backend, where);
 }
@@ -73,7 +96,10 @@ export function delta(later: ResponseCounts, earlier: ResponseCounts | undefined
 }
 
 export function sum(counts: readonly ResponseCounts[]): ResponseCounts {
-  return counts.reduce((a, b) => ({ responses: a.responses + b.responses, errors5xx: a.errors5xx + b.errors5xx }), { responses: 0, errors5xx: 0 });
+  return counts.reduce((a, b) => ({ responses: a.responses + b.responses, errors5xx: a.errors5xx + b.errors5xx }), {
+    responses: 0,
+    errors5xx: 0,
+  });
 }
 
 export function ratio(counts: ResponseCounts): number {

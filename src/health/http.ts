@@ -24,17 +24,29 @@ export function createHttpProbe(options: HttpProbeOptions = {}): HealthProbe {
     async check(host, context) {
       const health = host.settings.health;
       if (health.url === undefined) {
-        throw new RolloutError('E_USAGE', `${host.name}: health.type is http but health.url is not set; set health.url (e.g. "http://{address}/fpm-ping") or use type: command`, { host: host.name, where: `${host.source.file}:${host.source.line}:${host.source.col}` });
+        throw new RolloutError(
+          'E_USAGE',
+          `${host.name}: health.type is http but health.url is not set; set health.url (e.g. "http://{address}/fpm-ping") or use type: command`,
+          { host: host.name, where: `${host.source.file}:${host.source.line}:${host.source.col}` },
+        );
       }
       if (context.release !== undefined && health.releaseHeader === undefined && health.releaseField === undefined) {
-        throw new RolloutError('E_USAGE', `${host.name}: --release needs health.releaseHeader or health.releaseField to know which release a host serves`, { host: host.name });
+        throw new RolloutError(
+          'E_USAGE',
+          `${host.name}: --release needs health.releaseHeader or health.releaseField to know which release a host serves`,
+          { host: host.name },
+        );
       }
       const url = renderUrl(health.url, probeVars(host, context.release));
       const timeout = health.requestTimeoutSeconds;
       let response: Response;
       let body: string;
       try {
-        response = await doFetch(url, { signal: requestSignal(timeout, context.signal), redirect: 'manual', headers: { 'user-agent': 'rollout health probe' } });
+        response = await doFetch(url, {
+          signal: requestSignal(timeout, context.signal),
+          redirect: 'manual',
+          headers: { 'user-agent': 'rollout health probe' },
+        });
         body = (await response.text()).slice(0, MAX_BODY_CHARS);
       } catch (error) {
         if (context.signal?.aborted) throw context.signal.reason;
@@ -46,13 +58,25 @@ export function createHttpProbe(options: HttpProbeOptions = {}): HealthProbe {
   };
 }
 
-function judge(host: InventoryHost, response: Response, body: string, url: string, release: string | undefined): ProbeResult {
+function judge(
+  host: InventoryHost,
+  response: Response,
+  body: string,
+  url: string,
+  release: string | undefined,
+): ProbeResult {
   const health = host.settings.health;
   if (response.status !== health.expectStatus) {
-    return { ok: false, detail: `HTTP ${response.status} from ${url}${health.expectStatus === 200 ? '' : ` (expected ${health.expectStatus})`}` };
+    return {
+      ok: false,
+      detail: `HTTP ${response.status} from ${url}${health.expectStatus === 200 ? '' : ` (expected ${health.expectStatus})`}`,
+    };
   }
   if (health.expectBody !== undefined && !body.includes(health.expectBody)) {
-    return { ok: false, detail: `HTTP ${response.status} from ${url} without ${JSON.stringify(health.expectBody)} in the body` };
+    return {
+      ok: false,
+      detail: `HTTP ${response.status} from ${url} without ${JSON.stringify(health.expectBody)} in the body`,
+    };
   }
   if (release === undefined) return { ok: true, detail: `HTTP ${response.status}` };
   const served = servedRelease(response, body, health.releaseHeader, health.releaseField);
@@ -66,7 +90,12 @@ function judge(host: InventoryHost, response: Response, body: string, url: strin
 }
 
 /** The header wins when both are configured and the header is present. */
-function servedRelease(response: Response, body: string, header: string | undefined, field: string | undefined): { value: string | undefined; source: string } {
+function servedRelease(
+  response: Response,
+  body: string,
+  header: string | undefined,
+  field: string | undefined,
+): { value: string | undefined; source: string } {
   if (header !== undefined) {
     const value = response.headers.get(header);
     if (value !== null || field === undefined) return { value: value?.trim(), source: `header ${header}` };

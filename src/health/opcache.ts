@@ -34,11 +34,16 @@ export function opcachePercent(text: string): number | string {
 }
 
 function opcacheError(host: InventoryHost, from: string, why: string): RolloutError {
-  return new RolloutError('E_OPCACHE', `${host.name}: cannot read the opcache figures from ${from}: ${why}`, { host: host.name });
+  return new RolloutError('E_OPCACHE', `${host.name}: cannot read the opcache figures from ${from}: ${why}`, {
+    host: host.name,
+  });
 }
 
 /** Reads `restart.opcache.url` over HTTP or runs `restart.opcache.command` over SSH. */
-export function createOpcacheProbe(transport: Transport, options: { readonly fetch?: typeof fetch } = {}): OpcacheProbe {
+export function createOpcacheProbe(
+  transport: Transport,
+  options: { readonly fetch?: typeof fetch } = {},
+): OpcacheProbe {
   const doFetch = options.fetch ?? fetch;
   return {
     async usedPercent(host, context) {
@@ -64,7 +69,8 @@ export function createOpcacheProbe(transport: Transport, options: { readonly fet
         from = `\`${command}\``;
         const ran = await execProbeCommand(transport, host, command, context.signal);
         if ('error' in ran) throw opcacheError(host, from, describeError(ran.error));
-        if (ran.result.exitCode !== 0) throw opcacheError(host, from, `exited ${ran.result.exitCode ?? ran.result.signal ?? '?'}`);
+        if (ran.result.exitCode !== 0)
+          throw opcacheError(host, from, `exited ${ran.result.exitCode ?? ran.result.signal ?? '?'}`);
         text = ran.result.stdout.trim();
       }
       const percent = opcachePercent(text);

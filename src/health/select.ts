@@ -20,7 +20,8 @@ export function createProbes(transport: Transport, options: { readonly fetch?: t
       check: (host, context) => (host.settings.health.type === 'command' ? command : http).check(host, context),
     },
     drain: {
-      activeRequests: (host, context) => (host.settings.drain.statusCommand !== undefined ? commandDrain : httpDrain).activeRequests(host, context),
+      activeRequests: (host, context) =>
+        (host.settings.drain.statusCommand !== undefined ? commandDrain : httpDrain).activeRequests(host, context),
     },
   };
 }

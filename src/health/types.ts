@@ -10,7 +10,10 @@ export interface ProbeResult {
 
 /** One health check attempt against one host (retries and deadlines are the orchestrator's). */
 export interface HealthProbe {
-  check(host: InventoryHost, context: { readonly release: string | undefined; readonly signal?: AbortSignal; readonly withBody?: boolean }): Promise<ProbeResult>;
+  check(
+    host: InventoryHost,
+    context: { readonly release: string | undefined; readonly signal?: AbortSignal; readonly withBody?: boolean },
+  ): Promise<ProbeResult>;
 }
 
 /** PHP-FPM's active request count, for drain; the probe's own request is already subtracted. */

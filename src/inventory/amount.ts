@@ -38,7 +38,8 @@ export function readBatchSizes(ctx: Ctx, node: Node | null, path: string): Amoun
     const one = readAmount(ctx, node, path, BATCH_RULE);
     return one === undefined ? undefined : [one];
   }
-  if (node.items.length === 0) return expected(ctx, node, path, 'a count, a percentage or a non-empty ramp list like [1, "10%", "25%"]');
+  if (node.items.length === 0)
+    return expected(ctx, node, path, 'a count, a percentage or a non-empty ramp list like [1, "10%", "25%"]');
   const out: Amount[] = [];
   node.items.forEach((raw, i) => {
     const a = readAmount(ctx, deref(ctx, raw), join(path, `[${i}]`), BATCH_RULE);

@@ -14,13 +14,31 @@ function value<T>(ctx: Ctx, entries: Map<string, Entry>, path: string, key: stri
   return e === undefined ? undefined : (readValue(ctx, e.value, join(path, key), kind) as T | undefined);
 }
 
-function checkPlaceholders(ctx: Ctx, node: Node | null, path: string, template: string, known: readonly string[]): void {
+function checkPlaceholders(
+  ctx: Ctx,
+  node: Node | null,
+  path: string,
+  template: string,
+  known: readonly string[],
+): void {
   for (const m of template.matchAll(/\{([^{}]*)\}/g)) {
-    if (!known.includes(m[1] ?? '')) error(ctx, node, path, `unknown placeholder {${m[1] ?? ''}} in "${template}" (known: ${known.map((n) => `{${n}}`).join(' ')})`);
+    if (!known.includes(m[1] ?? ''))
+      error(
+        ctx,
+        node,
+        path,
+        `unknown placeholder {${m[1] ?? ''}} in "${template}" (known: ${known.map((n) => `{${n}}`).join(' ')})`,
+      );
   }
 }
 
-function template(ctx: Ctx, entries: Map<string, Entry>, path: string, key: string, known: readonly string[]): string | undefined {
+function template(
+  ctx: Ctx,
+  entries: Map<string, Entry>,
+  path: string,
+  key: string,
+  known: readonly string[],
+): string | undefined {
   const text = value<string>(ctx, entries, path, key, str);
   if (text !== undefined) checkPlaceholders(ctx, entries.get(key)?.value ?? null, join(path, key), text, known);
   return text;
@@ -32,11 +50,18 @@ function readStatsGate(ctx: Ctx, node: Node | null, path: string): HaproxyStatsG
   const socket = value<string>(ctx, m, path, 'socket', str);
   const url = value<string>(ctx, m, path, 'url', str);
   if ((socket === undefined) === (url === undefined)) {
-    error(ctx, node, path, 'set exactly one of socket (the HAProxy runtime API, e.g. /run/haproxy/admin.sock) or url (the stats page CSV, e.g. http://lb1:8404/stats;csv)');
+    error(
+      ctx,
+      node,
+      path,
+      'set exactly one of socket (the HAProxy runtime API, e.g. /run/haproxy/admin.sock) or url (the stats page CSV, e.g. http://lb1:8404/stats;csv)',
+    );
   }
-  if (url !== undefined && !/^https?:\/\//.test(url)) error(ctx, m.get('url')?.value ?? null, join(path, 'url'), `expected an http(s) URL, got ${JSON.stringify(url)}`);
+  if (url !== undefined && !/^https?:\/\//.test(url))
+    error(ctx, m.get('url')?.value ?? null, join(path, 'url'), `expected an http(s) URL, got ${JSON.stringify(url)}`);
   return {
-    socket, url,
+    socket,
+    url,
     backend: template(ctx, m, path, 'backend', ['dc', 'cluster']) ?? '{dc}_{cluster}',
     maxErrorRatio: value<number>(ctx, m, path, 'maxErrorRatio', ratio) ?? 0.05,
     maxIncrease: value<number>(ctx, m, path, 'maxIncrease', ratio) ?? 0.02,
@@ -54,7 +79,8 @@ function readGate(ctx: Ctx, node: Node | null, path: string): CanaryGateSettings
     url: template(ctx, m, path, 'url', GATE_VARS),
     timeoutSeconds: value<number>(ctx, m, path, 'timeout', positiveSeconds) ?? 30,
   };
-  if (stats === undefined && gate.command === undefined && gate.url === undefined) error(ctx, node, path, 'a gate needs at least one of haproxyStats, command or url');
+  if (stats === undefined && gate.command === undefined && gate.url === undefined)
+    error(ctx, node, path, 'a gate needs at least one of haproxyStats, command or url');
   return gate;
 }
 
@@ -74,7 +100,12 @@ export function readCanary(ctx: Ctx, node: Node | null, path: string): Located<C
   const soakSeconds = value<number>(ctx, m, path, 'soakSeconds', seconds) ?? 60;
   const gateEntry = m.get('gate');
   if (gateEntry === undefined) {
-    expected(ctx, node, join(path, 'gate'), 'a gate (haproxyStats, command or url): a canary nobody looks at is only a smaller first batch');
+    expected(
+      ctx,
+      node,
+      join(path, 'gate'),
+      'a gate (haproxyStats, command or url): a canary nobody looks at is only a smaller first batch',
+    );
     return undefined;
   }
   const gate = readGate(ctx, gateEntry.value, join(path, 'gate'));
@@ -83,9 +114,16 @@ export function readCanary(ctx: Ctx, node: Node | null, path: string): Located<C
 }
 
 /** canary.batch names hosts of the cluster it stands in (a typo would silently canary nothing). */
-export function checkCanaryHosts(ctx: Ctx, canary: Located<CanarySettings> | undefined, hosts: readonly string[]): void {
+export function checkCanaryHosts(
+  ctx: Ctx,
+  canary: Located<CanarySettings> | undefined,
+  hosts: readonly string[],
+): void {
   if (canary === undefined || canary.value.batch.kind !== 'hosts') return;
   for (const name of canary.value.batch.hosts) {
-    if (!hosts.includes(name)) ctx.errors.push(`${canary.where}: ${canary.path}.batch: ${name} is not a host of this cluster (its hosts: ${hosts.join(', ')})`);
+    if (!hosts.includes(name))
+      ctx.errors.push(
+        `${canary.where}: ${canary.path}.batch: ${name} is not a host of this cluster (its hosts: ${hosts.join(', ')})`,
+      );
   }
 }

@@ -22,8 +22,19 @@ export const DEFAULT_HOST_SETTINGS: HostSettings = {
     acceptNewHostKeys: false,
   },
   // emergencyCommand falls back to the merged `command`, not to this default (see resolve.ts).
-  restart: { command: 'systemctl restart php8.2-fpm', emergencyCommand: 'systemctl restart php8.2-fpm', timeoutSeconds: 60 },
-  drain: { mode: 'fixed', seconds: 5, timeoutSeconds: 30, statusUrl: undefined, statusCommand: undefined, intervalSeconds: 1 },
+  restart: {
+    command: 'systemctl restart php8.2-fpm',
+    emergencyCommand: 'systemctl restart php8.2-fpm',
+    timeoutSeconds: 60,
+  },
+  drain: {
+    mode: 'fixed',
+    seconds: 5,
+    timeoutSeconds: 30,
+    statusUrl: undefined,
+    statusCommand: undefined,
+    intervalSeconds: 1,
+  },
   health: {
     type: 'http',
     url: DEFAULT_HEALTH_URL,
@@ -59,4 +70,9 @@ export const DEFAULT_ETCD: EtcdSettings = {
   poolApi: 'v3',
 };
 
-export const DEFAULT_RUN: RunSettings = { failureBudget: 0, parallelClusters: 5, sshConcurrency: 64, capacityWaitSeconds: 60 };
+export const DEFAULT_RUN: RunSettings = {
+  failureBudget: 0,
+  parallelClusters: 5,
+  sshConcurrency: 64,
+  capacityWaitSeconds: 60,
+};

@@ -14,11 +14,19 @@ export type Kind =
   | { readonly t: 'enum'; readonly values: readonly string[] }
   /** A nested value with its own reader (src/inventory/strategy-fields.ts). */
   | { readonly t: 'custom'; readonly read: (ctx: Ctx, node: Node | null, path: string) => unknown }
-  | { readonly t: 'number'; readonly min: number; readonly max?: number; readonly int?: boolean; readonly positive?: boolean; readonly unit?: string };
+  | {
+      readonly t: 'number';
+      readonly min: number;
+      readonly max?: number;
+      readonly int?: boolean;
+      readonly positive?: boolean;
+      readonly unit?: string;
+    };
 
 export const seconds: Kind = { t: 'number', min: 0, unit: 'seconds' };
 export const positiveSeconds: Kind = { t: 'number', min: 0, positive: true, unit: 'seconds' };
-export const count = (min: number, max?: number): Kind => (max === undefined ? { t: 'number', min, int: true } : { t: 'number', min, max, int: true });
+export const count = (min: number, max?: number): Kind =>
+  max === undefined ? { t: 'number', min, int: true } : { t: 'number', min, max, int: true };
 
 /** Reads one value; undefined when empty (`key:`) or invalid (then an error is recorded). */
 export function readValue(ctx: Ctx, node: Node | null, path: string, kind: Kind): unknown {
@@ -34,7 +42,9 @@ export function readValue(ctx: Ctx, node: Node | null, path: string, kind: Kind)
     case 'bool':
       return typeof v === 'boolean' ? v : expected(ctx, node, path, 'true or false');
     case 'enum':
-      return typeof v === 'string' && kind.values.includes(v) ? v : expected(ctx, node, path, `one of ${kind.values.join(', ')}`);
+      return typeof v === 'string' && kind.values.includes(v)
+        ? v
+        : expected(ctx, node, path, `one of ${kind.values.join(', ')}`);
     case 'strings':
       return readStrings(ctx, node, path);
     case 'custom':
@@ -42,7 +52,11 @@ export function readValue(ctx: Ctx, node: Node | null, path: string, kind: Kind)
     case 'number': {
       const bounds = describeBounds(kind);
       if (typeof v !== 'number' || !Number.isFinite(v)) return expected(ctx, node, path, bounds);
-      const ok = v >= kind.min && (kind.max === undefined || v <= kind.max) && (!kind.int || Number.isInteger(v)) && (!kind.positive || v > 0);
+      const ok =
+        v >= kind.min &&
+        (kind.max === undefined || v <= kind.max) &&
+        (!kind.int || Number.isInteger(v)) &&
+        (!kind.positive || v > 0);
       return ok ? v : expected(ctx, node, path, bounds);
     }
   }
@@ -73,12 +87,23 @@ function readStrings(ctx: Ctx, node: Node | null, path: string): string[] | unde
 }
 
 /** Records an error for every placeholder that is neither a TEMPLATE_VARS name nor one of `extra`. */
-export function checkTemplate(ctx: Ctx, node: Node | null, path: string, template: string, extra: readonly string[] = []): void {
+export function checkTemplate(
+  ctx: Ctx,
+  node: Node | null,
+  path: string,
+  template: string,
+  extra: readonly string[] = [],
+): void {
   const known = [...TEMPLATE_VARS, ...extra];
   for (const m of template.matchAll(/\{([^{}]*)\}/g)) {
     const name = m[1] ?? '';
     if (!known.includes(name)) {
-      error(ctx, node, path, `unknown placeholder {${name}} in "${template}" (known: ${known.map((n) => `{${n}}`).join(' ')})`);
+      error(
+        ctx,
+        node,
+        path,
+        `unknown placeholder {${name}} in "${template}" (known: ${known.map((n) => `{${n}}`).join(' ')})`,
+      );
     }
   }
 }

@@ -34,10 +34,21 @@ const HOST_KEYS = ['name', 'address', 'port', ...HOST_SETTING_KEYS];
 /** Reads one cluster's hosts; `seen` maps every host name met so far to where it was written. */
 export function readHosts(ctx: Ctx, node: Node | null, path: string, seen: Map<string, string>): HostDraft[] {
   if (isEmpty(node) || (isSeq(node) && node.items.length === 0)) {
-    error(ctx, node, path, 'a cluster needs at least one host; list them here (names or nodesets like "mw[1001-1020].eqiad.wmnet")');
+    error(
+      ctx,
+      node,
+      path,
+      'a cluster needs at least one host; list them here (names or nodesets like "mw[1001-1020].eqiad.wmnet")',
+    );
     return [];
   }
-  if (!isSeq(node)) return fail(ctx, node, path, `expected a list of host names, nodesets or { name: … } objects, got ${describe(node)}`);
+  if (!isSeq(node))
+    return fail(
+      ctx,
+      node,
+      path,
+      `expected a list of host names, nodesets or { name: … } objects, got ${describe(node)}`,
+    );
   const out: HostDraft[] = [];
   node.items.forEach((raw, i) => {
     const item = deref(ctx, raw);
@@ -46,11 +57,14 @@ export function readHosts(ctx: Ctx, node: Node | null, path: string, seen: Map<s
       expected(ctx, item, itemPath, 'a host name');
       return;
     }
-    const drafts = isMap(item) ? readHostObject(ctx, item, itemPath) : readHostNames(ctx, item, itemPath, undefined, EMPTY_SETTINGS);
+    const drafts = isMap(item)
+      ? readHostObject(ctx, item, itemPath)
+      : readHostNames(ctx, item, itemPath, undefined, EMPTY_SETTINGS);
     for (const d of drafts) {
       // DNS names are case-insensitive: MW1 and mw1 are the same machine.
       const first = seen.get(d.name.toLowerCase());
-      if (first !== undefined) error(ctx, d.node, itemPath, `host "${d.name}" is listed twice: here and at ${first}; list each host once`);
+      if (first !== undefined)
+        error(ctx, d.node, itemPath, `host "${d.name}" is listed twice: here and at ${first}; list each host once`);
       else {
         seen.set(d.name.toLowerCase(), where(ctx, d.node));
         out.push(d);
@@ -62,7 +76,12 @@ export function readHosts(ctx: Ctx, node: Node | null, path: string, seen: Map<s
 
 function readHostNames(ctx: Ctx, node: Node, path: string, address: string | undefined, raw: RawSettings): HostDraft[] {
   if (!isScalar(node) || typeof node.value !== 'string' || node.value.trim() === '') {
-    return fail(ctx, node, path, `expected a host name or a nodeset like "mw[1001-1020].eqiad.wmnet", got ${describe(node)}`);
+    return fail(
+      ctx,
+      node,
+      path,
+      `expected a host name or a nodeset like "mw[1001-1020].eqiad.wmnet", got ${describe(node)}`,
+    );
   }
   const pattern = node.value;
   const expanded = expandNodeset(pattern);
@@ -73,7 +92,12 @@ function readHostNames(ctx: Ctx, node: Node, path: string, address: string | und
     return fail(ctx, node, path, `${what} is not a valid host name: use letters, digits, "-" and "." only`);
   }
   if (address !== undefined && expanded.hosts.length > 1) {
-    return fail(ctx, node, path, `"${pattern}" names ${expanded.hosts.length} hosts but has one address; give each host its own entry`);
+    return fail(
+      ctx,
+      node,
+      path,
+      `"${pattern}" names ${expanded.hosts.length} hosts but has one address; give each host its own entry`,
+    );
   }
   return expanded.hosts.map((name) => ({ name, address: address ?? name, raw, node, path }));
 }
@@ -95,7 +119,13 @@ function readHostObject(ctx: Ctx, node: Node, path: string): HostDraft[] {
   const port = entries.get('port');
   if (port !== undefined) {
     const v = readValue(ctx, port.value, join(path, 'port'), count(1, 65535));
-    if (raw.groups.ssh['port'] !== undefined) error(ctx, port.key, join(path, 'port'), 'both "port" and "ssh.port" are set; keep one ("port" is short for ssh.port)');
+    if (raw.groups.ssh['port'] !== undefined)
+      error(
+        ctx,
+        port.key,
+        join(path, 'port'),
+        'both "port" and "ssh.port" are set; keep one ("port" is short for ssh.port)',
+      );
     else if (v !== undefined) {
       const ssh = { ...raw.groups.ssh, port: { value: v, where: where(ctx, port.value), path: join(path, 'port') } };
       raw = { ...raw, groups: { ...raw.groups, ssh } };

@@ -19,7 +19,9 @@ export interface InventoryPathInput {
 
 /** `-i/--inventory`, then `ROLLOUT_INVENTORY`, then /etc/rollout/inventory.yaml; relative paths from cwd. */
 export function resolveInventoryPath(input: InventoryPathInput): string {
-  const chosen = [input.flag, input.env['ROLLOUT_INVENTORY']].find((p) => p !== undefined && p.trim() !== '') ?? DEFAULT_INVENTORY_PATH;
+  const chosen =
+    [input.flag, input.env['ROLLOUT_INVENTORY']].find((p) => p !== undefined && p.trim() !== '') ??
+    DEFAULT_INVENTORY_PATH;
   return path.resolve(input.cwd, expandHome(chosen, input.env['HOME'] ?? homedir()));
 }
 
@@ -38,16 +40,34 @@ export function loadInventory(file: string, options: LoadOptions = {}): Inventor
     text = readFileSync(file, 'utf8');
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${code ?? String(cause)})`;
-    throw new RolloutError('E_INVENTORY', `inventory ${file} ${why}; pass -i FILE or set ROLLOUT_INVENTORY`, { where: file, cause });
+    const why =
+      code === 'ENOENT'
+        ? 'not found'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'is not readable (permission denied)'
+            : `cannot be read (${code ?? String(cause)})`;
+    throw new RolloutError('E_INVENTORY', `inventory ${file} ${why}; pass -i FILE or set ROLLOUT_INVENTORY`, {
+      where: file,
+      cause,
+    });
   }
-  if (text.trim() === '') throw new RolloutError('E_INVENTORY', `inventory ${file} is empty; see docs/inventory.md and inventory/example.yaml`, { where: file });
+  if (text.trim() === '')
+    throw new RolloutError(
+      'E_INVENTORY',
+      `inventory ${file} is empty; see docs/inventory.md and inventory/example.yaml`,
+      { where: file },
+    );
   const result = validateInventoryText(text, file);
   for (const w of result.warnings) options.onWarning?.(w);
   if (result.inventory === null) {
     const n = result.errors.length;
     const first = result.errors[0] ?? '';
-    throw new RolloutError('E_INVENTORY', `${n} error${n === 1 ? '' : 's'} in ${file}${n === 1 ? `: ${first}` : ''}`, { details: result.errors, where: file });
+    throw new RolloutError('E_INVENTORY', `${n} error${n === 1 ? '' : 's'} in ${file}${n === 1 ? `: ${first}` : ''}`, {
+      details: result.errors,
+      where: file,
+    });
   }
   return expandPaths(result.inventory, path.resolve(file), options.home ?? homedir());
 }
@@ -61,7 +81,11 @@ export function expandHome(p: string, home: string): string {
 function expandPaths(inv: Inventory, file: string, home: string): Inventory {
   const opt = (p: string | undefined): string | undefined => (p === undefined ? undefined : expandHome(p, home));
   const host = (h: InventoryHost): InventoryHost => {
-    const ssh = { ...h.settings.ssh, knownHosts: expandHome(h.settings.ssh.knownHosts, home), identityFile: opt(h.settings.ssh.identityFile) };
+    const ssh = {
+      ...h.settings.ssh,
+      knownHosts: expandHome(h.settings.ssh.knownHosts, home),
+      identityFile: opt(h.settings.ssh.identityFile),
+    };
     return { ...h, settings: { ...h.settings, ssh }, source: { ...h.source, file } };
   };
   return {

@@ -29,7 +29,10 @@ export function resolveHostSettings(ctx: Ctx, raw: RawSettings): HostSettings {
     weight: (raw.top['weight']?.value as number | undefined) ?? d.weight,
     ssh: over(d.ssh, raw.groups.ssh),
     // The emergency command is the normal one unless written: a restart is a restart.
-    restart: raw.groups.restart['emergencyCommand'] === undefined ? { ...restart, emergencyCommand: restart.command } : restart,
+    restart:
+      raw.groups.restart['emergencyCommand'] === undefined
+        ? { ...restart, emergencyCommand: restart.command }
+        : restart,
     drain: resolveDrain(ctx, raw.groups.drain),
     health: resolveHealth(ctx, raw.groups.health),
     lb: over(d.lb, raw.groups.lb),
@@ -46,7 +49,11 @@ function resolveDrain(ctx: Ctx, fields: Fields): DrainSettings {
   const mode = fields['mode'];
   if (mode === undefined) return { ...drain, mode: hasSource ? 'status' : 'fixed' };
   if (drain.mode === 'status' && !hasSource) {
-    errorAt(ctx, mode, 'mode "status" needs drain.statusUrl (PHP-FPM status page, JSON) or drain.statusCommand; set one, or use mode: fixed with drain.seconds');
+    errorAt(
+      ctx,
+      mode,
+      'mode "status" needs drain.statusUrl (PHP-FPM status page, JSON) or drain.statusCommand; set one, or use mode: fixed with drain.seconds',
+    );
   }
   return drain;
 }

@@ -26,10 +26,19 @@ const RUN: Readonly<Record<string, readonly [keyof RunSettings, Kind]>> = {
   sshConcurrency: ['sshConcurrency', count(1)],
   capacityWait: ['capacityWaitSeconds', seconds],
   maxConcurrentRestarts: ['maxConcurrentRestarts', count(1)],
-  restartSlotScope: ['restartSlotScope', { t: 'enum', values: ['datacenter-service', 'datacenter-cluster', 'service'] }],
+  restartSlotScope: [
+    'restartSlotScope',
+    { t: 'enum', values: ['datacenter-service', 'datacenter-cluster', 'service'] },
+  ],
 };
 
-function readSection<T extends object>(ctx: Ctx, node: Node | null, path: string, spec: Readonly<Record<string, readonly [keyof T, Kind]>>, defaults: T): T {
+function readSection<T extends object>(
+  ctx: Ctx,
+  node: Node | null,
+  path: string,
+  spec: Readonly<Record<string, readonly [keyof T, Kind]>>,
+  defaults: T,
+): T {
   const out = { ...defaults } as Record<string, unknown>;
   if (isEmpty(node)) return defaults;
   const entries = readMap(ctx, node, path, Object.keys(spec));
@@ -45,11 +54,23 @@ export function readEtcd(ctx: Ctx, node: Node | null): EtcdSettings {
   const etcd = readSection(ctx, node, 'etcd', ETCD, DEFAULT_ETCD);
   etcd.endpoints.forEach((endpoint) => {
     if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
-      error(ctx, node, 'etcd.endpoints', `expected URLs like "https://etcd1.example.org:2379", got ${JSON.stringify(endpoint)}`);
+      error(
+        ctx,
+        node,
+        'etcd.endpoints',
+        `expected URLs like "https://etcd1.example.org:2379", got ${JSON.stringify(endpoint)}`,
+      );
     }
   });
-  if (!etcd.prefix.startsWith('/')) error(ctx, node, 'etcd.prefix', `expected an absolute key prefix like "/conftool/v1/pools", got ${JSON.stringify(etcd.prefix)}`);
-  if ((etcd.cert === undefined) !== (etcd.key === undefined)) error(ctx, node, 'etcd.cert', 'a client certificate needs both etcd.cert and etcd.key');
+  if (!etcd.prefix.startsWith('/'))
+    error(
+      ctx,
+      node,
+      'etcd.prefix',
+      `expected an absolute key prefix like "/conftool/v1/pools", got ${JSON.stringify(etcd.prefix)}`,
+    );
+  if ((etcd.cert === undefined) !== (etcd.key === undefined))
+    error(ctx, node, 'etcd.cert', 'a client certificate needs both etcd.cert and etcd.key');
   return etcd;
 }
 

@@ -60,7 +60,11 @@ export const GROUPS = {
     f('requestTimeout', positiveSeconds, 'requestTimeoutSeconds'),
     f('minHealthySeconds', seconds),
   ],
-  lb: [f('propagationSeconds', seconds), f('confirmTimeout', positiveSeconds, 'confirmTimeoutSeconds'), f('requireAgents', { t: 'bool' })],
+  lb: [
+    f('propagationSeconds', seconds),
+    f('confirmTimeout', positiveSeconds, 'confirmTimeoutSeconds'),
+    f('requireAgents', { t: 'bool' }),
+  ],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
 export type GroupName = keyof typeof GROUPS;
@@ -81,7 +85,10 @@ export const SETTING_KEYS: readonly string[] = [...HOST_SETTING_KEYS, ...CLUSTER
 
 /** Why a cluster-only key may not stand on a host (reported instead of "unknown key"). */
 export const HOST_MISPLACED: Readonly<Record<string, string>> = Object.fromEntries(
-  CLUSTER_ONLY_KEYS.map((k) => [k, `"${k}" is a cluster setting and cannot be set on one host; set it on the cluster, its datacenter or in defaults`]),
+  CLUSTER_ONLY_KEYS.map((k) => [
+    k,
+    `"${k}" is a cluster setting and cannot be set on one host; set it on the cluster, its datacenter or in defaults`,
+  ]),
 );
 
 export const EMPTY_SETTINGS: RawSettings = { top: {}, groups: { ssh: {}, restart: {}, drain: {}, health: {}, lb: {} } };
@@ -93,10 +100,17 @@ export function readSettings(ctx: Ctx, entries: Map<string, Entry>, path: string
     if (value !== undefined) top[key] = { value, where: where(ctx, node), path: join(path, key) };
   };
   const service = entries.get('service');
-  const serviceName = service ? readLocated<string>(ctx, service.value, join(path, 'service'), { t: 'string' })?.value : undefined;
+  const serviceName = service
+    ? readLocated<string>(ctx, service.value, join(path, 'service'), { t: 'string' })?.value
+    : undefined;
   // Why: the service is a segment of every pool key; a "/" in it makes keys the LB agents never read.
   if (service && serviceName !== undefined && !SEGMENT.test(serviceName)) {
-    error(ctx, service.value, join(path, 'service'), `service name ${JSON.stringify(serviceName)} is not valid: use letters, digits, "_", "-" and "." (it becomes a segment of the pool keys)`);
+    error(
+      ctx,
+      service.value,
+      join(path, 'service'),
+      `service name ${JSON.stringify(serviceName)} is not valid: use letters, digits, "_", "-" and "." (it becomes a segment of the pool keys)`,
+    );
   } else if (service) put('service', service.value, serviceName);
   const weight = entries.get('weight');
   if (weight) put('weight', weight.value, readLocated(ctx, weight.value, join(path, 'weight'), count(0))?.value);
@@ -126,7 +140,12 @@ export function readSettings(ctx: Ctx, entries: Map<string, Entry>, path: string
 function readGroup(ctx: Ctx, node: Node | null, path: string, specs: readonly FieldSpec[]): Fields {
   const out: Record<string, Located<unknown>> = {};
   if (isEmpty(node)) return out;
-  const entries = readMap(ctx, node, path, specs.map((s) => s.yaml));
+  const entries = readMap(
+    ctx,
+    node,
+    path,
+    specs.map((s) => s.yaml),
+  );
   if (entries === undefined) return out;
   for (const spec of specs) {
     const e = entries.get(spec.yaml);

@@ -6,7 +6,16 @@ import type { DualMasterSettings, OpcacheSettings, RestartSettings, Slot } from 
 import { error, isEmpty, join, readMap, type Ctx, type Located } from './yaml-nodes.js';
 
 export const SLOTS: readonly Slot[] = ['A', 'B'];
-const DUAL_KEYS = ['dormantCommand', 'restartCommand', 'emergencyRestartCommand', 'switchCommand', 'statusUrl', 'healthUrl', 'masterField', 'idleTimeout'] as const;
+const DUAL_KEYS = [
+  'dormantCommand',
+  'restartCommand',
+  'emergencyRestartCommand',
+  'switchCommand',
+  'statusUrl',
+  'healthUrl',
+  'masterField',
+  'idleTimeout',
+] as const;
 const REQUIRED_DUAL = ['dormantCommand', 'restartCommand', 'switchCommand', 'statusUrl', 'healthUrl'] as const;
 const DEFAULT_MASTER_FIELD = 'masterPid';
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 30;
@@ -26,7 +35,13 @@ function perSlotUrl(ctx: Ctx, node: Node | null, path: string): Readonly<Record<
     const out: Partial<Record<Slot, string>> = {};
     for (const slot of SLOTS) {
       const e = m.get(slot);
-      if (e === undefined) error(ctx, node, join(path, slot), `missing the ${slot} master's URL (give both A and B, or one template with {slot})`);
+      if (e === undefined)
+        error(
+          ctx,
+          node,
+          join(path, slot),
+          `missing the ${slot} master's URL (give both A and B, or one template with {slot})`,
+        );
       else {
         const url = readValue(ctx, e.value, join(path, slot), { t: 'template' }) as string | undefined;
         if (url !== undefined) out[slot] = url;
@@ -36,7 +51,8 @@ function perSlotUrl(ctx: Ctx, node: Node | null, path: string): Readonly<Record<
   }
   const template = slotTemplate(ctx, node, path);
   if (template === undefined) return undefined;
-  if (!template.includes('{slot}')) error(ctx, node, path, `one URL for both masters must name {slot}, or give a mapping { A: …, B: … }`);
+  if (!template.includes('{slot}'))
+    error(ctx, node, path, `one URL for both masters must name {slot}, or give a mapping { A: …, B: … }`);
   return { A: template.replaceAll('{slot}', 'A'), B: template.replaceAll('{slot}', 'B') };
 }
 
@@ -44,19 +60,50 @@ function readDualMaster(ctx: Ctx, node: Node | null, path: string): DualMasterSe
   const m = readMap(ctx, node, path, DUAL_KEYS);
   if (m === undefined) return undefined;
   const at = (key: string): Node | null => m.get(key)?.value ?? null;
-  for (const key of REQUIRED_DUAL) if (!m.has(key) || isEmpty(at(key))) error(ctx, node, join(path, key), `${key} is required for the dual-master strategy (see docs/inventory.md)`);
-  const command = (key: string): string | undefined => (m.has(key) ? slotTemplate(ctx, at(key), join(path, key)) : undefined);
+  for (const key of REQUIRED_DUAL)
+    if (!m.has(key) || isEmpty(at(key)))
+      error(ctx, node, join(path, key), `${key} is required for the dual-master strategy (see docs/inventory.md)`);
+  const command = (key: string): string | undefined =>
+    m.has(key) ? slotTemplate(ctx, at(key), join(path, key)) : undefined;
   const restartCommand = command('restartCommand');
-  if (restartCommand !== undefined && !restartCommand.includes('{slot}')) error(ctx, at('restartCommand'), join(path, 'restartCommand'), 'restartCommand must name {slot}: it restarts one master, A or B');
+  if (restartCommand !== undefined && !restartCommand.includes('{slot}'))
+    error(
+      ctx,
+      at('restartCommand'),
+      join(path, 'restartCommand'),
+      'restartCommand must name {slot}: it restarts one master, A or B',
+    );
   const emergency = command('emergencyRestartCommand');
   const dormantCommand = command('dormantCommand');
   const switchCommand = command('switchCommand');
   const statusUrl = m.has('statusUrl') ? perSlotUrl(ctx, at('statusUrl'), join(path, 'statusUrl')) : undefined;
   const healthUrl = m.has('healthUrl') ? perSlotUrl(ctx, at('healthUrl'), join(path, 'healthUrl')) : undefined;
-  const masterField = m.has('masterField') ? (readValue(ctx, at('masterField'), join(path, 'masterField'), { t: 'string' }) as string | undefined) : DEFAULT_MASTER_FIELD;
-  const idle = m.has('idleTimeout') ? (readValue(ctx, at('idleTimeout'), join(path, 'idleTimeout'), positiveSeconds) as number | undefined) : DEFAULT_IDLE_TIMEOUT_SECONDS;
-  if (restartCommand === undefined || dormantCommand === undefined || switchCommand === undefined || statusUrl === undefined || healthUrl === undefined || masterField === undefined || idle === undefined) return undefined;
-  return { dormantCommand, restartCommand, emergencyRestartCommand: emergency ?? restartCommand, switchCommand, statusUrl, healthUrl, masterField, idleTimeoutSeconds: idle };
+  const masterField = m.has('masterField')
+    ? (readValue(ctx, at('masterField'), join(path, 'masterField'), { t: 'string' }) as string | undefined)
+    : DEFAULT_MASTER_FIELD;
+  const idle = m.has('idleTimeout')
+    ? (readValue(ctx, at('idleTimeout'), join(path, 'idleTimeout'), positiveSeconds) as number | undefined)
+    : DEFAULT_IDLE_TIMEOUT_SECONDS;
+  if (
+    restartCommand === undefined ||
+    dormantCommand === undefined ||
+    switchCommand === undefined ||
+    statusUrl === undefined ||
+    healthUrl === undefined ||
+    masterField === undefined ||
+    idle === undefined
+  )
+    return undefined;
+  return {
+    dormantCommand,
+    restartCommand,
+    emergencyRestartCommand: emergency ?? restartCommand,
+    switchCommand,
+    statusUrl,
+    healthUrl,
+    masterField,
+    idleTimeoutSeconds: idle,
+  };
 }
 
 function readOpcache(ctx: Ctx, node: Node | null, path: string): OpcacheSettings | undefined {
@@ -68,11 +115,19 @@ function readOpcache(ctx: Ctx, node: Node | null, path: string): OpcacheSettings
   };
   const url = read('url', { t: 'template' });
   const command = read('command', { t: 'template' });
-  if (m.has('url') === m.has('command')) error(ctx, node, path, 'give exactly one of url (opcache_get_status() as JSON) or command (prints it, run over SSH)');
+  if (m.has('url') === m.has('command'))
+    error(
+      ctx,
+      node,
+      path,
+      'give exactly one of url (opcache_get_status() as JSON) or command (prints it, run over SSH)',
+    );
   const t = m.get('threshold');
   const threshold = t === undefined ? undefined : readAmount(ctx, t.value, join(path, 'threshold'), FRACTION_RULE);
-  if (threshold !== undefined && threshold.kind !== 'percent') error(ctx, t?.value ?? null, join(path, 'threshold'), 'expected a percentage like "80%"');
-  if ((t !== undefined && threshold?.kind !== 'percent') || (url === undefined && command === undefined)) return undefined;
+  if (threshold !== undefined && threshold.kind !== 'percent')
+    error(ctx, t?.value ?? null, join(path, 'threshold'), 'expected a percentage like "80%"');
+  if ((t !== undefined && threshold?.kind !== 'percent') || (url === undefined && command === undefined))
+    return undefined;
   // Without a threshold the figures are only read for --if-opcache-above.
   return { url, command, thresholdPercent: threshold?.kind === 'percent' ? threshold.value : undefined };
 }
@@ -81,7 +136,11 @@ export const DUAL_MASTER_KIND: Kind = { t: 'custom', read: readDualMaster };
 export const OPCACHE_KIND: Kind = { t: 'custom', read: readOpcache };
 
 /** `strategy: dual-master` needs `dualMaster`; reported where the strategy was written. */
-export function checkStrategy(ctx: Ctx, fields: Readonly<Record<string, Located<unknown>>>, restart: RestartSettings): void {
+export function checkStrategy(
+  ctx: Ctx,
+  fields: Readonly<Record<string, Located<unknown>>>,
+  restart: RestartSettings,
+): void {
   const strategy = fields['strategy'];
   // Why: a dualMaster written with mistakes is already reported; saying it is missing would mislead.
   const reported = ctx.errors.some((e) => e.includes('.restart.dualMaster'));

@@ -1,7 +1,8 @@
 /** The resolved inventory: every setting already merged (defaults → datacenter → cluster → host). */
 
 /** A count (`3`) or a percentage (`"10%"`). */
-export type Amount = { readonly kind: 'count'; readonly value: number } | { readonly kind: 'percent'; readonly value: number };
+export type Amount =
+  { readonly kind: 'count'; readonly value: number } | { readonly kind: 'percent'; readonly value: number };
 
 /** Where a value came from in the inventory file, for error messages. */
 export interface SourceLocation {
@@ -130,7 +131,8 @@ export interface ClusterSettings {
 /** `canary:` of a cluster (docs/inventory.md). */
 export interface CanarySettings {
   /** The first batch: this many hosts, or exactly these hosts. */
-  readonly batch: { readonly kind: 'count'; readonly value: number } | { readonly kind: 'hosts'; readonly hosts: readonly string[] };
+  readonly batch:
+    { readonly kind: 'count'; readonly value: number } | { readonly kind: 'hosts'; readonly hosts: readonly string[] };
   /** After the canaries are repooled: how long they serve live traffic before the gate looks. */
   readonly soakSeconds: number;
   readonly gate: CanaryGateSettings;

@@ -56,7 +56,12 @@ export function validateInventory(doc: Document, file: string, options: Validate
   }
   const root = doc.contents as Node | null;
   if (isEmpty(root)) {
-    error(ctx, root, '(document)', 'expected a mapping with etcd, run, defaults and datacenters, got an empty document');
+    error(
+      ctx,
+      root,
+      '(document)',
+      'expected a mapping with etcd, run, defaults and datacenters, got an empty document',
+    );
     return { inventory: null, errors: ctx.errors, warnings: ctx.warnings };
   }
   const top = readMap(ctx, root, '(document)', ROOT_KEYS);
@@ -67,7 +72,13 @@ export function validateInventory(doc: Document, file: string, options: Validate
   const defaults = isEmpty(defaultsNode) ? EMPTY_SETTINGS : readLevel(ctx, defaultsNode, 'defaults', []);
   const dcs = top.get('datacenters');
   let datacenters: InventoryDatacenter[] = [];
-  if (dcs === undefined) error(ctx, root, 'datacenters', 'missing: the inventory needs a "datacenters:" mapping of datacenter → clusters → hosts');
+  if (dcs === undefined)
+    error(
+      ctx,
+      root,
+      'datacenters',
+      'missing: the inventory needs a "datacenters:" mapping of datacenter → clusters → hosts',
+    );
   else datacenters = readDatacenters(ctx, dcs.value, defaults);
   const inventory = ctx.errors.length === 0 ? { file, etcd, run, datacenters } : null;
   return { inventory, errors: ctx.errors, warnings: ctx.warnings };
@@ -80,7 +91,13 @@ function readLevel(ctx: Ctx, node: Node | null, path: string, extra: readonly st
 }
 
 function checkName(ctx: Ctx, node: Node | null, path: string, name: string, what: string): void {
-  if (!NAME.test(name)) error(ctx, node, path, `${what} name ${JSON.stringify(name)} is not valid: use letters, digits, "_", "-" and "." (it becomes part of etcd keys)`);
+  if (!NAME.test(name))
+    error(
+      ctx,
+      node,
+      path,
+      `${what} name ${JSON.stringify(name)} is not valid: use letters, digits, "_", "-" and "." (it becomes part of etcd keys)`,
+    );
 }
 
 function readDatacenters(ctx: Ctx, node: Node | null, defaults: RawSettings): InventoryDatacenter[] {
@@ -97,7 +114,8 @@ function readDatacenters(ctx: Ctx, node: Node | null, defaults: RawSettings): In
     const raw = mergeSettings(defaults, readSettings(ctx, entries, path));
     const clustersNode = entries.get('clusters')?.value ?? null;
     const clusters = isEmpty(clustersNode) ? undefined : readMap(ctx, clustersNode, join(path, 'clusters'), undefined);
-    if (isEmpty(clustersNode) || clusters?.size === 0) error(ctx, clustersNode ?? e.key, join(path, 'clusters'), 'a datacenter needs at least one cluster');
+    if (isEmpty(clustersNode) || clusters?.size === 0)
+      error(ctx, clustersNode ?? e.key, join(path, 'clusters'), 'a datacenter needs at least one cluster');
     if (clusters === undefined || clusters.size === 0) continue;
     const list: InventoryCluster[] = [];
     for (const [name, c] of clusters) {
@@ -138,7 +156,11 @@ function readCluster(ctx: Ctx, input: ClusterInput): InventoryCluster | undefine
   const drafts = readHosts(ctx, hostsEntry.value, join(path, 'hosts'), input.seen);
   const hosts = drafts.map((d) => toHost(ctx, d, raw, dc, name)).sort((a, b) => naturalCompare(a.name, b.name));
   const settings = resolveClusterSettings(ctx, raw, hosts.length);
-  checkCanaryHosts(ctx, raw.top['canary'] as Located<CanarySettings> | undefined, hosts.map((h) => h.name));
+  checkCanaryHosts(
+    ctx,
+    raw.top['canary'] as Located<CanarySettings> | undefined,
+    hosts.map((h) => h.name),
+  );
   const loc = position(ctx, input.key);
   return { dc, name, settings, hosts, source: loc };
 }

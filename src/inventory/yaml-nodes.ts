@@ -1,5 +1,15 @@
 // Reading YAML nodes with positions: every problem becomes one `file:line:col: key.path: …` message.
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type Document,
+  type LineCounter,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 import { closest } from './suggest.js';
 
 /** Collects the messages of one validation run (internal to the inventory module). */

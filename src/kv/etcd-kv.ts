@@ -4,7 +4,14 @@ import type { ICompare, IKeyValue, IOptions, Lease as EtcdLease } from 'etcd3';
 import { RolloutError } from '../errors.js';
 import type { EtcdSettings } from '../inventory/types.js';
 import type { Kv, KvEntry, Lease, PutOptions, TxnCondition, Watch, WatchHandlers } from './kv.js';
-import { conflictError, isElectionError, isLeaseNotFound, leaseGoneError, txnConflictError, unreachableError } from './kv-errors.js';
+import {
+  conflictError,
+  isElectionError,
+  isLeaseNotFound,
+  leaseGoneError,
+  txnConflictError,
+  unreachableError,
+} from './kv-errors.js';
 import { watchEtcd } from './etcd-watch.js';
 
 export interface ConnectEtcdOptions {
@@ -38,7 +45,11 @@ function readFile(setting: string, file: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (error) {
-    throw new RolloutError('E_INVENTORY', `cannot read ${setting} file ${file} (${(error as Error).message}): fix ${setting} in the inventory`, { where: setting, cause: error });
+    throw new RolloutError(
+      'E_INVENTORY',
+      `cannot read ${setting} file ${file} (${(error as Error).message}): fix ${setting} in the inventory`,
+      { where: setting, cause: error },
+    );
   }
 }
 
@@ -61,11 +72,19 @@ function clientOptions(settings: EtcdSettings, hosts: string[], env: NodeJS.Proc
   if (settings.username !== undefined) {
     const variable = settings.passwordEnv;
     if (variable === undefined) {
-      throw new RolloutError('E_INVENTORY', `etcd.username is ${settings.username} but etcd.passwordEnv is not set: name the environment variable that holds the password`, { where: 'etcd.passwordEnv' });
+      throw new RolloutError(
+        'E_INVENTORY',
+        `etcd.username is ${settings.username} but etcd.passwordEnv is not set: name the environment variable that holds the password`,
+        { where: 'etcd.passwordEnv' },
+      );
     }
     const password = env[variable];
     if (password === undefined || password === '') {
-      throw new RolloutError('E_INVENTORY', `etcd.username is ${settings.username} but environment variable ${variable} is empty: export the etcd password in ${variable}`, { where: 'etcd.passwordEnv' });
+      throw new RolloutError(
+        'E_INVENTORY',
+        `etcd.username is ${settings.username} but environment variable ${variable} is empty: export the etcd password in ${variable}`,
+        { where: 'etcd.passwordEnv' },
+      );
     }
     options.auth = { username: settings.username, password, callOptions: () => ({ deadline: Date.now() + dialMs }) };
   }
@@ -101,9 +120,20 @@ function prefixEnd(prefix: string): Buffer {
 
 function compares(condition: TxnCondition): ICompare[] {
   return [
-    ...(condition.keys ?? []).map(({ key, modRevision }): ICompare => ({ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: modRevision })),
+    ...(condition.keys ?? []).map(({ key, modRevision }): ICompare => ({
+      key: Buffer.from(key),
+      target: 'Mod',
+      result: 'Equal',
+      mod_revision: modRevision,
+    })),
     // Why: "every key of the range has mod_revision < since+1" is one compare however many keys the prefix holds.
-    ...(condition.unchangedSince ?? []).map(({ prefix, revision }): ICompare => ({ key: Buffer.from(prefix), range_end: prefixEnd(prefix), target: 'Mod', result: 'Less', mod_revision: revision + 1 })),
+    ...(condition.unchangedSince ?? []).map(({ prefix, revision }): ICompare => ({
+      key: Buffer.from(prefix),
+      range_end: prefixEnd(prefix),
+      target: 'Mod',
+      result: 'Less',
+      mod_revision: revision + 1,
+    })),
   ];
 }
 
@@ -119,7 +149,10 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
     let timer: NodeJS.Timeout | undefined;
     // Why: a safety net over gRPC deadlines: the auth exchange and reconnects are not all bounded by them.
     const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${settings.dialTimeoutSeconds}s`)), dialMs * hosts.length + 1000);
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${settings.dialTimeoutSeconds}s`)),
+        dialMs * hosts.length + 1000,
+      );
     });
     try {
       return await Promise.race([fn(), limit]);
@@ -206,7 +239,10 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
     // TTL/3), stop, while the lease is still certainly ours and another run cannot yet hold the locks.
     const lostAfterMs = (ttlSeconds * 1000) / 2;
     const watchdog = setInterval(() => {
-      if (performance.now() - lastOk > lostAfterMs) lose(new Error(`no keepalive answer for lease ${id} in ${ttlSeconds / 2}s (half its TTL): treating it as lost`));
+      if (performance.now() - lastOk > lostAfterMs)
+        lose(
+          new Error(`no keepalive answer for lease ${id} in ${ttlSeconds / 2}s (half its TTL): treating it as lost`),
+        );
     }, 250);
     watchdog.unref();
     return {
@@ -234,7 +270,9 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
     list: async (prefix) => (await pagedRange(prefix)).entries,
     range: (prefix) => pagedRange(prefix),
     async txn(condition, puts) {
-      const success = puts.map(({ key, value }) => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }));
+      const success = puts.map(({ key, value }) => ({
+        request_put: { key: Buffer.from(key), value: Buffer.from(value) },
+      }));
       const result = await call(() => client.kv.txn({ compare: compares(condition), success, failure: [] }));
       if (!result.succeeded) throw txnConflictError(condition);
       return Number(result.header.revision);
@@ -247,7 +285,11 @@ export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOp
         const result = await call(() => op.exec(), key, putOptions.lease?.id);
         return Number(result.header.revision);
       }
-      const result = await call(() => client.if(key, 'Mod', '==', expected).then(op).else(client.get(key)).commit(), key, putOptions.lease?.id);
+      const result = await call(
+        () => client.if(key, 'Mod', '==', expected).then(op).else(client.get(key)).commit(),
+        key,
+        putOptions.lease?.id,
+      );
       if (!result.succeeded) {
         const found = result.responses[0]?.response_range?.kvs[0];
         throw conflictError(key, expected, found === undefined ? 0 : Number(found.mod_revision));

@@ -17,7 +17,10 @@ export async function watchEtcd(
   let over = false;
   let seen = fromRevision; // Why: etcd3's own lastRevision() jumps to the header revision on connect.
   let watcher: Watcher | undefined;
-  const builder = client.watch().prefix(prefix).startRevision(String(fromRevision + 1));
+  const builder = client
+    .watch()
+    .prefix(prefix)
+    .startRevision(String(fromRevision + 1));
   const pending = builder.watcher();
 
   const end = (reason: string): void => {
@@ -35,11 +38,15 @@ export async function watchEtcd(
     if (!over) handlers.onEvent({ type: 'delete', key: kv.key.toString(), modRevision: seen });
   });
   pending.on('data', (res: { compact_revision?: string }) => {
-    if (res.compact_revision !== undefined && res.compact_revision !== '0') end(`history compacted up to revision ${res.compact_revision}`);
+    if (res.compact_revision !== undefined && res.compact_revision !== '0')
+      end(`history compacted up to revision ${res.compact_revision}`);
   });
 
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`watch on ${prefix} not established within ${timeoutMs / 1000}s`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`watch on ${prefix} not established within ${timeoutMs / 1000}s`)),
+      timeoutMs,
+    );
     pending.once('connected', () => {
       clearTimeout(timer);
       watcher = pending;
@@ -76,7 +83,8 @@ async function explainCancel(client: Etcd3, start: number, error: Error): Promis
   try {
     await client.get('/').revision(start).exec();
   } catch (probe) {
-    if (/compacted/i.test((probe as Error).message)) return `revision ${start} has been compacted (${(probe as Error).message})`;
+    if (/compacted/i.test((probe as Error).message))
+      return `revision ${start} has been compacted (${(probe as Error).message})`;
   }
   return `watch cancelled by etcd (${error.message})`;
 }

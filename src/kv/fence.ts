@@ -8,12 +8,25 @@ export type Fence = readonly { readonly key: string; readonly modRevision: numbe
  * expectModRevision, only if the key itself is at that revision; without a fence (or `also` puts
  * to make in the same transaction), a plain put.
  */
-export function fencedPut(kv: Kv, key: string, value: string, options: { readonly expectModRevision?: number; readonly fence?: Fence; readonly also?: readonly { readonly key: string; readonly value: string }[] } = {}): Promise<number> {
+export function fencedPut(
+  kv: Kv,
+  key: string,
+  value: string,
+  options: {
+    readonly expectModRevision?: number;
+    readonly fence?: Fence;
+    readonly also?: readonly { readonly key: string; readonly value: string }[];
+  } = {},
+): Promise<number> {
   const fence = options.fence ?? [];
   const also = options.also ?? [];
   const expected = options.expectModRevision;
-  if (fence.length === 0 && also.length === 0) return kv.put(key, value, expected === undefined ? {} : { expectModRevision: expected });
-  return kv.txn({ keys: [...(expected === undefined ? [] : [{ key, modRevision: expected }]), ...fence] }, [{ key, value }, ...also]);
+  if (fence.length === 0 && also.length === 0)
+    return kv.put(key, value, expected === undefined ? {} : { expectModRevision: expected });
+  return kv.txn({ keys: [...(expected === undefined ? [] : [{ key, modRevision: expected }]), ...fence] }, [
+    { key, value },
+    ...also,
+  ]);
 }
 
 /** The first of the fence's keys (a run's lock keys) that moved since the run took it, or undefined while all hold. */

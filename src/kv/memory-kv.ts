@@ -62,7 +62,13 @@ export function createMemoryKv(_options: MemoryKvOptions = {}): MemoryKv {
   }
 
   function toEntry(key: string, stored: Stored): KvEntry {
-    return { key, value: stored.value, modRevision: stored.modRevision, createRevision: stored.createRevision, lease: stored.lease };
+    return {
+      key,
+      value: stored.value,
+      modRevision: stored.modRevision,
+      createRevision: stored.createRevision,
+      lease: stored.lease,
+    };
   }
 
   function emit(event: WatchEvent, key: string): void {
@@ -93,7 +99,12 @@ export function createMemoryKv(_options: MemoryKvOptions = {}): MemoryKv {
   function store(key: string, value: string, leaseId: string | undefined): void {
     const previous = data.get(key);
     if (previous?.lease !== undefined) leases.get(previous.lease)?.keys.delete(key);
-    const stored: Stored = { value, modRevision: revision, createRevision: previous?.createRevision ?? revision, lease: leaseId };
+    const stored: Stored = {
+      value,
+      modRevision: revision,
+      createRevision: previous?.createRevision ?? revision,
+      lease: leaseId,
+    };
     data.set(key, stored);
     if (leaseId !== undefined) leases.get(leaseId)?.keys.add(key);
     emit({ type: 'put', entry: toEntry(key, stored) }, key);
@@ -191,7 +202,11 @@ export function createMemoryKv(_options: MemoryKvOptions = {}): MemoryKv {
       guard();
       const watcher: Watcher = { prefix, handlers, closed: false };
       if (fromRevision + 1 < compacted) {
-        queueMicrotask(() => handlers.onResync(`revision ${fromRevision + 1} has been compacted (history compacted up to revision ${compacted})`));
+        queueMicrotask(() =>
+          handlers.onResync(
+            `revision ${fromRevision + 1} has been compacted (history compacted up to revision ${compacted})`,
+          ),
+        );
         return { close: async () => {} };
       }
       const replay = history.filter((h) => h.revision > fromRevision).map((h) => h.event);

@@ -87,12 +87,25 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
 
   const upsert = (path: string, raw: string | undefined, modRevision: number): void => {
     const key = poolKeyFromPath(options.prefix, path);
-    if (key === undefined || key.dc !== options.dc) return void log.debug({ path }, `ignoring ${path}: not <prefix>/<dc>/<cluster>/<service>/<host>`);
+    if (key === undefined || key.dc !== options.dc)
+      return void log.debug({ path }, `ignoring ${path}: not <prefix>/<dc>/<cluster>/<service>/<host>`);
     const state = states.get(path);
     if (state !== undefined && state.modRevision >= modRevision) return; // replayed or older
     if (state === undefined) {
       if (raw === undefined) return;
-      states.set(path, { key, raw, modRevision, dirty: true, attempts: 0, retryAtMs: 0, published: undefined, drainingSinceMs: undefined, warned: undefined, seenAtMs: deps.now(), observed: undefined });
+      states.set(path, {
+        key,
+        raw,
+        modRevision,
+        dirty: true,
+        attempts: 0,
+        retryAtMs: 0,
+        published: undefined,
+        drainingSinceMs: undefined,
+        warned: undefined,
+        seenAtMs: deps.now(),
+        observed: undefined,
+      });
     } else {
       Object.assign(state, { raw, modRevision, dirty: true, attempts: 0, retryAtMs: 0, seenAtMs: deps.now() });
     }
@@ -109,14 +122,20 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     const fresh = await kv.grantLease(options.leaseTtlSeconds ?? 10);
     fresh.onLost((error) => {
       if (lease !== fresh) return;
-      log.warn({ err: describeError(error) }, `lb-agent ${options.agentId}: lease lost (${describeError(error)}); registering again`);
+      log.warn(
+        { err: describeError(error) },
+        `lb-agent ${options.agentId}: lease lost (${describeError(error)}); registering again`,
+      );
       leaseLost = true;
       observer.registered(false);
       waker.wake();
     });
     const registration: AgentRegistration = {
-      agentId: options.agentId, machine: hostname(), pid: process.pid,
-      startedAt: new Date(deps.now()).toISOString(), haproxySocket: options.haproxySocket,
+      agentId: options.agentId,
+      machine: hostname(),
+      pid: process.pid,
+      startedAt: new Date(deps.now()).toISOString(),
+      haproxySocket: options.haproxySocket,
     };
     try {
       await kv.put(agentKey(options.dc, options.agentId), JSON.stringify(registration), { lease: fresh });
@@ -130,7 +149,10 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     // Why: keys published under the old lease are gone (or soon will be): publish everything again.
     for (const state of states.values()) state.published = undefined;
     markAllDirty();
-    log.info({ dc: options.dc, agentId: options.agentId, lease: fresh.id }, `lb-agent ${options.agentId}: registered for ${options.dc}`);
+    log.info(
+      { dc: options.dc, agentId: options.agentId, lease: fresh.id },
+      `lb-agent ${options.agentId}: registered for ${options.dc}`,
+    );
   };
 
   const resync = async (): Promise<void> => {
@@ -145,7 +167,8 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     const entries = await feed.list(watchPrefix);
     const seen = new Set(entries.map((e) => e.key));
     for (const entry of entries) upsert(entry.key, entry.value, entry.modRevision);
-    for (const [path, state] of states) if (!seen.has(path) && state.raw !== undefined) Object.assign(state, { raw: undefined, dirty: true });
+    for (const [path, state] of states)
+      if (!seen.has(path) && state.raw !== undefined) Object.assign(state, { raw: undefined, dirty: true });
     markAllDirty();
     watch = await feed.watch(watchPrefix, revision, {
       onEvent: (event) => onEvent(generation, event),
@@ -159,7 +182,10 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     });
     observer.watching(true);
     observer.resynced(restart);
-    log.info({ keys: entries.length, revision }, `lb-agent ${options.agentId}: synchronised ${entries.length} pool keys under ${watchPrefix} at revision ${revision}`);
+    log.info(
+      { keys: entries.length, revision },
+      `lb-agent ${options.agentId}: synchronised ${entries.length} pool keys under ${watchPrefix} at revision ${revision}`,
+    );
   };
 
   const etcdStep = async (): Promise<void> => {
@@ -173,7 +199,10 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
       if (needResync) observer.watching(false);
       etcdAttempts += 1;
       etcdRetryAtMs = deps.now() + backoffMs(etcdAttempts, retryBaseMs, retryMaxMs);
-      log.warn({ err: describeError(error), attempt: etcdAttempts }, `lb-agent ${options.agentId}: etcd step failed (${describeError(error)}); retrying`);
+      log.warn(
+        { err: describeError(error), attempt: etcdAttempts },
+        `lb-agent ${options.agentId}: etcd step failed (${describeError(error)}); retrying`,
+      );
     }
   };
 
@@ -181,13 +210,24 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     // Why: readiness needs "the last reconcile succeeded": count the keys this pass could not apply.
     let failed = 0;
     const ctx: ReconcileContext = {
-      kv, haproxy: deps.haproxy, log, now: deps.now, agentId: options.agentId, backendTemplate,
-      lease: leaseLost ? undefined : lease, retryBaseMs, retryMaxMs,
-      missingRetryMs: options.missingRetryMs ?? 30_000, maintAfterMs: options.maintAfterMs ?? 60_000,
-      observer: { ...observer, change: (result, detail) => {
-        if (result === 'failed') failed += 1;
-        observer.change(result, detail);
-      } },
+      kv,
+      haproxy: deps.haproxy,
+      log,
+      now: deps.now,
+      agentId: options.agentId,
+      backendTemplate,
+      lease: leaseLost ? undefined : lease,
+      retryBaseMs,
+      retryMaxMs,
+      missingRetryMs: options.missingRetryMs ?? 30_000,
+      maintAfterMs: options.maintAfterMs ?? 60_000,
+      observer: {
+        ...observer,
+        change: (result, detail) => {
+          if (result === 'failed') failed += 1;
+          observer.change(result, detail);
+        },
+      },
     };
     if (deps.now() >= nextFullReconcileMs) {
       markAllDirty();
@@ -211,7 +251,10 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     observer.revisions(applied, store);
   };
 
-  log.info({ dc: options.dc, agentId: options.agentId, prefix: watchPrefix, socket: deps.haproxy.socketPath, backendTemplate }, `lb-agent ${options.agentId}: following ${watchPrefix} into HAProxy ${deps.haproxy.socketPath}`);
+  log.info(
+    { dc: options.dc, agentId: options.agentId, prefix: watchPrefix, socket: deps.haproxy.socketPath, backendTemplate },
+    `lb-agent ${options.agentId}: following ${watchPrefix} into HAProxy ${deps.haproxy.socketPath}`,
+  );
   try {
     while (!signal.aborted) {
       observer.loop(deps.now());
@@ -220,7 +263,10 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
         await reconcilePass();
       } catch (error) {
         // Why: an agent that dies leaves its LB frozen; log and go on.
-        log.error({ err: describeError(error) }, `lb-agent ${options.agentId}: unexpected error (${describeError(error)})`);
+        log.error(
+          { err: describeError(error) },
+          `lb-agent ${options.agentId}: unexpected error (${describeError(error)})`,
+        );
       }
       await waker.wait(tickMs);
     }
@@ -230,7 +276,14 @@ export async function runLbAgent(deps: LbAgentDeps, options: LbAgentOptions): Pr
     await watch?.close().catch(() => undefined);
     // Why: revoking removes the registration and every applied key at once, so rollouts stop waiting on us.
     observer.registered(false);
-    await lease?.revoke().catch((error: unknown) => log.warn({ err: describeError(error) }, `lb-agent ${options.agentId}: could not revoke lease (${describeError(error)}); its keys expire with the TTL`));
+    await lease
+      ?.revoke()
+      .catch((error: unknown) =>
+        log.warn(
+          { err: describeError(error) },
+          `lb-agent ${options.agentId}: could not revoke lease (${describeError(error)}); its keys expire with the TTL`,
+        ),
+      );
     log.info({ agentId: options.agentId }, `lb-agent ${options.agentId}: stopped`);
   }
 }

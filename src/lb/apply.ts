@@ -19,8 +19,7 @@ export type DesiredPool =
 
 /** One runtime API change, in the order it must be made. */
 export type ServerAction =
-  | { readonly type: 'weight'; readonly weight: number }
-  | { readonly type: 'state'; readonly state: AdminState };
+  { readonly type: 'weight'; readonly weight: number } | { readonly type: 'state'; readonly state: AdminState };
 
 /** The outcome of comparing a pool value with what HAProxy has. */
 export interface ServerPlan {
@@ -37,14 +36,22 @@ const PLACEHOLDERS = ['dc', 'cluster', 'service', 'host'] as const;
 
 /** Throws E_USAGE when the template names an unknown placeholder or yields no name. */
 export function validateBackendTemplate(template: string): void {
-  const unknown = [...template.matchAll(/\{([^}]*)\}/g)].map((m) => m[1] ?? '').filter((name) => !(PLACEHOLDERS as readonly string[]).includes(name));
+  const unknown = [...template.matchAll(/\{([^}]*)\}/g)]
+    .map((m) => m[1] ?? '')
+    .filter((name) => !(PLACEHOLDERS as readonly string[]).includes(name));
   if (template.trim() === '' || unknown.length > 0) {
-    throw new RolloutError('E_USAGE', `--backend-template ${JSON.stringify(template)}: use a non-empty name with placeholders ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')} (unknown: ${unknown.join(', ') || 'none'}); default ${DEFAULT_BACKEND_TEMPLATE}`);
+    throw new RolloutError(
+      'E_USAGE',
+      `--backend-template ${JSON.stringify(template)}: use a non-empty name with placeholders ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')} (unknown: ${unknown.join(', ') || 'none'}); default ${DEFAULT_BACKEND_TEMPLATE}`,
+    );
   }
 }
 
 export function serverTarget(key: PoolKey, template: string = DEFAULT_BACKEND_TEMPLATE): ServerTarget {
-  const backend = template.replace(/\{(dc|cluster|service|host)\}/g, (_m, name: (typeof PLACEHOLDERS)[number]) => key[name]);
+  const backend = template.replace(
+    /\{(dc|cluster|service|host)\}/g,
+    (_m, name: (typeof PLACEHOLDERS)[number]) => key[name],
+  );
   return { backend, server: key.host };
 }
 
@@ -54,7 +61,8 @@ export function readPoolValue(raw: string): DesiredPool {
   if (!parsed.ok) return { readable: false, reason: parsed.reason };
   const { pooled, weight } = parsed.value;
   // Why: HAProxy refuses other weights; a value the LB cannot apply must not half-apply.
-  if (weight < 0 || weight > 256) return { readable: false, reason: `weight must be from 0 to 256 for HAProxy, got ${weight}` };
+  if (weight < 0 || weight > 256)
+    return { readable: false, reason: `weight must be from 0 to 256 for HAProxy, got ${weight}` };
   return { readable: true, pooled, weight };
 }
 
@@ -64,7 +72,12 @@ export function readPoolValue(raw: string): DesiredPool {
  */
 export function planServer(desired: DesiredPool, current: HaproxyServerState): ServerPlan {
   if (!desired.readable) {
-    return { actions: [], confirm: false, drainToMaint: false, skipReason: `unreadable pool value (${desired.reason}): HAProxy left as it is` };
+    return {
+      actions: [],
+      confirm: false,
+      drainToMaint: false,
+      skipReason: `unreadable pool value (${desired.reason}): HAProxy left as it is`,
+    };
   }
   const actions: ServerAction[] = [];
   switch (desired.pooled) {
@@ -84,14 +97,22 @@ export function planServer(desired: DesiredPool, current: HaproxyServerState): S
 }
 
 /** A drained server goes to maint when it has no session left, or after the bound anyway. */
-export function shouldEnterMaint(input: { readonly sessions: number; readonly drainingSinceMs: number; readonly nowMs: number; readonly maintAfterMs: number }): boolean {
+export function shouldEnterMaint(input: {
+  readonly sessions: number;
+  readonly drainingSinceMs: number;
+  readonly nowMs: number;
+  readonly maintAfterMs: number;
+}): boolean {
   return input.sessions <= 0 || input.nowMs - input.drainingSinceMs >= input.maintAfterMs;
 }
 
 /** The state HAProxy has after the plan's actions (for a cache of what the agent last saw). */
 export function afterActions(current: HaproxyServerState, actions: readonly ServerAction[]): HaproxyServerState {
-  return actions.reduce<HaproxyServerState>((state, action) =>
-    action.type === 'weight' ? { ...state, weight: action.weight } : { ...state, admin: action.state }, current);
+  return actions.reduce<HaproxyServerState>(
+    (state, action) =>
+      action.type === 'weight' ? { ...state, weight: action.weight } : { ...state, admin: action.state },
+    current,
+  );
 }
 
 /** Exponential backoff for retries of one key: base, 2×base, … capped. */

@@ -43,7 +43,8 @@ export function createMemoryLbConfirmations(): MemoryLbConfirmations {
       wake(key.dc);
     },
     agents: async (dc) => [...of(dc)],
-    notApplied: async (key, revision, list) => list.filter((agent) => (applied.get(`${agent} ${poolKeyId(key)}`) ?? 0) < revision),
+    notApplied: async (key, revision, list) =>
+      list.filter((agent) => (applied.get(`${agent} ${poolKeyId(key)}`) ?? 0) < revision),
     changed: (dc, signal) => changesOf(dc).next(signal),
     async close() {
       for (const change of changes.values()) change.fire();

@@ -62,7 +62,10 @@ export function createHaproxyRuntime(socketPath: string, options: HaproxyRuntime
     setServerState: (backend, server, state) => setCommand(backend, server, `state ${state}`),
     async setServerWeight(backend, server, weight) {
       if (!Number.isInteger(weight) || weight < 0 || weight > 256) {
-        throw new RolloutError('E_HAPROXY', `${backend}/${server}: weight must be an integer from 0 to 256, got ${weight}`);
+        throw new RolloutError(
+          'E_HAPROXY',
+          `${backend}/${server}: weight must be an integer from 0 to 256, got ${weight}`,
+        );
       }
       await setCommand(backend, server, `weight ${weight}`);
     },
@@ -83,23 +86,34 @@ export function parseServersState(reply: string, socketPath: string, target: str
   const header = (lines[1] ?? '').replace(/^#\s*/, '').split(/\s+/);
   const col = (name: string): number => {
     const index = header.indexOf(name);
-    if (index < 0) throw haproxyError(socketPath, target, 'show servers state', `no column ${name} in "${lines[1] ?? ''}"`);
+    if (index < 0)
+      throw haproxyError(socketPath, target, 'show servers state', `no column ${name} in "${lines[1] ?? ''}"`);
     return index;
   };
-  const [be, name, addr, op, admin, weight] = ['be_name', 'srv_name', 'srv_addr', 'srv_op_state', 'srv_admin_state', 'srv_uweight'].map(col) as [number, number, number, number, number, number];
-  return lines.slice(2).filter((line) => line.trim() !== '' && !line.startsWith('#')).map((line) => {
-    const fields = line.trim().split(/\s+/);
-    const flags = Number(fields[admin]);
-    return {
-      backend: fields[be] ?? '',
-      server: fields[name] ?? '',
-      address: fields[addr] ?? '',
-      admin: (flags & FORCED_MAINT) !== 0 ? 'maint' : (flags & FORCED_DRAIN) !== 0 ? 'drain' : 'ready',
-      adminFlags: flags,
-      opState: Number(fields[op]),
-      weight: Number(fields[weight]),
-    };
-  });
+  const [be, name, addr, op, admin, weight] = [
+    'be_name',
+    'srv_name',
+    'srv_addr',
+    'srv_op_state',
+    'srv_admin_state',
+    'srv_uweight',
+  ].map(col) as [number, number, number, number, number, number];
+  return lines
+    .slice(2)
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const fields = line.trim().split(/\s+/);
+      const flags = Number(fields[admin]);
+      return {
+        backend: fields[be] ?? '',
+        server: fields[name] ?? '',
+        address: fields[addr] ?? '',
+        admin: (flags & FORCED_MAINT) !== 0 ? 'maint' : (flags & FORCED_DRAIN) !== 0 ? 'drain' : 'ready',
+        adminFlags: flags,
+        opState: Number(fields[op]),
+        weight: Number(fields[weight]),
+      };
+    });
 }
 
 function parseScur(reply: string, socketPath: string, backend: string, server: string): number {
@@ -117,11 +131,25 @@ function parseScur(reply: string, socketPath: string, backend: string, server: s
 
 function checkName(what: string, name: string): void {
   // Why: a space or newline would smuggle a second command into the admin socket.
-  if (name === '' || /[\s;]/.test(name)) throw new RolloutError('E_HAPROXY', `invalid HAProxy ${what} name ${JSON.stringify(name)}: it may not be empty or contain spaces or ';'`);
+  if (name === '' || /[\s;]/.test(name))
+    throw new RolloutError(
+      'E_HAPROXY',
+      `invalid HAProxy ${what} name ${JSON.stringify(name)}: it may not be empty or contain spaces or ';'`,
+    );
 }
 
-function haproxyError(socketPath: string, target: string, command: string, reply: string, cause?: unknown): RolloutError {
-  return new RolloutError('E_HAPROXY', `HAProxy ${socketPath}: ${command} for ${target} failed: ${reply || '(empty reply)'}`, cause === undefined ? {} : { cause });
+function haproxyError(
+  socketPath: string,
+  target: string,
+  command: string,
+  reply: string,
+  cause?: unknown,
+): RolloutError {
+  return new RolloutError(
+    'E_HAPROXY',
+    `HAProxy ${socketPath}: ${command} for ${target} failed: ${reply || '(empty reply)'}`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 /** One command per connection: HAProxy answers and closes (non-interactive mode). */
@@ -138,15 +166,21 @@ export function sendCommand(socketPath: string, command: string, timeoutMs: numb
       if (error) reject(error);
       else resolve(Buffer.concat(chunks).toString('utf8'));
     };
-    const timer = setTimeout(() => finish(haproxyError(socketPath, target, command, `no answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(haproxyError(socketPath, target, command, `no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.on('connect', () => socket.end(`${command}\n`));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('end', () => finish(undefined));
     socket.on('close', () => finish(undefined));
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      const hint = error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
-        ? ' (is HAProxy running with `stats socket <path> level admin`?)'
-        : error.code === 'EACCES' ? ' (no permission on the socket: run as its owner)' : '';
+      const hint =
+        error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
+          ? ' (is HAProxy running with `stats socket <path> level admin`?)'
+          : error.code === 'EACCES'
+            ? ' (no permission on the socket: run as its owner)'
+            : '';
       finish(haproxyError(socketPath, target, command, `${error.message}${hint}`, error));
     });
   });

@@ -15,7 +15,9 @@ export function parseListen(value: string): { host: string; port: number } {
   const port = Number(m?.[3]);
   const host = m?.[1] ?? m?.[2];
   if (!m || host === undefined || !Number.isInteger(port) || port > 65535) {
-    throw new RolloutError('E_USAGE', `--http ${JSON.stringify(value)}: expected HOST:PORT, e.g. 127.0.0.1:9412`, { where: '--http' });
+    throw new RolloutError('E_USAGE', `--http ${JSON.stringify(value)}: expected HOST:PORT, e.g. 127.0.0.1:9412`, {
+      where: '--http',
+    });
   }
   return { host, port };
 }
@@ -24,7 +26,12 @@ export function parseListen(value: string): { host: string; port: number } {
  * The agent's endpoints: `/healthz` (200 while the loop turns), `/readyz` (200 when registered,
  * watching etcd and the last reconcile succeeded; 503 with the reason otherwise) and `/metrics`.
  */
-export async function startAgentHttp(listen: { host: string; port: number }, health: AgentHealth, metrics: AgentMetrics, options: { now: () => number; staleMs: number }): Promise<AgentHttp> {
+export async function startAgentHttp(
+  listen: { host: string; port: number },
+  health: AgentHealth,
+  metrics: AgentMetrics,
+  options: { now: () => number; staleMs: number },
+): Promise<AgentHttp> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const text = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
@@ -40,13 +47,23 @@ export async function startAgentHttp(listen: { host: string; port: number }, hea
       else text(503, `not ready: ${why}\n`);
     } else if (path === '/metrics') {
       metrics.setReady(health.notReady() === undefined);
-      metrics.registry.metrics().then((body) => text(200, body, metrics.registry.contentType), (error: unknown) => text(500, String(error)));
+      metrics.registry.metrics().then(
+        (body) => text(200, body, metrics.registry.contentType),
+        (error: unknown) => text(500, String(error)),
+      );
     } else {
       text(404, 'not found: try /healthz, /readyz or /metrics\n');
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new RolloutError('E_USAGE', `--http ${listen.host}:${listen.port}: cannot listen (${error.message})`, { where: '--http', cause: error })));
+    server.once('error', (error) =>
+      reject(
+        new RolloutError('E_USAGE', `--http ${listen.host}:${listen.port}: cannot listen (${error.message})`, {
+          where: '--http',
+          cause: error,
+        }),
+      ),
+    );
     server.listen(listen.port, listen.host, () => resolve());
   });
   const address = server.address();
@@ -54,9 +71,10 @@ export async function startAgentHttp(listen: { host: string; port: number }, hea
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   return {
     url: `http://${host}:${port}`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -10,7 +10,17 @@ export interface LbAgentObserver {
   /** The last reconcile pass with HAProxy: ok, or the error that stopped a key. */
   reconciled(ok: boolean, error?: string): void;
   /** A pool change handled: applied to HAProxy, failed, no such server, or a value it refused. */
-  change(result: 'applied' | 'failed' | 'missing-server' | 'malformed', detail: { backend?: string; server?: string; latencyMs?: number; revision?: number; pooled?: string; weight?: number }): void;
+  change(
+    result: 'applied' | 'failed' | 'missing-server' | 'malformed',
+    detail: {
+      backend?: string;
+      server?: string;
+      latencyMs?: number;
+      revision?: number;
+      pooled?: string;
+      weight?: number;
+    },
+  ): void;
   haproxyError(): void;
   /** The revisions it has applied up to, and the store's (for the lag). */
   revisions(applied: number, store: number): void;
@@ -44,19 +54,28 @@ export class AgentHealth {
   notReady(): string | undefined {
     if (!this.isRegistered) return 'not registered in etcd (no live lease)';
     if (!this.isWatching) return 'the etcd watch is not live';
-    if (!this.reconcileOk) return `the last reconcile with HAProxy failed${this.reconcileError ? `: ${this.reconcileError}` : ''}`;
+    if (!this.reconcileOk)
+      return `the last reconcile with HAProxy failed${this.reconcileError ? `: ${this.reconcileError}` : ''}`;
     return undefined;
   }
 }
 
 /** Fans the agent's reports out to several observers (health, metrics). */
 export function observers(...list: readonly Partial<LbAgentObserver>[]): LbAgentObserver {
-  const all = (name: keyof LbAgentObserver) => (...args: unknown[]) => {
-    for (const o of list) (o[name] as ((...a: unknown[]) => void) | undefined)?.(...args);
-  };
+  const all =
+    (name: keyof LbAgentObserver) =>
+    (...args: unknown[]) => {
+      for (const o of list) (o[name] as ((...a: unknown[]) => void) | undefined)?.(...args);
+    };
   return {
-    loop: all('loop'), registered: all('registered'), watching: all('watching'), resynced: all('resynced'),
-    reconciled: all('reconciled'), change: all('change'), haproxyError: all('haproxyError'), revisions: all('revisions'),
+    loop: all('loop'),
+    registered: all('registered'),
+    watching: all('watching'),
+    resynced: all('resynced'),
+    reconciled: all('reconciled'),
+    change: all('change'),
+    haproxyError: all('haproxyError'),
+    revisions: all('revisions'),
   };
 }
 

@@ -46,7 +46,12 @@ export interface ReconcileContext {
 /** One pass's view of HAProxy: each backend read at most once, updated with our own changes. */
 export type BackendCache = Map<string, Map<string, HaproxyServerState>>;
 
-async function serverState(ctx: ReconcileContext, cache: BackendCache, backend: string, server: string): Promise<HaproxyServerState | undefined> {
+async function serverState(
+  ctx: ReconcileContext,
+  cache: BackendCache,
+  backend: string,
+  server: string,
+): Promise<HaproxyServerState | undefined> {
   let servers = cache.get(backend);
   if (servers === undefined) {
     const list = await ctx.haproxy.showServersState(backend);
@@ -75,13 +80,19 @@ export async function reconcileKey(ctx: ReconcileContext, cache: BackendCache, s
   try {
     if (raw === undefined) {
       // Why: a deleted key says nothing about the server; touching HAProxy could depool a whole backend by mistake.
-      if (state.published !== undefined && ctx.lease !== undefined) await ctx.kv.delete(appliedKey(ctx.agentId, state.key));
+      if (state.published !== undefined && ctx.lease !== undefined)
+        await ctx.kv.delete(appliedKey(ctx.agentId, state.key));
       ctx.log.warn(fields, `${id}: pool key deleted; HAProxy left as it is`);
       return false;
     }
     const desired = readPoolValue(raw);
     if (!desired.readable) {
-      warnOnce(ctx, state, `${id}: unreadable pool value (${desired.reason}); never pooled, HAProxy left as it is, no applied key`, fields);
+      warnOnce(
+        ctx,
+        state,
+        `${id}: unreadable pool value (${desired.reason}); never pooled, HAProxy left as it is, no applied key`,
+        fields,
+      );
       if (state.dirty && state.attempts === 0) ctx.observer.change('malformed', { revision });
       state.drainingSinceMs = undefined;
       return settle(state, revision);
@@ -90,7 +101,12 @@ export async function reconcileKey(ctx: ReconcileContext, cache: BackendCache, s
     const where = { ...fields, backend: target.backend, server: target.server };
     const current = await serverState(ctx, cache, target.backend, target.server);
     if (current === undefined) {
-      warnOnce(ctx, state, `${id}: no server ${target.server} in HAProxy backend ${target.backend}; not applied, so rollouts waiting on this agent fail closed`, where);
+      warnOnce(
+        ctx,
+        state,
+        `${id}: no server ${target.server} in HAProxy backend ${target.backend}; not applied, so rollouts waiting on this agent fail closed`,
+        where,
+      );
       ctx.observer.change('missing-server', { backend: target.backend, server: target.server, revision });
       state.retryAtMs = ctx.now() + ctx.missingRetryMs;
       return true;
@@ -99,19 +115,34 @@ export async function reconcileKey(ctx: ReconcileContext, cache: BackendCache, s
     for (const action of plan.actions) {
       if (action.type === 'weight') await ctx.haproxy.setServerWeight(target.backend, target.server, action.weight);
       else await ctx.haproxy.setServerState(target.backend, target.server, action.state);
-      ctx.log.info({ ...where, action }, `${target.backend}/${target.server}: ${action.type === 'weight' ? `weight ${action.weight}` : `state ${action.state}`} (pool ${desired.pooled}, revision ${revision})`);
+      ctx.log.info(
+        { ...where, action },
+        `${target.backend}/${target.server}: ${action.type === 'weight' ? `weight ${action.weight}` : `state ${action.state}`} (pool ${desired.pooled}, revision ${revision})`,
+      );
     }
     cache.get(target.backend)?.set(target.server, afterActions(current, plan.actions));
     state.drainingSinceMs = plan.drainToMaint ? (state.drainingSinceMs ?? ctx.now()) : undefined;
     if (plan.confirm && state.published !== revision && ctx.lease !== undefined) {
-      const value: AppliedValue = { revision, pooled: desired.pooled, weight: desired.weight, appliedAt: new Date(ctx.now()).toISOString() };
+      const value: AppliedValue = {
+        revision,
+        pooled: desired.pooled,
+        weight: desired.weight,
+        appliedAt: new Date(ctx.now()).toISOString(),
+      };
       await ctx.kv.put(appliedKey(ctx.agentId, state.key), JSON.stringify(value), { lease: ctx.lease });
       state.published = revision;
       ctx.log.info(where, `${id}: applied pooled=${desired.pooled} weight=${desired.weight} (revision ${revision})`);
     }
     if (state.observed !== revision && (plan.confirm || plan.actions.length > 0)) {
       state.observed = revision;
-      ctx.observer.change('applied', { backend: target.backend, server: target.server, latencyMs: ctx.now() - state.seenAtMs, revision, pooled: desired.pooled, weight: desired.weight });
+      ctx.observer.change('applied', {
+        backend: target.backend,
+        server: target.server,
+        latencyMs: ctx.now() - state.seenAtMs,
+        revision,
+        pooled: desired.pooled,
+        weight: desired.weight,
+      });
     }
     // Why: without a lease nothing could be published; stay dirty so registration retries publish it.
     if (ctx.lease === undefined && plan.confirm) return scheduleRetry(ctx, state);
@@ -123,7 +154,10 @@ export async function reconcileKey(ctx: ReconcileContext, cache: BackendCache, s
     }
     ctx.observer.change('failed', { revision });
     state.attempts += 1;
-    ctx.log.warn({ ...fields, err: describeError(error), attempt: state.attempts }, `${id}: could not apply (${describeError(error)}); retrying`);
+    ctx.log.warn(
+      { ...fields, err: describeError(error), attempt: state.attempts },
+      `${id}: could not apply (${describeError(error)}); retrying`,
+    );
     return scheduleRetry(ctx, state);
   }
 }
@@ -149,12 +183,26 @@ export async function advanceDraining(ctx: ReconcileContext, states: Iterable<Ke
     const target = serverTarget(state.key, ctx.backendTemplate);
     try {
       const sessions = await ctx.haproxy.serverSessions(target.backend, target.server);
-      if (!shouldEnterMaint({ sessions, drainingSinceMs: state.drainingSinceMs, nowMs: ctx.now(), maintAfterMs: ctx.maintAfterMs })) continue;
+      if (
+        !shouldEnterMaint({
+          sessions,
+          drainingSinceMs: state.drainingSinceMs,
+          nowMs: ctx.now(),
+          maintAfterMs: ctx.maintAfterMs,
+        })
+      )
+        continue;
       await ctx.haproxy.setServerState(target.backend, target.server, 'maint');
       state.drainingSinceMs = undefined;
-      ctx.log.info({ key: poolKeyId(state.key), backend: target.backend, server: target.server, sessions }, `${target.backend}/${target.server}: state maint (drained, ${sessions} sessions left)`);
+      ctx.log.info(
+        { key: poolKeyId(state.key), backend: target.backend, server: target.server, sessions },
+        `${target.backend}/${target.server}: state maint (drained, ${sessions} sessions left)`,
+      );
     } catch (error) {
-      ctx.log.warn({ key: poolKeyId(state.key), err: describeError(error) }, `${target.backend}/${target.server}: could not move to maint (${describeError(error)}); retrying`);
+      ctx.log.warn(
+        { key: poolKeyId(state.key), err: describeError(error) },
+        `${target.backend}/${target.server}: could not move to maint (${describeError(error)}); retrying`,
+      );
     }
   }
 }

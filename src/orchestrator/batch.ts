@@ -24,11 +24,22 @@ function settle(runs: readonly HostRun[], toDepool: ReadonlySet<HostRun>, emerge
     const entry = run.entry;
     // Why: a dual-master host never leaves the pool, so whoever changed its pool state is not in its way.
     if (usesDualMaster(run) && entry?.state === 'present' && entry.value.pooled !== 'inactive') continue;
-    if (entry?.state !== 'present') run.skip(entry?.state === 'malformed' ? `malformed pool value: ${entry.reason}` : 'missing: no pool key in etcd');
+    if (entry?.state !== 'present')
+      run.skip(entry?.state === 'malformed' ? `malformed pool value: ${entry.reason}` : 'missing: no pool key in etcd');
     else if (entry.value.pooled === 'inactive') run.skip('inactive (set since the plan)');
-    else if (toDepool.has(run) && entry.value.pooled !== 'yes') run.fail('depool', `pool state changed before the depool (now ${entry.value.pooled}): left as it is`, 'E_POOL_CONFLICT');
+    else if (toDepool.has(run) && entry.value.pooled !== 'yes')
+      run.fail(
+        'depool',
+        `pool state changed before the depool (now ${entry.value.pooled}): left as it is`,
+        'E_POOL_CONFLICT',
+      );
     // Why: a host to restart in place that someone pooled meanwhile would lose its requests to the restart.
-    else if (!emergency && !toDepool.has(run) && entry.value.pooled === 'yes') run.fail('depool', 'pooled by someone else since the batch was read: left as it is, not restarted', 'E_POOL_CONFLICT');
+    else if (!emergency && !toDepool.has(run) && entry.value.pooled === 'yes')
+      run.fail(
+        'depool',
+        'pooled by someone else since the batch was read: left as it is, not restarted',
+        'E_POOL_CONFLICT',
+      );
   }
 }
 
@@ -37,7 +48,14 @@ function settle(runs: readonly HostRun[], toDepool: ReadonlySet<HostRun>, emerge
  * cluster; any change to the cluster since the read aborts it, and the guard runs again on a new
  * read. Waits up to capacityWait for others' depools to clear.
  */
-async function guardAndDepool(ctx: StepContext, cluster: InventoryCluster, runs: readonly HostRun[], toDepool: ReadonlySet<HostRun>, batch: number, earlier: readonly HostRun[]): Promise<void> {
+async function guardAndDepool(
+  ctx: StepContext,
+  cluster: InventoryCluster,
+  runs: readonly HostRun[],
+  toDepool: ReadonlySet<HostRun>,
+  batch: number,
+  earlier: readonly HostRun[],
+): Promise<void> {
   const leftByRun = earlier.filter((r) => r.depooledByRun).map((r) => r.name);
   const deadline = ctx.deps.clock.now() + ctx.options.capacityWaitSeconds * 1000;
   let announced = false;
@@ -53,21 +71,45 @@ async function guardAndDepool(ctx: StepContext, cluster: InventoryCluster, runs:
     if (check.ok) {
       // Why: a Ctrl-C during the pre-check must not be followed by a depool.
       if (ctx.options.stop.aborted) return;
-      const outcome = await depoolBatch(ctx, read, wanted, runBatchKey(ctx.options.runId, cluster.dc, cluster.name, batch));
+      const outcome = await depoolBatch(
+        ctx,
+        read,
+        wanted,
+        runBatchKey(ctx.options.runId, cluster.dc, cluster.name, batch),
+      );
       if (outcome !== 'conflict') return;
       // The cluster changed between the read and the write: read and guard again at once, within capacityWait.
       if (ctx.deps.clock.now() >= deadline) {
-        throw new RolloutError('E_POOL_CONFLICT', `${cluster.name}@${cluster.dc}: its pool state kept changing between the capacity guard's read and the depool for ${ctx.options.capacityWaitSeconds}s; nothing of batch ${batch} was depooled`, { where: `${cluster.name}@${cluster.dc}` });
+        throw new RolloutError(
+          'E_POOL_CONFLICT',
+          `${cluster.name}@${cluster.dc}: its pool state kept changing between the capacity guard's read and the depool for ${ctx.options.capacityWaitSeconds}s; nothing of batch ${batch} was depooled`,
+          { where: `${cluster.name}@${cluster.dc}` },
+        );
       }
     } else if (leftByRun.length > 0) {
       // Why: hosts this run failed stay depooled until someone fixes them; waiting for them is pointless.
-      throw new RolloutError('E_CAPACITY', `capacity guard: ${check.text}: ${leftByRun.join(', ')} failed earlier in this run and stay depooled, so no more hosts of ${cluster.name}@${cluster.dc} can be depooled. Fix and repool them, then run again`, { where: `${cluster.name}@${cluster.dc}` });
+      throw new RolloutError(
+        'E_CAPACITY',
+        `capacity guard: ${check.text}: ${leftByRun.join(', ')} failed earlier in this run and stay depooled, so no more hosts of ${cluster.name}@${cluster.dc} can be depooled. Fix and repool them, then run again`,
+        { where: `${cluster.name}@${cluster.dc}` },
+      );
     } else if (ctx.deps.clock.now() >= deadline) {
-      throw new RolloutError('E_CAPACITY', `capacity guard: ${check.text}; waited ${ctx.options.capacityWaitSeconds}s for hosts others depooled to come back. Repool them, or lower minPooled/--batch-size`, { where: `${cluster.name}@${cluster.dc}` });
+      throw new RolloutError(
+        'E_CAPACITY',
+        `capacity guard: ${check.text}; waited ${ctx.options.capacityWaitSeconds}s for hosts others depooled to come back. Repool them, or lower minPooled/--batch-size`,
+        { where: `${cluster.name}@${cluster.dc}` },
+      );
     } else {
       if (!announced) {
         announced = true;
-        ctx.emit({ event: 'capacity.waiting', dc: cluster.dc, cluster: cluster.name, pooled: check.pooled, required: check.required, wanted: wanted.length });
+        ctx.emit({
+          event: 'capacity.waiting',
+          dc: cluster.dc,
+          cluster: cluster.name,
+          pooled: check.pooled,
+          required: check.required,
+          wanted: wanted.length,
+        });
       }
       await ctx.deps.sleep(CAPACITY_POLL_MS, ctx.options.stop);
     }
@@ -98,8 +140,10 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
     run.moveTo('done', 'done');
   } catch (error) {
     // Why: a soft stop aborts waits (LB, drain) of hosts not yet restarted; those are put back below.
-    if (stop.aborted && ['pending', 'depooled', 'lb-confirmed', 'drained'].includes(run.state)) run.moveTo('interrupted');
-    else if (run.state !== 'failed') run.fail(run.step, describeError(error), isRolloutError(error) ? error.code : 'E_INTERNAL');
+    if (stop.aborted && ['pending', 'depooled', 'lb-confirmed', 'drained'].includes(run.state))
+      run.moveTo('interrupted');
+    else if (run.state !== 'failed')
+      run.fail(run.step, describeError(error), isRolloutError(error) ? error.code : 'E_INTERNAL');
   } finally {
     await finishHost(ctx, run);
   }
@@ -109,7 +153,12 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
 async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
   const where = { dc: run.planned.dc, cluster: run.planned.cluster, host: run.name };
   if (run.state === 'interrupted' && run.depooledByRun) {
-    await repool(ctx, run).catch((error: unknown) => ctx.emit({ event: 'run.warning', message: `${run.name}: repool after interrupt failed: ${describeError(error)}; run \`rollout recover\`` }));
+    await repool(ctx, run).catch((error: unknown) =>
+      ctx.emit({
+        event: 'run.warning',
+        message: `${run.name}: repool after interrupt failed: ${describeError(error)}; run \`rollout recover\``,
+      }),
+    );
   }
   if (run.state === 'failed' && run.depooledByRun) {
     await journal(ctx, run, 'failed', run.failure?.reason).catch(() => undefined);
@@ -120,7 +169,15 @@ async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
   if (run.state === 'failed' || run.state === 'skipped') {
     const failure = run.failure ?? { reason: 'unknown', code: 'E_INTERNAL' };
     if (run.state === 'skipped') ctx.emit({ event: 'host.skipped', ...where, reason: failure.reason });
-    else ctx.emit({ event: 'host.failed', ...where, step: run.step, reason: failure.reason, code: failure.code, depooled: run.depooledByRun });
+    else
+      ctx.emit({
+        event: 'host.failed',
+        ...where,
+        step: run.step,
+        reason: failure.reason,
+        code: failure.code,
+        depooled: run.depooledByRun,
+      });
   } else if (run.state === 'done') {
     ctx.emit({ event: 'host.done', ...where, durationMs: run.finishedAt - run.startedAt });
   }
@@ -130,15 +187,35 @@ async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
  * A batch: one read decides which hosts to depool; their SSH pre-checks run first, so nothing slow
  * sits between the guard's read and the depool's transaction; then every host concurrently.
  */
-export async function runBatch(ctx: StepContext, cluster: InventoryCluster, runs: readonly HostRun[], index: number, total: number, earlier: readonly HostRun[] = []): Promise<void> {
-  ctx.emit({ event: 'batch.started', dc: cluster.dc, cluster: cluster.name, batch: index + 1, batches: total, hosts: runs.map((r) => r.name) });
+export async function runBatch(
+  ctx: StepContext,
+  cluster: InventoryCluster,
+  runs: readonly HostRun[],
+  index: number,
+  total: number,
+  earlier: readonly HostRun[] = [],
+): Promise<void> {
+  ctx.emit({
+    event: 'batch.started',
+    dc: cluster.dc,
+    cluster: cluster.name,
+    batch: index + 1,
+    batches: total,
+    hosts: runs.map((r) => r.name),
+  });
   for (const run of runs) run.startedAt = ctx.deps.clock.now();
   const first = await ctx.deps.pool.read(poolKeysFor([cluster]));
   for (const run of runs) run.entry = first.get(poolKeyId(run.key));
   await skipBelowOpcacheThreshold(ctx, runs);
-  const toDepool = new Set(ctx.options.emergency ? [] : runs.filter((run) => run.state === 'pending' && isYes(run.entry) && !usesDualMaster(run)));
+  const toDepool = new Set(
+    ctx.options.emergency
+      ? []
+      : runs.filter((run) => run.state === 'pending' && isYes(run.entry) && !usesDualMaster(run)),
+  );
   for (const run of toDepool) run.step = 'depool';
-  await Promise.all([...toDepool].map((run) => (ctx.options.stop.aborted ? Promise.resolve(false) : preflight(ctx, run))));
+  await Promise.all(
+    [...toDepool].map((run) => (ctx.options.stop.aborted ? Promise.resolve(false) : preflight(ctx, run))),
+  );
   let slots: BatchSlots | undefined;
   try {
     slots = await takeSlots(ctx, cluster, runs, index + 1);
@@ -150,7 +227,9 @@ export async function runBatch(ctx: StepContext, cluster: InventoryCluster, runs
     }
   } catch (error) {
     // Why: hosts already failed (pre-check) or skipped are reported even when the batch goes no further.
-    await Promise.all(runs.filter((run) => run.state === 'failed' || run.state === 'skipped').map((run) => finishHost(ctx, run)));
+    await Promise.all(
+      runs.filter((run) => run.state === 'failed' || run.state === 'skipped').map((run) => finishHost(ctx, run)),
+    );
     await slots?.releaseAll();
     throw error;
   }

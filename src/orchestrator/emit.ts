@@ -3,7 +3,11 @@ import { logEvent } from '../log.js';
 import type { RolloutEvent } from '../report/events.js';
 
 /** An event as the orchestrator writes it: the emitter stamps the time and the run id. */
-export type EventInput = RolloutEvent extends infer E ? (E extends RolloutEvent ? Omit<E, 'time' | 'runId'> : never) : never;
+export type EventInput = RolloutEvent extends infer E
+  ? E extends RolloutEvent
+    ? Omit<E, 'time' | 'runId'>
+    : never
+  : never;
 
 export type Emit = (event: EventInput) => void;
 

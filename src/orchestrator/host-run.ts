@@ -47,7 +47,12 @@ export class HostRun {
   }
 
   get key(): PoolKey {
-    return { dc: this.planned.dc, cluster: this.planned.cluster, service: this.planned.service, host: this.planned.host };
+    return {
+      dc: this.planned.dc,
+      cluster: this.planned.cluster,
+      service: this.planned.service,
+      host: this.planned.host,
+    };
   }
 
   moveTo(state: HostState, step?: HostStep): void {
@@ -69,7 +74,15 @@ export class HostRun {
 
   outcome(): HostOutcome {
     const outcome: HostOutcome['outcome'] =
-      this.state === 'done' ? 'done' : this.state === 'failed' ? 'failed' : this.state === 'interrupted' ? 'interrupted' : this.state === 'skipped' ? 'skipped' : 'not-started';
+      this.state === 'done'
+        ? 'done'
+        : this.state === 'failed'
+          ? 'failed'
+          : this.state === 'interrupted'
+            ? 'interrupted'
+            : this.state === 'skipped'
+              ? 'skipped'
+              : 'not-started';
     return {
       host: this.name,
       dc: this.planned.dc,

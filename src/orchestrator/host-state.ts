@@ -33,7 +33,11 @@ const allowed: Readonly<Record<HostState, readonly HostState[]>> = {
 
 export function assertTransition(host: string, from: HostState, to: HostState): void {
   if (!allowed[from].includes(to)) {
-    throw new RolloutError('E_INTERNAL', `${host}: illegal host state transition ${from} → ${to} (a bug in rollout; please report it)`, { host });
+    throw new RolloutError(
+      'E_INTERNAL',
+      `${host}: illegal host state transition ${from} → ${to} (a bug in rollout; please report it)`,
+      { host },
+    );
   }
 }
 

@@ -23,7 +23,8 @@ export function unresolved(record: JournalHostRecord): boolean {
   return record.phase !== 'repooled' && record.phase !== 'left' && record.prior?.pooled === 'yes';
 }
 
-export type RecoverAction = 'repooled' | 'would-repool' | 'unhealthy' | 'changed-since' | 'not-depooled' | 'unknown-host';
+export type RecoverAction =
+  'repooled' | 'would-repool' | 'unhealthy' | 'changed-since' | 'not-depooled' | 'unknown-host';
 
 export interface RecoverOutcome {
   readonly runId: string;
@@ -50,11 +51,16 @@ export interface RecoverPorts {
 function stillOurs(record: JournalHostRecord, entry: PoolEntry | undefined, batches: readonly BatchMarker[]): boolean {
   if (entry?.state !== 'present') return false;
   const { dc, cluster, host } = record.key;
-  const wrote = record.wroteRevision ?? batches.find((b) => b.dc === dc && b.cluster === cluster && b.hosts.includes(host))?.revision;
+  const wrote =
+    record.wroteRevision ??
+    batches.find((b) => b.dc === dc && b.cluster === cluster && b.hosts.includes(host))?.revision;
   return wrote !== undefined && entry.modRevision === wrote;
 }
 
-async function healthy(deps: Pick<Deps, 'probe' | 'sleep'>, host: InventoryHost): Promise<{ ok: boolean; detail: string }> {
+async function healthy(
+  deps: Pick<Deps, 'probe' | 'sleep'>,
+  host: InventoryHost,
+): Promise<{ ok: boolean; detail: string }> {
   const { attempts, intervalSeconds } = host.settings.health;
   let last = { ok: false, detail: 'not checked' };
   for (let i = 0; i < Math.max(1, attempts); i += 1) {
@@ -72,35 +78,78 @@ async function healthy(deps: Pick<Deps, 'probe' | 'sleep'>, host: InventoryHost)
  */
 export async function recoverRuns(
   deps: Pick<Deps, 'pool' | 'probe' | 'sleep' | 'clock'>,
-  input: { readonly runs: readonly DeadRun[]; readonly hosts: ReadonlyMap<string, InventoryHost>; readonly act: boolean; readonly who: string; readonly ports: RecoverPorts },
+  input: {
+    readonly runs: readonly DeadRun[];
+    readonly hosts: ReadonlyMap<string, InventoryHost>;
+    readonly act: boolean;
+    readonly who: string;
+    readonly ports: RecoverPorts;
+  },
 ): Promise<RecoverOutcome[]> {
   const outcomes: RecoverOutcome[] = [];
   for (const run of input.runs) {
     let left = 0;
     for (const record of run.hosts) {
       if (!unresolved(record) || record.prior === null) continue;
-      const base = { runId: run.runId, host: record.key.host, dc: record.key.dc, cluster: record.key.cluster, phase: record.phase, prior: record.prior.pooled };
+      const base = {
+        runId: run.runId,
+        host: record.key.host,
+        dc: record.key.dc,
+        cluster: record.key.cluster,
+        phase: record.phase,
+        prior: record.prior.pooled,
+      };
       const entry = (await deps.pool.read([record.key])).get(poolKeyId(record.key));
       if (!stillOurs(record, entry, run.batches)) {
-        const now = entry?.state === 'present' ? `pooled=${entry.value.pooled}, revision ${entry.modRevision}` : (entry?.state ?? 'missing');
-        const action: RecoverAction = entry?.state === 'present' && entry.value.pooled === 'yes' ? 'not-depooled' : 'changed-since';
-        outcomes.push({ ...base, action, detail: action === 'not-depooled' ? `already pooled (${now})` : `changed by someone else since the run (${now}): left alone` });
-        if (input.act) await input.ports.record(run.runId, { ...record, recoveredBy: input.who, phase: 'left', updatedAt: new Date(deps.clock.now()).toISOString(), note: `recover (${input.who}): ${now}` });
+        const now =
+          entry?.state === 'present'
+            ? `pooled=${entry.value.pooled}, revision ${entry.modRevision}`
+            : (entry?.state ?? 'missing');
+        const action: RecoverAction =
+          entry?.state === 'present' && entry.value.pooled === 'yes' ? 'not-depooled' : 'changed-since';
+        outcomes.push({
+          ...base,
+          action,
+          detail:
+            action === 'not-depooled'
+              ? `already pooled (${now})`
+              : `changed by someone else since the run (${now}): left alone`,
+        });
+        if (input.act)
+          await input.ports.record(run.runId, {
+            ...record,
+            recoveredBy: input.who,
+            phase: 'left',
+            updatedAt: new Date(deps.clock.now()).toISOString(),
+            note: `recover (${input.who}): ${now}`,
+          });
         continue;
       }
       const host = input.hosts.get(record.key.host);
       if (!host) {
-        outcomes.push({ ...base, action: 'unknown-host', detail: 'not in the inventory any more: repool it by hand after checking it' });
+        outcomes.push({
+          ...base,
+          action: 'unknown-host',
+          detail: 'not in the inventory any more: repool it by hand after checking it',
+        });
         left += 1;
         continue;
       }
       if (!input.act) {
-        outcomes.push({ ...base, action: 'would-repool', detail: 'depooled by the dead run; would be health-checked and repooled' });
+        outcomes.push({
+          ...base,
+          action: 'would-repool',
+          detail: 'depooled by the dead run; would be health-checked and repooled',
+        });
         continue;
       }
       const health = await healthy(deps, host).catch((error: unknown) => ({ ok: false, detail: describeError(error) }));
       if (!health.ok) {
-        outcomes.push({ ...base, action: 'unhealthy', detail: `health check failed (${health.detail}): left depooled` });
+        outcomes.push({
+          ...base,
+          action: 'unhealthy',
+          detail: `health check failed (${health.detail}): left depooled`,
+        });
         left += 1;
         continue;
       }
@@ -111,12 +160,32 @@ export async function recoverRuns(
       } catch (error) {
         // Why: someone wrote the key during the health check; theirs wins, and the other hosts still get recovered.
         if (!isRolloutError(error, 'E_POOL_CONFLICT')) throw error;
-        outcomes.push({ ...base, action: 'changed-since', detail: `changed by someone else during the health check: left alone (${error.message})` });
-        await input.ports.record(run.runId, { ...record, recoveredBy: input.who, phase: 'left', updatedAt: new Date(deps.clock.now()).toISOString(), note: `recover (${input.who}): changed during the health check` });
+        outcomes.push({
+          ...base,
+          action: 'changed-since',
+          detail: `changed by someone else during the health check: left alone (${error.message})`,
+        });
+        await input.ports.record(run.runId, {
+          ...record,
+          recoveredBy: input.who,
+          phase: 'left',
+          updatedAt: new Date(deps.clock.now()).toISOString(),
+          note: `recover (${input.who}): changed during the health check`,
+        });
         continue;
       }
-      await input.ports.record(run.runId, { ...record, recoveredBy: input.who, phase: 'repooled', updatedAt: new Date(deps.clock.now()).toISOString(), note: `repooled by recover (${input.who}) at revision ${revision}` });
-      outcomes.push({ ...base, action: 'repooled', detail: `healthy (${health.detail}); repooled at revision ${revision}` });
+      await input.ports.record(run.runId, {
+        ...record,
+        recoveredBy: input.who,
+        phase: 'repooled',
+        updatedAt: new Date(deps.clock.now()).toISOString(),
+        note: `repooled by recover (${input.who}) at revision ${revision}`,
+      });
+      outcomes.push({
+        ...base,
+        action: 'repooled',
+        detail: `healthy (${health.detail}); repooled at revision ${revision}`,
+      });
     }
     if (input.act && left === 0) await input.ports.finish(run.runId, `recovered by ${input.who}`);
   }

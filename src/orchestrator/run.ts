@@ -37,9 +37,11 @@ class FailureBudget {
     // Why: an emergency rollback must not stop half-way unless the operator asked for a budget.
     if (emergency && failureBudget === undefined) return;
     const clusterBudget = resolveAmount(failureBudget ?? cluster.settings.failureBudget, plannedHosts);
-    const globalBudget = failureBudget === undefined ? this.input.inventory.run.failureBudget : Number.POSITIVE_INFINITY;
+    const globalBudget =
+      failureBudget === undefined ? this.input.inventory.run.failureBudget : Number.POSITIVE_INFINITY;
     if (failures > clusterBudget) this.tripped ??= `${key}: ${failures} failed host(s), budget ${clusterBudget}`;
-    else if (this.total > globalBudget) this.tripped ??= `${this.total} failed host(s) in the run, budget ${globalBudget}`;
+    else if (this.total > globalBudget)
+      this.tripped ??= `${this.total} failed host(s) in the run, budget ${globalBudget}`;
   }
 
   /**
@@ -66,23 +68,47 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
   const ctx: StepContext = { deps, emit, journal: input.journal, options };
   const started = deps.clock.now();
   const byName = new Map(allHosts(inventory).map((host) => [host.name, host] as const));
-  const clusters = new Map(allClusters(inventory).map((cluster) => [`${cluster.dc}/${cluster.name}`, cluster] as const));
+  const clusters = new Map(
+    allClusters(inventory).map((cluster) => [`${cluster.dc}/${cluster.name}`, cluster] as const),
+  );
   const batchesOf = (cp: ClusterPlan): HostRun[][] =>
     cp.batches.map((b) => b.hosts.map((h) => new HostRun(h, byName.get(h.host) ?? missingHost(h.host))));
-  const work = plan.clusters.map((cp) => ({ cp, cluster: clusters.get(`${cp.dc}/${cp.cluster}`), batches: batchesOf(cp) }));
+  const work = plan.clusters.map((cp) => ({
+    cp,
+    cluster: clusters.get(`${cp.dc}/${cp.cluster}`),
+    batches: batchesOf(cp),
+  }));
   const budget = new FailureBudget(input);
   const capacityRefused: string[] = [];
   const skippedOutcomes: HostOutcome[] = [];
   const canaryFailed: string[] = [];
 
   emit({
-    event: 'run.started', ...input.meta, emergency: options.emergency, release: options.release ?? null,
-    clusters: plan.clusters.map((cp) => ({ dc: cp.dc, cluster: cp.cluster, hosts: cp.batches.reduce((n, b) => n + b.hosts.length, 0), batches: cp.batches.length })),
+    event: 'run.started',
+    ...input.meta,
+    emergency: options.emergency,
+    release: options.release ?? null,
+    clusters: plan.clusters.map((cp) => ({
+      dc: cp.dc,
+      cluster: cp.cluster,
+      hosts: cp.batches.reduce((n, b) => n + b.hosts.length, 0),
+      batches: cp.batches.length,
+    })),
   });
   for (const { cp } of work) {
     for (const s of cp.skipped) {
       emit({ event: 'host.skipped', dc: cp.dc, cluster: cp.cluster, host: s.host, reason: s.reason });
-      skippedOutcomes.push({ host: s.host, dc: cp.dc, cluster: cp.cluster, outcome: 'skipped', step: 'pending', reason: s.reason, code: undefined, leftDepooled: false, durationMs: 0 });
+      skippedOutcomes.push({
+        host: s.host,
+        dc: cp.dc,
+        cluster: cp.cluster,
+        outcome: 'skipped',
+        step: 'pending',
+        reason: s.reason,
+        code: undefined,
+        leftDepooled: false,
+        durationMs: 0,
+      });
     }
   }
 
@@ -107,16 +133,26 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
           return;
         }
         // Why: an error outside any host's steps (etcd down during the guard) stops this cluster, not the others.
-        emit({ event: 'run.warning', message: `${cp.cluster}@${cp.dc}: batch ${index + 1} stopped: ${describeError(error)}` });
-        for (const run of runs) if (run.state === 'pending') run.fail('pending', describeError(error), isRolloutError(error) ? error.code : 'E_INTERNAL');
+        emit({
+          event: 'run.warning',
+          message: `${cp.cluster}@${cp.dc}: batch ${index + 1} stopped: ${describeError(error)}`,
+        });
+        for (const run of runs)
+          if (run.state === 'pending')
+            run.fail('pending', describeError(error), isRolloutError(error) ? error.code : 'E_INTERNAL');
         budget.record(cluster, planned);
         return;
       }
       for (const run of runs) if (run.state === 'failed') budget.record(cluster, planned);
       budget.afterBatch(cluster, index + 1, runs);
-      if (budget.tripped) emit({ event: 'run.warning', message: `failure budget exceeded (${budget.tripped}): no new batches will start` });
+      if (budget.tripped)
+        emit({
+          event: 'run.warning',
+          message: `failure budget exceeded (${budget.tripped}): no new batches will start`,
+        });
       // Why: a failing canary gate stops this cluster only; the canaries stay restarted and pooled.
-      if (index === 0 && canary && !budget.tripped && !options.stop.aborted && !(await canary.afterCanaries(runs))) return void canaryFailed.push(`${cp.cluster}@${cp.dc}`);
+      if (index === 0 && canary && !budget.tripped && !options.stop.aborted && !(await canary.afterCanaries(runs)))
+        return void canaryFailed.push(`${cp.cluster}@${cp.dc}`);
     }
   };
   const limit = pLimit(Math.max(1, options.parallelClusters));
@@ -134,14 +170,22 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
     : options.stop.aborted
       ? EXIT.failedHosts
       : etcdLost
-      ? EXIT.etcdUnreachable
-      : count('failed') > 0 || budget.tripped || canaryFailed.length > 0
-      ? EXIT.failedHosts
-      : capacityRefused.length > 0
-        ? EXIT.capacity
-        : EXIT.ok;
+        ? EXIT.etcdUnreachable
+        : count('failed') > 0 || budget.tripped || canaryFailed.length > 0
+          ? EXIT.failedHosts
+          : capacityRefused.length > 0
+            ? EXIT.capacity
+            : EXIT.ok;
   if (options.stop.aborted) emit({ event: 'run.interrupted', signal: String(options.stop.reason ?? 'SIGINT') });
-  emit({ event: 'run.finished', exitCode, ok: count('done'), failed: count('failed'), skipped: count('skipped'), notStarted: count('not-started') + count('interrupted'), durationMs: deps.clock.now() - started });
+  emit({
+    event: 'run.finished',
+    exitCode,
+    ok: count('done'),
+    failed: count('failed'),
+    skipped: count('skipped'),
+    notStarted: count('not-started') + count('interrupted'),
+    durationMs: deps.clock.now() - started,
+  });
   return { exitCode, hosts, budgetExceeded: budget.tripped !== undefined, capacityRefused, canaryFailed };
 }
 

@@ -20,7 +20,11 @@ export async function preflight(ctx: StepContext, run: HostRun): Promise<boolean
     await ctx.deps.transport.reach(sshTargetFor(run.host), { timeoutMs: (ssh.connectTimeoutSeconds + 10) * 1000 });
     return true;
   } catch (error) {
-    run.fail('depool', `${describeError(error)} (checked before the depool: left pooled, not restarted)`, isRolloutError(error) ? error.code : 'E_SSH_CONNECT');
+    run.fail(
+      'depool',
+      `${describeError(error)} (checked before the depool: left pooled, not restarted)`,
+      isRolloutError(error) ? error.code : 'E_SSH_CONNECT',
+    );
     return false;
   }
 }
@@ -49,7 +53,10 @@ export async function drain(ctx: StepContext, run: HostRun, signal: AbortSignal)
     if (ctx.deps.clock.now() >= deadline) {
       // Why: the restart is graceful (PHP-FPM finishes requests within process_control_timeout), so go on, but say so.
       const seen = active >= 0 ? `${active} request(s) still active` : `status unreadable (${lastError})`;
-      ctx.emit({ event: 'run.warning', message: `${run.name}: not drained after ${settings.timeoutSeconds}s (${seen}); restarting gracefully anyway` });
+      ctx.emit({
+        event: 'run.warning',
+        message: `${run.name}: not drained after ${settings.timeoutSeconds}s (${seen}); restarting gracefully anyway`,
+      });
       break;
     }
     await ctx.deps.sleep(settings.intervalSeconds * 1000, signal);
@@ -63,14 +70,23 @@ export async function restart(ctx: StepContext, run: HostRun): Promise<boolean> 
   const template = ctx.options.emergency ? settings.emergencyCommand : settings.command;
   const command = renderCommand(template, templateVars(ctx, run));
   try {
-    const result = await ctx.deps.transport.exec(sshTargetFor(run.host), command, { timeoutMs: settings.timeoutSeconds * 1000 });
+    const result = await ctx.deps.transport.exec(sshTargetFor(run.host), command, {
+      timeoutMs: settings.timeoutSeconds * 1000,
+    });
     if (result.exitCode !== 0) {
       const said = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ');
       const how = result.exitCode === null ? `killed by ${result.signal ?? 'a signal'}` : `exit ${result.exitCode}`;
       run.fail('restart', `restart command \`${command}\` failed (${how})${said ? `: ${said}` : ''}`, 'E_RESTART');
       return false;
     }
-    ctx.emit({ event: 'host.restarted', dc: run.planned.dc, cluster: run.planned.cluster, host: run.name, exitCode: 0, durationMs: result.durationMs });
+    ctx.emit({
+      event: 'host.restarted',
+      dc: run.planned.dc,
+      cluster: run.planned.cluster,
+      host: run.name,
+      exitCode: 0,
+      durationMs: result.durationMs,
+    });
     run.moveTo('restarted', 'health');
     return true;
   } catch (error) {

@@ -4,10 +4,18 @@ import type { StepContext } from './step-context.js';
 /** The longest wait between two looks at the LB view, should a change go unannounced. */
 const RECHECK_MS = 250;
 
-type Applied = { readonly ok: true; readonly agents: readonly string[]; readonly waitedMs: number } | { readonly ok: false; readonly pending: readonly string[] };
+type Applied =
+  | { readonly ok: true; readonly agents: readonly string[]; readonly waitedMs: number }
+  | { readonly ok: false; readonly pending: readonly string[] };
 
 /** Waits until every registered LB agent of the host's datacenter has applied `revision`, up to lb.confirmTimeout. */
-async function waitApplied(ctx: StepContext, run: HostRun, initial: readonly string[], revision: number, signal?: AbortSignal): Promise<Applied> {
+async function waitApplied(
+  ctx: StepContext,
+  run: HostRun,
+  initial: readonly string[],
+  revision: number,
+  signal?: AbortSignal,
+): Promise<Applied> {
   const { lb, clock } = ctx.deps;
   const started = clock.now();
   const deadline = started + run.host.settings.lb.confirmTimeoutSeconds * 1000;
@@ -44,7 +52,11 @@ export async function requireAgents(ctx: StepContext, runs: readonly HostRun[]):
   for (const dc of new Set(strict.map((run) => run.planned.dc))) {
     if ((await ctx.deps.lb.agents(dc)).length > 0) continue;
     for (const run of strict.filter((r) => r.planned.dc === dc)) {
-      run.fail('depool', `no LB agent is registered in ${dc} and lb.requireAgents is true: not depooled, not restarted. Start the datacenter's \`rollout lb-agent\`s, or set lb.requireAgents: false to fall back to lb.propagationSeconds`, 'E_LB_CONFIRM');
+      run.fail(
+        'depool',
+        `no LB agent is registered in ${dc} and lb.requireAgents is true: not depooled, not restarted. Start the datacenter's \`rollout lb-agent\`s, or set lb.requireAgents: false to fall back to lb.propagationSeconds`,
+        'E_LB_CONFIRM',
+      );
     }
   }
 }
@@ -67,7 +79,11 @@ export async function confirmLb(ctx: StepContext, run: HostRun, signal: AbortSig
   }
   const applied = await waitApplied(ctx, run, agents, revision, signal);
   if (!applied.ok) {
-    run.fail('lb-confirm', `LB agent(s) ${applied.pending.join(', ')} did not confirm the depool (revision ${revision}) within ${lb.confirmTimeoutSeconds}s; the host stays depooled`, 'E_LB_CONFIRM');
+    run.fail(
+      'lb-confirm',
+      `LB agent(s) ${applied.pending.join(', ')} did not confirm the depool (revision ${revision}) within ${lb.confirmTimeoutSeconds}s; the host stays depooled`,
+      'E_LB_CONFIRM',
+    );
     return false;
   }
   ctx.emit({ event: 'lb.confirmed', dc, cluster, host: run.name, agents: applied.agents, waitedMs: applied.waitedMs });
@@ -87,11 +103,21 @@ export async function confirmRepool(ctx: StepContext, run: HostRun): Promise<voi
   if (agents.length === 0) return;
   const applied = await waitApplied(ctx, run, agents, revision);
   if (applied.ok) {
-    ctx.emit({ event: 'lb.repool-confirmed', dc, cluster, host: run.name, agents: applied.agents, waitedMs: applied.waitedMs });
+    ctx.emit({
+      event: 'lb.repool-confirmed',
+      dc,
+      cluster,
+      host: run.name,
+      agents: applied.agents,
+      waitedMs: applied.waitedMs,
+    });
     return;
   }
   run.lbUnconfirmed = true;
-  ctx.emit({ event: 'run.warning', message: `${run.name}: LB agent(s) ${applied.pending.join(', ')} did not confirm the repool (revision ${revision}) within ${run.host.settings.lb.confirmTimeoutSeconds}s; the capacity guard counts it as not pooled until they do` });
+  ctx.emit({
+    event: 'run.warning',
+    message: `${run.name}: LB agent(s) ${applied.pending.join(', ')} did not confirm the repool (revision ${revision}) within ${run.host.settings.lb.confirmTimeoutSeconds}s; the capacity guard counts it as not pooled until they do`,
+  });
 }
 
 /** The hosts of earlier batches whose repool the LB agents have still not all applied. */
@@ -99,7 +125,8 @@ export async function unconfirmedRepools(ctx: StepContext, earlier: readonly Hos
   const open: HostRun[] = [];
   for (const run of earlier.filter((r) => r.lbUnconfirmed)) {
     const agents = await ctx.deps.lb.agents(run.planned.dc);
-    if ((await ctx.deps.lb.notApplied(run.key, run.repoolRevision ?? 0, agents)).length === 0) run.lbUnconfirmed = false;
+    if ((await ctx.deps.lb.notApplied(run.key, run.repoolRevision ?? 0, agents)).length === 0)
+      run.lbUnconfirmed = false;
     else open.push(run);
   }
   return open;

@@ -35,7 +35,10 @@ async function refusedForLostLock(ctx: StepContext, error: unknown): Promise<boo
 }
 
 export function lockLostError(what: string): RolloutError {
-  return new RolloutError('E_LOCK_LOST', `${what}: this run no longer holds its cluster lock (its lease expired or was revoked), so it writes nothing more; whatever it depooled is left for \`rollout recover\``);
+  return new RolloutError(
+    'E_LOCK_LOST',
+    `${what}: this run no longer holds its cluster lock (its lease expired or was revoked), so it writes nothing more; whatever it depooled is left for \`rollout recover\``,
+  );
 }
 
 /** The batch's depool commit marker: present exactly when its transaction committed. */
@@ -49,18 +52,31 @@ async function committedAt(ctx: StepContext, marker: string): Promise<number | u
  * revision, or 'conflict' (nothing written: re-read and guard again). A lost answer is resolved by
  * reading the marker back, never guessed; if even that fails, the hosts fail as possibly depooled.
  */
-export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: readonly HostRun[], marker: string): Promise<number | 'conflict' | 'failed'> {
+export async function depoolBatch(
+  ctx: StepContext,
+  read: GuardedRead,
+  runs: readonly HostRun[],
+  marker: string,
+): Promise<number | 'conflict' | 'failed'> {
   try {
     await ctx.journal.recordAll(runs.map((run) => journalEntry(ctx, run, 'depool')));
   } catch (error) {
     // Why: a journal record is only overwritten by resending it; during a leader election, guard and send again.
     if (isElectionError(error)) return 'conflict';
     const why = (await refusedForLostLock(ctx, error)) ? lockLostError('journal write before the depool') : error;
-    for (const run of runs) run.fail('depool', `${describeError(why)} (left pooled, not restarted)`, isRolloutError(why) ? why.code : 'E_INTERNAL');
+    for (const run of runs)
+      run.fail(
+        'depool',
+        `${describeError(why)} (left pooled, not restarted)`,
+        isRolloutError(why) ? why.code : 'E_INTERNAL',
+      );
     return 'failed';
   }
   const writes = runs.map((run) => ({ entry: run.entry as PoolEntry, change: { pooled: 'no' } as const }));
-  const stamp = JSON.stringify({ hosts: runs.map((run) => run.name), at: new Date(ctx.deps.clock.now()).toISOString() });
+  const stamp = JSON.stringify({
+    hosts: runs.map((run) => run.name),
+    at: new Date(ctx.deps.clock.now()).toISOString(),
+  });
   let revision: number | undefined;
   try {
     revision = await ctx.deps.pool.writeAll(read, writes, [{ key: marker, value: stamp }], ctx.options.fence);
@@ -70,17 +86,28 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
     if (found === null) {
       // Why: it may be depooled: counted as left depooled, so the journal (and recover's view of it) is kept.
       for (const run of runs) run.depooledByRun = true;
-      for (const run of runs) run.fail('depool', `the depool's outcome is unknown (${describeError(error)}; etcd did not answer the check either): it may be depooled; see \`rollout status\` and run \`rollout recover\``, isRolloutError(error) ? error.code : 'E_INTERNAL');
+      for (const run of runs)
+        run.fail(
+          'depool',
+          `the depool's outcome is unknown (${describeError(error)}; etcd did not answer the check either): it may be depooled; see \`rollout status\` and run \`rollout recover\``,
+          isRolloutError(error) ? error.code : 'E_INTERNAL',
+        );
       return 'failed';
     }
     if (found === undefined) {
       if (await refusedForLostLock(ctx, error)) {
-        for (const run of runs) run.fail('depool', `${describeError(lockLostError('depool'))} (left pooled, not restarted)`, 'E_LOCK_LOST');
+        for (const run of runs)
+          run.fail('depool', `${describeError(lockLostError('depool'))} (left pooled, not restarted)`, 'E_LOCK_LOST');
         return 'failed';
       }
       // Why: nothing was written (no marker); a conflict or a leader election: read, guard and send it again.
       if (isRolloutError(error, 'E_POOL_CONFLICT') || isElectionError(error)) return 'conflict';
-      for (const run of runs) run.fail('depool', `${describeError(error)} (the batch's depool was not applied: left pooled, not restarted)`, isRolloutError(error) ? error.code : 'E_INTERNAL');
+      for (const run of runs)
+        run.fail(
+          'depool',
+          `${describeError(error)} (the batch's depool was not applied: left pooled, not restarted)`,
+          isRolloutError(error) ? error.code : 'E_INTERNAL',
+        );
       return 'failed';
     }
     revision = found;
@@ -90,7 +117,13 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
     run.wrote = { value: { ...entry.value, pooled: 'no' }, revision };
     run.depooledByRun = true;
     run.moveTo('depooled', 'lb-confirm');
-    ctx.emit({ event: 'host.depooled', dc: run.planned.dc, cluster: run.planned.cluster, host: run.name, modRevision: revision });
+    ctx.emit({
+      event: 'host.depooled',
+      dc: run.planned.dc,
+      cluster: run.planned.cluster,
+      host: run.name,
+      modRevision: revision,
+    });
   }
   // Why: no journal update here: the commit marker already says at which revision every host of the batch was depooled.
   return revision;
@@ -103,12 +136,23 @@ export async function depoolBatch(ctx: StepContext, read: GuardedRead, runs: rea
  * key is provably untouched (same revision as read), the repool is sent once more: resolved
  * first, then resent, never resent blind. Otherwise the error stands.
  */
-async function landed(ctx: StepContext, run: HostRun, read: PoolEntry & { state: 'present' }, pooled: Pooled, also: readonly JournalPut[], error: unknown, resend = true): Promise<number> {
+async function landed(
+  ctx: StepContext,
+  run: HostRun,
+  read: PoolEntry & { state: 'present' },
+  pooled: Pooled,
+  also: readonly JournalPut[],
+  error: unknown,
+  resend = true,
+): Promise<number> {
   const after = (await ctx.deps.pool.read([run.key]).catch(() => undefined))?.get(poolKeyId(run.key));
   const wanted = JSON.stringify({ ...read.value, pooled });
-  if (after?.state === 'present' && after.modRevision > read.modRevision && JSON.stringify(after.value) === wanted) return after.modRevision;
+  if (after?.state === 'present' && after.modRevision > read.modRevision && JSON.stringify(after.value) === wanted)
+    return after.modRevision;
   if (resend && isElectionError(error) && after?.state === 'present' && after.modRevision === read.modRevision) {
-    return ctx.deps.pool.write(read, { pooled }, ctx.options.fence, also).catch((again: unknown) => landed(ctx, run, read, pooled, also, again, false));
+    return ctx.deps.pool
+      .write(read, { pooled }, ctx.options.fence, also)
+      .catch((again: unknown) => landed(ctx, run, read, pooled, also, again, false));
   }
   throw error;
 }
@@ -118,7 +162,11 @@ type JournalPut = ReturnType<StepContext['journal']['put']>;
 /** What the key holds now, for a message: `pooled=no at revision 12`, or `missing`. */
 async function seenNow(ctx: StepContext, run: HostRun): Promise<string> {
   const now = (await ctx.deps.pool.read([run.key]).catch(() => undefined))?.get(poolKeyId(run.key));
-  return now === undefined ? 'unreadable' : now.state === 'present' ? `pooled=${now.value.pooled} at revision ${now.modRevision}` : now.state;
+  return now === undefined
+    ? 'unreadable'
+    : now.state === 'present'
+      ? `pooled=${now.value.pooled} at revision ${now.modRevision}`
+      : now.state;
 }
 
 /**
@@ -137,11 +185,18 @@ export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled'
     ctx.emit({ event: 'host.repool-skipped', ...where, reason });
     return 'left';
   };
-  const ours: PoolEntry & { state: 'present' } = { key: run.key, state: 'present', value: wrote.value, modRevision: wrote.revision };
+  const ours: PoolEntry & { state: 'present' } = {
+    key: run.key,
+    state: 'present',
+    value: wrote.value,
+    modRevision: wrote.revision,
+  };
   const prior = run.entry?.state === 'present' ? run.entry.value.pooled : 'yes';
   const record = [ctx.journal.put(journalEntry(ctx, run, 'repooled'))];
   try {
-    const revision = await ctx.deps.pool.write(ours, { pooled: prior }, ctx.options.fence, record).catch((error: unknown) => landed(ctx, run, ours, prior, record, error));
+    const revision = await ctx.deps.pool
+      .write(ours, { pooled: prior }, ctx.options.fence, record)
+      .catch((error: unknown) => landed(ctx, run, ours, prior, record, error));
     run.depooledByRun = false;
     run.repoolRevision = revision;
     ctx.emit({ event: 'host.repooled', ...where, modRevision: revision });
@@ -149,7 +204,10 @@ export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled'
   } catch (error) {
     // Why: a fenced write refused because the lock is gone is not someone else's change: the host stays this run's, depooled.
     if (await refusedForLostLock(ctx, error)) throw lockLostError(`${run.name}: repool`);
-    if (isRolloutError(error, 'E_POOL_CONFLICT')) return leave(`changed by someone else during the run (wrote revision ${wrote.revision}, now ${await seenNow(ctx, run)}): left as it is`);
+    if (isRolloutError(error, 'E_POOL_CONFLICT'))
+      return leave(
+        `changed by someone else during the run (wrote revision ${wrote.revision}, now ${await seenNow(ctx, run)}): left as it is`,
+      );
     throw error;
   }
 }

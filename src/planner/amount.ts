@@ -21,7 +21,8 @@ export function batchSizeFor(amount: Amount, total: number): number {
 /** The size of batch `index` (0-based): entry i sizes batch i, the last entry repeats. */
 export function rampSize(ramp: readonly Amount[], index: number, total: number): number {
   const amount = ramp[Math.min(index, ramp.length - 1)];
-  if (amount === undefined) throw new RolloutError('E_USAGE', 'batch size: expected at least one count or percentage like "10%", got none');
+  if (amount === undefined)
+    throw new RolloutError('E_USAGE', 'batch size: expected at least one count or percentage like "10%", got none');
   return batchSizeFor(amount, total);
 }
 

@@ -30,7 +30,11 @@ export function cutBatches(input: {
       next += 1;
     }
     // Only reachable with maxDepool 0 and a `yes` host first: the caller marks that blocked.
-    if (batch.length === 0) throw new RolloutError('E_INTERNAL', 'cutBatches: no batch fits maxDepool 0; the planner must block the cluster instead');
+    if (batch.length === 0)
+      throw new RolloutError(
+        'E_INTERNAL',
+        'cutBatches: no batch fits maxDepool 0; the planner must block the cluster instead',
+      );
     batches.push({ hosts: batch });
   }
   return batches;

@@ -20,7 +20,10 @@ export function guardArithmetic(input: { minPooled: Amount; yes: number; no: num
 }
 
 /** Why no batch can start, with the numbers, and what the operator can do about it. */
-export function blockedBy(guard: GuardArithmetic, where: { cluster: string; dc: string }): NonNullable<ClusterPlan['blocked']> {
+export function blockedBy(
+  guard: GuardArithmetic,
+  where: { cluster: string; dc: string },
+): NonNullable<ClusterPlan['blocked']> {
   const reason =
     `capacity guard: ${guard.required} of ${guard.considered} hosts of ${where.cluster}@${where.dc} must stay pooled ` +
     `(min ${formatAmount(guard.minPooled)}) and ${guard.pooled} are pooled, so no host can be depooled; ` +

@@ -39,7 +39,10 @@ export function poolKeysFor(clusters: readonly InventoryCluster[]): PoolKey[] {
 }
 
 /** For --offline: every host pooled `yes` with its inventory weight, as if etcd said so. */
-export function offlineSnapshot(inventory: Inventory, clusters: readonly InventoryCluster[] = allClusters(inventory)): PoolSnapshot {
+export function offlineSnapshot(
+  inventory: Inventory,
+  clusters: readonly InventoryCluster[] = allClusters(inventory),
+): PoolSnapshot {
   const entries = clusters.flatMap((c) =>
     c.hosts.map((host) => {
       const key = poolKeyOf(host);
@@ -77,7 +80,10 @@ function planCluster(cluster: InventoryCluster, snapshot: PoolSnapshot, options:
   if (guard.maxDepool === 0 && restart.some((h) => h.depool)) {
     return { ...common, guard, batches: [], blocked: blockedBy(guard, { cluster: cluster.name, dc: cluster.dc }) };
   }
-  const batches = capBatches(cutBatches({ hosts: shaped.hosts, ramp: shaped.ramp, maxDepool: guard.maxDepool }), options.maxBatch);
+  const batches = capBatches(
+    cutBatches({ hosts: shaped.hosts, ramp: shaped.ramp, maxDepool: guard.maxDepool }),
+    options.maxBatch,
+  );
   return { ...common, guard, batches, blocked: null, ...canaryHosts(cluster, batches, false) };
 }
 
@@ -109,7 +115,15 @@ function classify(
       // `no` hosts were depooled by someone else: restart them, never touch their state.
       // A dual-master host swaps its masters and never leaves the pool.
       const depool = pooled === 'yes' && !emergency && host.settings.restart.strategy !== 'dual-master';
-      restart.push({ host: host.name, dc: host.dc, cluster: host.cluster, service: key.service, pooled, weight: entry.value.weight, depool });
+      restart.push({
+        host: host.name,
+        dc: host.dc,
+        cluster: host.cluster,
+        service: key.service,
+        pooled,
+        weight: entry.value.weight,
+        depool,
+      });
     }
   }
   return { restart, skipped, counts };

@@ -26,7 +26,10 @@ export function selectClusters(inventory: Inventory, selection: Selection): Inve
     }
   }
   if (selected.length === 0) {
-    throw new RolloutError('E_SELECTION', `the selection matches no cluster in ${inventory.file}; valid clusters: ${describeAll(inventory)}`);
+    throw new RolloutError(
+      'E_SELECTION',
+      `the selection matches no cluster in ${inventory.file}; valid clusters: ${describeAll(inventory)}`,
+    );
   }
   return selected;
 }
@@ -47,7 +50,10 @@ function selectOne(inventory: Inventory, dcName: string, clusterName: string): I
 function checkDc(inventory: Inventory, name: string): Inventory['datacenters'][number] {
   const dc = inventory.datacenters.find((d) => d.name === name);
   if (dc === undefined) {
-    throw new RolloutError('E_SELECTION', `unknown datacenter "${name}"; valid: ${names(inventory.datacenters).join(', ')}`);
+    throw new RolloutError(
+      'E_SELECTION',
+      `unknown datacenter "${name}"; valid: ${names(inventory.datacenters).join(', ')}`,
+    );
   }
   return dc;
 }

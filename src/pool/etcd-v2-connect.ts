@@ -10,7 +10,11 @@ import type { PoolStore } from './types.js';
  * Pool keys on v2 beside rollout's own keys on `kv` (v3). Checks at once that etcd serves v2, so a
  * server without `--enable-v2=true` fails at connect with a message that says so.
  */
-export async function connectV2Pool(kv: Kv, settings: EtcdSettings, options: { readonly endpoints?: readonly string[]; readonly env?: NodeJS.ProcessEnv }): Promise<{ kv: Kv; pool: PoolStore; feed: PoolFeed; close(): Promise<void> }> {
+export async function connectV2Pool(
+  kv: Kv,
+  settings: EtcdSettings,
+  options: { readonly endpoints?: readonly string[]; readonly env?: NodeJS.ProcessEnv },
+): Promise<{ kv: Kv; pool: PoolStore; feed: PoolFeed; close(): Promise<void> }> {
   try {
     const client = createV2Client(settings, options);
     try {
@@ -19,10 +23,15 @@ export async function connectV2Pool(kv: Kv, settings: EtcdSettings, options: { r
       client.close();
       throw error;
     }
-    return { kv, pool: createV2PoolStore(kv, client, settings.prefix), feed: createV2PoolFeed(client), close: async () => {
-      client.close();
-      await kv.close();
-    } };
+    return {
+      kv,
+      pool: createV2PoolStore(kv, client, settings.prefix),
+      feed: createV2PoolFeed(client),
+      close: async () => {
+        client.close();
+        await kv.close();
+      },
+    };
   } catch (error) {
     await kv.close();
     throw error;

@@ -28,7 +28,9 @@ export function aliasKey(key: PoolKey): string {
 function parseAlias(raw: string): V2Alias | undefined {
   try {
     const { index, revision } = JSON.parse(raw) as Partial<V2Alias>;
-    return Number.isInteger(index) && Number.isInteger(revision) ? { index: index as number, revision: revision as number } : undefined;
+    return Number.isInteger(index) && Number.isInteger(revision)
+      ? { index: index as number, revision: revision as number }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -47,10 +49,15 @@ export function createV2PoolStore(kv: Kv, client: V2Client, prefix: string): Poo
   async function readGuarded(keys: readonly PoolKey[]): Promise<GuardedRead> {
     const clusters = new Map<string, PoolKey>();
     for (const key of keys) clusters.set(`${trimmed}/${key.dc}/${key.cluster}`, key);
-    const trees = await Promise.all([...clusters].map(async ([dir, key]) => {
-      const [tree, aliases] = await Promise.all([readTree(client, dir), kv.list(`${V2_ALIAS_PREFIX}${key.dc}/${key.cluster}/`)]);
-      return { dir, tree, aliases };
-    }));
+    const trees = await Promise.all(
+      [...clusters].map(async ([dir, key]) => {
+        const [tree, aliases] = await Promise.all([
+          readTree(client, dir),
+          kv.list(`${V2_ALIAS_PREFIX}${key.dc}/${key.cluster}/`),
+        ]);
+        return { dir, tree, aliases };
+      }),
+    );
     const nodes = new Map<string, V2Node>();
     for (const { tree, aliases } of trees) {
       for (const [path, node] of tree.nodes) nodes.set(path, node);
@@ -74,9 +81,12 @@ export function createV2PoolStore(kv: Kv, client: V2Client, prefix: string): Poo
       // Why: a write of what was just read then needs no v3 lookup for its prevIndex.
       if (modRevision === node.modifiedIndex) seen.set(path, { index: node.modifiedIndex, revision: modRevision });
       const parsed = parsePoolValue(node.value);
-      snapshot.set(poolKeyId(key), parsed.ok
-        ? { key, state: 'present', value: parsed.value, modRevision }
-        : { key, state: 'malformed', raw: node.value, reason: parsed.reason, modRevision });
+      snapshot.set(
+        poolKeyId(key),
+        parsed.ok
+          ? { key, state: 'present', value: parsed.value, modRevision }
+          : { key, state: 'malformed', raw: node.value, reason: parsed.reason, modRevision },
+      );
     }
     return { snapshot, ranges: trees.map(({ dir, tree }) => ({ prefix: `${dir}/`, revision: tree.index })) };
   }
@@ -91,12 +101,20 @@ export function createV2PoolStore(kv: Kv, client: V2Client, prefix: string): Poo
     return alias?.revision === modRevision ? alias.index : modRevision;
   }
 
-  async function write(entry: PoolEntry, change: Parameters<PoolStore['write']>[1], fence: Fence = [], also: readonly { readonly key: string; readonly value: string }[] = []): Promise<number> {
+  async function write(
+    entry: PoolEntry,
+    change: Parameters<PoolStore['write']>[1],
+    fence: Fence = [],
+    also: readonly { readonly key: string; readonly value: string }[] = [],
+  ): Promise<number> {
     const path = poolKeyPath(prefix, entry.key);
     const next = nextValue(path, entry, change);
     const moved = await movedFenceKey(kv, fence);
     if (moved !== undefined) throw fenceMovedError(moved);
-    const condition = next.modRevision === 0 ? { prevExist: false as const } : { prevIndex: await prevIndexOf(entry.key, next.modRevision) };
+    const condition =
+      next.modRevision === 0
+        ? { prevExist: false as const }
+        : { prevIndex: await prevIndexOf(entry.key, next.modRevision) };
     const answer = await client.put(path, next.value, condition);
     if (answer.status === 200 || answer.status === 201) {
       // Why: v2 and v3 share no transaction: rollout's own keys follow the pool write, fenced alike.
@@ -113,15 +131,28 @@ export function createV2PoolStore(kv: Kv, client: V2Client, prefix: string): Poo
     readGuarded,
     write,
     writeAll: async (read, writes, also = [], fence = []) => {
-      const puts = await Promise.all(writes.map(async ({ entry, change }) => {
-        const path = poolKeyPath(prefix, entry.key);
-        const next = nextValue(path, entry, change);
-        return { key: entry.key, path, entry, value: next.value, prevIndex: next.modRevision === 0 ? 0 : await prevIndexOf(entry.key, next.modRevision) };
-      }));
+      const puts = await Promise.all(
+        writes.map(async ({ entry, change }) => {
+          const path = poolKeyPath(prefix, entry.key);
+          const next = nextValue(path, entry, change);
+          return {
+            key: entry.key,
+            path,
+            entry,
+            value: next.value,
+            prevIndex: next.modRevision === 0 ? 0 : await prevIndexOf(entry.key, next.modRevision),
+          };
+        }),
+      );
       // Why: v2 gives each key its own modifiedIndex; the batch reports the lowest for all, and records the others as aliases.
       const records = (landed: readonly Landed[]): { key: string; value: string }[] => {
         const revision = batchRevision(landed);
-        return [...landed.filter((l) => l.index !== revision).map((l) => ({ key: aliasKey(l.key), value: JSON.stringify({ index: l.index, revision }) })), ...also];
+        return [
+          ...landed
+            .filter((l) => l.index !== revision)
+            .map((l) => ({ key: aliasKey(l.key), value: JSON.stringify({ index: l.index, revision }) })),
+          ...also,
+        ];
       };
       const landed = await writeBatchV2({ kv, client, read, puts, fence, records });
       const revision = batchRevision(landed);

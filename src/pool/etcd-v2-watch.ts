@@ -10,7 +10,13 @@ const PUTS = new Set(['set', 'create', 'update', 'compareAndSwap']);
 const DELETES = new Set(['delete', 'compareAndDelete', 'expire']);
 
 function toEntry(node: V2Node): KvEntry {
-  return { key: node.key, value: node.value ?? '', modRevision: node.modifiedIndex, createRevision: node.createdIndex, lease: undefined };
+  return {
+    key: node.key,
+    value: node.value ?? '',
+    modRevision: node.modifiedIndex,
+    createRevision: node.createdIndex,
+    lease: undefined,
+  };
 }
 
 /** `/a/b/` → `/a/b`: v2 names a directory without the trailing slash. */
@@ -24,8 +30,12 @@ const dirOf = (prefix: string): string => prefix.replace(/\/+$/, '');
 export function createV2PoolFeed(client: V2Client): PoolFeed {
   return {
     revision: async () => (await client.get('/')).index,
-    list: async (prefix) => [...(await readTree(client, dirOf(prefix))).nodes.values()].map(toEntry).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-    watch: (prefix, fromRevision, handlers) => Promise.resolve(follow(client, dirOf(prefix), fromRevision + 1, handlers)),
+    list: async (prefix) =>
+      [...(await readTree(client, dirOf(prefix))).nodes.values()]
+        .map(toEntry)
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    watch: (prefix, fromRevision, handlers) =>
+      Promise.resolve(follow(client, dirOf(prefix), fromRevision + 1, handlers)),
   };
 }
 
@@ -36,15 +46,19 @@ function follow(client: V2Client, dir: string, firstIndex: number, handlers: Wat
     while (!stop.signal.aborted) {
       try {
         const answer = await client.wait(dir, waitIndex, stop.signal);
-        if (answer.body.errorCode === V2_INDEX_CLEARED) return handlers.onResync(`v2 event index ${waitIndex} was cleared (${answer.body.cause ?? 'outdated'})`);
+        if (answer.body.errorCode === V2_INDEX_CLEARED)
+          return handlers.onResync(`v2 event index ${waitIndex} was cleared (${answer.body.cause ?? 'outdated'})`);
         if (answer.status !== 200) return handlers.onResync(v2Failure(dir, answer).message);
         const { action, node } = answer.body;
         if (node === undefined) continue;
         waitIndex = node.modifiedIndex + 1;
         // Why: a whole directory set or deleted at once is not one host's event: list again.
         if (node.dir) return handlers.onResync(`v2 directory ${node.key} was ${action ?? 'changed'}`);
-        const event: WatchEvent | undefined = PUTS.has(action ?? '') ? { type: 'put', entry: toEntry(node) }
-          : DELETES.has(action ?? '') ? { type: 'delete', key: node.key, modRevision: node.modifiedIndex } : undefined;
+        const event: WatchEvent | undefined = PUTS.has(action ?? '')
+          ? { type: 'put', entry: toEntry(node) }
+          : DELETES.has(action ?? '')
+            ? { type: 'delete', key: node.key, modRevision: node.modifiedIndex }
+            : undefined;
         if (event !== undefined) handlers.onEvent(event);
       } catch (error) {
         if (stop.signal.aborted) return;

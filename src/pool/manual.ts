@@ -3,7 +3,6 @@ import { ROLLOUT_PREFIX } from '../keyspace.js';
 import { poolKeyFromParts, poolKeyId } from './types.js';
 import type { PoolKey, PoolStore } from './types.js';
 
-
 /** Manual pool/depool records: `/rollout/v1/manual/<dc>/<cluster>/<service>/<host>`. */
 export const MANUAL_PREFIX = `${ROLLOUT_PREFIX}manual/`;
 
@@ -35,7 +34,14 @@ function parseRecord(raw: string): ManualRecord | null {
     const { action, user, machine, reason, time, revision } = value;
     if ((action !== 'pool' && action !== 'depool') || typeof user !== 'string' || typeof time !== 'string') return null;
     if (typeof revision !== 'number') return null;
-    return { action, user, machine: typeof machine === 'string' ? machine : '', reason: typeof reason === 'string' ? reason : '', time, revision };
+    return {
+      action,
+      user,
+      machine: typeof machine === 'string' ? machine : '',
+      reason: typeof reason === 'string' ? reason : '',
+      time,
+      revision,
+    };
   } catch {
     return null;
   }

@@ -7,7 +7,8 @@ import type { GuardedRead, PoolChange, PoolEntry, PoolKey, PoolStore, PoolValue,
 const POOLED: readonly string[] = ['yes', 'no', 'inactive'];
 
 /** The result of reading one conftool value. */
-export type ParsedPoolValue = { readonly ok: true; readonly value: PoolValue } | { readonly ok: false; readonly reason: string };
+export type ParsedPoolValue =
+  { readonly ok: true; readonly value: PoolValue } | { readonly ok: false; readonly reason: string };
 
 /** Validates a conftool JSON value; extra fields are kept, in their order. */
 export function parsePoolValue(raw: string): ParsedPoolValue {
@@ -22,7 +23,10 @@ export function parsePoolValue(raw: string): ParsedPoolValue {
   }
   const record = parsed as Record<string, unknown>;
   if (typeof record.pooled !== 'string' || !POOLED.includes(record.pooled)) {
-    return { ok: false, reason: `pooled must be "yes", "no" or "inactive", got ${JSON.stringify(record.pooled) ?? 'nothing'}` };
+    return {
+      ok: false,
+      reason: `pooled must be "yes", "no" or "inactive", got ${JSON.stringify(record.pooled) ?? 'nothing'}`,
+    };
   }
   if (typeof record.weight !== 'number' || !Number.isInteger(record.weight)) {
     return { ok: false, reason: `weight must be an integer, got ${JSON.stringify(record.weight) ?? 'nothing'}` };
@@ -51,22 +55,41 @@ export function parsePoolKeyPath(prefix: string, path: string): PoolKey | null {
 
 function checkChange(path: string, change: PoolChange): void {
   if (change.pooled !== undefined && !POOLED.includes(change.pooled)) {
-    throw new RolloutError('E_POOL_VALUE', `refusing to write pooled=${String(change.pooled)} to ${path}: expected yes, no or inactive`, { key: path });
+    throw new RolloutError(
+      'E_POOL_VALUE',
+      `refusing to write pooled=${String(change.pooled)} to ${path}: expected yes, no or inactive`,
+      { key: path },
+    );
   }
   if (change.weight !== undefined && (!Number.isInteger(change.weight) || change.weight < 0)) {
-    throw new RolloutError('E_POOL_VALUE', `refusing to write weight=${change.weight} to ${path}: expected a whole number >= 0`, { key: path });
+    throw new RolloutError(
+      'E_POOL_VALUE',
+      `refusing to write weight=${change.weight} to ${path}: expected a whole number >= 0`,
+      { key: path },
+    );
   }
 }
 
 /** The value a change makes of an entry, and the revision its CAS compares (0: create). */
-export function nextValue(path: string, entry: PoolEntry, change: PoolChange): { readonly value: string; readonly modRevision: number } {
+export function nextValue(
+  path: string,
+  entry: PoolEntry,
+  change: PoolChange,
+): { readonly value: string; readonly modRevision: number } {
   checkChange(path, change);
   if (entry.state === 'malformed') {
-    throw new RolloutError('E_POOL_VALUE', `refusing to write ${path}: its value is malformed (${entry.reason}); fix it with conftool first`, { key: path });
+    throw new RolloutError(
+      'E_POOL_VALUE',
+      `refusing to write ${path}: its value is malformed (${entry.reason}); fix it with conftool first`,
+      { key: path },
+    );
   }
   if (entry.state === 'missing') {
     // Why: conftool's defaults for a new node are weight 0 and pooled inactive.
-    return { value: JSON.stringify({ pooled: change.pooled ?? 'inactive', weight: change.weight ?? 0 }), modRevision: 0 };
+    return {
+      value: JSON.stringify({ pooled: change.pooled ?? 'inactive', weight: change.weight ?? 0 }),
+      modRevision: 0,
+    };
   }
   // Why: spreading keeps unknown fields and the original key order; changed keys stay where they were.
   const next: Record<string, unknown> = { ...entry.value };
@@ -81,7 +104,9 @@ export function createPoolStore(kv: Kv, prefix: string): PoolStore {
     const clusters = new Set<string>();
     for (const key of keys) clusters.add(`${trimPrefix(prefix)}/${key.dc}/${key.cluster}/`);
     // Why: one list per cluster is one consistent revision for the whole cluster, which the capacity guard counts.
-    const ranges = await Promise.all([...clusters].map(async (clusterPrefix) => ({ prefix: clusterPrefix, ...(await kv.range(clusterPrefix)) })));
+    const ranges = await Promise.all(
+      [...clusters].map(async (clusterPrefix) => ({ prefix: clusterPrefix, ...(await kv.range(clusterPrefix)) })),
+    );
     const byPath = new Map(ranges.flatMap((range) => range.entries).map((entry) => [entry.key, entry]));
     const snapshot = new Map<string, PoolEntry>();
     for (const key of keys) {
@@ -101,20 +126,32 @@ export function createPoolStore(kv: Kv, prefix: string): PoolStore {
     return { snapshot, ranges: ranges.map(({ prefix: p, revision }) => ({ prefix: p, revision })) };
   }
 
-  async function write(entry: PoolEntry, change: PoolChange, fence: Fence = [], also: readonly { readonly key: string; readonly value: string }[] = []): Promise<number> {
+  async function write(
+    entry: PoolEntry,
+    change: PoolChange,
+    fence: Fence = [],
+    also: readonly { readonly key: string; readonly value: string }[] = [],
+  ): Promise<number> {
     const path = poolKeyPath(prefix, entry.key);
     const next = nextValue(path, entry, change);
     return fencedPut(kv, path, next.value, { expectModRevision: next.modRevision, fence, also });
   }
 
-  async function writeAll(read: GuardedRead, writes: readonly PoolWrite[], also: readonly { readonly key: string; readonly value: string }[] = [], fence: Fence = []): Promise<number> {
+  async function writeAll(
+    read: GuardedRead,
+    writes: readonly PoolWrite[],
+    also: readonly { readonly key: string; readonly value: string }[] = [],
+    fence: Fence = [],
+  ): Promise<number> {
     const puts = writes.map(({ entry, change }) => {
       const path = poolKeyPath(prefix, entry.key);
       return { key: path, ...nextValue(path, entry, change) };
     });
     // Why: the keys' own CAS, and no key of the clusters read put or created since: the guard's arithmetic still holds.
-    return kv.txn({ keys: [...puts.map(({ key, modRevision }) => ({ key, modRevision })), ...fence], unchangedSince: read.ranges },
-      [...puts.map(({ key, value }) => ({ key, value })), ...also]);
+    return kv.txn(
+      { keys: [...puts.map(({ key, modRevision }) => ({ key, modRevision })), ...fence], unchangedSince: read.ranges },
+      [...puts.map(({ key, value }) => ({ key, value })), ...also],
+    );
   }
 
   return { kv, prefix, read: async (keys) => (await readGuarded(keys)).snapshot, readGuarded, write, writeAll };

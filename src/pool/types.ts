@@ -23,7 +23,13 @@ export type PoolEntry =
   | { readonly key: PoolKey; readonly state: 'present'; readonly value: PoolValue; readonly modRevision: number }
   | { readonly key: PoolKey; readonly state: 'missing' }
   /** A key whose JSON is unreadable or lacks pooled/weight: never written to, never pooled. */
-  | { readonly key: PoolKey; readonly state: 'malformed'; readonly raw: string; readonly reason: string; readonly modRevision: number };
+  | {
+      readonly key: PoolKey;
+      readonly state: 'malformed';
+      readonly raw: string;
+      readonly reason: string;
+      readonly modRevision: number;
+    };
 
 /** What the planner needs of each host: keyed by poolKeyId(). */
 export type PoolSnapshot = ReadonlyMap<string, PoolEntry>;
@@ -57,13 +63,23 @@ export interface PoolStore {
    * modRevision. With a fence, it applies only while every fence key is unchanged (E_POOL_CONFLICT).
    * `also`: rollout's own keys (a journal record) put in the same transaction, where the store can.
    */
-  write(entry: PoolEntry, change: PoolChange, fence?: Fence, also?: readonly { readonly key: string; readonly value: string }[]): Promise<number>;
+  write(
+    entry: PoolEntry,
+    change: PoolChange,
+    fence?: Fence,
+    also?: readonly { readonly key: string; readonly value: string }[],
+  ): Promise<number>;
   /**
    * One transaction: every write (each a CAS on its entry) and the `also` puts, only if no pool key of
    * the clusters in `read` was put or created since that read. Otherwise nothing is written and it
    * throws E_POOL_CONFLICT: re-read and decide again. Returns the transaction's revision.
    */
-  writeAll(read: GuardedRead, writes: readonly PoolWrite[], also?: readonly { readonly key: string; readonly value: string }[], fence?: Fence): Promise<number>;
+  writeAll(
+    read: GuardedRead,
+    writes: readonly PoolWrite[],
+    also?: readonly { readonly key: string; readonly value: string }[],
+    fence?: Fence,
+  ): Promise<number>;
 }
 
 export function poolKeyId(key: PoolKey): string {

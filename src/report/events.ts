@@ -9,33 +9,215 @@ interface Base {
 }
 
 export type RolloutEvent =
-  | (Base & { readonly event: 'run.started'; readonly command: string; readonly argv: readonly string[]; readonly user: string; readonly machine: string; readonly pid: number; readonly emergency: boolean; readonly release: string | null; readonly clusters: readonly { readonly dc: string; readonly cluster: string; readonly hosts: number; readonly batches: number }[] })
-  | (Base & { readonly event: 'batch.started'; readonly dc: string; readonly cluster: string; readonly batch: number; readonly batches: number; readonly hosts: readonly string[] })
-  | (Base & { readonly event: 'capacity.waiting'; readonly dc: string; readonly cluster: string; readonly pooled: number; readonly required: number; readonly wanted: number })
-  | (Base & { readonly event: 'slot.waiting'; readonly dc: string; readonly cluster: string; readonly batch: number; readonly hosts: readonly string[]; readonly scope: string; readonly limit: number; readonly held: number; readonly queuedAhead: number; readonly holders: readonly SlotHolderView[] })
-  | (Base & { readonly event: 'slot.acquired'; readonly dc: string; readonly cluster: string; readonly batch: number; readonly hosts: readonly string[]; readonly scope: string; readonly waitedMs: number })
-  | (Base & { readonly event: 'canary.soaking'; readonly dc: string; readonly cluster: string; readonly hosts: readonly string[]; readonly seconds: number })
-  | (Base & { readonly event: 'canary.passed'; readonly dc: string; readonly cluster: string; readonly hosts: readonly string[]; readonly checks: readonly GateCheck[] })
-  | (Base & { readonly event: 'canary.failed'; readonly dc: string; readonly cluster: string; readonly hosts: readonly string[]; readonly checks: readonly GateCheck[] })
-  | (Base & { readonly event: 'canary.skipped'; readonly dc: string; readonly cluster: string; readonly hosts: readonly string[]; readonly reason: string })
-  | (Base & { readonly event: 'host.depooled'; readonly dc: string; readonly cluster: string; readonly host: string; readonly modRevision: number })
-  | (Base & { readonly event: 'lb.confirmed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly agents: readonly string[]; readonly waitedMs: number })
-  | (Base & { readonly event: 'lb.propagation-assumed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly seconds: number })
-  | (Base & { readonly event: 'lb.repool-confirmed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly agents: readonly string[]; readonly waitedMs: number })
-  | (Base & { readonly event: 'host.drained'; readonly dc: string; readonly cluster: string; readonly host: string; readonly active: number; readonly waitedMs: number })
-  | (Base & { readonly event: 'host.restarted'; readonly dc: string; readonly cluster: string; readonly host: string; readonly exitCode: number; readonly durationMs: number })
-  | (Base & { readonly event: 'health.passed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly attempts: number; readonly detail: string })
-  | (Base & { readonly event: 'health.failed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly attempts: number; readonly detail: string })
-  | (Base & { readonly event: 'host.switched'; readonly dc: string; readonly cluster: string; readonly host: string; readonly slot: 'A' | 'B'; readonly master: string | null; readonly waitedMs: number })
-  | (Base & { readonly event: 'host.repooled'; readonly dc: string; readonly cluster: string; readonly host: string; readonly modRevision: number })
-  | (Base & { readonly event: 'host.repool-skipped'; readonly dc: string; readonly cluster: string; readonly host: string; readonly reason: string })
-  | (Base & { readonly event: 'host.skipped'; readonly dc: string; readonly cluster: string; readonly host: string; readonly reason: string })
-  | (Base & { readonly event: 'host.done'; readonly dc: string; readonly cluster: string; readonly host: string; readonly durationMs: number })
-  | (Base & { readonly event: 'host.failed'; readonly dc: string; readonly cluster: string; readonly host: string; readonly step: HostStep; readonly reason: string; readonly code: string; readonly depooled: boolean })
-  | (Base & { readonly event: 'batch.finished'; readonly dc: string; readonly cluster: string; readonly batch: number; readonly ok: number; readonly failed: number })
+  | (Base & {
+      readonly event: 'run.started';
+      readonly command: string;
+      readonly argv: readonly string[];
+      readonly user: string;
+      readonly machine: string;
+      readonly pid: number;
+      readonly emergency: boolean;
+      readonly release: string | null;
+      readonly clusters: readonly {
+        readonly dc: string;
+        readonly cluster: string;
+        readonly hosts: number;
+        readonly batches: number;
+      }[];
+    })
+  | (Base & {
+      readonly event: 'batch.started';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly batch: number;
+      readonly batches: number;
+      readonly hosts: readonly string[];
+    })
+  | (Base & {
+      readonly event: 'capacity.waiting';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly pooled: number;
+      readonly required: number;
+      readonly wanted: number;
+    })
+  | (Base & {
+      readonly event: 'slot.waiting';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly batch: number;
+      readonly hosts: readonly string[];
+      readonly scope: string;
+      readonly limit: number;
+      readonly held: number;
+      readonly queuedAhead: number;
+      readonly holders: readonly SlotHolderView[];
+    })
+  | (Base & {
+      readonly event: 'slot.acquired';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly batch: number;
+      readonly hosts: readonly string[];
+      readonly scope: string;
+      readonly waitedMs: number;
+    })
+  | (Base & {
+      readonly event: 'canary.soaking';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly hosts: readonly string[];
+      readonly seconds: number;
+    })
+  | (Base & {
+      readonly event: 'canary.passed';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly hosts: readonly string[];
+      readonly checks: readonly GateCheck[];
+    })
+  | (Base & {
+      readonly event: 'canary.failed';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly hosts: readonly string[];
+      readonly checks: readonly GateCheck[];
+    })
+  | (Base & {
+      readonly event: 'canary.skipped';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly hosts: readonly string[];
+      readonly reason: string;
+    })
+  | (Base & {
+      readonly event: 'host.depooled';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly modRevision: number;
+    })
+  | (Base & {
+      readonly event: 'lb.confirmed';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly agents: readonly string[];
+      readonly waitedMs: number;
+    })
+  | (Base & {
+      readonly event: 'lb.propagation-assumed';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly seconds: number;
+    })
+  | (Base & {
+      readonly event: 'lb.repool-confirmed';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly agents: readonly string[];
+      readonly waitedMs: number;
+    })
+  | (Base & {
+      readonly event: 'host.drained';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly active: number;
+      readonly waitedMs: number;
+    })
+  | (Base & {
+      readonly event: 'host.restarted';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly exitCode: number;
+      readonly durationMs: number;
+    })
+  | (Base & {
+      readonly event: 'health.passed';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly attempts: number;
+      readonly detail: string;
+    })
+  | (Base & {
+      readonly event: 'health.failed';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly attempts: number;
+      readonly detail: string;
+    })
+  | (Base & {
+      readonly event: 'host.switched';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly slot: 'A' | 'B';
+      readonly master: string | null;
+      readonly waitedMs: number;
+    })
+  | (Base & {
+      readonly event: 'host.repooled';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly modRevision: number;
+    })
+  | (Base & {
+      readonly event: 'host.repool-skipped';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly reason: string;
+    })
+  | (Base & {
+      readonly event: 'host.skipped';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly reason: string;
+    })
+  | (Base & {
+      readonly event: 'host.done';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly durationMs: number;
+    })
+  | (Base & {
+      readonly event: 'host.failed';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      readonly step: HostStep;
+      readonly reason: string;
+      readonly code: string;
+      readonly depooled: boolean;
+    })
+  | (Base & {
+      readonly event: 'batch.finished';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly batch: number;
+      readonly ok: number;
+      readonly failed: number;
+    })
   | (Base & { readonly event: 'run.warning'; readonly message: string })
   | (Base & { readonly event: 'run.interrupted'; readonly signal: string })
-  | (Base & { readonly event: 'run.finished'; readonly exitCode: number; readonly ok: number; readonly failed: number; readonly skipped: number; readonly notStarted: number; readonly durationMs: number });
+  | (Base & {
+      readonly event: 'run.finished';
+      readonly exitCode: number;
+      readonly ok: number;
+      readonly failed: number;
+      readonly skipped: number;
+      readonly notStarted: number;
+      readonly durationMs: number;
+    });
 
 /** A run holding restart slots a waiting batch waits on. */
 export interface SlotHolderView {

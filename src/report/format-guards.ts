@@ -1,6 +1,9 @@
 import type { RolloutEvent } from './events.js';
 
-type GuardEvent = Extract<RolloutEvent, { event: 'slot.waiting' | 'slot.acquired' | 'canary.soaking' | 'canary.passed' | 'canary.failed' | 'canary.skipped' }>;
+type GuardEvent = Extract<
+  RolloutEvent,
+  { event: 'slot.waiting' | 'slot.acquired' | 'canary.soaking' | 'canary.passed' | 'canary.failed' | 'canary.skipped' }
+>;
 
 const where = (e: { dc: string; cluster: string }): string => `${e.cluster}@${e.dc}`;
 
@@ -9,7 +12,8 @@ export function describeGuardEvent(event: GuardEvent): string {
   switch (event.event) {
     case 'slot.waiting': {
       const by = event.holders.map((h) => `run ${h.runId} (${h.user}@${h.machine}: ${h.hosts.join(', ')})`).join(', ');
-      const queued = event.queuedAhead > 0 ? `; ${event.queuedAhead} request${event.queuedAhead === 1 ? '' : 's'} queued ahead` : '';
+      const queued =
+        event.queuedAhead > 0 ? `; ${event.queuedAhead} request${event.queuedAhead === 1 ? '' : 's'} queued ahead` : '';
       return `${where(event)} batch ${event.batch} waiting for a restart slot: ${event.held}/${event.limit} held by ${by || 'nobody'}${queued} (scope ${event.scope})`;
     }
     case 'slot.acquired':

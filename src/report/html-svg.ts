@@ -17,7 +17,8 @@ export function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const x = (scale: Scale, ms: number): number => scale.left + (Math.max(0, ms) / Math.max(1, scale.durationMs)) * scale.width;
+const x = (scale: Scale, ms: number): number =>
+  scale.left + (Math.max(0, ms) / Math.max(1, scale.durationMs)) * scale.width;
 const px = (n: number): string => n.toFixed(1);
 
 /** A tick every 1/2/5 × 10^k seconds, about eight across. */
@@ -32,7 +33,9 @@ function axis(scale: Scale, height: number): string {
   const parts: string[] = [];
   for (let ms = 0; ms <= scale.durationMs; ms += step) {
     const at = px(x(scale, ms));
-    parts.push(`<line class="tick" x1="${at}" x2="${at}" y1="${AXIS_HEIGHT - 4}" y2="${height}"/><text class="tick" x="${at}" y="${AXIS_HEIGHT - 6}">${formatElapsed(ms)}</text>`);
+    parts.push(
+      `<line class="tick" x1="${at}" x2="${at}" y1="${AXIS_HEIGHT - 4}" y2="${height}"/><text class="tick" x="${at}" y="${AXIS_HEIGHT - 6}">${formatElapsed(ms)}</text>`,
+    );
   }
   return parts.join('');
 }
@@ -46,9 +49,10 @@ function spanRect(scale: Scale, s: Span, y: number, cls: string, detail: string)
 function markGlyph(scale: Scale, m: Mark, y: number): string {
   const cx = x(scale, m.atMs);
   const h = LANE_HEIGHT - 4;
-  const shape = m.kind === 'failed'
-    ? `<path class="mark-failed" d="M${px(cx - 5)},${y} l10,${h} m0,-${h} l-10,${h}"/>`
-    : `<path class="mark-warning" d="M${px(cx)},${y} l5,${h} h-10 z"/>`;
+  const shape =
+    m.kind === 'failed'
+      ? `<path class="mark-failed" d="M${px(cx - 5)},${y} l10,${h} m0,-${h} l-10,${h}"/>`
+      : `<path class="mark-warning" d="M${px(cx)},${y} l5,${h} h-10 z"/>`;
   return `<g>${shape}<title>${esc(`${formatElapsed(m.atMs)} ${m.text}`)}</title></g>`;
 }
 
@@ -90,16 +94,22 @@ export function loadSvg(scale: Scale, load: LoadFigures, startEpochMs: number): 
   const perSecond = 1000 / load.intervalMs;
   const offset = (atMs: number): number => atMs - startEpochMs;
   // Why: a sample that began before the run's first event still overlaps it.
-  const visible = load.samples.filter((s) => offset(s.atMs) + load.intervalMs > 0 && offset(s.atMs) <= scale.durationMs);
+  const visible = load.samples.filter(
+    (s) => offset(s.atMs) + load.intervalMs > 0 && offset(s.atMs) <= scale.durationMs,
+  );
   const peak = Math.max(1, ...visible.map((s) => (s.ok + s.failed) * perSecond));
   const y = (rate: number): number => height - 4 - (rate / peak) * (height - AXIS_HEIGHT - 8);
-  const points = visible.map((s) => `${px(x(scale, offset(s.atMs) + load.intervalMs / 2))},${px(y((s.ok + s.failed) * perSecond))}`).join(' ');
-  const bars = visible.filter((s) => s.failed > 0).map((s) => {
-    const top = Math.min(y(s.failed * perSecond), height - 7);
-    const x1 = x(scale, offset(s.atMs));
-    const w = Math.max(2, x(scale, offset(s.atMs) + load.intervalMs) - x1);
-    return `<rect class="failed-bar" x="${px(x1)}" y="${px(top)}" width="${px(w)}" height="${px(height - 4 - top)}"><title>${esc(`${formatElapsed(Math.max(0, offset(s.atMs)))}: ${s.failed} failed, ${s.ok} ok in ${load.intervalMs} ms`)}</title></rect>`;
-  });
+  const points = visible
+    .map((s) => `${px(x(scale, offset(s.atMs) + load.intervalMs / 2))},${px(y((s.ok + s.failed) * perSecond))}`)
+    .join(' ');
+  const bars = visible
+    .filter((s) => s.failed > 0)
+    .map((s) => {
+      const top = Math.min(y(s.failed * perSecond), height - 7);
+      const x1 = x(scale, offset(s.atMs));
+      const w = Math.max(2, x(scale, offset(s.atMs) + load.intervalMs) - x1);
+      return `<rect class="failed-bar" x="${px(x1)}" y="${px(top)}" width="${px(w)}" height="${px(height - 4 - top)}"><title>${esc(`${formatElapsed(Math.max(0, offset(s.atMs)))}: ${s.failed} failed, ${s.ok} ok in ${load.intervalMs} ms`)}</title></rect>`;
+    });
   const failed = visible.reduce((n, s) => n + s.failed, 0);
   const label = `<text class="label" x="4" y="${AXIS_HEIGHT + 12}">requests/s (peak ${Math.round(peak)})</text><text class="label failed-text" x="4" y="${AXIS_HEIGHT + 28}">failed: ${failed}</text>`;
   return `<svg class="load" width="${full}" height="${height}" viewBox="0 0 ${full} ${height}" role="img">${axis(scale, height)}${label}<polyline class="rps" points="${points}"/>${bars.join('')}</svg>`;

@@ -30,9 +30,18 @@ polyline.rps{fill:none;stroke:#3d85c6;stroke-width:1.5}rect.failed-bar{fill:#c00
 details{margin:2px 0 0 4px;color:#555}footer{margin-top:24px;color:#888;font-size:11px}
 `;
 
-const STEP_COLOURS: Readonly<Record<(typeof SPAN_STEPS)[number], string>> = { depool: '#8e7cc3', 'lb-confirm': '#6fa8dc', drain: '#93c47d', restart: '#f6b26b', health: '#45818e', repool: '#38761d' };
+const STEP_COLOURS: Readonly<Record<(typeof SPAN_STEPS)[number], string>> = {
+  depool: '#8e7cc3',
+  'lb-confirm': '#6fa8dc',
+  drain: '#93c47d',
+  restart: '#f6b26b',
+  health: '#45818e',
+  repool: '#38761d',
+};
 // Why: fill colours the SVG spans, background the legend's swatches.
-const STEP_CSS = SPAN_STEPS.map((step) => `.s-${step}{fill:${STEP_COLOURS[step]};background:${STEP_COLOURS[step]}}`).join('');
+const STEP_CSS = SPAN_STEPS.map(
+  (step) => `.s-${step}{fill:${STEP_COLOURS[step]};background:${STEP_COLOURS[step]}}`,
+).join('');
 
 function total(label: string, value: number | string, tone = ''): string {
   return `<div class="total ${tone}" data-total="${esc(label)}"><b>${esc(String(value))}</b>${esc(label)}</div>`;
@@ -42,7 +51,10 @@ function clusterSection(scale: Scale, c: ClusterTimeline): string {
   const merged = c.lanes.filter((l) => l.hosts.length > 1);
   const failed = c.lanes.filter((l) => l.outcome === 'failed').reduce((n, l) => n + l.hosts.length, 0);
   const heading = `${c.cluster}@${c.dc} — ${c.hosts} hosts, ${c.batches.length} batches${failed ? `, <span class="failed-text">${failed} failed</span>` : ''}${c.notStarted ? `, ${c.notStarted} not started` : ''}${c.collapsed ? ` (lanes that are the same merged: ${c.lanes.length} lanes)` : ''}`;
-  const groups = merged.length === 0 ? '' : `<details><summary>hosts of the merged lanes</summary>${merged.map((l) => `<div>batch ${l.batch} (${l.outcome}, ×${l.hosts.length}): ${esc(l.hosts.join(' '))}</div>`).join('')}</details>`;
+  const groups =
+    merged.length === 0
+      ? ''
+      : `<details><summary>hosts of the merged lanes</summary>${merged.map((l) => `<div>batch ${l.batch} (${l.outcome}, ×${l.hosts.length}): ${esc(l.hosts.join(' '))}</div>`).join('')}</details>`;
   return `<section class="cluster" data-dc="${esc(c.dc)}" data-cluster="${esc(c.cluster)}" data-hosts="${c.hosts}"><h2>${heading}</h2>${clusterSvg(scale, c)}${groups}</section>`;
 }
 
@@ -54,19 +66,34 @@ export function renderHtml(t: RunTimeline, options: HtmlOptions = {}): string {
   const started = new Date(t.startEpochMs).toISOString();
   const title = `rollout ${s.command}${s.emergency ? ' --emergency' : ''} — run ${s.runId}`;
   const failures = s.hosts.filter((h) => h.outcome === 'failed' || h.outcome === 'interrupted');
-  const warnings = [...t.marks.map((m) => `${formatElapsed(m.atMs)} ${m.text}`), ...s.warnings.filter((w) => !t.marks.some((m) => m.text === w))];
+  const warnings = [
+    ...t.marks.map((m) => `${formatElapsed(m.atMs)} ${m.text}`),
+    ...s.warnings.filter((w) => !t.marks.some((m) => m.text === w)),
+  ];
   const body = [
     `<h1>${esc(title)}</h1>`,
     `<div>started ${esc(started)}${s.release ? `, release ${esc(s.release)}` : ''}; exit code ${s.exitCode ?? 'none (the log stops before run.finished)'}${s.interruptedBy ? `; interrupted by ${esc(s.interruptedBy)}` : ''}</div>`,
     `<div class="totals">${[
-      total('hosts', tt.hosts), total('done', tt.done), total('failed', tt.failed, tt.failed ? 'bad' : ''),
-      total('left depooled', tt.leftDepooled, tt.leftDepooled ? 'bad' : ''), total('skipped', tt.skipped), total('not started', tt.notStarted, tt.notStarted ? 'warn' : ''),
-      total('interrupted', tt.interrupted, tt.interrupted ? 'warn' : ''), total('warnings', warnings.length, warnings.length ? 'warn' : ''), total('duration', formatSeconds(s.durationMs)),
+      total('hosts', tt.hosts),
+      total('done', tt.done),
+      total('failed', tt.failed, tt.failed ? 'bad' : ''),
+      total('left depooled', tt.leftDepooled, tt.leftDepooled ? 'bad' : ''),
+      total('skipped', tt.skipped),
+      total('not started', tt.notStarted, tt.notStarted ? 'warn' : ''),
+      total('interrupted', tt.interrupted, tt.interrupted ? 'warn' : ''),
+      total('warnings', warnings.length, warnings.length ? 'warn' : ''),
+      total('duration', formatSeconds(s.durationMs)),
     ].join('')}</div>`,
     `<div class="legend">${SPAN_STEPS.map((step) => `<span><i class="s-${step}"></i>${step}</span>`).join('')}<span>✕ failed</span><span>▲ warning</span></div>`,
-    failures.length ? `<h2>failed hosts</h2><ul class="failures">${failures.map((h) => `<li>${esc(`${h.host} (${h.cluster}@${h.dc}) at ${h.step}${h.code ? ` [${h.code}]` : ''}: ${h.reason}${h.depooled ? ' — still depooled' : ''}`)}</li>`).join('')}</ul>` : '',
-    warnings.length ? `<h2>warnings</h2><ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '',
-    options.load && options.load.samples.length > 0 ? `<h2>load during the run</h2>${loadSvg(scale, options.load, t.startEpochMs)}` : '',
+    failures.length
+      ? `<h2>failed hosts</h2><ul class="failures">${failures.map((h) => `<li>${esc(`${h.host} (${h.cluster}@${h.dc}) at ${h.step}${h.code ? ` [${h.code}]` : ''}: ${h.reason}${h.depooled ? ' — still depooled' : ''}`)}</li>`).join('')}</ul>`
+      : '',
+    warnings.length
+      ? `<h2>warnings</h2><ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`
+      : '',
+    options.load && options.load.samples.length > 0
+      ? `<h2>load during the run</h2>${loadSvg(scale, options.load, t.startEpochMs)}`
+      : '',
     ...t.clusters.map((c) => clusterSection(scale, c)),
     `<footer>rollout report${options.source ? ` of ${esc(options.source)}` : ''}. Hover a span for its step and duration.</footer>`,
   ];

@@ -36,7 +36,10 @@ export function createLinesReporter(options: LinesReporterOptions): Reporter {
     lastPrinted.set(clusterKey(p.dc, p.cluster), now());
     write(renderProgressLine(p, now()));
   };
-  const due = (p: ClusterProgress): boolean => p.startedMs !== undefined && p.finishedMs === undefined && now() - (lastPrinted.get(clusterKey(p.dc, p.cluster)) ?? -Infinity) >= everyMs;
+  const due = (p: ClusterProgress): boolean =>
+    p.startedMs !== undefined &&
+    p.finishedMs === undefined &&
+    now() - (lastPrinted.get(clusterKey(p.dc, p.cluster)) ?? -Infinity) >= everyMs;
   const afterEvent = (dc: string, cluster: string): void => {
     const key = clusterKey(dc, cluster);
     const p = progress.clusters().find((c) => clusterKey(c.dc, c.cluster) === key);
@@ -59,7 +62,8 @@ export function createLinesReporter(options: LinesReporterOptions): Reporter {
       const line = notable(event);
       if (line !== undefined) write(line);
       // Why: the counts only move when a host ends; the timer covers the waits in between.
-      if (event.event === 'host.done' || event.event === 'host.failed' || event.event === 'host.skipped') afterEvent(event.dc, event.cluster);
+      if (event.event === 'host.done' || event.event === 'host.failed' || event.event === 'host.skipped')
+        afterEvent(event.dc, event.cluster);
       if (timer === undefined && everyMs > 0) {
         // Why: a long drain or health wait emits nothing; a line now and then shows the run is alive.
         timer = setInterval(() => progress.clusters().filter(due).forEach(print), everyMs);

@@ -24,12 +24,26 @@ export function parseLoadFigures(text: string, file: string): LoadFigures {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new RolloutError('E_USAGE', `${file}: --load: not JSON (${error instanceof Error ? error.message : String(error)}); expected ${FORMAT}`, { where: file, cause: error });
+    throw new RolloutError(
+      'E_USAGE',
+      `${file}: --load: not JSON (${error instanceof Error ? error.message : String(error)}); expected ${FORMAT}`,
+      { where: file, cause: error },
+    );
   }
   const d = data as { samples?: unknown; intervalMs?: unknown } | null;
-  if (!Array.isArray(d?.samples)) throw new RolloutError('E_USAGE', `${file}: --load: expected ${FORMAT}, got ${JSON.stringify(data)?.slice(0, 60)}`, { where: file });
+  if (!Array.isArray(d?.samples))
+    throw new RolloutError(
+      'E_USAGE',
+      `${file}: --load: expected ${FORMAT}, got ${JSON.stringify(data)?.slice(0, 60)}`,
+      { where: file },
+    );
   const intervalMs = d.intervalMs ?? 1000;
-  if (typeof intervalMs !== 'number' || !(intervalMs > 0)) throw new RolloutError('E_USAGE', `${file}: --load: intervalMs: expected a positive number of milliseconds, got ${JSON.stringify(intervalMs)}`, { where: `${file}: intervalMs` });
+  if (typeof intervalMs !== 'number' || !(intervalMs > 0))
+    throw new RolloutError(
+      'E_USAGE',
+      `${file}: --load: intervalMs: expected a positive number of milliseconds, got ${JSON.stringify(intervalMs)}`,
+      { where: `${file}: intervalMs` },
+    );
   const samples = d.samples.map((entry: unknown, i): LoadSample => {
     const e = entry as { t?: unknown; ok?: unknown; failed?: unknown } | null;
     const atMs = typeof e?.t === 'number' ? e.t : typeof e?.t === 'string' ? Date.parse(e.t) : NaN;
@@ -37,7 +51,11 @@ export function parseLoadFigures(text: string, file: string): LoadFigures {
     const ok = count(e?.ok);
     const failed = count(e?.failed ?? 0);
     if (!Number.isFinite(atMs) || Number.isNaN(ok) || Number.isNaN(failed)) {
-      throw new RolloutError('E_USAGE', `${file}: --load: samples[${i}]: expected {"t": an ISO time or epoch ms, "ok": a count, "failed": a count}, got ${JSON.stringify(entry)}`, { where: `${file}: samples[${i}]` });
+      throw new RolloutError(
+        'E_USAGE',
+        `${file}: --load: samples[${i}]: expected {"t": an ISO time or epoch ms, "ok": a count, "failed": a count}, got ${JSON.stringify(entry)}`,
+        { where: `${file}: samples[${i}]` },
+      );
     }
     return { atMs, ok, failed };
   });

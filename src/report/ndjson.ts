@@ -22,7 +22,11 @@ export function createNdjsonReporter(options: NdjsonReporterOptions): Reporter {
       options.stream.write(`${JSON.stringify(event)}\n`);
     },
     async close() {
-      const line: RunSummaryLine = { event: 'run.summary', time: new Date(options.now()).toISOString(), ...summary.result() };
+      const line: RunSummaryLine = {
+        event: 'run.summary',
+        time: new Date(options.now()).toISOString(),
+        ...summary.result(),
+      };
       options.stream.write(`${JSON.stringify(line)}\n`);
     },
   };

@@ -10,11 +10,16 @@ export function renderPlanText(plan: Plan): string {
 }
 
 function renderCluster(c: ClusterPlan, emergency: boolean): string {
-  const lines = [`${c.cluster}@${c.dc} (${c.service || 'no hosts'})`, `  hosts:   ${describeCounts(c.counts)}`, `  batches: ${c.batchText}`];
+  const lines = [
+    `${c.cluster}@${c.dc} (${c.service || 'no hosts'})`,
+    `  hosts:   ${describeCounts(c.counts)}`,
+    `  batches: ${c.batchText}`,
+  ];
   lines.push(c.guard === null ? '  guard:   none (emergency: nothing is depooled)' : `  guard:   ${c.guard.text}`);
   // The reason carries the numbers (pooled, required, minPooled).
   if (c.blocked !== null) lines.push(`  BLOCKED: ${c.blocked.reason}`);
-  if (c.canary) lines.push(`  canary:  batch 1 (${c.canary.join(', ')}); the other batches wait for its gate after the soak`);
+  if (c.canary)
+    lines.push(`  canary:  batch 1 (${c.canary.join(', ')}); the other batches wait for its gate after the soak`);
   const width = String(c.batches.length).length;
   c.batches.forEach((batch, i) => {
     lines.push(`  ${String(i + 1).padStart(width)}. ${batch.hosts.map((h) => describeHost(h, emergency)).join(', ')}`);

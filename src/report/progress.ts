@@ -52,7 +52,21 @@ export function createProgressTracker(): ProgressTracker {
     const key = clusterKey(dc, cluster);
     let p = byKey.get(key);
     if (!p) {
-      p = { dc, cluster, planned: undefined, batch: 0, batches: 0, inFlight: new Set(), batched: new Set(), skippedUpFront: 0, ok: 0, failed: 0, skipped: 0, startedMs: undefined, finishedMs: undefined };
+      p = {
+        dc,
+        cluster,
+        planned: undefined,
+        batch: 0,
+        batches: 0,
+        inFlight: new Set(),
+        batched: new Set(),
+        skippedUpFront: 0,
+        ok: 0,
+        failed: 0,
+        skipped: 0,
+        startedMs: undefined,
+        finishedMs: undefined,
+      };
       byKey.set(key, p);
     }
     return p;
@@ -60,10 +74,18 @@ export function createProgressTracker(): ProgressTracker {
   const view = (p: MutableProgress): ClusterProgress => {
     const hosts = Math.max(p.planned ?? 0, p.batched.size) + p.skippedUpFront;
     return {
-      dc: p.dc, cluster: p.cluster, hosts, batch: p.batch, batches: p.batches, inFlight: p.inFlight.size,
-      ok: p.ok, failed: p.failed, skipped: p.skipped,
+      dc: p.dc,
+      cluster: p.cluster,
+      hosts,
+      batch: p.batch,
+      batches: p.batches,
+      inFlight: p.inFlight.size,
+      ok: p.ok,
+      failed: p.failed,
+      skipped: p.skipped,
       left: Math.max(0, hosts - p.ok - p.failed - p.skipped - p.inFlight.size),
-      startedMs: p.startedMs, finishedMs: p.finishedMs,
+      startedMs: p.startedMs,
+      finishedMs: p.finishedMs,
     };
   };
   const finish = (p: MutableProgress, host: string, atMs: number): void => {

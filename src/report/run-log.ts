@@ -36,17 +36,43 @@ export function parseRunLog(text: string, file: string): RolloutEvent[] {
     if (e['event'] === 'run.started') lastStart = events.length;
     events.push(e as unknown as RolloutEvent);
   }
-  if (lastStart < 0) throw new RolloutError('E_USAGE', `${file}: not a rollout run log: no run.started event${events.length ? ` in ${events.length} events` : ''} (expected the JSON log of \`rollout sync\`/\`restart\`, or their --json output)`, { where: file });
+  if (lastStart < 0)
+    throw new RolloutError(
+      'E_USAGE',
+      `${file}: not a rollout run log: no run.started event${events.length ? ` in ${events.length} events` : ''} (expected the JSON log of \`rollout sync\`/\`restart\`, or their --json output)`,
+      { where: file },
+    );
   const runId = events[lastStart]?.runId;
   return events.slice(lastStart).filter((e) => e.runId === runId);
 }
 
 function notALog(file: string, line: number, what: string): RolloutError {
-  return new RolloutError('E_USAGE', `${file}:${line}: not a rollout run log: ${what} (expected the JSON log of \`rollout sync\`/\`restart\`, or their --json output)`, { where: `${file}:${line}` });
+  return new RolloutError(
+    'E_USAGE',
+    `${file}:${line}: not a rollout run log: ${what} (expected the JSON log of \`rollout sync\`/\`restart\`, or their --json output)`,
+    { where: `${file}:${line}` },
+  );
 }
 
 const KNOWN = new Set<string>([
-  'run.started', 'batch.started', 'capacity.waiting', 'host.depooled', 'lb.confirmed', 'lb.propagation-assumed', 'lb.repool-confirmed',
-  'host.drained', 'host.restarted', 'health.passed', 'health.failed', 'host.repooled', 'host.repool-skipped', 'host.skipped',
-  'host.done', 'host.failed', 'batch.finished', 'run.warning', 'run.interrupted', 'run.finished',
+  'run.started',
+  'batch.started',
+  'capacity.waiting',
+  'host.depooled',
+  'lb.confirmed',
+  'lb.propagation-assumed',
+  'lb.repool-confirmed',
+  'host.drained',
+  'host.restarted',
+  'health.passed',
+  'health.failed',
+  'host.repooled',
+  'host.repool-skipped',
+  'host.skipped',
+  'host.done',
+  'host.failed',
+  'batch.finished',
+  'run.warning',
+  'run.interrupted',
+  'run.finished',
 ] satisfies RolloutEvent['event'][]);

@@ -41,9 +41,22 @@ export interface RunSummary {
   /** Failed and interrupted hosts first, then in the order the run reached them. */
   readonly hosts: readonly HostSummary[];
   readonly notStarted: readonly ClusterRemainder[];
-  readonly totals: { readonly hosts: number; readonly done: number; readonly failed: number; readonly skipped: number; readonly notStarted: number; readonly interrupted: number; readonly leftDepooled: number };
+  readonly totals: {
+    readonly hosts: number;
+    readonly done: number;
+    readonly failed: number;
+    readonly skipped: number;
+    readonly notStarted: number;
+    readonly interrupted: number;
+    readonly leftDepooled: number;
+  };
   readonly warnings: readonly string[];
-  readonly repoolSkipped: readonly { readonly host: string; readonly dc: string; readonly cluster: string; readonly reason: string }[];
+  readonly repoolSkipped: readonly {
+    readonly host: string;
+    readonly dc: string;
+    readonly cluster: string;
+    readonly reason: string;
+  }[];
 }
 
 interface HostState {
@@ -107,7 +120,19 @@ export function createSummarizer(): Summarizer {
   const hostOf = (e: { host: string; dc: string; cluster: string }, atMs: number): HostState => {
     let h = hosts.get(e.host);
     if (!h) {
-      h = { host: e.host, dc: e.dc, cluster: e.cluster, outcome: undefined, step: 'pending', reason: '', code: undefined, startMs: atMs, endMs: atMs, depooled: false, inBatch: false };
+      h = {
+        host: e.host,
+        dc: e.dc,
+        cluster: e.cluster,
+        outcome: undefined,
+        step: 'pending',
+        reason: '',
+        code: undefined,
+        startMs: atMs,
+        endMs: atMs,
+        depooled: false,
+        inBatch: false,
+      };
       hosts.set(e.host, h);
     }
     h.endMs = atMs;
@@ -122,7 +147,8 @@ export function createSummarizer(): Summarizer {
     switch (event.event) {
       case 'run.started':
         head = event;
-        for (const c of event.clusters) planned.set(clusterKey(c.dc, c.cluster), { dc: c.dc, cluster: c.cluster, hosts: c.hosts });
+        for (const c of event.clusters)
+          planned.set(clusterKey(c.dc, c.cluster), { dc: c.dc, cluster: c.cluster, hosts: c.hosts });
         return;
       case 'batch.started':
         for (const host of event.hosts) hostOf({ host, dc: event.dc, cluster: event.cluster }, atMs).inBatch = true;
@@ -160,31 +186,50 @@ export function createSummarizer(): Summarizer {
       const p = propagation.get(event.dc) ?? { seconds: event.seconds, hosts: 0 };
       propagation.set(event.dc, { seconds: Math.max(p.seconds, event.seconds), hosts: p.hosts + 1 });
     }
-    if (event.event === 'host.repool-skipped') repoolSkipped.push({ host: event.host, dc: event.dc, cluster: event.cluster, reason: event.reason });
+    if (event.event === 'host.repool-skipped')
+      repoolSkipped.push({ host: event.host, dc: event.dc, cluster: event.cluster, reason: event.reason });
     if (event.event === 'host.done') {
       h.outcome = 'done';
       h.endMs = h.startMs + event.durationMs;
     }
     if (event.event === 'host.skipped') Object.assign(h, { outcome: 'skipped', reason: event.reason });
-    if (event.event === 'host.failed') Object.assign(h, { outcome: 'failed', step: event.step, reason: event.reason, code: event.code, depooled: event.depooled });
+    if (event.event === 'host.failed')
+      Object.assign(h, {
+        outcome: 'failed',
+        step: event.step,
+        reason: event.reason,
+        code: event.code,
+        depooled: event.depooled,
+      });
   }
 
   function result(): RunSummary {
     // Why: result() may be asked more than once; the propagation warnings are derived, not kept.
     const said = [...warnings];
-    for (const [dc, p] of propagation) said.push(`${propagationWarning(dc, p.seconds)} (${p.hosts} host${p.hosts === 1 ? '' : 's'})`);
+    for (const [dc, p] of propagation)
+      said.push(`${propagationWarning(dc, p.seconds)} (${p.hosts} host${p.hosts === 1 ? '' : 's'})`);
     const summaries: HostSummary[] = [...hosts.values()].map((h) => ({
-      host: h.host, dc: h.dc, cluster: h.cluster,
+      host: h.host,
+      dc: h.dc,
+      cluster: h.cluster,
       outcome: h.outcome ?? (h.step === 'pending' && interruptedBy === null ? 'not-started' : 'interrupted'),
       step: h.step,
-      reason: h.outcome === undefined ? (interruptedBy ? `interrupted by ${interruptedBy}` : 'the run ended before this host finished') : h.reason,
+      reason:
+        h.outcome === undefined
+          ? interruptedBy
+            ? `interrupted by ${interruptedBy}`
+            : 'the run ended before this host finished'
+          : h.reason,
       code: h.code,
       durationMs: Math.max(0, h.endMs - h.startMs),
       depooled: h.depooled,
     }));
     // Array.prototype.sort is stable: hosts keep run order within an outcome.
     summaries.sort((a, b) => outcomeRank[a.outcome] - outcomeRank[b.outcome]);
-    const notStarted = remainders(planned, [...hosts.values()].filter((h) => h.inBatch));
+    const notStarted = remainders(
+      planned,
+      [...hosts.values()].filter((h) => h.inBatch),
+    );
     const count = (o: HostOutcome) => summaries.filter((h) => h.outcome === o).length;
     const unnamed = notStarted.reduce((n, c) => n + c.notStarted, 0);
     return {
@@ -214,7 +259,10 @@ export function createSummarizer(): Summarizer {
   return { apply, result };
 }
 
-function remainders(planned: Map<string, { dc: string; cluster: string; hosts: number }>, hosts: readonly HostState[]): ClusterRemainder[] {
+function remainders(
+  planned: Map<string, { dc: string; cluster: string; hosts: number }>,
+  hosts: readonly HostState[],
+): ClusterRemainder[] {
   const out: ClusterRemainder[] = [];
   for (const [key, p] of planned) {
     const seen = hosts.filter((h) => clusterKey(h.dc, h.cluster) === key).length;
@@ -222,4 +270,3 @@ function remainders(planned: Map<string, { dc: string; cluster: string; hosts: n
   }
   return out;
 }
-

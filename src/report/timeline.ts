@@ -126,8 +126,14 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
         for (const c of event.clusters) cluster(c.dc, c.cluster);
         continue;
       case 'batch.started': {
-        bands.get(cluster(event.dc, event.cluster))?.push({ batch: event.batch, startMs: atMs, endMs: atMs, hosts: event.hosts.length });
-        for (const host of event.hosts) Object.assign(track({ host, dc: event.dc, cluster: event.cluster }, atMs), { batch: event.batch, lastMs: atMs });
+        bands
+          .get(cluster(event.dc, event.cluster))
+          ?.push({ batch: event.batch, startMs: atMs, endMs: atMs, hosts: event.hosts.length });
+        for (const host of event.hosts)
+          Object.assign(track({ host, dc: event.dc, cluster: event.cluster }, atMs), {
+            batch: event.batch,
+            lastMs: atMs,
+          });
         continue;
       }
       case 'batch.finished': {
@@ -136,7 +142,13 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
         continue;
       }
       case 'capacity.waiting':
-        clusterMarks.get(cluster(event.dc, event.cluster))?.push({ atMs, kind: 'warning', text: `waiting for capacity: ${event.pooled} pooled, ${event.required} must stay pooled, batch wants ${event.wanted}` });
+        clusterMarks
+          .get(cluster(event.dc, event.cluster))
+          ?.push({
+            atMs,
+            kind: 'warning',
+            text: `waiting for capacity: ${event.pooled} pooled, ${event.required} must stay pooled, batch wants ${event.wanted}`,
+          });
         continue;
       case 'slot.waiting':
       case 'canary.skipped':
@@ -164,17 +176,30 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
     const step = spanEnded(event.event);
     if (step !== undefined) {
       const previous = t.spans[t.spans.length - 1];
-      if (previous?.step === step) t.spans[t.spans.length - 1] = { ...previous, endMs: atMs, failed: previous.failed || event.event === 'health.failed' };
+      if (previous?.step === step)
+        t.spans[t.spans.length - 1] = {
+          ...previous,
+          endMs: atMs,
+          failed: previous.failed || event.event === 'health.failed',
+        };
       else t.spans.push({ step, startMs: t.lastMs, endMs: atMs, failed: event.event === 'health.failed' });
       t.lastMs = atMs;
     }
-    if (event.event === 'health.failed') t.marks.push({ atMs, kind: 'warning', text: `health failed after ${event.attempts} attempts: ${event.detail}` });
-    if (event.event === 'host.repool-skipped') t.marks.push({ atMs, kind: 'warning', text: `repool skipped: ${event.reason}` });
+    if (event.event === 'health.failed')
+      t.marks.push({ atMs, kind: 'warning', text: `health failed after ${event.attempts} attempts: ${event.detail}` });
+    if (event.event === 'host.repool-skipped')
+      t.marks.push({ atMs, kind: 'warning', text: `repool skipped: ${event.reason}` });
     if (event.event === 'host.failed') {
       const failedStep = SPAN_STEPS.find((s) => s === event.step);
-      if (failedStep !== undefined && t.spans[t.spans.length - 1]?.step !== failedStep) t.spans.push({ step: failedStep, startMs: t.lastMs, endMs: atMs, failed: true });
-      else if (failedStep !== undefined) t.spans[t.spans.length - 1] = { ...t.spans[t.spans.length - 1]!, failed: true };
-      t.marks.push({ atMs, kind: 'failed', text: `FAILED at ${event.step} [${event.code}]: ${event.reason}${event.depooled ? ' (left depooled)' : ''}` });
+      if (failedStep !== undefined && t.spans[t.spans.length - 1]?.step !== failedStep)
+        t.spans.push({ step: failedStep, startMs: t.lastMs, endMs: atMs, failed: true });
+      else if (failedStep !== undefined)
+        t.spans[t.spans.length - 1] = { ...t.spans[t.spans.length - 1]!, failed: true };
+      t.marks.push({
+        atMs,
+        kind: 'failed',
+        text: `FAILED at ${event.step} [${event.code}]: ${event.reason}${event.depooled ? ' (left depooled)' : ''}`,
+      });
     }
   }
 
@@ -185,7 +210,16 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
     const notStarted = summary.notStarted.find((r) => r.dc === dc && r.cluster === name)?.notStarted ?? 0;
     const collapsed = members.length > COLLAPSE_ABOVE;
     const lanes = collapsed ? collapse(members, outcomes) : members.map((t) => lone(t, outcomes));
-    return { dc, cluster: name, hosts: members.length + notStarted, batches: bands.get(k) ?? [], lanes, collapsed, notStarted, marks: clusterMarks.get(k) ?? [] };
+    return {
+      dc,
+      cluster: name,
+      hosts: members.length + notStarted,
+      batches: bands.get(k) ?? [],
+      lanes,
+      collapsed,
+      notStarted,
+      marks: clusterMarks.get(k) ?? [],
+    };
   });
   return { summary, startEpochMs, durationMs: Math.max(endMs, summary.durationMs), clusters, marks: runMarks };
 }
@@ -194,7 +228,15 @@ type Outcomes = ReadonlyMap<string, RunSummary['hosts'][number]>;
 
 function lone(t: HostTrack, outcomes: Outcomes): Lane {
   const o = outcomes.get(t.host);
-  return { hosts: [t.host], batch: t.batch, outcome: o?.outcome ?? 'not-started', spans: t.spans, envelope: [], marks: t.marks, reason: o?.reason ?? '' };
+  return {
+    hosts: [t.host],
+    batch: t.batch,
+    outcome: o?.outcome ?? 'not-started',
+    spans: t.spans,
+    envelope: [],
+    marks: t.marks,
+    reason: o?.reason ?? '',
+  };
 }
 
 /** Hosts with a mark or an outcome other than done keep their own lane; the rest merge per batch and step sequence. */
@@ -218,11 +260,30 @@ function collapse(members: readonly HostTrack[], outcomes: Outcomes): Lane[] {
       lanes.push(lone(head, outcomes));
       continue;
     }
-    const column = (i: number, f: (s: Span) => number): number[] => group.map((t) => f(t.spans[i]!)).sort((a, b) => a - b);
-    const spans = head.spans.map((s, i): Span => ({ step: s.step, startMs: median(column(i, (x) => x.startMs)), endMs: median(column(i, (x) => x.endMs)), failed: false }));
-    const envelope = head.spans.map((s, i): Span => ({ step: s.step, startMs: column(i, (x) => x.startMs)[0]!, endMs: column(i, (x) => x.endMs).at(-1)!, failed: false }));
+    const column = (i: number, f: (s: Span) => number): number[] =>
+      group.map((t) => f(t.spans[i]!)).sort((a, b) => a - b);
+    const spans = head.spans.map((s, i): Span => ({
+      step: s.step,
+      startMs: median(column(i, (x) => x.startMs)),
+      endMs: median(column(i, (x) => x.endMs)),
+      failed: false,
+    }));
+    const envelope = head.spans.map((s, i): Span => ({
+      step: s.step,
+      startMs: column(i, (x) => x.startMs)[0]!,
+      endMs: column(i, (x) => x.endMs).at(-1)!,
+      failed: false,
+    }));
     const o = outcomes.get(head.host);
-    lanes.push({ hosts: group.map((t) => t.host), batch: head.batch, outcome: o?.outcome ?? 'done', spans, envelope, marks: [], reason: o?.reason ?? '' });
+    lanes.push({
+      hosts: group.map((t) => t.host),
+      batch: head.batch,
+      outcome: o?.outcome ?? 'done',
+      spans,
+      envelope,
+      marks: [],
+      reason: o?.reason ?? '',
+    });
   }
   // Batch order, failures first within a batch, so a failed host sits next to its batch's lane.
   const rank = (l: Lane): number => (l.outcome === 'done' ? 1 : 0);

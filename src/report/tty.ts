@@ -43,7 +43,10 @@ export function createTtyReporter(options: TtyReporterOptions): Reporter {
   let lastDrawMs = Number.NEGATIVE_INFINITY;
   let timer: ReturnType<typeof setInterval> | undefined;
 
-  const fit = (line: string): string => (stream.columns !== undefined && line.length >= stream.columns ? line.slice(0, Math.max(1, stream.columns - 1)) : line);
+  const fit = (line: string): string =>
+    stream.columns !== undefined && line.length >= stream.columns
+      ? line.slice(0, Math.max(1, stream.columns - 1))
+      : line;
   // Why: back to the first live line and erase to the end of screen, so the block can shrink or grow.
   const erase = (): string => (drawn > 0 ? `${ESC}${drawn}F${ESC}J` : '');
   const block = (): string => {

@@ -7,7 +7,11 @@ const { utils } = ssh2;
 
 /** A private key that could not be used: unreadable (`read`) or not a key, or the wrong passphrase (`parse`). */
 export class IdentityError extends Error {
-  constructor(readonly stage: 'read' | 'parse', message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly stage: 'read' | 'parse',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

@@ -19,7 +19,11 @@ export function parseJumpHost(spec: string, defaultUser: string, owner: string):
   const match = SPEC.exec(spec.trim());
   const port = match?.[3] === undefined ? 22 : Number(match[3]);
   if (match === null || match[2] === undefined || port < 1 || port > 65535) {
-    throw new RolloutError('E_USAGE', `${owner}: ssh.jumpHost "${spec}" is not "user@host:port", "host:port" or "host"`, { host: owner });
+    throw new RolloutError(
+      'E_USAGE',
+      `${owner}: ssh.jumpHost "${spec}" is not "user@host:port", "host:port" or "host"`,
+      { host: owner },
+    );
   }
   const host = match[2].startsWith('[') ? match[2].slice(1, -1) : match[2];
   return { user: match[1] ?? defaultUser, host, port };

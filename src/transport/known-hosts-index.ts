@@ -33,7 +33,10 @@ export class KnownHostsIndex implements KnownHostsLookup {
     const lower = name.toLowerCase();
     const known = this.answers.get(lower);
     if (known !== undefined) return known;
-    const found = [...(this.byName.get(lower) ?? []), ...this.scanned.filter((e) => hostsFieldMatches(e.hosts, lower))].sort((a, b) => a.line - b.line);
+    const found = [
+      ...(this.byName.get(lower) ?? []),
+      ...this.scanned.filter((e) => hostsFieldMatches(e.hosts, lower)),
+    ].sort((a, b) => a.line - b.line);
     this.answers.set(lower, found);
     return found;
   }

@@ -68,7 +68,12 @@ function wildcardMatch(pattern: string, name: string): boolean {
   if (!pattern.includes('*') && !pattern.includes('?')) return pattern === name;
   let regex = compiled.get(pattern);
   if (regex === undefined) {
-    regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
+    regex = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replaceAll('*', '.*')
+        .replaceAll('?', '.')}$`,
+    );
     compiled.set(pattern, regex);
   }
   return regex.test(name);
@@ -133,7 +138,11 @@ export function verifyHostKey(known: KnownHosts, names: readonly string[], key: 
 
 /** Key types known for any of the names: offered first in the handshake, as OpenSSH does. */
 export function knownKeyTypes(known: KnownHosts, names: readonly string[]): string[] {
-  const types = names.flatMap((n) => matching(known, n)).filter((e) => !e.revoked).sort((a, b) => a.line - b.line).map((e) => e.keyType);
+  const types = names
+    .flatMap((n) => matching(known, n))
+    .filter((e) => !e.revoked)
+    .sort((a, b) => a.line - b.line)
+    .map((e) => e.keyType);
   return [...new Set(types)];
 }
 
@@ -162,7 +171,9 @@ export async function appendKnownHost(file: string, names: readonly string[], ke
   const hashed = existing.length > 0 && existing.every((e) => e.hosts.startsWith('|1|'));
   const type = keyBlobType(key) ?? 'unknown';
   const blob = key.toString('base64');
-  const lines = hashed ? names.map((n) => `${hashName(n)} ${type} ${blob}\n`) : [`${names.join(',')} ${type} ${blob}\n`];
+  const lines = hashed
+    ? names.map((n) => `${hashName(n)} ${type} ${blob}\n`)
+    : [`${names.join(',')} ${type} ${blob}\n`];
   let prefix = '';
   try {
     const text = await readFile(file, 'utf8');

@@ -34,7 +34,10 @@ export interface MemoryTransport extends Transport {
   /** Every command on `host` hangs until its timeout (E_SSH_TIMEOUT) or its signal. */
   hang(host: string): MemoryTransport;
   /** Every exec on `host` throws this code (E_SSH_CONNECT by default, or E_SSH_AUTH / E_SSH_HOSTKEY). */
-  failConnect(host: string, code?: Extract<ErrorCode, 'E_SSH_CONNECT' | 'E_SSH_AUTH' | 'E_SSH_HOSTKEY'>): MemoryTransport;
+  failConnect(
+    host: string,
+    code?: Extract<ErrorCode, 'E_SSH_CONNECT' | 'E_SSH_AUTH' | 'E_SSH_HOSTKEY'>,
+  ): MemoryTransport;
   /** Forgets delay, hang and connect failure of `host` (scripts and rules stay). */
   heal(host: string): MemoryTransport;
   /** The commands run on one host, in order. */
@@ -78,8 +81,14 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Mem
   };
   const lookup = (host: string): HostBehaviour | undefined => hosts.get(host) ?? hosts.get('*');
 
-  async function answer(behaviour: HostBehaviour | undefined, target: SshTarget, command: string): Promise<Partial<ExecResult>> {
-    const rule = behaviour?.rules.find((r) => (typeof r.match === 'string' ? r.match === command : r.match.test(command)));
+  async function answer(
+    behaviour: HostBehaviour | undefined,
+    target: SshTarget,
+    command: string,
+  ): Promise<Partial<ExecResult>> {
+    const rule = behaviour?.rules.find((r) =>
+      typeof r.match === 'string' ? r.match === command : r.match.test(command),
+    );
     if (rule !== undefined) return rule.result;
     return behaviour?.handler === undefined ? {} : behaviour.handler(command, target);
   }
@@ -90,10 +99,16 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Mem
     const at = `${target.host} (${target.address}:${target.port})`;
     const behaviour = lookup(target.host);
     if (behaviour?.connectFailure !== undefined) {
-      throw new RolloutError(behaviour.connectFailure, `${at}: ${CONNECT_MESSAGES[behaviour.connectFailure]}`, { host: target.host });
+      throw new RolloutError(behaviour.connectFailure, `${at}: ${CONNECT_MESSAGES[behaviour.connectFailure]}`, {
+        host: target.host,
+      });
     }
-    const timedOut = (): RolloutError => new RolloutError('E_SSH_TIMEOUT', `${at}: command did not finish within ${timeoutMs}ms: ${command}`, { host: target.host });
-    const aborted = (cause: unknown): RolloutError => new RolloutError('E_INTERRUPTED', `${at}: command aborted: ${command}`, { host: target.host, cause });
+    const timedOut = (): RolloutError =>
+      new RolloutError('E_SSH_TIMEOUT', `${at}: command did not finish within ${timeoutMs}ms: ${command}`, {
+        host: target.host,
+      });
+    const aborted = (cause: unknown): RolloutError =>
+      new RolloutError('E_INTERRUPTED', `${at}: command aborted: ${command}`, { host: target.host, cause });
     const wait = async (ms: number, until: AbortSignal | undefined): Promise<void> => {
       try {
         await sleep(ms, until);
@@ -140,11 +155,19 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Mem
       reaches.push(target.host);
       const behaviour = lookup(target.host);
       if (behaviour?.connectFailure !== undefined) {
-        throw new RolloutError(behaviour.connectFailure, `${target.host} (${target.address}:${target.port}): ${CONNECT_MESSAGES[behaviour.connectFailure]}`, { host: target.host });
+        throw new RolloutError(
+          behaviour.connectFailure,
+          `${target.host} (${target.address}:${target.port}): ${CONNECT_MESSAGES[behaviour.connectFailure]}`,
+          { host: target.host },
+        );
       }
       if (behaviour?.hang === true) {
         await sleep(reachOptions.timeoutMs, reachOptions.signal).catch(() => undefined);
-        throw new RolloutError('E_SSH_TIMEOUT', `${target.host} (${target.address}:${target.port}): no SSH connection within ${reachOptions.timeoutMs}ms`, { host: target.host });
+        throw new RolloutError(
+          'E_SSH_TIMEOUT',
+          `${target.host} (${target.address}:${target.port}): no SSH connection within ${reachOptions.timeoutMs}ms`,
+          { host: target.host },
+        );
       }
     },
     release(target) {

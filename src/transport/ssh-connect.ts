@@ -1,10 +1,14 @@
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { AgentAuthMethod, Client as SshClient, ConnectConfig, PublicKeyAuthMethod, ServerHostKeyAlgorithm } from 'ssh2';
+import type {
+  AgentAuthMethod,
+  Client as SshClient,
+  ConnectConfig,
+  PublicKeyAuthMethod,
+  ServerHostKeyAlgorithm,
+} from 'ssh2';
 import { RolloutError } from '../errors.js';
-import {
-  appendKnownHost, fingerprint, hostKeyName, keyBlobType, knownKeyTypes, verifyHostKey,
-} from './known-hosts.js';
+import { appendKnownHost, fingerprint, hostKeyName, keyBlobType, knownKeyTypes, verifyHostKey } from './known-hosts.js';
 import type { KnownHosts } from './known-hosts.js';
 import type { KnownHostsFiles } from './known-hosts-index.js';
 import { IdentityError, type IdentityFiles } from './identity-files.js';
@@ -75,18 +79,37 @@ async function authOptions(p: ConnectParams): Promise<Pick<ConnectConfig, 'authH
   if (p.identityFile !== undefined) {
     const passphrase = p.env[PASSPHRASE_ENV];
     try {
-      methods.push({ type: 'publickey', username: p.user, key: await p.identityFiles.load(p.identityFile, passphrase) });
+      methods.push({
+        type: 'publickey',
+        username: p.user,
+        key: await p.identityFiles.load(p.identityFile, passphrase),
+      });
     } catch (cause) {
       if (cause instanceof IdentityError && cause.stage === 'parse') {
-        const hint = passphrase === undefined ? `if it is encrypted, put its passphrase in ${PASSPHRASE_ENV}` : `check the passphrase in ${PASSPHRASE_ENV}`;
-        throw new RolloutError('E_SSH_AUTH', `${where(p)}: cannot use the private key ${p.identityFile}: ${cause.message}; ${hint}`, { host: p.host, cause });
+        const hint =
+          passphrase === undefined
+            ? `if it is encrypted, put its passphrase in ${PASSPHRASE_ENV}`
+            : `check the passphrase in ${PASSPHRASE_ENV}`;
+        throw new RolloutError(
+          'E_SSH_AUTH',
+          `${where(p)}: cannot use the private key ${p.identityFile}: ${cause.message}; ${hint}`,
+          { host: p.host, cause },
+        );
       }
-      throw new RolloutError('E_SSH_AUTH', `${where(p)}: cannot read the private key ${p.identityFile}: ${(cause as Error).message}; check ssh.identityFile`, { host: p.host, cause });
+      throw new RolloutError(
+        'E_SSH_AUTH',
+        `${where(p)}: cannot read the private key ${p.identityFile}: ${(cause as Error).message}; check ssh.identityFile`,
+        { host: p.host, cause },
+      );
     }
   }
   if (agent !== undefined && agent !== '') methods.push({ type: 'agent', username: p.user, agent });
   if (methods.length === 0) {
-    throw new RolloutError('E_SSH_AUTH', `${where(p)}: no SSH credentials: set ssh.identityFile or run an ssh-agent (SSH_AUTH_SOCK)`, { host: p.host });
+    throw new RolloutError(
+      'E_SSH_AUTH',
+      `${where(p)}: no SSH credentials: set ssh.identityFile or run an ssh-agent (SSH_AUTH_SOCK)`,
+      { host: p.host },
+    );
   }
   return { authHandler: methods };
 }
@@ -104,23 +127,39 @@ async function checkHostKey(p: ConnectParams, entries: KnownHosts, key: Buffer):
     case 'known':
       return undefined;
     case 'revoked':
-      return hostKeyError(p, `host key ${offered} is marked @revoked in ${p.knownHosts}:${verdict.entry.line}; refusing to connect`);
+      return hostKeyError(
+        p,
+        `host key ${offered} is marked @revoked in ${p.knownHosts}:${verdict.entry.line}; refusing to connect`,
+      );
     case 'changed': {
       const onFile = verdict.entries.map((e) => `${fingerprint(e.key)} (line ${e.line})`).join(', ');
-      return hostKeyError(p, `HOST KEY CHANGED: the server offered ${offered}, but ${p.knownHosts} has ${onFile}; someone may be intercepting the connection. Verify the new key out of band, then replace the old entry`);
+      return hostKeyError(
+        p,
+        `HOST KEY CHANGED: the server offered ${offered}, but ${p.knownHosts} has ${onFile}; someone may be intercepting the connection. Verify the new key out of band, then replace the old entry`,
+      );
     }
     case 'unknown': {
       const known = knownKeyTypes(entries, names);
       if (known.length > 0) {
-        return hostKeyError(p, `the server offered ${offered}, but ${p.knownHosts} only has ${known.join(', ')} keys for ${names.join(' or ')}; verify the key and add it`);
+        return hostKeyError(
+          p,
+          `the server offered ${offered}, but ${p.knownHosts} only has ${known.join(', ')} keys for ${names.join(' or ')}; verify the key and add it`,
+        );
       }
       if (!p.acceptNewHostKeys) {
-        return hostKeyError(p, `unknown host key ${offered}: ${names.join(' or ')} is not in ${p.knownHosts}; add the key from a trusted source (ssh-keyscan, checked against ${fingerprint(key)}) or set ssh.acceptNewHostKeys`);
+        return hostKeyError(
+          p,
+          `unknown host key ${offered}: ${names.join(' or ')} is not in ${p.knownHosts}; add the key from a trusted source (ssh-keyscan, checked against ${fingerprint(key)}) or set ssh.acceptNewHostKeys`,
+        );
       }
       try {
         await appendKnownHost(p.knownHosts, names, key);
       } catch (cause) {
-        return new RolloutError('E_SSH_HOSTKEY', `${where(p)}: cannot record the new host key ${offered} in ${p.knownHosts}: ${(cause as Error).message}`, { host: p.host, cause });
+        return new RolloutError(
+          'E_SSH_HOSTKEY',
+          `${where(p)}: cannot record the new host key ${offered} in ${p.knownHosts}: ${(cause as Error).message}`,
+          { host: p.host, cause },
+        );
       }
       return undefined;
     }
@@ -130,12 +169,24 @@ async function checkHostKey(p: ConnectParams, entries: KnownHosts, key: Buffer):
 function classify(p: ConnectParams, error: Error & { level?: string }): RolloutError {
   const at = where(p);
   if (error.level === 'client-authentication') {
-    return new RolloutError('E_SSH_AUTH', `${at}: authentication as ${p.user} failed (${error.message}); check that the key${p.identityFile === undefined ? '' : ` ${p.identityFile}`} or the agent's keys are in the account's authorized_keys`, { host: p.host, cause: error });
+    return new RolloutError(
+      'E_SSH_AUTH',
+      `${at}: authentication as ${p.user} failed (${error.message}); check that the key${p.identityFile === undefined ? '' : ` ${p.identityFile}`} or the agent's keys are in the account's authorized_keys`,
+      { host: p.host, cause: error },
+    );
   }
   if (error.level === 'client-timeout') {
-    return new RolloutError('E_SSH_CONNECT', `${at}: no SSH handshake within ${p.connectTimeoutSeconds}s; check that the host is up and the port is right (ssh.connectTimeoutSeconds)`, { host: p.host, cause: error });
+    return new RolloutError(
+      'E_SSH_CONNECT',
+      `${at}: no SSH handshake within ${p.connectTimeoutSeconds}s; check that the host is up and the port is right (ssh.connectTimeoutSeconds)`,
+      { host: p.host, cause: error },
+    );
   }
-  return new RolloutError('E_SSH_CONNECT', `${at}: cannot connect: ${error.message}; check that sshd runs there and the address and port are right`, { host: p.host, cause: error });
+  return new RolloutError(
+    'E_SSH_CONNECT',
+    `${at}: cannot connect: ${error.message}; check that sshd runs there and the address and port are right`,
+    { host: p.host, cause: error },
+  );
 }
 
 /**
@@ -148,7 +199,11 @@ export async function openConnection(p: ConnectParams): Promise<SshClient> {
   try {
     entries = await p.knownHostsFiles.load(p.knownHosts);
   } catch (cause) {
-    throw new RolloutError('E_SSH_HOSTKEY', `${where(p)}: cannot read known_hosts ${p.knownHosts}: ${(cause as Error).message}; check ssh.knownHosts`, { host: p.host, cause });
+    throw new RolloutError(
+      'E_SSH_HOSTKEY',
+      `${where(p)}: cannot read known_hosts ${p.knownHosts}: ${(cause as Error).message}; check ssh.knownHosts`,
+      { host: p.host, cause },
+    );
   }
   const client = new Client();
   return new Promise<SshClient>((resolve, reject) => {
@@ -162,7 +217,9 @@ export async function openConnection(p: ConnectParams): Promise<SshClient> {
       reject(error);
     };
     const onAbort = (): void => {
-      fail(new RolloutError('E_SSH_CONNECT', `${where(p)}: the transport was closed while connecting`, { host: p.host }));
+      fail(
+        new RolloutError('E_SSH_CONNECT', `${where(p)}: the transport was closed while connecting`, { host: p.host }),
+      );
       client.destroy();
     };
     if (p.signal?.aborted === true) {
@@ -176,7 +233,16 @@ export async function openConnection(p: ConnectParams): Promise<SshClient> {
       resolve(client);
     });
     client.on('error', (error: Error & { level?: string }) => fail(refused ?? classify(p, error)));
-    client.once('close', () => fail(refused ?? new RolloutError('E_SSH_CONNECT', `${where(p)}: the server closed the connection during the handshake; check sshd's log`, { host: p.host })));
+    client.once('close', () =>
+      fail(
+        refused ??
+          new RolloutError(
+            'E_SSH_CONNECT',
+            `${where(p)}: the server closed the connection during the handshake; check sshd's log`,
+            { host: p.host },
+          ),
+      ),
+    );
     const config: ConnectConfig = {
       host: p.address,
       port: p.port,
@@ -187,13 +253,16 @@ export async function openConnection(p: ConnectParams): Promise<SshClient> {
       keepaliveCountMax: 3,
       algorithms: { serverHostKey: hostKeyAlgorithms(entries, lookupNames(p)) },
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
-        checkHostKey(p, entries, key).then((problem) => {
-          refused = problem;
-          verify(problem === undefined);
-        }, (error: unknown) => {
-          refused = hostKeyError(p, `cannot verify the host key: ${String(error)}`);
-          verify(false);
-        });
+        checkHostKey(p, entries, key).then(
+          (problem) => {
+            refused = problem;
+            verify(problem === undefined);
+          },
+          (error: unknown) => {
+            refused = hostKeyError(p, `cannot verify the host key: ${String(error)}`);
+            verify(false);
+          },
+        );
       },
     };
     if (p.sock !== undefined) config.sock = p.sock;

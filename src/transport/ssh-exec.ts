@@ -31,7 +31,12 @@ function stop(channel: ClientChannel): void {
  * exit code; rejects with `signal.reason` when aborted (the remote command gets TERM, KILL,
  * then the channel is closed). @internal
  */
-export function runCommand(client: SshClient, command: string, signal: AbortSignal, startedAt: number): Promise<ExecResult> {
+export function runCommand(
+  client: SshClient,
+  command: string,
+  signal: AbortSignal,
+  startedAt: number,
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason as Error);
     let channel: ClientChannel | undefined;

@@ -92,24 +92,44 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
       existing.released = false;
       return existing;
     }
-    const conn: Connection = { key, client: open(), sessions: pLimit(sessionsPerConnection), closed: false, inFlight: 0, released: false };
+    const conn: Connection = {
+      key,
+      client: open(),
+      sessions: pLimit(sessionsPerConnection),
+      closed: false,
+      inFlight: 0,
+      released: false,
+    };
     cache.set(key, conn);
-    conn.client.then((client) => {
-      log?.debug({ connection: key }, 'ssh connection ready');
-      const drop = (): void => {
-        if (!conn.closed) log?.debug({ connection: key }, 'ssh connection dropped');
-        evict(conn);
-      };
-      client.on('close', drop).on('end', drop).on('error', drop);
-    }, () => evict(conn));
+    conn.client.then(
+      (client) => {
+        log?.debug({ connection: key }, 'ssh connection ready');
+        const drop = (): void => {
+          if (!conn.closed) log?.debug({ connection: key }, 'ssh connection dropped');
+          evict(conn);
+        };
+        client.on('close', drop).on('end', drop).on('error', drop);
+      },
+      () => evict(conn),
+    );
     return conn;
   }
 
   function params(target: SshTarget): ConnectParams {
     return {
-      host: target.host, address: target.address, port: target.port, user: target.user,
-      identityFile: target.identityFile, knownHosts: target.knownHosts, knownHostsFiles, identityFiles, acceptNewHostKeys: target.acceptNewHostKeys,
-      connectTimeoutSeconds: target.connectTimeoutSeconds, keepaliveSeconds, env, signal: closing.signal,
+      host: target.host,
+      address: target.address,
+      port: target.port,
+      user: target.user,
+      identityFile: target.identityFile,
+      knownHosts: target.knownHosts,
+      knownHostsFiles,
+      identityFiles,
+      acceptNewHostKeys: target.acceptNewHostKeys,
+      connectTimeoutSeconds: target.connectTimeoutSeconds,
+      keepaliveSeconds,
+      env,
+      signal: closing.signal,
     };
   }
 
@@ -117,13 +137,18 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
   function endIfReleased(conn: Connection): void {
     if (!conn.released || conn.inFlight > 0 || conn.closed) return;
     evict(conn);
-    conn.client.then((client) => client.end(), () => undefined);
+    conn.client.then(
+      (client) => client.end(),
+      () => undefined,
+    );
   }
 
   function connectionKey(target: SshTarget): string {
     // Why: trust is decided per name and known_hosts file, so a connection is shared only by targets that would verify alike.
     const direct = `${target.user}@${target.address}:${target.port} as ${target.host} (${target.knownHosts}, ${target.identityFile ?? 'agent'})`;
-    return target.jumpHost === undefined ? direct : `${direct} via ${jumpLabel(parseJumpHost(target.jumpHost, target.user, target.host))}`;
+    return target.jumpHost === undefined
+      ? direct
+      : `${direct} via ${jumpLabel(parseJumpHost(target.jumpHost, target.user, target.host))}`;
   }
 
   function connectionFor(target: SshTarget): Connection {
@@ -138,26 +163,49 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
     const via = `via ${jumpLabel(jump)}`;
     return cached(key, async () => {
       // Why: the bastion is verified like any host, under its own name, with the target's key and known_hosts.
-      const bastion = cached(`bastion ${jumpLabel(jump)} (${target.knownHosts}, ${target.identityFile ?? 'agent'})`, () => openConnection({
-        ...params(target), host: jump.host, address: jump.host, port: jump.port, user: jump.user,
-      }));
+      const bastion = cached(
+        `bastion ${jumpLabel(jump)} (${target.knownHosts}, ${target.identityFile ?? 'agent'})`,
+        () =>
+          openConnection({
+            ...params(target),
+            host: jump.host,
+            address: jump.host,
+            port: jump.port,
+            user: jump.user,
+          }),
+      );
       const bastionClient = await bastion.client;
       log?.debug({ host: target.host, bastion: jumpLabel(jump) }, 'ssh connecting through jump host');
       let sock;
       try {
         sock = await forwardThrough(bastionClient, target.address, target.port);
       } catch (cause) {
-        throw new RolloutError('E_SSH_CONNECT', `${where({ ...target, via })}: the jump host could not reach the target: ${(cause as Error).message}; check the address, and that the bastion allows TCP forwarding (AllowTcpForwarding)`, { host: target.host, cause });
+        throw new RolloutError(
+          'E_SSH_CONNECT',
+          `${where({ ...target, via })}: the jump host could not reach the target: ${(cause as Error).message}; check the address, and that the bastion allows TCP forwarding (AllowTcpForwarding)`,
+          { host: target.host, cause },
+        );
       }
       return openConnection({ ...params(target), sock, via });
     });
   }
 
   /** Runs `work` under a time budget of its own, aborted by the caller's signal too; the budget's reason is the error. */
-  async function budgeted<T>(target: SshTarget, says: { readonly timedOut: string; readonly aborted: string }, options: ExecOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async function budgeted<T>(
+    target: SshTarget,
+    says: { readonly timedOut: string; readonly aborted: string },
+    options: ExecOptions,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const budget = new AbortController();
-    const timer = setTimeout(() => budget.abort(new RolloutError('E_SSH_TIMEOUT', says.timedOut, { host: target.host })), options.timeoutMs);
-    const onAbort = (): void => budget.abort(new RolloutError('E_INTERRUPTED', says.aborted, { host: target.host, cause: options.signal?.reason }));
+    const timer = setTimeout(
+      () => budget.abort(new RolloutError('E_SSH_TIMEOUT', says.timedOut, { host: target.host })),
+      options.timeoutMs,
+    );
+    const onAbort = (): void =>
+      budget.abort(
+        new RolloutError('E_INTERRUPTED', says.aborted, { host: target.host, cause: options.signal?.reason }),
+      );
     if (options.signal?.aborted === true) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -181,7 +229,10 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
         conn.inFlight += 1;
         try {
           const client = await raceAbort(conn.client, signal);
-          return await raceAbort(conn.sessions(() => runCommand(client, command, signal, startedAt)), signal);
+          return await raceAbort(
+            conn.sessions(() => runCommand(client, command, signal, startedAt)),
+            signal,
+          );
         } catch (error) {
           if (!(error instanceof SessionOpenError)) throw error;
           // Why: a session that never opened ran nothing; if its connection died, retry once on a fresh one.
@@ -195,7 +246,11 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
             await raceAbort(new Promise((resolve) => setTimeout(resolve, 25 * attempt)), signal);
             continue;
           }
-          throw new RolloutError('E_SSH_CONNECT', `${at}: cannot open an SSH session: ${error.message}; check sshd's MaxSessions and log`, { host: target.host, cause: error });
+          throw new RolloutError(
+            'E_SSH_CONNECT',
+            `${at}: cannot open an SSH session: ${error.message}; check sshd's MaxSessions and log`,
+            { host: target.host, cause: error },
+          );
         } finally {
           conn.inFlight -= 1;
           endIfReleased(conn);
@@ -206,7 +261,10 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
 
   async function reachOnce(target: SshTarget, options: ExecOptions): Promise<void> {
     const at = where(target);
-    const says = { timedOut: `${at}: no authenticated SSH connection within ${seconds(options.timeoutMs)}`, aborted: `${at}: SSH connect aborted` };
+    const says = {
+      timedOut: `${at}: no authenticated SSH connection within ${seconds(options.timeoutMs)}`,
+      aborted: `${at}: SSH connect aborted`,
+    };
     await budgeted(target, says, options, async (signal) => {
       const conn = connectionFor(target);
       conn.inFlight += 1;
@@ -234,14 +292,16 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
       // Why: a connect still in progress must not hold close() for its whole connect timeout.
       closing.abort();
       closing = newClosing();
-      await Promise.all(all.map(async (conn) => {
-        conn.closed = true;
-        try {
-          (await conn.client).end();
-        } catch {
-          // A connection that never opened has nothing to close.
-        }
-      }));
+      await Promise.all(
+        all.map(async (conn) => {
+          conn.closed = true;
+          try {
+            (await conn.client).end();
+          } catch {
+            // A connection that never opened has nothing to close.
+          }
+        }),
+      );
     },
   };
 }

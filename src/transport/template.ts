@@ -16,7 +16,14 @@ function render(template: string, vars: TemplateVars, encode: (value: string) =>
   return template.replace(PLACEHOLDER, (whole, name: string) => {
     const value = vars[name];
     if (value === undefined) {
-      throw new RolloutError('E_USAGE', `template "${template}" uses {${name}}, which has no value here (known: ${Object.keys(vars).filter((k) => vars[k] !== undefined).map((k) => `{${k}}`).join(' ')})`, { where: whole });
+      throw new RolloutError(
+        'E_USAGE',
+        `template "${template}" uses {${name}}, which has no value here (known: ${Object.keys(vars)
+          .filter((k) => vars[k] !== undefined)
+          .map((k) => `{${k}}`)
+          .join(' ')})`,
+        { where: whole },
+      );
     }
     return encode(String(value));
   });

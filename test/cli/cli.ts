@@ -75,7 +75,11 @@ export interface ClusterSpec {
 }
 
 /** A small valid inventory: the given clusters, etcd at `endpoint`, health and restart that never run. */
-export function inventoryYaml(endpoint: string, clusters: readonly ClusterSpec[], options: { readonly healthUrl?: string } = {}): string {
+export function inventoryYaml(
+  endpoint: string,
+  clusters: readonly ClusterSpec[],
+  options: { readonly healthUrl?: string } = {},
+): string {
   const dcs = [...new Set(clusters.map((c) => c.dc))];
   const lines = [
     'etcd:',
@@ -125,12 +129,23 @@ export function poolKey(dc: string, cluster: string, host: string): PoolKey {
 }
 
 /** Writes a conftool value for each host (`{pooled, weight}` plus any extra fields). */
-export async function seed(kv: Kv, dc: string, cluster: string, values: Readonly<Record<string, Readonly<Record<string, unknown>>>>): Promise<void> {
-  for (const [host, value] of Object.entries(values)) await kv.put(poolKeyPath(PREFIX, poolKey(dc, cluster, host)), JSON.stringify(value));
+export async function seed(
+  kv: Kv,
+  dc: string,
+  cluster: string,
+  values: Readonly<Record<string, Readonly<Record<string, unknown>>>>,
+): Promise<void> {
+  for (const [host, value] of Object.entries(values))
+    await kv.put(poolKeyPath(PREFIX, poolKey(dc, cluster, host)), JSON.stringify(value));
 }
 
 /** The parsed conftool value of a host, or null when it has no key. */
-export async function valueOf(kv: Kv, dc: string, cluster: string, host: string): Promise<Record<string, unknown> | null> {
+export async function valueOf(
+  kv: Kv,
+  dc: string,
+  cluster: string,
+  host: string,
+): Promise<Record<string, unknown> | null> {
   const entry = await kv.get(poolKeyPath(PREFIX, poolKey(dc, cluster, host)));
   return entry === null ? null : (JSON.parse(entry.value) as Record<string, unknown>);
 }
@@ -146,11 +161,23 @@ export const SCRIPT = '/usr/bin/script';
  * Runs the CLI on a pseudo-terminal (util-linux `script`), so it may ask for confirmation;
  * types `keys` once stdout shows `prompt`. The exit code is the CLI's (`script -e`).
  */
-export function rolloutOnTty(args: readonly string[], keys: string, options: RunOptions & { prompt?: string } = {}): Promise<CliResult> {
+export function rolloutOnTty(
+  args: readonly string[],
+  keys: string,
+  options: RunOptions & { prompt?: string } = {},
+): Promise<CliResult> {
   const cwd = options.cwd ?? ROOT;
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, BIN, ...args].map(quote).join(' ');
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: cwd, USER: 'tester', XDG_STATE_HOME: path.join(cwd, 'state'), NO_COLOR: '1', TERM: 'dumb', ...options.env };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: cwd,
+    USER: 'tester',
+    XDG_STATE_HOME: path.join(cwd, 'state'),
+    NO_COLOR: '1',
+    TERM: 'dumb',
+    ...options.env,
+  };
   const prompt = options.prompt ?? 'Go on?';
   return new Promise((resolve, reject) => {
     const child = spawn(SCRIPT, ['-qec', command, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });

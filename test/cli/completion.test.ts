@@ -12,11 +12,15 @@ let inventory: string;
 
 beforeAll(async () => {
   ({ dir, remove } = scratch());
-  inventory = writeFile(dir, 'inventory.yaml', inventoryYaml('http://127.0.0.1:1', [
-    { dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1002].eqiad.wmnet' },
-    { dc: 'eqiad', name: 'api', hosts: 'mw[1101-1102].eqiad.wmnet' },
-    { dc: 'codfw', name: 'appserver', hosts: 'mw[2001-2002].codfw.wmnet' },
-  ]));
+  inventory = writeFile(
+    dir,
+    'inventory.yaml',
+    inventoryYaml('http://127.0.0.1:1', [
+      { dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1002].eqiad.wmnet' },
+      { dc: 'eqiad', name: 'api', hosts: 'mw[1101-1102].eqiad.wmnet' },
+      { dc: 'codfw', name: 'appserver', hosts: 'mw[2001-2002].codfw.wmnet' },
+    ]),
+  );
   // The script calls `rollout` from PATH, as an installed one would.
   fs.mkdirSync(path.join(dir, 'bin'));
   fs.symlinkSync(BIN, path.join(dir, 'bin', 'rollout'));
@@ -34,7 +38,12 @@ function complete(words: readonly string[], env: NodeJS.ProcessEnv = {}): string
     cwd: dir,
     encoding: 'utf8',
     timeout: 60_000,
-    env: { PATH: `${path.join(dir, 'bin')}:${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: dir, XDG_STATE_HOME: path.join(dir, 'state'), ...env },
+    env: {
+      PATH: `${path.join(dir, 'bin')}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
+      HOME: dir,
+      XDG_STATE_HOME: path.join(dir, 'state'),
+      ...env,
+    },
   });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
@@ -54,7 +63,10 @@ describe('rollout completion', { timeout: 120_000 }, () => {
   });
 
   it('reads the inventory of ROLLOUT_INVENTORY, and host names for depool', () => {
-    expect(complete(['rollout', 'depool', 'mw20'], { ROLLOUT_INVENTORY: inventory })).toEqual(['mw2001.codfw.wmnet', 'mw2002.codfw.wmnet']);
+    expect(complete(['rollout', 'depool', 'mw20'], { ROLLOUT_INVENTORY: inventory })).toEqual([
+      'mw2001.codfw.wmnet',
+      'mw2002.codfw.wmnet',
+    ]);
   });
 
   it('completes options of the command', () => {

@@ -17,7 +17,11 @@ beforeAll(async () => {
   etcd = await startEtcd();
   kv = await connect(etcd.endpoint);
   ({ dir, remove } = scratch());
-  inventory = writeFile(dir, 'inventory.yaml', inventoryYaml(etcd.endpoint, [{ dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1004].eqiad.wmnet' }]));
+  inventory = writeFile(
+    dir,
+    'inventory.yaml',
+    inventoryYaml(etcd.endpoint, [{ dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1004].eqiad.wmnet' }]),
+  );
   const pooled = { pooled: 'yes', weight: 10 };
   await seed(kv, 'eqiad', 'appserver', { [H(1)]: pooled, [H(2)]: pooled, [H(3)]: pooled, [H(4)]: pooled });
 });

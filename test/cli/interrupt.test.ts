@@ -21,7 +21,15 @@ let inventory: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-cli-sigint-'));
-  sandbox = await sandboxUp({ dir: path.join(dir, 'sandbox'), dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 3, net: subnet, agents: false, install: false });
+  sandbox = await sandboxUp({
+    dir: path.join(dir, 'sandbox'),
+    dcs: ['eqiad'],
+    clusters: ['appserver'],
+    hostsPerCluster: 3,
+    net: subnet,
+    agents: false,
+    install: false,
+  });
   kv = await connect(sandbox.etcd.endpoint);
   // Why: a restart that takes 2 s is a running step a signal can land in (the sandbox's takes milliseconds).
   const doc = parse(fs.readFileSync(sandbox.inventoryFile, 'utf8')) as { defaults: { restart: { command: string } } };
@@ -42,7 +50,11 @@ afterAll(async () => {
 function interruptedSync(twice: boolean): Promise<CliResult & { host: string }> {
   const env = { PATH: process.env['PATH'], HOME: dir, USER: 'tester', XDG_STATE_HOME: path.join(dir, 'state') };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'sync', '--json', '--batch-size', '1', '-i', inventory], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'sync', '--json', '--batch-size', '1', '-i', inventory], {
+      cwd: dir,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     child.stdin.end();
     let stdout = '';
     let stderr = '';
@@ -73,7 +85,8 @@ function interruptedSync(twice: boolean): Promise<CliResult & { host: string }> 
 }
 
 const LOCK = lockKey('eqiad', 'appserver');
-const pooledOf = async (host: string): Promise<unknown> => (await valueOf(kv, host.split('.')[1] ?? '', 'appserver', host))?.['pooled'];
+const pooledOf = async (host: string): Promise<unknown> =>
+  (await valueOf(kv, host.split('.')[1] ?? '', 'appserver', host))?.['pooled'];
 
 describe('Ctrl-C during sync', { timeout: 180_000 }, () => {
   it('first SIGINT: lets the running restart finish, repools the healthy host, starts nothing new, exits 130', async () => {
@@ -83,7 +96,12 @@ describe('Ctrl-C during sync', { timeout: 180_000 }, () => {
     expect(r.stdout).toContain(`"event":"host.repooled","dc":"eqiad","cluster":"appserver","host":"${r.host}"`);
     expectExit(r, 130);
     expect(r.stderr).toContain('SIGINT: starting nothing new');
-    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { event: string; exitCode: number; interruptedBy: string | null; totals: { done: number; leftDepooled: number } };
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      event: string;
+      exitCode: number;
+      interruptedBy: string | null;
+      totals: { done: number; leftDepooled: number };
+    };
     expect(summary).toMatchObject({ event: 'run.summary', exitCode: 130, interruptedBy: 'SIGINT' });
     expect(summary.totals.leftDepooled).toBe(0);
     expect(r.stdout).not.toContain(`"event":"batch.started","dc":"eqiad","cluster":"appserver","batch":2`);
@@ -103,7 +121,8 @@ describe('Ctrl-C during sync', { timeout: 180_000 }, () => {
       expect(early.stdout).toContain('nothing to recover');
       expect(early.stderr).toContain('is not finished and holds its lock');
     }
-    for (let i = 0; i < 60 && (await kv.get(LOCK)) !== null; i += 1) await new Promise((resolve) => setTimeout(resolve, 500));
+    for (let i = 0; i < 60 && (await kv.get(LOCK)) !== null; i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 500));
     const recover = await rollout(['recover', '--yes', '--grace', '0', '-i', inventory], { cwd: dir });
     expect(recover.stdout).toMatch(new RegExp(`${r.host.replace(/\./g, '\\.')}.*repooled`));
     expectExit(recover, 0);

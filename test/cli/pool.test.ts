@@ -16,10 +16,14 @@ beforeAll(async () => {
   etcd = await startEtcd();
   kv = await connect(etcd.endpoint);
   ({ dir, remove } = scratch());
-  inventory = writeFile(dir, 'inventory.yaml', inventoryYaml(etcd.endpoint, [
-    { dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1004].eqiad.wmnet', minPooled: '50%' },
-    { dc: 'codfw', name: 'appserver', hosts: 'mw[2001-2002].codfw.wmnet' },
-  ]));
+  inventory = writeFile(
+    dir,
+    'inventory.yaml',
+    inventoryYaml(etcd.endpoint, [
+      { dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1004].eqiad.wmnet', minPooled: '50%' },
+      { dc: 'codfw', name: 'appserver', hosts: 'mw[2001-2002].codfw.wmnet' },
+    ]),
+  );
 });
 afterAll(async () => {
   await kv?.close();
@@ -39,7 +43,17 @@ beforeEach(async () => {
 
 const cli = (...args: string[]): ReturnType<typeof rollout> => rollout([...args, '-i', inventory], { cwd: dir });
 
-interface Row { dc: string; cluster: string; service: string; host: string; pooled: string; weight: number | null; changedBy: string | null; reason: string | null; changedAt: string | null }
+interface Row {
+  dc: string;
+  cluster: string;
+  service: string;
+  host: string;
+  pooled: string;
+  weight: number | null;
+  changedBy: string | null;
+  reason: string | null;
+  changedAt: string | null;
+}
 
 describe('status', { timeout: 120_000 }, () => {
   it('prints one JSON row per inventory host, with missing keys shown as missing', async () => {
@@ -69,7 +83,9 @@ describe('status', { timeout: 120_000 }, () => {
 
 describe('positionals after an array option', { timeout: 120_000 }, () => {
   it('are not read as more --etcd endpoints: `status --etcd URL appserver codfw` shows that cluster only', async () => {
-    const r = await rollout(['status', '--etcd', etcd.endpoint, 'appserver', 'codfw', '--json', '-i', inventory], { cwd: dir });
+    const r = await rollout(['status', '--etcd', etcd.endpoint, 'appserver', 'codfw', '--json', '-i', inventory], {
+      cwd: dir,
+    });
     expectExit(r, 0);
     const rows = JSON.parse(r.stdout) as Row[];
     expect(rows.map((row) => row.host)).toEqual(['mw2001.codfw.wmnet', 'mw2002.codfw.wmnet']);
@@ -83,9 +99,15 @@ describe('pool and depool', { timeout: 120_000 }, () => {
     expect(r.stdout).toContain(`${H(1)}: yes → no`);
     expect(await valueOf(kv, 'eqiad', 'appserver', H(1))).toEqual({ pooled: 'no', weight: 10 });
     const table = await cli('status', 'appserver', 'eqiad');
-    expect(table.stdout).toMatch(new RegExp(`${H(1).replace(/\./g, '\\.')}\\s+no\\s+10\\s+tester@\\S+ \\S+: depool: disk replacement T1234`));
+    expect(table.stdout).toMatch(
+      new RegExp(`${H(1).replace(/\./g, '\\.')}\\s+no\\s+10\\s+tester@\\S+ \\S+: depool: disk replacement T1234`),
+    );
     const rows = JSON.parse((await cli('status', '--json')).stdout) as Row[];
-    expect(rows.find((row) => row.host === H(1))).toMatchObject({ pooled: 'no', changedBy: expect.stringMatching(/^tester@/), reason: 'depool: disk replacement T1234' });
+    expect(rows.find((row) => row.host === H(1))).toMatchObject({
+      pooled: 'no',
+      changedBy: expect.stringMatching(/^tester@/),
+      reason: 'depool: disk replacement T1234',
+    });
   });
 
   it('refuses with exit 4 a depool below minPooled, changing nothing, and --force overrides', async () => {
@@ -159,8 +181,18 @@ describe('pool and depool', { timeout: 120_000 }, () => {
 
   it('keeps fields it does not know across depool and pool', async () => {
     expectExit(await cli('depool', H(3), '--reason', 'x'), 0);
-    expect(await valueOf(kv, 'eqiad', 'appserver', H(3))).toEqual({ pooled: 'no', weight: 10, rack: 'B4', tags: ['canary'] });
+    expect(await valueOf(kv, 'eqiad', 'appserver', H(3))).toEqual({
+      pooled: 'no',
+      weight: 10,
+      rack: 'B4',
+      tags: ['canary'],
+    });
     expectExit(await cli('pool', H(3), '--reason', 'back'), 0);
-    expect(await valueOf(kv, 'eqiad', 'appserver', H(3))).toEqual({ pooled: 'yes', weight: 10, rack: 'B4', tags: ['canary'] });
+    expect(await valueOf(kv, 'eqiad', 'appserver', H(3))).toEqual({
+      pooled: 'yes',
+      weight: 10,
+      rack: 'B4',
+      tags: ['canary'],
+    });
   });
 });

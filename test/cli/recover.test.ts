@@ -29,7 +29,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   ({ dir, remove } = scratch());
-  inventory = writeFile(dir, 'inventory.yaml', inventoryYaml(etcd.endpoint, [{ dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1004].eqiad.wmnet' }], { healthUrl: `http://127.0.0.1:${port}/health/{host}` }));
+  inventory = writeFile(
+    dir,
+    'inventory.yaml',
+    inventoryYaml(etcd.endpoint, [{ dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1004].eqiad.wmnet' }], {
+      healthUrl: `http://127.0.0.1:${port}/health/{host}`,
+    }),
+  );
 });
 afterAll(async () => {
   await kv?.close();
@@ -40,13 +46,39 @@ afterAll(async () => {
 
 /** A run that depooled `hosts` (journaled with the revision it wrote) and died without finishing (or finished, leaving them). */
 async function deadRun(runId: string, hosts: readonly string[], finished = false): Promise<void> {
-  const holder = { user: 'alice', machine: 'deploy1', pid: 4242, command: 'rollout sync', runId, startedAt: '2026-11-24T19:00:00.000Z', reason: 'deploy' };
-  const journal = await createJournal(kv, { runId, holder, command: 'rollout sync', emergency: false, startedAt: holder.startedAt, lease: '0' });
+  const holder = {
+    user: 'alice',
+    machine: 'deploy1',
+    pid: 4242,
+    command: 'rollout sync',
+    runId,
+    startedAt: '2026-11-24T19:00:00.000Z',
+    reason: 'deploy',
+  };
+  const journal = await createJournal(kv, {
+    runId,
+    holder,
+    command: 'rollout sync',
+    emergency: false,
+    startedAt: holder.startedAt,
+    lease: '0',
+  });
   for (const host of hosts) {
     const key = poolKey('eqiad', 'appserver', host);
     const prior = await kv.get(poolKeyPath(PREFIX, key));
-    const wroteRevision = await kv.put(poolKeyPath(PREFIX, key), JSON.stringify({ pooled: 'no', weight: 10, rack: 'B4' }));
-    await journal.record({ key, prior: JSON.parse(prior?.value ?? 'null') as { pooled: 'yes'; weight: number }, priorRevision: prior?.modRevision ?? 0, phase: 'health', wroteRevision, wroteValue: { pooled: 'no', weight: 10, rack: 'B4' }, updatedAt: holder.startedAt });
+    const wroteRevision = await kv.put(
+      poolKeyPath(PREFIX, key),
+      JSON.stringify({ pooled: 'no', weight: 10, rack: 'B4' }),
+    );
+    await journal.record({
+      key,
+      prior: JSON.parse(prior?.value ?? 'null') as { pooled: 'yes'; weight: number },
+      priorRevision: prior?.modRevision ?? 0,
+      phase: 'health',
+      wroteRevision,
+      wroteValue: { pooled: 'no', weight: 10, rack: 'B4' },
+      updatedAt: holder.startedAt,
+    });
   }
   if (finished) await journal.finish('finished-with-depooled-hosts');
 }
@@ -60,15 +92,21 @@ describe('rollout recover --yes', { timeout: 120_000 }, () => {
     const first = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
     expect(first.stderr).toBe('');
     expect(first.stdout).toMatch(new RegExp(`${H(1).replace(/\./g, '\\.')}.*: repooled — healthy \\(HTTP 200\\)`));
-    expect(first.stdout).toMatch(new RegExp(`${SICK.replace(/\./g, '\\.')}.*: unhealthy — health check failed \\(HTTP 503`));
+    expect(first.stdout).toMatch(
+      new RegExp(`${SICK.replace(/\./g, '\\.')}.*: unhealthy — health check failed \\(HTTP 503`),
+    );
     expectExit(first, 1);
     expect(await valueOf(kv, 'eqiad', 'appserver', H(1))).toEqual({ pooled: 'yes', weight: 10, rack: 'B4' });
     expect(await valueOf(kv, 'eqiad', 'appserver', SICK)).toEqual({ pooled: 'no', weight: 10, rack: 'B4' });
 
-    const status = JSON.parse((await rollout(['status', '--json', '-i', inventory], { cwd: dir })).stdout) as { host: string; reason: string | null }[];
+    const status = JSON.parse((await rollout(['status', '--json', '-i', inventory], { cwd: dir })).stdout) as {
+      host: string;
+      reason: string | null;
+    }[];
     expect(status.find((r) => r.host === SICK)?.reason).toContain('run died');
 
-    const modRevision = async (host: string): Promise<number | undefined> => (await kv.get(poolKeyPath(PREFIX, poolKey('eqiad', 'appserver', host))))?.modRevision;
+    const modRevision = async (host: string): Promise<number | undefined> =>
+      (await kv.get(poolKeyPath(PREFIX, poolKey('eqiad', 'appserver', host))))?.modRevision;
     const before = [await modRevision(H(1)), await modRevision(SICK)];
     const second = await rollout(['recover', '--yes', '--json', '-i', inventory], { cwd: dir });
     const outcomes = JSON.parse(second.stdout) as { host: string; action: string }[];
@@ -92,7 +130,9 @@ describe('rollout recover --yes', { timeout: 120_000 }, () => {
     await deadRun('r-finished', [H(3)], true);
     const r = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
     expectExit(r, 0);
-    expect(r.stdout).toContain('run r-finished (rollout sync, alice@deploy1, started 2026-11-24T19:00:00.000Z) finished and left:');
+    expect(r.stdout).toContain(
+      'run r-finished (rollout sync, alice@deploy1, started 2026-11-24T19:00:00.000Z) finished and left:',
+    );
     expect(r.stdout.split('\n').filter((l) => l.includes(H(3)))).toHaveLength(1);
     expect(await valueOf(kv, 'eqiad', 'appserver', H(3))).toEqual(pooled);
     expect(await kv.list('/rollout/v1/runs/r-finished/')).toEqual([]);

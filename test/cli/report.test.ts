@@ -10,7 +10,11 @@ import { rollout, scratch, writeFile } from './cli.js';
 
 const RUN_ID = '20261124T100000Z-f1ee70';
 const events = fleetRun({
-  clusters: [{ dc: 'eqiad', cluster: 'appserver', hosts: 600 }, { dc: 'eqiad', cluster: 'api_appserver', hosts: 300 }, { dc: 'codfw', cluster: 'appserver', hosts: 100 }],
+  clusters: [
+    { dc: 'eqiad', cluster: 'appserver', hosts: 600 },
+    { dc: 'eqiad', cluster: 'api_appserver', hosts: 300 },
+    { dc: 'codfw', cluster: 'appserver', hosts: 100 },
+  ],
   batchSize: 60,
   failing: [fleetHost('eqiad', 0, 41)],
   runId: RUN_ID,
@@ -18,10 +22,14 @@ const events = fleetRun({
 
 /** The run log as src/log.ts writes it (pino: level, time, the event's fields, msg), with the events' own times. */
 function pinoLines(list: readonly RolloutEvent[]): string {
-  return list.map((e) => {
-    const { time, ...fields } = e;
-    return JSON.stringify({ level: e.event === 'host.failed' ? 50 : 30, time, ...fields, msg: describeEvent(e) });
-  }).join('\n') + '\n';
+  return (
+    list
+      .map((e) => {
+        const { time, ...fields } = e;
+        return JSON.stringify({ level: e.event === 'host.failed' ? 50 : 30, time, ...fields, msg: describeEvent(e) });
+      })
+      .join('\n') + '\n'
+  );
 }
 
 let dir: string;
@@ -44,7 +52,10 @@ describe('rollout report', { timeout: 180_000 }, () => {
     expect(distinctColours(png)).toBeGreaterThan(8);
     const dom = await dumpDom(out);
     expect(dom).toMatch(/<main id="report"[^>]*data-hosts="1000"/);
-    const laneHosts = [...dom.matchAll(/<g class="lane[^"]*" data-hosts="(\d+)"/g)].reduce((n, m) => n + Number(m[1]), 0);
+    const laneHosts = [...dom.matchAll(/<g class="lane[^"]*" data-hosts="(\d+)"/g)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
     expect(laneHosts).toBe(1000);
     expect(dom).toContain(`${fleetHost('eqiad', 0, 41)} (appserver@eqiad) at health [E_HEALTH]`);
   });
@@ -64,8 +75,22 @@ describe('rollout report', { timeout: 180_000 }, () => {
   });
 
   it('reads --json output as well, and overlays load figures', async () => {
-    const ndjson = writeFile(dir, 'run.ndjson', `${events.map((e) => JSON.stringify(e)).join('\n')}\n{"event":"run.summary","time":"2026-11-24T10:10:00.000Z"}\n`);
-    const load = writeFile(dir, 'load.json', JSON.stringify({ intervalMs: 500, samples: [{ t: '2026-11-24T10:00:01.000Z', ok: 100, failed: 0 }, { t: '2026-11-24T10:00:01.500Z', ok: 60, failed: 40 }] }));
+    const ndjson = writeFile(
+      dir,
+      'run.ndjson',
+      `${events.map((e) => JSON.stringify(e)).join('\n')}\n{"event":"run.summary","time":"2026-11-24T10:10:00.000Z"}\n`,
+    );
+    const load = writeFile(
+      dir,
+      'load.json',
+      JSON.stringify({
+        intervalMs: 500,
+        samples: [
+          { t: '2026-11-24T10:00:01.000Z', ok: 100, failed: 0 },
+          { t: '2026-11-24T10:00:01.500Z', ok: 60, failed: 40 },
+        ],
+      }),
+    );
     const out = path.join(dir, 'json.html');
     const r = await rollout(['report', ndjson, '--load', load, '-o', out], { cwd: dir });
     expectExit(r, 0);

@@ -20,10 +20,14 @@ beforeAll(async () => {
   etcd = await startEtcd();
   kv = await connect(etcd.endpoint);
   ({ dir, remove } = scratch());
-  inventory = writeFile(dir, 'inventory.yaml', inventoryYaml(etcd.endpoint, [
-    { dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1004].eqiad.wmnet', minPooled: '50%' },
-    { dc: 'codfw', name: 'appserver', hosts: 'mw[2001-2004].codfw.wmnet', minPooled: '100%' },
-  ]));
+  inventory = writeFile(
+    dir,
+    'inventory.yaml',
+    inventoryYaml(etcd.endpoint, [
+      { dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1004].eqiad.wmnet', minPooled: '50%' },
+      { dc: 'codfw', name: 'appserver', hosts: 'mw[2001-2004].codfw.wmnet', minPooled: '100%' },
+    ]),
+  );
 });
 afterAll(async () => {
   await kv?.close();
@@ -33,7 +37,12 @@ afterAll(async () => {
 beforeEach(async () => {
   wipe(etcd.endpoint);
   const pooled = { pooled: 'yes', weight: 10 };
-  await seed(kv, 'eqiad', 'appserver', { [H(1)]: pooled, [H(2)]: pooled, [H(3)]: pooled, [H(4)]: { pooled: 'inactive', weight: 10 } });
+  await seed(kv, 'eqiad', 'appserver', {
+    [H(1)]: pooled,
+    [H(2)]: pooled,
+    [H(3)]: pooled,
+    [H(4)]: { pooled: 'inactive', weight: 10 },
+  });
   await seed(kv, 'codfw', 'appserver', { [G(1)]: pooled, [G(2)]: pooled, [G(3)]: pooled, [G(4)]: pooled });
 });
 
@@ -45,7 +54,9 @@ describe('plan against live etcd', { timeout: 120_000 }, () => {
     expectExit(r, 0);
     expect(r.stdout).toMatch(new RegExp(`skipped ${H(4).replace(/\./g, '\\.')}: inactive`));
     expect(r.stdout).toContain(`1. ${H(1)}`);
-    const json = JSON.parse((await cli('plan', 'appserver', 'eqiad', '--json')).stdout) as { clusters: { batches: { hosts: string[] }[]; skipped: { host: string }[] }[] };
+    const json = JSON.parse((await cli('plan', 'appserver', 'eqiad', '--json')).stdout) as {
+      clusters: { batches: { hosts: string[] }[]; skipped: { host: string }[] }[];
+    };
     const hosts = json.clusters[0]?.batches.flatMap((b) => b.hosts);
     expect(hosts).toEqual([H(1), H(2), H(3)]);
     expect(JSON.stringify(json.clusters[0]?.skipped)).toContain(H(4));
@@ -80,8 +91,12 @@ describe('sync and restart', { timeout: 120_000 }, () => {
     const before = await kv.revision();
     const r = await cli('sync', '--dc', 'eqiad', '--release', 'r2');
     expectExit(r, 2);
-    expect(r.stderr).toContain(`the HTTP health check of ${H(1)}, ${H(2)}, ${H(3)} cannot tell which release a host serves`);
-    expect(r.stderr).toMatch(/set health\.releaseHeader or health\.releaseField for it, e\.g\. at .*inventory\.yaml:\d+/);
+    expect(r.stderr).toContain(
+      `the HTTP health check of ${H(1)}, ${H(2)}, ${H(3)} cannot tell which release a host serves`,
+    );
+    expect(r.stderr).toMatch(
+      /set health\.releaseHeader or health\.releaseField for it, e\.g\. at .*inventory\.yaml:\d+/,
+    );
     expect(await kv.revision()).toBe(before);
   });
 
@@ -107,8 +122,20 @@ describe('sync and restart', { timeout: 120_000 }, () => {
   });
 
   it('exits 3 naming the holder when another run holds the cluster lock, and touches no pool key', async () => {
-    const holder = { user: 'alice', machine: 'deploy1', pid: 4242, command: 'rollout sync', runId: 'r-other', startedAt: new Date().toISOString(), reason: 'deploying 1.46.0-wmf.3' };
-    const locks = await acquireLocks(kv, [{ dc: 'eqiad', cluster: 'appserver' }], holder, { sleep: realSleep, now: () => Date.now(), ttlSeconds: 30 });
+    const holder = {
+      user: 'alice',
+      machine: 'deploy1',
+      pid: 4242,
+      command: 'rollout sync',
+      runId: 'r-other',
+      startedAt: new Date().toISOString(),
+      reason: 'deploying 1.46.0-wmf.3',
+    };
+    const locks = await acquireLocks(kv, [{ dc: 'eqiad', cluster: 'appserver' }], holder, {
+      sleep: realSleep,
+      now: () => Date.now(),
+      ttlSeconds: 30,
+    });
     try {
       const r = await cli('sync', '--dc', 'eqiad');
       expectExit(r, 3);
@@ -135,13 +162,36 @@ describe('recover', { timeout: 120_000 }, () => {
   });
 
   it('without --yes and without a terminal, shows what a dead run left and changes nothing', async () => {
-    const holder = { user: 'alice', machine: 'deploy1', pid: 4242, command: 'rollout sync', runId: 'r-dead', startedAt: '2026-11-24T19:00:00.000Z', reason: 'deploy' };
-    const journal = await createJournal(kv, { runId: 'r-dead', holder, command: 'rollout sync', emergency: false, startedAt: holder.startedAt, lease: '0' });
+    const holder = {
+      user: 'alice',
+      machine: 'deploy1',
+      pid: 4242,
+      command: 'rollout sync',
+      runId: 'r-dead',
+      startedAt: '2026-11-24T19:00:00.000Z',
+      reason: 'deploy',
+    };
+    const journal = await createJournal(kv, {
+      runId: 'r-dead',
+      holder,
+      command: 'rollout sync',
+      emergency: false,
+      startedAt: holder.startedAt,
+      lease: '0',
+    });
     const key = poolKey('eqiad', 'appserver', H(1));
     const prior = await valueOf(kv, 'eqiad', 'appserver', H(1));
     await seed(kv, 'eqiad', 'appserver', { [H(1)]: { pooled: 'no', weight: 10 } });
     const written = await kv.get(`/conftool/v1/pools/eqiad/appserver/php-fpm/${H(1)}`);
-    await journal.record({ key, prior: prior as { pooled: 'yes'; weight: number }, priorRevision: 1, phase: 'restart', wroteRevision: written?.modRevision ?? 0, wroteValue: { pooled: 'no', weight: 10 }, updatedAt: holder.startedAt });
+    await journal.record({
+      key,
+      prior: prior as { pooled: 'yes'; weight: number },
+      priorRevision: 1,
+      phase: 'restart',
+      wroteRevision: written?.modRevision ?? 0,
+      wroteValue: { pooled: 'no', weight: 10 },
+      updatedAt: holder.startedAt,
+    });
     const before = await kv.revision();
     const r = await cli('recover');
     expectExit(r, 0);

@@ -11,11 +11,15 @@ let inventory: string;
 
 beforeAll(() => {
   ({ dir, remove } = scratch());
-  inventory = writeFile(dir, 'inventory.yaml', inventoryYaml(CLOSED, [
-    { dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1008].eqiad.wmnet' },
-    { dc: 'eqiad', name: 'api', hosts: 'mw[1101-1104].eqiad.wmnet' },
-    { dc: 'codfw', name: 'appserver', hosts: 'mw[2001-2004].codfw.wmnet' },
-  ]));
+  inventory = writeFile(
+    dir,
+    'inventory.yaml',
+    inventoryYaml(CLOSED, [
+      { dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1008].eqiad.wmnet' },
+      { dc: 'eqiad', name: 'api', hosts: 'mw[1101-1104].eqiad.wmnet' },
+      { dc: 'codfw', name: 'appserver', hosts: 'mw[2001-2004].codfw.wmnet' },
+    ]),
+  );
 });
 afterAll(() => remove());
 
@@ -23,7 +27,17 @@ describe('usage errors', { timeout: 120_000 }, () => {
   it('prints help and exits 0 with --help', async () => {
     const r = await rollout(['--help']);
     expectExit(r, 0);
-    for (const command of ['sync', 'restart <cluster> <dc>', 'plan [cluster] [dc]', 'status', 'depool', 'pool', 'recover', 'lb-agent']) expect(r.stdout).toContain(command);
+    for (const command of [
+      'sync',
+      'restart <cluster> <dc>',
+      'plan [cluster] [dc]',
+      'status',
+      'depool',
+      'pool',
+      'recover',
+      'lb-agent',
+    ])
+      expect(r.stdout).toContain(command);
   });
 
   it('exits 2 naming an unknown command', async () => {
@@ -54,26 +68,33 @@ describe('usage errors', { timeout: 120_000 }, () => {
   });
 
   it('reads the inventory named by ROLLOUT_INVENTORY when there is no -i', async () => {
-    const r = await rollout(['plan', '--offline', 'api', 'eqiad'], { cwd: dir, env: { ROLLOUT_INVENTORY: 'inventory.yaml' } });
+    const r = await rollout(['plan', '--offline', 'api', 'eqiad'], {
+      cwd: dir,
+      env: { ROLLOUT_INVENTORY: 'inventory.yaml' },
+    });
     expectExit(r, 0);
     expect(r.stdout).toContain('mw1101.eqiad.wmnet');
   });
 
   it('reports every error of an inventory with file:line, and exits 2', async () => {
-    const bad = writeFile(dir, 'bad.yaml', [
-      'etcd:',
-      `  endpoints: [${CLOSED}]`,
-      'defaults:',
-      '  weight: heavy',
-      '  batch: { size: ten }',
-      'datacenters:',
-      '  eqiad:',
-      '    clusters:',
-      '      appserver:',
-      '        hosts: ["mw[1001-1004].eqiad.wmnet"]',
-      '        frobnicate: 3',
-      '',
-    ].join('\n'));
+    const bad = writeFile(
+      dir,
+      'bad.yaml',
+      [
+        'etcd:',
+        `  endpoints: [${CLOSED}]`,
+        'defaults:',
+        '  weight: heavy',
+        '  batch: { size: ten }',
+        'datacenters:',
+        '  eqiad:',
+        '    clusters:',
+        '      appserver:',
+        '        hosts: ["mw[1001-1004].eqiad.wmnet"]',
+        '        frobnicate: 3',
+        '',
+      ].join('\n'),
+    );
     const r = await rollout(['plan', '--offline', '-i', bad]);
     expectExit(r, 2);
     expect(r.stderr).toContain(`3 errors in ${bad}`);
@@ -113,8 +134,14 @@ describe('plan --offline', { timeout: 120_000 }, () => {
   it('prints one JSON document with every batch as a list of host names', async () => {
     const r = await rollout(['plan', '--offline', '--json', '-i', inventory]);
     expectExit(r, 0);
-    const plan = JSON.parse(r.stdout) as { clusters: { dc: string; cluster: string; batches: { hosts: unknown[] }[] }[] };
-    expect(plan.clusters.map((c) => `${c.cluster}@${c.dc}`)).toEqual(['appserver@eqiad', 'api@eqiad', 'appserver@codfw']);
+    const plan = JSON.parse(r.stdout) as {
+      clusters: { dc: string; cluster: string; batches: { hosts: unknown[] }[] }[];
+    };
+    expect(plan.clusters.map((c) => `${c.cluster}@${c.dc}`)).toEqual([
+      'appserver@eqiad',
+      'api@eqiad',
+      'appserver@codfw',
+    ]);
     for (const cluster of plan.clusters) {
       expect(cluster.batches.length).toBeGreaterThan(0);
       for (const batch of cluster.batches) for (const host of batch.hosts) expect(typeof host).toBe('string');
@@ -138,7 +165,10 @@ describe('plan --offline', { timeout: 120_000 }, () => {
   });
 
   it('takes several datacenters repeated or comma-separated', async () => {
-    for (const args of [['--dc', 'eqiad', '--dc', 'codfw'], ['--dc', 'eqiad,codfw']]) {
+    for (const args of [
+      ['--dc', 'eqiad', '--dc', 'codfw'],
+      ['--dc', 'eqiad,codfw'],
+    ]) {
       const r = await rollout(['plan', ...args, '--cluster', 'appserver', '--offline', '--json', '-i', inventory]);
       const plan = JSON.parse(r.stdout) as { clusters: { dc: string; cluster: string }[] };
       expect(plan.clusters.map((c) => `${c.cluster}@${c.dc}`)).toEqual(['appserver@eqiad', 'appserver@codfw']);
@@ -146,7 +176,17 @@ describe('plan --offline', { timeout: 120_000 }, () => {
   });
 
   it('takes --batch-size over the inventory', async () => {
-    const r = await rollout(['plan', 'appserver', 'eqiad', '--offline', '--json', '--batch-size', '4', '-i', inventory]);
+    const r = await rollout([
+      'plan',
+      'appserver',
+      'eqiad',
+      '--offline',
+      '--json',
+      '--batch-size',
+      '4',
+      '-i',
+      inventory,
+    ]);
     expectExit(r, 0);
     const plan = JSON.parse(r.stdout) as { clusters: { batches: { hosts: string[] }[] }[] };
     expect(plan.clusters[0]?.batches.map((b) => b.hosts.length)).toEqual([4, 4]);
@@ -166,7 +206,16 @@ describe('etcd unreachable', { timeout: 120_000 }, () => {
   it('exits 5 for plan and depool too, and names the --etcd endpoint that overrides the inventory', async () => {
     const plan = await rollout(['plan', '-i', inventory]);
     expectExit(plan, 5);
-    const depool = await rollout(['depool', 'mw1001.eqiad.wmnet', '--reason', 'x', '-i', inventory, '--etcd', 'http://127.0.0.1:2']);
+    const depool = await rollout([
+      'depool',
+      'mw1001.eqiad.wmnet',
+      '--reason',
+      'x',
+      '-i',
+      inventory,
+      '--etcd',
+      'http://127.0.0.1:2',
+    ]);
     expectExit(depool, 5);
     expect(depool.stderr).toContain('http://127.0.0.1:2');
     expect(hasStack(depool.stderr)).toBe(false);

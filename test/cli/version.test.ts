@@ -18,7 +18,11 @@ describe('rollout --version', { timeout: 60_000 }, () => {
     expect(built.commit).toBe(commit); // dist/ is stale otherwise: run `npm run build`
     const r = await rollout(['--version']);
     expectExit(r, 0);
-    expect(r.stdout).toMatch(new RegExp(`^rollout ${pkg.version.replace(/\./g, '\\.')} \\(commit ${commit}(, with uncommitted changes)?\\)\\n$`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^rollout ${pkg.version.replace(/\./g, '\\.')} \\(commit ${commit}(, with uncommitted changes)?\\)\\n$`,
+      ),
+    );
     expect((await rollout(['-V'])).stdout).toBe(r.stdout);
   });
 
@@ -33,7 +37,12 @@ describe('rollout --version', { timeout: 60_000 }, () => {
     fs.copyFileSync(path.join(ROOT, 'scripts', 'build-info.mjs'), path.join(dir, 'scripts', 'build-info.mjs'));
     fs.mkdirSync(path.join(dir, 'nodebin'));
     fs.symlinkSync(process.execPath, path.join(dir, 'nodebin', 'node'));
-    execFileSync(process.execPath, [path.join(dir, 'scripts', 'build-info.mjs')], { env: { PATH: path.join(dir, 'nodebin') } });
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'dist', 'build-info.json'), 'utf8'))).toMatchObject({ commit: null, dirty: false });
+    execFileSync(process.execPath, [path.join(dir, 'scripts', 'build-info.mjs')], {
+      env: { PATH: path.join(dir, 'nodebin') },
+    });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'dist', 'build-info.json'), 'utf8'))).toMatchObject({
+      commit: null,
+      dirty: false,
+    });
   });
 });

@@ -32,7 +32,10 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
     });
 
     async function conflictOf(promise: Promise<unknown>): Promise<string> {
-      const error = await promise.then(() => null, (e: unknown) => e);
+      const error = await promise.then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(isRolloutError(error, 'E_POOL_CONFLICT')).toBe(true);
       return (error as Error).message;
     }
@@ -44,7 +47,8 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
         events,
         resyncs,
         async until(n) {
-          for (let i = 0; i < 500 && events.length + resyncs.length < n; i += 1) await new Promise((r) => setTimeout(r, 10));
+          for (let i = 0; i < 500 && events.length + resyncs.length < n; i += 1)
+            await new Promise((r) => setTimeout(r, 10));
         },
       };
     }
@@ -58,7 +62,13 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       const rev = await kv.put(`${p}a`, 'one');
       expect(rev).toBeGreaterThan(before);
       expect(await kv.revision()).toBe(rev);
-      expect(await kv.get(`${p}a`)).toEqual({ key: `${p}a`, value: 'one', modRevision: rev, createRevision: rev, lease: undefined });
+      expect(await kv.get(`${p}a`)).toEqual({
+        key: `${p}a`,
+        value: 'one',
+        modRevision: rev,
+        createRevision: rev,
+        lease: undefined,
+      });
     });
 
     it('keeps the create revision and moves the mod revision on overwrite', async () => {
@@ -73,7 +83,10 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       await kv.put(`${p}a/1`, 'y');
       await kv.put(`${p}b/1`, 'z');
       await kv.put(`${p}bb`, 'outside');
-      expect((await kv.list(`${p}b/`)).map((e) => [e.key, e.value])).toEqual([[`${p}b/1`, 'z'], [`${p}b/2`, 'x']]);
+      expect((await kv.list(`${p}b/`)).map((e) => [e.key, e.value])).toEqual([
+        [`${p}b/1`, 'z'],
+        [`${p}b/2`, 'x'],
+      ]);
       expect(await kv.list(`${p}none/`)).toEqual([]);
     });
 
@@ -120,9 +133,25 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       const a = await kv.put(`${p}c/a`, 'yes');
       await kv.put(`${p}c/b`, 'yes');
       const read = await kv.range(`${p}c/`);
-      const rev = await kv.txn({ keys: [{ key: `${p}c/a`, modRevision: a }, { key: `${p}c/new`, modRevision: 0 }], unchangedSince: [{ prefix: `${p}c/`, revision: read.revision }] },
-        [{ key: `${p}c/a`, value: 'no' }, { key: `${p}c/new`, value: 'created' }, { key: `${p}elsewhere`, value: 'x' }]);
-      expect([(await kv.get(`${p}c/a`))?.modRevision, (await kv.get(`${p}c/new`))?.modRevision, (await kv.get(`${p}elsewhere`))?.modRevision]).toEqual([rev, rev, rev]);
+      const rev = await kv.txn(
+        {
+          keys: [
+            { key: `${p}c/a`, modRevision: a },
+            { key: `${p}c/new`, modRevision: 0 },
+          ],
+          unchangedSince: [{ prefix: `${p}c/`, revision: read.revision }],
+        },
+        [
+          { key: `${p}c/a`, value: 'no' },
+          { key: `${p}c/new`, value: 'created' },
+          { key: `${p}elsewhere`, value: 'x' },
+        ],
+      );
+      expect([
+        (await kv.get(`${p}c/a`))?.modRevision,
+        (await kv.get(`${p}c/new`))?.modRevision,
+        (await kv.get(`${p}elsewhere`))?.modRevision,
+      ]).toEqual([rev, rev, rev]);
       expect((await kv.get(`${p}c/a`))?.value).toBe('no');
     });
 
@@ -130,11 +159,17 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       await kv.put(`${p}c/a`, 'yes');
       const read = await kv.range(`${p}c/`);
       await kv.put(`${p}c/z`, 'created by someone else');
-      await conflictOf(kv.txn({ unchangedSince: [{ prefix: `${p}c/`, revision: read.revision }] }, [{ key: `${p}c/a`, value: 'no' }]));
+      await conflictOf(
+        kv.txn({ unchangedSince: [{ prefix: `${p}c/`, revision: read.revision }] }, [{ key: `${p}c/a`, value: 'no' }]),
+      );
       expect((await kv.get(`${p}c/a`))?.value).toBe('yes');
       const again = await kv.range(`${p}c/`);
       await kv.put(`${p}c/a`, 'changed');
-      await conflictOf(kv.txn({ unchangedSince: [{ prefix: `${p}c/`, revision: again.revision }] }, [{ key: `${p}other`, value: 'x' }]));
+      await conflictOf(
+        kv.txn({ unchangedSince: [{ prefix: `${p}c/`, revision: again.revision }] }, [
+          { key: `${p}other`, value: 'x' },
+        ]),
+      );
       expect(await kv.get(`${p}other`)).toBeNull();
     });
 
@@ -142,7 +177,17 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       const a = await kv.put(`${p}k/a`, '1');
       const b = await kv.put(`${p}k/b`, '1');
       await kv.put(`${p}k/b`, '2');
-      await conflictOf(kv.txn({ keys: [{ key: `${p}k/a`, modRevision: a }, { key: `${p}k/b`, modRevision: b }] }, [{ key: `${p}k/a`, value: 'x' }]));
+      await conflictOf(
+        kv.txn(
+          {
+            keys: [
+              { key: `${p}k/a`, modRevision: a },
+              { key: `${p}k/b`, modRevision: b },
+            ],
+          },
+          [{ key: `${p}k/a`, value: 'x' }],
+        ),
+      );
       expect((await kv.get(`${p}k/a`))?.value).toBe('1');
     });
 
@@ -187,7 +232,10 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
     it('watches puts and deletes under a prefix in revision order, from after a given revision', async () => {
       const start = await kv.put(`${p}w/before`, 'old');
       const c = collector();
-      const watch = await kv.watch(`${p}w/`, start, { onEvent: (e) => c.events.push(e), onResync: (r) => c.resyncs.push(r) });
+      const watch = await kv.watch(`${p}w/`, start, {
+        onEvent: (e) => c.events.push(e),
+        onResync: (r) => c.resyncs.push(r),
+      });
       const r1 = await kv.put(`${p}w/a`, '1');
       await kv.put(`${p}elsewhere`, 'ignored');
       const r2 = await kv.put(`${p}w/a`, '2');
@@ -195,7 +243,11 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       await c.until(3);
       await watch.close();
       expect(c.resyncs).toEqual([]);
-      expect(c.events.map((e) => (e.type === 'put' ? ['put', e.entry.key, e.entry.value, e.entry.modRevision] : ['delete', e.key]))).toEqual([
+      expect(
+        c.events.map((e) =>
+          e.type === 'put' ? ['put', e.entry.key, e.entry.value, e.entry.modRevision] : ['delete', e.key],
+        ),
+      ).toEqual([
         ['put', `${p}w/a`, '1', r1],
         ['put', `${p}w/a`, '2', r2],
         ['delete', `${p}w/a`],
@@ -208,7 +260,10 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       const r1 = await kv.put(`${p}h/a`, '1');
       const r2 = await kv.put(`${p}h/b`, '2');
       const c = collector();
-      const watch = await kv.watch(`${p}h/`, r1 - 1, { onEvent: (e) => c.events.push(e), onResync: (r) => c.resyncs.push(r) });
+      const watch = await kv.watch(`${p}h/`, r1 - 1, {
+        onEvent: (e) => c.events.push(e),
+        onResync: (r) => c.resyncs.push(r),
+      });
       await c.until(2);
       await watch.close();
       expect(c.events.map((e) => (e.type === 'put' ? e.entry.modRevision : -1))).toEqual([r1, r2]);
@@ -218,7 +273,10 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       const lease = await kv.grantLease(10);
       await kv.put(`${p}l/a`, 'x', { lease });
       const c = collector();
-      const watch = await kv.watch(`${p}l/`, await kv.revision(), { onEvent: (e) => c.events.push(e), onResync: (r) => c.resyncs.push(r) });
+      const watch = await kv.watch(`${p}l/`, await kv.revision(), {
+        onEvent: (e) => c.events.push(e),
+        onResync: (r) => c.resyncs.push(r),
+      });
       await lease.revoke();
       await c.until(1);
       await watch.close();
@@ -231,7 +289,10 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
       await kv.put(`${p}c/a`, '3');
       await h.compact();
       const c = collector();
-      const watch = await kv.watch(`${p}c/`, 1, { onEvent: (e) => c.events.push(e), onResync: (r) => c.resyncs.push(r) });
+      const watch = await kv.watch(`${p}c/`, 1, {
+        onEvent: (e) => c.events.push(e),
+        onResync: (r) => c.resyncs.push(r),
+      });
       await c.until(1);
       await watch.close();
       expect(c.resyncs).toHaveLength(1);
@@ -240,7 +301,10 @@ export function kvContract(name: string, setup: () => Promise<KvHarness>): void 
 
     it('stops delivering events after a watch is closed', async () => {
       const c = collector();
-      const watch = await kv.watch(`${p}s/`, await kv.revision(), { onEvent: (e) => c.events.push(e), onResync: (r) => c.resyncs.push(r) });
+      const watch = await kv.watch(`${p}s/`, await kv.revision(), {
+        onEvent: (e) => c.events.push(e),
+        onResync: (r) => c.resyncs.push(r),
+      });
       await watch.close();
       await kv.put(`${p}s/a`, '1');
       await new Promise((r) => setTimeout(r, 200));

@@ -76,7 +76,9 @@ export function transportContract(name: string, setup: () => Promise<TransportFi
       const target = fx.target();
       const controller = new AbortController();
       setTimeout(() => controller.abort(new Error('operator pressed ^C')), 200);
-      const error = await rejection(fx.transport.exec(target, CONTRACT_COMMANDS.slow, { timeoutMs: 60_000, signal: controller.signal }));
+      const error = await rejection(
+        fx.transport.exec(target, CONTRACT_COMMANDS.slow, { timeoutMs: 60_000, signal: controller.signal }),
+      );
       expect(isRolloutError(error, 'E_INTERRUPTED')).toBe(true);
       expect(error).toMatchObject({ host: target.host });
     });
@@ -90,7 +92,13 @@ export function transportContract(name: string, setup: () => Promise<TransportFi
     });
 
     it('runs twenty commands in parallel, each with its own result', async () => {
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => fx.transport.exec(fx.target(), i % 2 === 0 ? CONTRACT_COMMANDS.hello : CONTRACT_COMMANDS.failing, { timeoutMs: 60_000 })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          fx.transport.exec(fx.target(), i % 2 === 0 ? CONTRACT_COMMANDS.hello : CONTRACT_COMMANDS.failing, {
+            timeoutMs: 60_000,
+          }),
+        ),
+      );
       results.forEach((result, i) => expect(result.exitCode).toBe(i % 2 === 0 ? 0 : 3));
     });
   });

@@ -5,16 +5,30 @@ import { NETS } from '../support/nets.js';
 import { events, loadAll, pids, rollout } from './helpers.js';
 import { useSandbox } from './use-sandbox.js';
 
-const fx = useSandbox('canary', { dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 4, net: NETS.canary, sshBasePort: 2760, release: 'r1' }, (doc, sandbox) => {
-  doc.setIn(['datacenters', 'eqiad', 'clusters', 'appserver', 'canary'], doc.createNode({
-    batch: 1,
-    soakSeconds: 8,
-    gate: { haproxyStats: { socket: sandbox.haproxy.socket, backend: '{dc}_{cluster}', maxErrorRatio: 0.05, maxIncrease: 0.02, minRequests: 50 } },
-  }));
-});
+const fx = useSandbox(
+  'canary',
+  { dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 4, net: NETS.canary, sshBasePort: 2760, release: 'r1' },
+  (doc, sandbox) => {
+    doc.setIn(
+      ['datacenters', 'eqiad', 'clusters', 'appserver', 'canary'],
+      doc.createNode({
+        batch: 1,
+        soakSeconds: 8,
+        gate: {
+          haproxyStats: {
+            socket: sandbox.haproxy.socket,
+            backend: '{dc}_{cluster}',
+            maxErrorRatio: 0.05,
+            maxIncrease: 0.02,
+            minRequests: 50,
+          },
+        },
+      }),
+    );
+  },
+);
 
 type Check = { gate: string; ok: boolean; detail: string; figures: Record<string, number> };
-
 
 describe('the canary gate on real HAProxy error rates', () => {
   it('stops after the canary batch of a release that fails 20% of requests: exit 1, the measured ratio, no other host restarted', async () => {
@@ -25,7 +39,10 @@ describe('the canary gate on real HAProxy error rates', () => {
     const r = await rollout(['sync', '--release', 'bad-20'], fx.inventory, 180_000);
     await load.stop();
     expectExit(r, 1);
-    const line = /canary gate FAILED, no further batch: haproxyStats FAILED: canaries (\d+\.\d+)% \((\d+)\/(\d+)\) 5xx[^\n]*/.exec(r.stdout);
+    const line =
+      /canary gate FAILED, no further batch: haproxyStats FAILED: canaries (\d+\.\d+)% \((\d+)\/(\d+)\) 5xx[^\n]*/.exec(
+        r.stdout,
+      );
     expect(line, r.stdout).not.toBeNull();
     const [ratio, responses] = [Number(line?.[1]) / 100, Number(line?.[3])];
     // 20% of the canary's responses, give or take the randomness of a few hundred requests.
@@ -37,7 +54,8 @@ describe('the canary gate on real HAProxy error rates', () => {
     expect(restarted).toHaveLength(1);
     expect(r.stdout).toMatch(new RegExp(`canaries ${restarted[0]} repooled: soaking 8s`));
     // The canary stays as it is, restarted and pooled; nothing is left depooled.
-    for (const e of await fx.kv.list('/conftool/v1/pools/eqiad/')) expect(JSON.parse(e.value), e.key).toMatchObject({ pooled: 'yes' });
+    for (const e of await fx.kv.list('/conftool/v1/pools/eqiad/'))
+      expect(JSON.parse(e.value), e.key).toMatchObject({ pooled: 'yes' });
     // The summary says the rest never started and shows the gate's figures.
     const summary = r.stdout.slice(r.stdout.lastIndexOf('exit 1'));
     expect(summary).toContain('not started: 3 hosts of appserver@eqiad');
@@ -65,7 +83,11 @@ describe('the canary gate on real HAProxy error rates', () => {
     await sandboxRelease('bad-20', [], { dir: fx.sandbox.dir });
     const r = await rollout(['sync', '--release', 'bad-20', '--skip-canary-gate', '--json'], fx.inventory, 180_000);
     expectExit(r, 0);
-    expect(events(r.stdout).filter((e) => e.event === 'canary.skipped').map((e) => e['reason'])).toEqual(['--skip-canary-gate']);
+    expect(
+      events(r.stdout)
+        .filter((e) => e.event === 'canary.skipped')
+        .map((e) => e['reason']),
+    ).toEqual(['--skip-canary-gate']);
     const logFile = /log: (.*)/.exec(r.stderr)?.[1] ?? '';
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(logFile, 'utf8')).toMatch(/canary gate skipped \(--skip-canary-gate\)/);

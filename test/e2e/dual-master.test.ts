@@ -19,18 +19,29 @@ let inventory: string;
 let kv: Kv;
 
 const poolKey = (h: SandboxHost): string => `/conftool/v1/pools/${h.dc}/${h.cluster}/php-fpm/${h.name}`;
-const revisions = (): Promise<(number | undefined)[]> => Promise.all(sandbox.hosts.map(async (h) => (await kv.get(poolKey(h)))?.modRevision));
-const first = (): SandboxHost => sandbox.hosts[0] ?? (() => { throw new Error('no host'); })();
+const revisions = (): Promise<(number | undefined)[]> =>
+  Promise.all(sandbox.hosts.map(async (h) => (await kv.get(poolKey(h)))?.modRevision));
+const first = (): SandboxHost =>
+  sandbox.hosts[0] ??
+  (() => {
+    throw new Error('no host');
+  })();
 
 /** Requests that stay in flight for `ms` on whatever master serves the host's public URL now; resolves their statuses. */
-function longRequests(h: SandboxHost, count: number, ms: number): { done: Promise<number[]>; finishedAt: () => number } {
+function longRequests(
+  h: SandboxHost,
+  count: number,
+  ms: number,
+): { done: Promise<number[]>; finishedAt: () => number } {
   let finished = 0;
-  const done = Promise.all(Array.from({ length: count }, async () => {
-    const res = await fetch(`${h.httpUrl}?sleep=${ms}`).catch(() => undefined);
-    await res?.text();
-    finished = Date.now();
-    return res?.status ?? 0;
-  }));
+  const done = Promise.all(
+    Array.from({ length: count }, async () => {
+      const res = await fetch(`${h.httpUrl}?sleep=${ms}`).catch(() => undefined);
+      await res?.text();
+      finished = Date.now();
+      return res?.status ?? 0;
+    }),
+  );
   return { done, finishedAt: () => finished };
 }
 
@@ -45,7 +56,17 @@ function idleTimeoutInventory(seconds: number): string {
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-dm-'));
-  sandbox = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 3, net: NETS.dualMaster, sshBasePort: 2730, release: 'r1', strategy: 'dual-master', agents: false });
+  sandbox = await sandboxUp({
+    dir,
+    dcs: ['eqiad'],
+    clusters: ['appserver'],
+    hostsPerCluster: 3,
+    net: NETS.dualMaster,
+    sshBasePort: 2730,
+    release: 'r1',
+    strategy: 'dual-master',
+    agents: false,
+  });
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-dm-work-'));
   inventory = path.join(work, 'dual.yaml');
   writeTestInventory(sandbox, inventory);
@@ -109,7 +130,9 @@ describe('restart.strategy: dual-master on a real sandbox fleet under load', () 
     expectExit(second, 1);
     const failed = events(second.stdout).find((e) => e['event'] === 'host.failed');
     expect(failed).toMatchObject({ host: h.name, step: 'drain', code: 'E_DORMANT_BUSY', depooled: false });
-    expect(String(failed?.['reason'])).toMatch(/dormant master [AB] still serves 2 request\(s\) of its previous term after 1s: not restarted/);
+    expect(String(failed?.['reason'])).toMatch(
+      /dormant master [AB] still serves 2 request\(s\) of its previous term after 1s: not restarted/,
+    );
     expect(await inFlight.done).toEqual([200, 200]);
     expect((await served(h))?.masterPid).toBe(serving);
     expect(await revisions()).toEqual(written);

@@ -21,7 +21,15 @@ let kv: Kv;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-e2e3-'));
-  sandbox = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 4, net: NETS.etcdCluster, release: 'r1', etcdMembers: 3 });
+  sandbox = await sandboxUp({
+    dir,
+    dcs: ['eqiad'],
+    clusters: ['appserver'],
+    hostsPerCluster: 4,
+    net: NETS.etcdCluster,
+    release: 'r1',
+    etcdMembers: 3,
+  });
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-e2e3-work-'));
   inventory = path.join(work, 'e2e.yaml');
   writeTestInventory(sandbox, inventory);
@@ -37,7 +45,11 @@ afterAll(async () => {
 
 /** The member that leads the cluster now, by `etcdctl endpoint status`. */
 function leader(): SandboxState['etcd']['members'][number] {
-  const out = execFileSync('/usr/bin/etcdctl', ['--endpoints', sandbox.etcd.endpoints.join(','), 'endpoint', 'status', '-w', 'json'], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' });
+  const out = execFileSync(
+    '/usr/bin/etcdctl',
+    ['--endpoints', sandbox.etcd.endpoints.join(','), 'endpoint', 'status', '-w', 'json'],
+    { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' },
+  );
   const status = JSON.parse(out) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
   const lead = status.find((s) => s.Status.header.member_id === s.Status.leader);
   const member = sandbox.etcd.members.find((m) => m.endpoint === lead?.Endpoint);

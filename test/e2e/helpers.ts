@@ -19,16 +19,33 @@ export interface CliResult {
 /** Runs the built CLI with the test inventory; never throws for a non-zero exit. */
 export function rollout(args: readonly string[], inventory: string, timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ROLLOUT_INVENTORY: inventory, XDG_STATE_HOME: path.dirname(inventory) }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error && typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : error ? null : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      {
+        env: { ...process.env, ROLLOUT_INVENTORY: inventory, XDG_STATE_HOME: path.dirname(inventory) },
+        timeout: timeoutMs,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        const code =
+          error && typeof (error as { code?: unknown }).code === 'number'
+            ? (error as { code: number }).code
+            : error
+              ? null
+              : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
 /** Starts the CLI in the background (for lock and SIGKILL scenarios). */
 export function spawnRollout(args: readonly string[], inventory: string): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ROLLOUT_INVENTORY: inventory, XDG_STATE_HOME: path.dirname(inventory) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ROLLOUT_INVENTORY: inventory, XDG_STATE_HOME: path.dirname(inventory) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export function exitOf(child: ChildProcess): Promise<number | null> {
@@ -40,7 +57,10 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
 
 /** The --json event stream of a run. */
 export function events(stdout: string): Record<string, unknown>[] {
-  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /**
@@ -72,7 +92,11 @@ export function loadAll(sandbox: SandboxState): { stop(): Promise<LoadResult> } 
   return loadAllBackends(sandbox, { concurrency: 4, maxSeconds: 300 });
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -30,7 +30,15 @@ let inventory: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-opc-'));
-  sandbox = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 4, net: NETS.opcache, sshBasePort: 2740, release: 'r1' });
+  sandbox = await sandboxUp({
+    dir,
+    dcs: ['eqiad'],
+    clusters: ['appserver'],
+    hostsPerCluster: 4,
+    net: NETS.opcache,
+    sshBasePort: 2740,
+    release: 'r1',
+  });
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-opc-work-'));
   inventory = path.join(work, 'opcache.yaml');
   writeTestInventory(sandbox, inventory);
@@ -44,15 +52,24 @@ afterAll(async () => {
 describe('--if-opcache-above on a real sandbox fleet', () => {
   it('depools and restarts only the two hosts whose opcache was filled above the threshold', async () => {
     const [a, b, ...rest] = sandbox.hosts.map((h) => h.name);
-    for (const name of [a, b]) expect((await fillOpcache(String(name), 60, { dir })).percent).toBeGreaterThanOrEqual(60);
+    for (const name of [a, b])
+      expect((await fillOpcache(String(name), 60, { dir })).percent).toBeGreaterThanOrEqual(60);
     const before = await pids(sandbox);
     const result = await rollout(['sync', '--if-opcache-above', '40%', '--json', '--reason', 'e2e'], inventory);
     expectExit(result, 0);
     const evs = events(result.stdout);
-    expect(evs.filter((e) => e['event'] === 'host.depooled').map((e) => e['host']).sort()).toEqual([a, b]);
+    expect(
+      evs
+        .filter((e) => e['event'] === 'host.depooled')
+        .map((e) => e['host'])
+        .sort(),
+    ).toEqual([a, b]);
     const skipped = evs.filter((e) => e['event'] === 'host.skipped');
     expect(skipped.map((e) => e['host']).sort()).toEqual(rest);
-    for (const e of skipped) expect(String(e['reason'])).toMatch(/^opcache \d+\.\d% used, not above the 40\.0% threshold: not depooled, not restarted$/);
+    for (const e of skipped)
+      expect(String(e['reason'])).toMatch(
+        /^opcache \d+\.\d% used, not above the 40\.0% threshold: not depooled, not restarted$/,
+      );
     const after = await pids(sandbox);
     for (const h of sandbox.hosts) {
       if (h.name === a || h.name === b) expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
@@ -64,7 +81,9 @@ describe('--if-opcache-above on a real sandbox fleet', () => {
     const blind = variant('blind', (doc) => doc.deleteIn(['defaults', 'restart', 'opcache']));
     const result = await rollout(['sync', '--if-opcache-above', '40%', '--reason', 'e2e'], blind);
     expectExit(result, 2);
-    expect(result.stderr).toMatch(/--if-opcache-above: mw\d+\.eqiad\.sandbox has no restart\.opcache\.url or restart\.opcache\.command/);
+    expect(result.stderr).toMatch(
+      /--if-opcache-above: mw\d+\.eqiad\.sandbox has no restart\.opcache\.url or restart\.opcache\.command/,
+    );
   }, 60_000);
 });
 
@@ -73,21 +92,39 @@ describe('the realpath cache on a real sandbox fleet', () => {
     // Every worker of every host resolves current/ once, so its realpath cache holds the r1 directory.
     await Promise.all(sandbox.hosts.flatMap((h) => Array.from({ length: 4 }, () => releaseFile(h.httpUrl, 300))));
     await sandboxRelease('r2', [], { dir });
-    for (const h of sandbox.hosts) expect(await releaseFile(h.httpUrl), `${h.name} right after the symlink swap`).toBe('r1');
+    for (const h of sandbox.hosts)
+      expect(await releaseFile(h.httpUrl), `${h.name} right after the symlink swap`).toBe('r1');
     const throughSymlink = (doc: ReturnType<typeof parseDocument>): void => {
-      doc.setIn(['defaults', 'health'], doc.createNode({ type: 'http', url: 'http://{address}:8080/release-file', releaseField: 'release', attempts: 3, interval: 1, timeout: 4, requestTimeout: 2 }));
+      doc.setIn(
+        ['defaults', 'health'],
+        doc.createNode({
+          type: 'http',
+          url: 'http://{address}:8080/release-file',
+          releaseField: 'release',
+          attempts: 3,
+          interval: 1,
+          timeout: 4,
+          requestTimeout: 2,
+        }),
+      );
     };
     // A "restart" that leaves the masters running (as a reload that keeps the workers' caches would).
     const noRestart = variant('no-restart', (doc) => {
       throughSymlink(doc);
       doc.setIn(['defaults', 'restart', 'emergencyCommand'], 'true');
     });
-    const stale = await rollout(['sync', '--emergency', '--yes', '--release', 'r2', '--json', '--reason', 'e2e'], noRestart);
+    const stale = await rollout(
+      ['sync', '--emergency', '--yes', '--release', 'r2', '--json', '--reason', 'e2e'],
+      noRestart,
+    );
     expectExit(stale, 1);
     const failed = events(stale.stdout).filter((e) => e['event'] === 'host.failed');
     expect(failed.length).toBeGreaterThan(0);
     for (const e of failed) expect(String(e['reason'])).toMatch(/serves release r1, expected r2 \(field release\)/);
-    const restarted = await rollout(['sync', '--release', 'r2', '--reason', 'e2e'], variant('through-symlink', throughSymlink));
+    const restarted = await rollout(
+      ['sync', '--release', 'r2', '--reason', 'e2e'],
+      variant('through-symlink', throughSymlink),
+    );
     expectExit(restarted, 0);
     for (const h of sandbox.hosts) expect(await releaseFile(h.httpUrl), h.name).toBe('r2');
   }, 180_000);

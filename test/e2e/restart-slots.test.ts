@@ -6,11 +6,22 @@ import { events, exitOf, pids, rollout, spawnRollout, until } from './helpers.js
 import { useSandbox } from './use-sandbox.js';
 
 // Two clusters of one datacenter and one service: the default scope (datacenter, service) is shared by both.
-const fx = useSandbox('slots', { dcs: ['eqiad'], clusters: ['appserver', 'api_appserver'], hostsPerCluster: 4, net: NETS.guards, sshBasePort: 2750, release: 'r1' }, (doc) => {
-  // Why: batches of 2 and a 3 s drain: each run alone would depool 2 hosts for seconds, so the two overlap.
-  doc.setIn(['defaults', 'batch'], doc.createNode({ size: 2 }));
-  doc.setIn(['defaults', 'drain'], doc.createNode({ mode: 'fixed', seconds: 3 }));
-});
+const fx = useSandbox(
+  'slots',
+  {
+    dcs: ['eqiad'],
+    clusters: ['appserver', 'api_appserver'],
+    hostsPerCluster: 4,
+    net: NETS.guards,
+    sshBasePort: 2750,
+    release: 'r1',
+  },
+  (doc) => {
+    // Why: batches of 2 and a 3 s drain: each run alone would depool 2 hosts for seconds, so the two overlap.
+    doc.setIn(['defaults', 'batch'], doc.createNode({ size: 2 }));
+    doc.setIn(['defaults', 'drain'], doc.createNode({ mode: 'fixed', seconds: 3 }));
+  },
+);
 
 /** Samples, until stopped, how many pool keys of eqiad are depooled and how many restart slots are granted. */
 function sampler(): { stop(): Promise<{ maxDepooled: number; maxSlots: number; samples: number }> } {
@@ -21,9 +32,18 @@ function sampler(): { stop(): Promise<{ maxDepooled: number; maxSlots: number; s
   const loop = (async () => {
     while (running) {
       const [pool, slots] = await Promise.all([fx.kv.list('/conftool/v1/pools/eqiad/'), listSlots(fx.kv)]);
-      maxDepooled = Math.max(maxDepooled, pool.filter((e) => (JSON.parse(e.value) as { pooled: string }).pooled === 'no').length);
+      maxDepooled = Math.max(
+        maxDepooled,
+        pool.filter((e) => (JSON.parse(e.value) as { pooled: string }).pooled === 'no').length,
+      );
       // Granted requests only: a waiting one has its key in the queue too.
-      maxSlots = Math.max(maxSlots, [...slots.values()].flat().filter((e) => e.granted).reduce((n, e) => n + e.weight, 0));
+      maxSlots = Math.max(
+        maxSlots,
+        [...slots.values()]
+          .flat()
+          .filter((e) => e.granted)
+          .reduce((n, e) => n + e.weight, 0),
+      );
       samples += 1;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -56,7 +76,9 @@ describe('the fleet-wide restart cap across runs', () => {
     const after = await pids(fx.sandbox);
     for (const h of fx.sandbox.hosts) expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
     expect(await fx.kv.list('/rollout/v1/slots/')).toEqual([]);
-    process.stdout.write(`restart slots e2e: max ${measured.maxDepooled} depooled, max ${measured.maxSlots} slots over ${measured.samples} samples\n`);
+    process.stdout.write(
+      `restart slots e2e: max ${measured.maxDepooled} depooled, max ${measured.maxSlots} slots over ${measured.samples} samples\n`,
+    );
   }, 240_000);
 
   it('refuses --max-concurrency 0 with exit 2 and changes nothing', async () => {

@@ -29,14 +29,28 @@ let pool: PoolStore;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-v2-'));
-  sandbox = await sandboxUp({ dir, dcs: ['eqiad', 'codfw'], clusters: ['appserver'], hostsPerCluster: 4, net: NETS.v2, sshBasePort: 2700, release: 'r1', poolApi: 'v2' });
+  sandbox = await sandboxUp({
+    dir,
+    dcs: ['eqiad', 'codfw'],
+    clusters: ['appserver'],
+    hostsPerCluster: 4,
+    net: NETS.v2,
+    sshBasePort: 2700,
+    release: 'r1',
+    poolApi: 'v2',
+  });
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-v2-work-'));
   inventory = path.join(work, 'v2.yaml');
   writeTestInventory(sandbox, inventory);
   kv = await connectEtcd(etcdSettings(sandbox.etcd.endpoint));
   client = createV2Client(etcdSettings(sandbox.etcd.endpoint));
   pool = createV2PoolStore(kv, client, '/conftool/v1/pools');
-  await until('two LB agents', async () => (await kv.list('/rollout/v1/lb/eqiad/agents/')).length > 0 && (await kv.list('/rollout/v1/lb/codfw/agents/')).length > 0);
+  await until(
+    'two LB agents',
+    async () =>
+      (await kv.list('/rollout/v1/lb/eqiad/agents/')).length > 0 &&
+      (await kv.list('/rollout/v1/lb/codfw/agents/')).length > 0,
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -46,16 +60,29 @@ afterAll(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 }, 60_000);
 
-const CONFTOOL = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'integration', 'pool', 'fixtures', 'conftool.py');
+const CONFTOOL = path.join(
+  path.dirname(new URL(import.meta.url).pathname),
+  '..',
+  'integration',
+  'pool',
+  'fixtures',
+  'conftool.py',
+);
 const run = promisify(execFile);
 
-const keyOf = (h: SandboxState['hosts'][number]) => ({ dc: h.dc, cluster: h.cluster, service: 'php-fpm', host: h.name });
+const keyOf = (h: SandboxState['hosts'][number]) => ({
+  dc: h.dc,
+  cluster: h.cluster,
+  service: 'php-fpm',
+  host: h.name,
+});
 
 describe('rollout on poolApi v2, on a real sandbox fleet under load', () => {
   it('keeps the pool keys on v2 only: the v3 keyspace holds none of them', async () => {
     expect(fs.readFileSync(inventory, 'utf8')).toContain('poolApi: v2');
     const snapshot = await pool.read(sandbox.hosts.map(keyOf));
-    for (const h of sandbox.hosts) expect(snapshot.get(poolKeyId(keyOf(h))), h.name).toMatchObject({ state: 'present', value: { pooled: 'yes' } });
+    for (const h of sandbox.hosts)
+      expect(snapshot.get(poolKeyId(keyOf(h))), h.name).toMatchObject({ state: 'present', value: { pooled: 'yes' } });
     expect(await kv.list('/conftool/')).toEqual([]);
   });
 
@@ -87,16 +114,32 @@ describe('rollout on poolApi v2, on a real sandbox fleet under load', () => {
     const doc = parseDocument(fs.readFileSync(inventory, 'utf8'));
     doc.setIn(['defaults', 'drain'], doc.createNode({ mode: 'fixed', seconds: 4 }));
     fs.writeFileSync(slow, doc.toString());
-    const child = spawnRollout(['sync', '--cluster', 'appserver', '--dc', 'eqiad', '--json', '--reason', 'e2e v2 conftool'], slow);
+    const child = spawnRollout(
+      ['sync', '--cluster', 'appserver', '--dc', 'eqiad', '--json', '--reason', 'e2e v2 conftool'],
+      slow,
+    );
     let stdout = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const eqiad = sandbox.hosts.filter((h) => h.dc === 'eqiad');
-    const depooled = await until('a depooled eqiad host', async () => {
-      const snapshot = await pool.read(eqiad.map(keyOf));
-      return eqiad.find((h) => { const e = snapshot.get(poolKeyId(keyOf(h))); return e?.state === 'present' && e.value.pooled === 'no'; });
-    }, 60_000);
+    const depooled = await until(
+      'a depooled eqiad host',
+      async () => {
+        const snapshot = await pool.read(eqiad.map(keyOf));
+        return eqiad.find((h) => {
+          const e = snapshot.get(poolKeyId(keyOf(h)));
+          return e?.state === 'present' && e.value.pooled === 'no';
+        });
+      },
+      60_000,
+    );
     // conftool's own write (a quorum read, then update()), while rollout drains the host.
-    await run('/usr/bin/python3', [CONFTOOL, sandbox.etcd.endpoint, 'write', `/conftool/v1/pools/${depooled.dc}/${depooled.cluster}/php-fpm/${depooled.name}`, '{"weight": 5}']);
+    await run('/usr/bin/python3', [
+      CONFTOOL,
+      sandbox.etcd.endpoint,
+      'write',
+      `/conftool/v1/pools/${depooled.dc}/${depooled.cluster}/php-fpm/${depooled.name}`,
+      '{"weight": 5}',
+    ]);
     await exitOf(child);
     const evs = events(stdout);
     const skipped = evs.filter((e) => e['event'] === 'host.repool-skipped');
@@ -104,7 +147,9 @@ describe('rollout on poolApi v2, on a real sandbox fleet under load', () => {
     expect(String(skipped[0]?.['reason'])).toContain('changed by someone else');
     const snapshot = await pool.read(eqiad.map(keyOf));
     for (const h of eqiad) {
-      expect(snapshot.get(poolKeyId(keyOf(h))), h.name).toMatchObject({ value: h === depooled ? { pooled: 'no', weight: 5 } : { pooled: 'yes' } });
+      expect(snapshot.get(poolKeyId(keyOf(h))), h.name).toMatchObject({
+        value: h === depooled ? { pooled: 'no', weight: 5 } : { pooled: 'yes' },
+      });
     }
     const back = snapshot.get(poolKeyId(keyOf(depooled)));
     if (back?.state === 'present') await pool.write(back, { pooled: 'yes', weight: 10 });

@@ -5,7 +5,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import { breakFpm, fixFpm, sandboxDown, sandboxRelease, sandboxUp, startSshd, stopSshd } from '../../scripts/lib/sandbox.mjs';
+import {
+  breakFpm,
+  fixFpm,
+  sandboxDown,
+  sandboxRelease,
+  sandboxUp,
+  startSshd,
+  stopSshd,
+} from '../../scripts/lib/sandbox.mjs';
 import type { SandboxHost, SandboxState } from '../../scripts/lib/sandbox.mjs';
 import type { Kv } from '../../src/kv/kv.js';
 import { connectEtcd } from '../../src/kv/etcd-kv.js';
@@ -25,7 +33,11 @@ let kv: Kv;
 let pool: PoolStore;
 
 const key = (h: SandboxHost) => ({ dc: h.dc, cluster: h.cluster, service: 'php-fpm', host: h.name });
-const host = (i: number): SandboxHost => sandbox.hosts[i] ?? (() => { throw new Error(`no host ${i}`); })();
+const host = (i: number): SandboxHost =>
+  sandbox.hosts[i] ??
+  (() => {
+    throw new Error(`no host ${i}`);
+  })();
 
 async function entry(h: SandboxHost): Promise<PoolEntry> {
   const e = (await pool.read([key(h)])).get(poolKeyId(key(h)));
@@ -58,7 +70,15 @@ function ssh(h: SandboxHost, command: string) {
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-e2e-'));
   // Why: a loopback net of its own, so the suite never meets a running default sandbox or another suite.
-  sandbox = await sandboxUp({ dir, dcs: ['eqiad', 'codfw'], clusters: ['appserver'], hostsPerCluster: 4, net: NETS.e2e, sshBasePort: 2600, release: 'r1' });
+  sandbox = await sandboxUp({
+    dir,
+    dcs: ['eqiad', 'codfw'],
+    clusters: ['appserver'],
+    hostsPerCluster: 4,
+    net: NETS.e2e,
+    sshBasePort: 2600,
+    release: 'r1',
+  });
   // Why: the sandbox dir holds only what the sandbox made (sandboxDown checks); our files live beside it.
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-e2e-work-'));
   inventory = path.join(work, 'e2e.yaml');
@@ -66,7 +86,12 @@ beforeAll(async () => {
   kv = await connectEtcd(etcdSettings(sandbox.etcd.endpoint));
   pool = createPoolStore(kv, '/conftool/v1/pools');
   // Both LB agents registered before any test relies on their confirmations.
-  await until('two LB agents', async () => (await kv.list('/rollout/v1/lb/eqiad/agents/')).length > 0 && (await kv.list('/rollout/v1/lb/codfw/agents/')).length > 0);
+  await until(
+    'two LB agents',
+    async () =>
+      (await kv.list('/rollout/v1/lb/eqiad/agents/')).length > 0 &&
+      (await kv.list('/rollout/v1/lb/codfw/agents/')).length > 0,
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -125,17 +150,29 @@ describe('rollout on a real sandbox fleet under load', () => {
 
   it('sync --emergency --yes restarts every master and writes no pool key; failed requests are counted', async () => {
     const before = await pids(sandbox);
-    const revisions = await Promise.all(sandbox.hosts.map(async (h) => { const e = await entry(h); return e.state === 'present' ? e.modRevision : -1; }));
+    const revisions = await Promise.all(
+      sandbox.hosts.map(async (h) => {
+        const e = await entry(h);
+        return e.state === 'present' ? e.modRevision : -1;
+      }),
+    );
     const load = loadAll(sandbox);
     const result = await rollout(['sync', '--emergency', '--yes', '--reason', 'e2e'], inventory);
     const traffic = await load.stop();
     expectExit(result, 0);
     const after = await pids(sandbox);
     for (const h of sandbox.hosts) expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
-    const now = await Promise.all(sandbox.hosts.map(async (h) => { const e = await entry(h); return e.state === 'present' ? e.modRevision : -1; }));
+    const now = await Promise.all(
+      sandbox.hosts.map(async (h) => {
+        const e = await entry(h);
+        return e.state === 'present' ? e.modRevision : -1;
+      }),
+    );
     expect(now).toEqual(revisions);
     // Recorded, not required to be 0: an emergency restart kills what is in flight.
-    console.log(`emergency under load: ${traffic.ok} served, ${traffic.failed} failed ${JSON.stringify(traffic.failures)}`);
+    console.log(
+      `emergency under load: ${traffic.ok} served, ${traffic.failed} failed ${JSON.stringify(traffic.failures)}`,
+    );
     expect(traffic.requests).toBeGreaterThan(0);
   }, 180_000);
 
@@ -197,7 +234,10 @@ describe('rollout on a real sandbox fleet under load', () => {
     expect(after.get(depooled.name)).not.toBe(before.get(depooled.name));
     expect(after.get(inactive.name)).toBe(before.get(inactive.name));
     expect(await entry(depooled)).toMatchObject({ modRevision: revNo.modRevision, value: { pooled: 'no' } });
-    expect(await entry(inactive)).toMatchObject({ modRevision: revInactive.modRevision, value: { pooled: 'inactive' } });
+    expect(await entry(inactive)).toMatchObject({
+      modRevision: revInactive.modRevision,
+      value: { pooled: 'inactive' },
+    });
   }, 180_000);
 
   it('a second sync while one runs exits 3 and names the holder', async () => {
@@ -238,15 +278,23 @@ describe('rollout on a real sandbox fleet under load', () => {
 
   it('after a sync killed with SIGKILL mid-batch, recover --yes repools every host the dead run depooled', async () => {
     const victim = spawnRollout(['sync', '--reason', 'to be killed'], inventory);
-    const depooled = await until('a depooled host', async () => {
-      for (const h of sandbox.hosts) if ((await pooled(h)) === 'no') return h;
-      return undefined;
-    }, 60_000);
+    const depooled = await until(
+      'a depooled host',
+      async () => {
+        for (const h of sandbox.hosts) if ((await pooled(h)) === 'no') return h;
+        return undefined;
+      },
+      60_000,
+    );
     victim.kill('SIGKILL');
     await exitOf(victim);
     expect(await pooled(depooled)).toBe('no');
     // The lock goes with its lease (10 s TTL); the journal stays for recover.
-    await until('the dead run\'s locks to expire', async () => (await kv.list('/rollout/v1/locks/')).length === 0, 30_000);
+    await until(
+      "the dead run's locks to expire",
+      async () => (await kv.list('/rollout/v1/locks/')).length === 0,
+      30_000,
+    );
     const status = await rollout(['status'], inventory);
     expect(status.stdout).toMatch(/died: run `rollout recover`/);
     // Within the grace after its last journal write, the dead run is left alone (it may still be finishing a step).
@@ -282,12 +330,18 @@ describe('rollout on a real sandbox fleet under load', () => {
     const exit = await code;
     expect([1, 5]).toContain(exit);
     expect(out).toMatch(/lost the cluster lock|etcd unreachable/);
-    await until('the run\'s locks to expire', async () => (await kv.list('/rollout/v1/locks/')).length === 0, 60_000);
+    await until("the run's locks to expire", async () => (await kv.list('/rollout/v1/locks/')).length === 0, 60_000);
     const recovered = await rollout(['recover', '--yes', '--grace', '0'], inventory);
     expectExit(recovered, 0);
     for (const h of sandbox.hosts) expect(await pooled(h), h.name).toBe('yes');
     expect(await kv.list('/rollout/v1/runs/')).toEqual([]);
     // The LB agents registered again after the freeze (the next run relies on them).
-    await until('two LB agents', async () => (await kv.list('/rollout/v1/lb/eqiad/agents/')).length > 0 && (await kv.list('/rollout/v1/lb/codfw/agents/')).length > 0, 60_000);
+    await until(
+      'two LB agents',
+      async () =>
+        (await kv.list('/rollout/v1/lb/eqiad/agents/')).length > 0 &&
+        (await kv.list('/rollout/v1/lb/codfw/agents/')).length > 0,
+      60_000,
+    );
   }, 240_000);
 });

@@ -19,7 +19,11 @@ export interface SandboxFixture {
 }
 
 /** Registers beforeAll/afterAll: sandbox up on its own net, the test inventory edited by `edit`, every LB agent registered. */
-export function useSandbox(name: string, options: SandboxUpOptions, edit: (doc: Document, sandbox: SandboxState) => void): SandboxFixture {
+export function useSandbox(
+  name: string,
+  options: SandboxUpOptions,
+  edit: (doc: Document, sandbox: SandboxState) => void,
+): SandboxFixture {
   const fx = {} as SandboxFixture;
   let dir: string | undefined;
   beforeAll(async () => {
@@ -32,7 +36,8 @@ export function useSandbox(name: string, options: SandboxUpOptions, edit: (doc: 
     edit(doc, fx.sandbox);
     fs.writeFileSync(fx.inventory, doc.toString());
     fx.kv = await connectEtcd(etcdSettings(fx.sandbox.etcd.endpoint));
-    for (const dc of fx.sandbox.dcs) await until(`the LB agent of ${dc}`, async () => (await fx.kv.list(`/rollout/v1/lb/${dc}/agents/`)).length > 0);
+    for (const dc of fx.sandbox.dcs)
+      await until(`the LB agent of ${dc}`, async () => (await fx.kv.list(`/rollout/v1/lb/${dc}/agents/`)).length > 0);
   }, 180_000);
   afterAll(async () => {
     await fx.kv?.close();

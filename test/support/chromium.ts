@@ -11,16 +11,29 @@ import zlib from 'node:zlib';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-function run(args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-'));
-  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions', `--user-data-dir=${profile}`, ...args];
+  const flags = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-extensions',
+    `--user-data-dir=${profile}`,
+    ...args,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(CHROMIUM, flags, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => { if (child.pid) process.kill(-child.pid, 'SIGKILL'); }, timeoutMs);
+    const timer = setTimeout(() => {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    }, timeoutMs);
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -31,8 +44,16 @@ function run(args: readonly string[], timeoutMs: number): Promise<{ code: number
 }
 
 /** Renders `file` to a PNG of `width`×`height` CSS pixels and returns the PNG's bytes. */
-export async function screenshot(file: string, out: string, size = { width: 1280, height: 1600 }, timeoutMs = 60_000): Promise<Buffer> {
-  const r = await run([`--window-size=${size.width},${size.height}`, `--screenshot=${out}`, `file://${file}`], timeoutMs);
+export async function screenshot(
+  file: string,
+  out: string,
+  size = { width: 1280, height: 1600 },
+  timeoutMs = 60_000,
+): Promise<Buffer> {
+  const r = await run(
+    [`--window-size=${size.width},${size.height}`, `--screenshot=${out}`, `file://${file}`],
+    timeoutMs,
+  );
   if (!fs.existsSync(out)) throw new Error(`chromium wrote no screenshot (exit ${r.code}): ${r.stderr.slice(-800)}`);
   return fs.readFileSync(out);
 }
@@ -78,7 +99,9 @@ export function distinctColours(png: Buffer): number {
       const b = previous[i]!;
       const c = i >= channels ? previous[i - channels]! : 0;
       const p = a + b - c;
-      const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const pa = Math.abs(p - a),
+        pb = Math.abs(p - b),
+        pc = Math.abs(p - c);
       const predictor = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][filter ?? 0] ?? 0;
       row[i] = (line[i]! + predictor) & 0xff;
     }

@@ -14,7 +14,9 @@ export function compileSrc(): string {
   fs.mkdirSync(path.join(root, 'node_modules', '.cache'), { recursive: true });
   const out = fs.mkdtempSync(path.join(root, 'node_modules', '.cache', 'rollout-src-'));
   fs.writeFileSync(path.join(out, 'package.json'), '{"type": "module"}\n');
-  const files = fs.readdirSync(path.join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  const files = fs
+    .readdirSync(path.join(root, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'));
   for (const file of files) {
     const source = fs.readFileSync(path.join(root, 'src', file), 'utf8');
     const { outputText } = ts.transpileModule(source, {

@@ -10,5 +10,8 @@ export function etcdSettings(endpoint: string, overrides: Partial<EtcdSettings> 
 
 /** Runs etcdctl (v3 API) against a test etcd, behind the adapter's back. */
 export function etcdctl(endpoint: string, ...args: string[]): string {
-  return execFileSync('/usr/bin/etcdctl', ['--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' });
+  return execFileSync('/usr/bin/etcdctl', ['--endpoints', endpoint, ...args], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+    encoding: 'utf8',
+  });
 }

@@ -31,7 +31,6 @@ export interface StartEtcdOptions {
 
 const BINARY = '/usr/bin/etcd';
 
-
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
@@ -47,11 +46,18 @@ async function healthy(endpoint: string, tls: TestTls | undefined): Promise<bool
   }
 }
 
-async function waitHealthy(child: ChildProcess, endpoint: string, logFile: string, tls: TestTls | undefined): Promise<void> {
+async function waitHealthy(
+  child: ChildProcess,
+  endpoint: string,
+  logFile: string,
+  tls: TestTls | undefined,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`etcd exited (${child.exitCode ?? child.signalCode}) before it was ready; log: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
+      throw new Error(
+        `etcd exited (${child.exitCode ?? child.signalCode}) before it was ready; log: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`,
+      );
     }
     if (await healthy(endpoint, tls)) return;
     await new Promise((r) => setTimeout(r, 100));
@@ -72,16 +78,31 @@ async function startOnce(host: string, withTls: boolean, enableV2: boolean): Pro
     throw error;
   }
   const endpoint = `${tls === undefined ? 'http' : 'https'}://${host}:${clientPort}`;
-  const tlsArgs = tls === undefined ? [] : ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth'];
+  const tlsArgs =
+    tls === undefined
+      ? []
+      : ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth'];
   const peer = `http://${host}:${peerPort}`;
   const log = fs.openSync(logFile, 'a');
   const child = spawn(
     BINARY,
     [
-      '--name', 'test', '--data-dir', dataDir,
-      '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `test=${peer}`, '--initial-cluster-state', 'new',
+      '--name',
+      'test',
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      endpoint,
+      '--advertise-client-urls',
+      endpoint,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `test=${peer}`,
+      '--initial-cluster-state',
+      'new',
       ...tlsArgs,
       ...(enableV2 ? ['--enable-v2=true'] : []),
     ],

@@ -23,7 +23,10 @@ const tail = (text: string, lines: number): string => text.trimEnd().split('\n')
 
 /** The `run.summary` line of a `--json` run, rendered as the terminal shows it; undefined without one. */
 function summaryOf(stdout: string): string | undefined {
-  const line = stdout.split('\n').reverse().find((l) => l.startsWith('{"event":"run.summary"'));
+  const line = stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{"event":"run.summary"'));
   if (!line) return undefined;
   try {
     return renderSummary(JSON.parse(line) as RunSummary);
@@ -46,7 +49,9 @@ function keepLog(stderr: string): string {
 /** Everything a reader needs to see why a run ended as it did. */
 export function explain(run: CliRun): string {
   const summary = summaryOf(run.stdout) ?? `stdout (end):\n${tail(run.stdout, 40)}`;
-  return [`rollout exited ${run.code}`, summary, `stderr (end):\n${tail(run.stderr, 20)}`, keepLog(run.stderr)].join('\n');
+  return [`rollout exited ${run.code}`, summary, `stderr (end):\n${tail(run.stderr, 20)}`, keepLog(run.stderr)].join(
+    '\n',
+  );
 }
 
 /** Asserts the exit code; only a mismatch pays for explain() (and keeps the log). */

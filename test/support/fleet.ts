@@ -10,7 +10,14 @@
  * assigned in this order: `yes`, then `no`, `inactive`, `missing`, `malformed`
  * (use `states` to place them yourself).
  */
-import type { Amount, ClusterSettings, HostSettings, Inventory, InventoryCluster, InventoryHost } from '../../src/inventory/types.js';
+import type {
+  Amount,
+  ClusterSettings,
+  HostSettings,
+  Inventory,
+  InventoryCluster,
+  InventoryHost,
+} from '../../src/inventory/types.js';
 import { poolKeyId } from '../../src/pool/types.js';
 import type { PoolEntry, PoolKey, PoolSnapshot } from '../../src/pool/types.js';
 
@@ -71,8 +78,19 @@ const DEFAULT_HOST_SETTINGS: HostSettings = {
     connectTimeoutSeconds: 5,
     acceptNewHostKeys: false,
   },
-  restart: { command: 'systemctl restart php8.2-fpm', emergencyCommand: 'systemctl kill-restart php8.2-fpm', timeoutSeconds: 30 },
-  drain: { mode: 'status', seconds: 5, timeoutSeconds: 15, statusUrl: 'http://{address}:8080/fpm-status?json', statusCommand: undefined, intervalSeconds: 1 },
+  restart: {
+    command: 'systemctl restart php8.2-fpm',
+    emergencyCommand: 'systemctl kill-restart php8.2-fpm',
+    timeoutSeconds: 30,
+  },
+  drain: {
+    mode: 'status',
+    seconds: 5,
+    timeoutSeconds: 15,
+    statusUrl: 'http://{address}:8080/fpm-status?json',
+    statusCommand: undefined,
+    intervalSeconds: 1,
+  },
   health: {
     type: 'http',
     url: 'http://{address}:8080/',
@@ -136,7 +154,10 @@ export function fleet(): Fleet {
   return builder;
 }
 
-function buildFleet(added: readonly { name: string; size: number; options: FleetClusterOptions }[]): { inventory: Inventory; snapshot: PoolSnapshot } {
+function buildFleet(added: readonly { name: string; size: number; options: FleetClusterOptions }[]): {
+  inventory: Inventory;
+  snapshot: PoolSnapshot;
+} {
   const dcNames = [...new Set(added.map((c) => c.options.dc ?? 'eqiad'))];
   const nextNumber = new Map(dcNames.map((dc, i) => [dc, (i + 1) * 1000 + 1]));
   const snapshot = new Map<string, PoolEntry>();
@@ -144,13 +165,21 @@ function buildFleet(added: readonly { name: string; size: number; options: Fleet
   const clusters = added.map(({ name, size, options }): InventoryCluster => {
     const dc = options.dc ?? 'eqiad';
     const states = statesFor(name, size, options);
-    if (options.names !== undefined && options.names.length !== size) throw new Error(`fleet: ${name}: ${options.names.length} names for ${size} hosts`);
+    if (options.names !== undefined && options.names.length !== size)
+      throw new Error(`fleet: ${name}: ${options.names.length} names for ${size} hosts`);
     const settings = hostSettings(options.settings);
     const clusterLine = line++;
     const hosts = states.map((state, i): InventoryHost => {
       const number = nextNumber.get(dc) ?? 1;
       nextNumber.set(dc, number + 1);
-      const host: InventoryHost = { name: options.names?.[i] ?? `mw${number}`, address: options.names?.[i] ?? `mw${number}`, dc, cluster: name, settings, source: { file: FILE, line: line++, col: 9 } };
+      const host: InventoryHost = {
+        name: options.names?.[i] ?? `mw${number}`,
+        address: options.names?.[i] ?? `mw${number}`,
+        dc,
+        cluster: name,
+        settings,
+        source: { file: FILE, line: line++, col: 9 },
+      };
       const key = poolKeyOfHost(host);
       snapshot.set(poolKeyId(key), entryFor(key, state, settings.weight, snapshot.size + 1));
       return host;
@@ -166,7 +195,17 @@ function buildFleet(added: readonly { name: string; size: number; options: Fleet
   const datacenters = dcNames.map((dc) => ({ name: dc, clusters: clusters.filter((c) => c.dc === dc) }));
   const inventory: Inventory = {
     file: FILE,
-    etcd: { endpoints: ['http://127.0.0.1:2379'], prefix: '/conftool/v1/pools', ca: undefined, cert: undefined, key: undefined, username: undefined, passwordEnv: undefined, dialTimeoutSeconds: 5, poolApi: 'v3' },
+    etcd: {
+      endpoints: ['http://127.0.0.1:2379'],
+      prefix: '/conftool/v1/pools',
+      ca: undefined,
+      cert: undefined,
+      key: undefined,
+      username: undefined,
+      passwordEnv: undefined,
+      dialTimeoutSeconds: 5,
+      poolApi: 'v3',
+    },
     run: { failureBudget: 1, parallelClusters: 1, sshConcurrency: 10, capacityWaitSeconds: 30 },
     datacenters,
   };
@@ -181,15 +220,28 @@ function statesFor(cluster: string, size: number, o: FleetClusterOptions): HostS
   const others = (o.inactive ?? 0) + (o.missing ?? 0) + (o.malformed ?? 0);
   const yes = o.pooled ?? size - others - (o.depooled ?? 0);
   const no = o.depooled ?? size - others - yes;
-  if (yes < 0 || no < 0 || yes + no + others !== size) throw new Error(`fleet: ${cluster}: states do not add up to ${size} hosts`);
+  if (yes < 0 || no < 0 || yes + no + others !== size)
+    throw new Error(`fleet: ${cluster}: states do not add up to ${size} hosts`);
   const repeat = (state: HostState, n: number): HostState[] => Array.from({ length: n }, () => state);
-  return [...repeat('yes', yes), ...repeat('no', no), ...repeat('inactive', o.inactive ?? 0), ...repeat('missing', o.missing ?? 0), ...repeat('malformed', o.malformed ?? 0)];
+  return [
+    ...repeat('yes', yes),
+    ...repeat('no', no),
+    ...repeat('inactive', o.inactive ?? 0),
+    ...repeat('missing', o.missing ?? 0),
+    ...repeat('malformed', o.malformed ?? 0),
+  ];
 }
 
 function entryFor(key: PoolKey, state: HostState, weight: number, modRevision: number): PoolEntry {
   if (state === 'missing') return { key, state: 'missing' };
   if (state === 'malformed') {
-    return { key, state: 'malformed', raw: '{"pooled":"maybe"}', reason: 'pooled: expected "yes", "no" or "inactive", got "maybe"', modRevision };
+    return {
+      key,
+      state: 'malformed',
+      raw: '{"pooled":"maybe"}',
+      reason: 'pooled: expected "yes", "no" or "inactive", got "maybe"',
+      modRevision,
+    };
   }
   return { key, state: 'present', value: { pooled: state, weight }, modRevision };
 }

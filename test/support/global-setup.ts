@@ -20,7 +20,9 @@ export async function teardown(): Promise<void> {
   if (!runDir) return;
   const left = processesMentioning(runDir);
   if (left.length > 0) {
-    process.stderr.write(`test teardown: stopping ${left.length} processes a test left running:\n${left.map((pid) => `  ${pid} ${cmdline(pid).slice(0, 160)}`).join('\n')}\n`);
+    process.stderr.write(
+      `test teardown: stopping ${left.length} processes a test left running:\n${left.map((pid) => `  ${pid} ${cmdline(pid).slice(0, 160)}`).join('\n')}\n`,
+    );
     await stopProcesses(left.map((pid) => ({ pid })));
   }
   fs.rmSync(runDir, { recursive: true, force: true });

@@ -23,11 +23,11 @@ export interface StartHaproxyOptions {
 
 const BINARY = '/usr/sbin/haproxy';
 
-
 function config(socket: string, port: number, backends: StartHaproxyOptions['backends']): string {
   const names = Object.keys(backends);
   for (const server of Object.values(backends).flat()) {
-    if (!server.address.startsWith('127.')) throw new Error(`test HAProxy only talks to loopback, not ${server.address}`);
+    if (!server.address.startsWith('127.'))
+      throw new Error(`test HAProxy only talks to loopback, not ${server.address}`);
   }
   return `global
   stats socket ${socket} mode 600 level admin
@@ -40,10 +40,14 @@ defaults
 frontend test
   bind 127.0.0.1:${port}
   default_backend ${names[0] ?? 'none'}
-${names.map((name) => `backend ${name}
+${names
+  .map(
+    (name) => `backend ${name}
   balance roundrobin
 ${(backends[name] ?? []).map((s) => `  server ${s.name} ${s.address} weight 10`).join('\n')}
-`).join('')}`;
+`,
+  )
+  .join('')}`;
 }
 
 function ask(socket: string, command: string): Promise<string> {

@@ -15,9 +15,16 @@ export interface KeyPair {
 
 export function keygen(path: string, type: KeyType, passphrase = ''): KeyPair {
   const bits = type === 'rsa' ? ['-b', '2048'] : [];
-  execFileSync('ssh-keygen', ['-q', '-t', type, ...bits, '-N', passphrase, '-C', `rollout-test-${type}`, '-f', path], { stdio: 'ignore' });
+  execFileSync('ssh-keygen', ['-q', '-t', type, ...bits, '-N', passphrase, '-C', `rollout-test-${type}`, '-f', path], {
+    stdio: 'ignore',
+  });
   const publicPath = `${path}.pub`;
-  return { privatePath: path, publicPath, publicLine: readFileSync(publicPath, 'utf8').trim(), fingerprint: sshKeygenFingerprint(publicPath) };
+  return {
+    privatePath: path,
+    publicPath,
+    publicLine: readFileSync(publicPath, 'utf8').trim(),
+    fingerprint: sshKeygenFingerprint(publicPath),
+  };
 }
 
 /** The fingerprint field of `ssh-keygen -lf FILE`. */

@@ -78,13 +78,20 @@ function runShell(command: string, stream: ServerChannel, state: ServerState): C
 
 type PublicKey = Exclude<ReturnType<typeof utils.parseKey>, Error>;
 
-function handleClient(client: Connection, user: string, allowed: readonly PublicKey[], options: SshServerOptions, state: ServerState): void {
+function handleClient(
+  client: Connection,
+  user: string,
+  allowed: readonly PublicKey[],
+  options: SshServerOptions,
+  state: ServerState,
+): void {
   client.on('authentication', (ctx) => {
     if (ctx.method !== 'publickey' || ctx.username !== user) return ctx.reject(['publickey']);
     const { key } = ctx;
     const match = allowed.find((k) => k.type === key.algo && key.data.equals(k.getPublicSSH()));
     if (match === undefined) return ctx.reject(['publickey']);
-    if (ctx.signature !== undefined && ctx.blob !== undefined && !match.verify(ctx.blob, ctx.signature, ctx.hashAlgo)) return ctx.reject(['publickey']);
+    if (ctx.signature !== undefined && ctx.blob !== undefined && !match.verify(ctx.blob, ctx.signature, ctx.hashAlgo))
+      return ctx.reject(['publickey']);
     return ctx.accept();
   });
   client.on('ready', () => {
@@ -145,7 +152,13 @@ export async function startSshServer(options: SshServerOptions = {}): Promise<Te
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, knownHostsLine([bracketed('127.0.0.1', port)], hostKey.publicLine));
   return {
-    address: '127.0.0.1', port, dir, user, hostKey, clientKey, knownHosts,
+    address: '127.0.0.1',
+    port,
+    dir,
+    user,
+    hostKey,
+    clientKey,
+    knownHosts,
     connections: () => connections,
     openConnections: () => open.size,
     execs: () => state.execs,

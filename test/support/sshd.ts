@@ -38,7 +38,6 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
-
 function tcpOpen(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: address, port });
@@ -86,12 +85,17 @@ async function startOnce(options: SshdOptions): Promise<Sshd> {
     rsa: keygen(join(dir, 'ssh_host_rsa_key'), 'rsa'),
   };
   const clientKey = keygen(join(dir, 'client_ed25519'), 'ed25519');
-  writeFileSync(join(dir, 'authorized_keys'), [clientKey.publicLine, ...(options.authorizedKeys ?? [])].join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'authorized_keys'),
+    [clientKey.publicLine, ...(options.authorizedKeys ?? [])].join('\n') + '\n',
+  );
   const port = await freePort(address);
   writeFileSync(join(dir, 'sshd_config'), config(dir, address, port, options.allowTcpForwarding === true));
   // Why: sshd refuses to start without its privilege-separation directory.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     log += chunk.toString('utf8');
@@ -109,8 +113,15 @@ async function startOnce(options: SshdOptions): Promise<Sshd> {
   }
   const pid = child.pid ?? -1;
   return {
-    address, port, dir, pid, user: userInfo().username, clientKey, hostKeys,
-    knownHostsLine: (names = [bracketed(address, port)], type = 'ed25519') => knownHostsLine(names, hostKeys[type].publicLine),
+    address,
+    port,
+    dir,
+    pid,
+    user: userInfo().username,
+    clientKey,
+    hostKeys,
+    knownHostsLine: (names = [bracketed(address, port)], type = 'ed25519') =>
+      knownHostsLine(names, hostKeys[type].publicLine),
     log: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

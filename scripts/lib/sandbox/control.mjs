@@ -3,7 +3,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { etcdMembers, hostPaths, paths, HTTP_PORT } from './layout.mjs';
 import { fpmConfig, brokenFpmConfig } from './templates.mjs';
-import { findProcesses, isAlive, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil } from './procs.mjs';
+import {
+  findProcesses,
+  isAlive,
+  livePid,
+  readPid,
+  run,
+  spawnDaemon,
+  stopProcesses,
+  tcpOpen,
+  waitUntil,
+} from './procs.mjs';
 import { BINARIES } from './system.mjs';
 import { assertSandboxDir, loadState, resolveDir } from './state.mjs';
 import { slotComponents } from './dual-master.mjs';
@@ -22,17 +32,51 @@ function components(dir, state) {
   const list = [];
   const agentFiles = fs.existsSync(P.run) ? fs.readdirSync(P.run).filter((f) => /^lb-agent-.+\.pid$/.test(f)) : [];
   for (const f of agentFiles) {
-    list.push({ component: `lb-agent ${f.slice(9, -4)}`, pidFile: path.join(P.run, f), match: P.inventory, exe: process.execPath, address: P.haproxySock });
+    list.push({
+      component: `lb-agent ${f.slice(9, -4)}`,
+      pidFile: path.join(P.run, f),
+      match: P.inventory,
+      exe: process.execPath,
+      address: P.haproxySock,
+    });
   }
-  list.push({ component: 'haproxy', pidFile: P.haproxyPid, match: P.haproxyCfg, exe: BINARIES.haproxy,
-    address: state ? `${state.haproxy.address}:${state.haproxy.port} (runtime API ${P.haproxySock})` : '' });
+  list.push({
+    component: 'haproxy',
+    pidFile: P.haproxyPid,
+    match: P.haproxyCfg,
+    exe: BINARIES.haproxy,
+    address: state ? `${state.haproxy.address}:${state.haproxy.port} (runtime API ${P.haproxySock})` : '',
+  });
   for (const { name, hp, host } of hostDirs(dir, state)) {
-    list.push({ component: 'sshd', host: name, pidFile: hp.sshdPid, match: hp.sshdConfig, exe: BINARIES.sshd, address: host ? `${host.address}:${host.sshPort}` : '' });
-    list.push({ component: 'nginx', host: name, pidFile: hp.nginxPid, match: hp.nginxConf, exe: BINARIES.nginx, address: host ? `${host.address}:${HTTP_PORT}` : '' });
-    list.push({ component: 'php-fpm', host: name, pidFile: hp.fpmPid, match: hp.fpmConf, exe: BINARIES.phpFpm, address: host ? `${host.address}:9000` : '' });
+    list.push({
+      component: 'sshd',
+      host: name,
+      pidFile: hp.sshdPid,
+      match: hp.sshdConfig,
+      exe: BINARIES.sshd,
+      address: host ? `${host.address}:${host.sshPort}` : '',
+    });
+    list.push({
+      component: 'nginx',
+      host: name,
+      pidFile: hp.nginxPid,
+      match: hp.nginxConf,
+      exe: BINARIES.nginx,
+      address: host ? `${host.address}:${HTTP_PORT}` : '',
+    });
+    list.push({
+      component: 'php-fpm',
+      host: name,
+      pidFile: hp.fpmPid,
+      match: hp.fpmConf,
+      exe: BINARIES.phpFpm,
+      address: host ? `${host.address}:9000` : '',
+    });
     list.push(...slotComponents(name, hp, host, BINARIES.phpFpm));
   }
-  const members = state ? etcdMembers(dir, state.fleet) : [{ name: 'sandbox', pidFile: P.etcdPid, dataDir: P.etcdData, endpoint: '' }];
+  const members = state
+    ? etcdMembers(dir, state.fleet)
+    : [{ name: 'sandbox', pidFile: P.etcdPid, dataDir: P.etcdData, endpoint: '' }];
   // Why: without state.json, extra members are still found by their pid files.
   if (!state && fs.existsSync(P.run)) {
     for (const f of fs.readdirSync(P.run).filter((x) => /^etcd-.+\.pid$/.test(x))) {
@@ -40,7 +84,15 @@ function components(dir, state) {
       members.push({ name, pidFile: path.join(P.run, f), dataDir: path.join(dir, 'etcd-members', name), endpoint: '' });
     }
   }
-  for (const m of members) list.push({ component: 'etcd', host: m.name === 'sandbox' ? undefined : m.name, pidFile: m.pidFile, match: m.dataDir, exe: BINARIES.etcd, address: m.endpoint });
+  for (const m of members)
+    list.push({
+      component: 'etcd',
+      host: m.name === 'sandbox' ? undefined : m.name,
+      pidFile: m.pidFile,
+      match: m.dataDir,
+      exe: BINARIES.etcd,
+      address: m.endpoint,
+    });
   return list;
 }
 
@@ -50,7 +102,13 @@ export function sandboxStatus(options = {}) {
   const state = loadState(dir);
   return components(dir, state).map((c) => {
     const pid = readPid(c.pidFile);
-    return { component: c.component, host: c.host ?? null, pid: pid ?? null, alive: Boolean(pid && isAlive(pid, c.match)), address: c.address };
+    return {
+      component: c.component,
+      host: c.host ?? null,
+      pid: pid ?? null,
+      alive: Boolean(pid && isAlive(pid, c.match)),
+      address: c.address,
+    };
   });
 }
 
@@ -86,7 +144,8 @@ export function findHost(dir, which) {
   const state = loadState(dir);
   if (!state) throw new Error(`sandbox: no sandbox in ${dir}; run \`scripts/sandbox up\` first`);
   const host = state.fleet.hosts.find((h) => h.name === which || h.address === which || h.name.split('.')[0] === which);
-  if (!host) throw new Error(`sandbox: no host "${which}" in ${dir}; hosts: ${state.fleet.hosts.map((h) => h.name).join(', ')}`);
+  if (!host)
+    throw new Error(`sandbox: no host "${which}" in ${dir}; hosts: ${state.fleet.hosts.map((h) => h.name).join(', ')}`);
   return { state, host, hp: paths(dir).host(host.name) };
 }
 

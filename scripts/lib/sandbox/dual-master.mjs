@@ -17,7 +17,11 @@ export const isDualMaster = (fleet) => fleet.strategy === DUAL_MASTER;
 export function slotPaths(hp) {
   return {
     A: { conf: hp.fpmConf, pid: hp.fpmPid, log: hp.fpmLog },
-    B: { conf: path.join(hp.dir, 'php-fpm-b.conf'), pid: path.join(hp.dir, 'run', 'php-fpm-b.pid'), log: path.join(hp.dir, 'log', 'php-fpm-b.log') },
+    B: {
+      conf: path.join(hp.dir, 'php-fpm-b.conf'),
+      pid: path.join(hp.dir, 'run', 'php-fpm-b.pid'),
+      log: path.join(hp.dir, 'log', 'php-fpm-b.log'),
+    },
     active: path.join(hp.dir, 'php-active.conf'),
     upstream: (slot) => path.join(hp.dir, `php-active-${slot}.conf`),
     script: path.join(hp.bin, 'php-slot'),
@@ -100,15 +104,27 @@ export function writeDualMasterFiles(host, hp, fpmConfigText, write) {
 
 /** The `restart:` line of the inventory's defaults for a dual-master fleet. */
 export function dualRestartLine() {
-  const url = (suffix) => `{ ${SLOTS.map((slot) => `${slot}: "http://{address}:${SLOT_HTTP_PORTS[slot]}${suffix}"`).join(', ')} }`;
-  return `  restart: { strategy: dual-master, command: "systemctl restart php8.2-fpm", emergencyCommand: "systemctl kill-restart php8.2-fpm", timeout: 30, `
-    + 'dualMaster: { dormantCommand: "php-slot dormant", restartCommand: "php-slot restart {slot}", emergencyRestartCommand: "php-slot kill-restart {slot}", '
-    + `switchCommand: "php-slot switch {slot}", statusUrl: ${url('/fpm-status?json&full')}, healthUrl: ${url('/')}, idleTimeout: 20 } }`;
+  const url = (suffix) =>
+    `{ ${SLOTS.map((slot) => `${slot}: "http://{address}:${SLOT_HTTP_PORTS[slot]}${suffix}"`).join(', ')} }`;
+  return (
+    `  restart: { strategy: dual-master, command: "systemctl restart php8.2-fpm", emergencyCommand: "systemctl kill-restart php8.2-fpm", timeout: 30, ` +
+    'dualMaster: { dormantCommand: "php-slot dormant", restartCommand: "php-slot restart {slot}", emergencyRestartCommand: "php-slot kill-restart {slot}", ' +
+    `switchCommand: "php-slot switch {slot}", statusUrl: ${url('/fpm-status?json&full')}, healthUrl: ${url('/')}, idleTimeout: 20 } }`
+  );
 }
 
 /** The second master, for `down`/`status` (the first is the host's usual php-fpm). */
 export function slotComponents(name, hp, host, exe) {
   const b = slotPaths(hp).B;
   if (!fs.existsSync(b.conf)) return [];
-  return [{ component: 'php-fpm B', host: name, pidFile: b.pid, match: b.conf, exe, address: host ? `${host.address}:${FPM_PORTS.B}` : '' }];
+  return [
+    {
+      component: 'php-fpm B',
+      host: name,
+      pidFile: b.pid,
+      match: b.conf,
+      exe,
+      address: host ? `${host.address}:${FPM_PORTS.B}` : '',
+    },
+  ];
 }

@@ -5,7 +5,16 @@ import { paths, HTTP_PORT } from './layout.mjs';
 import { dualServers, dualUpstream, isDualMaster, writeDualMasterFiles } from './dual-master.mjs';
 import { opcacheFillPhp, opcacheStatusPhp, releaseFilePhp, releasePhp } from './opcache.mjs';
 import { ensureKey } from './system.mjs';
-import { authorizedKeys, appPhp, fastcgiParams, fpmConfig, haproxyConfig, nginxConfig, sshClientConfig, sshdConfig } from './templates.mjs';
+import {
+  authorizedKeys,
+  appPhp,
+  fastcgiParams,
+  fpmConfig,
+  haproxyConfig,
+  nginxConfig,
+  sshClientConfig,
+  sshdConfig,
+} from './templates.mjs';
 import { releaseScript, sessionWrapper, systemctlShim } from './shims.mjs';
 import { badReleasePhp } from './bad-release.mjs';
 
@@ -16,12 +25,18 @@ const write = (file, text, mode = 0o644) => {
 
 export async function writeHostFiles(state, host, clientPub) {
   const hp = paths(state.dir).host(host.name);
-  for (const sub of ['bin', 'ssh', 'run', 'log', 'tmp', 'app', 'releases']) fs.mkdirSync(`${hp.dir}/${sub}`, { recursive: true });
+  for (const sub of ['bin', 'ssh', 'run', 'log', 'tmp', 'app', 'releases'])
+    fs.mkdirSync(`${hp.dir}/${sub}`, { recursive: true });
   const hostPub = await ensureKey(hp.hostKey, `sandbox host key ${host.name}`);
   write(hp.sshdConfig, sshdConfig(host, hp));
   write(hp.authorizedKeys, authorizedKeys(hp, clientPub), 0o600);
   write(hp.fpmConf, fpmConfig(host, hp));
-  write(hp.nginxConf, isDualMaster(state.fleet) ? nginxConfig(host, hp, { servers: dualServers(host, hp, HTTP_PORT), upstreams: dualUpstream(hp) }) : nginxConfig(host, hp));
+  write(
+    hp.nginxConf,
+    isDualMaster(state.fleet)
+      ? nginxConfig(host, hp, { servers: dualServers(host, hp, HTTP_PORT), upstreams: dualUpstream(hp) })
+      : nginxConfig(host, hp),
+  );
   if (isDualMaster(state.fleet)) writeDualMasterFiles(host, hp, fpmConfig(host, hp), write);
   write(`${hp.app}/opcache-status.php`, opcacheStatusPhp());
   write(`${hp.app}/opcache-fill.php`, opcacheFillPhp());

@@ -37,7 +37,8 @@ export function etcdMembers(dir, fleet) {
     const name = i === 0 ? 'sandbox' : `sandbox${i + 1}`;
     const address = `${fleet.net}.${2 + i}`;
     return {
-      name, address,
+      name,
+      address,
       endpoint: `http://${address}:${ETCD_CLIENT_PORT}`,
       peer: `http://${address}:${ETCD_PEER_PORT}`,
       dataDir: i === 0 ? P.etcdData : path.join(dir, 'etcd-members', name),
@@ -54,11 +55,15 @@ export function etcdMembers(dir, fleet) {
 export function planFleet(options = {}) {
   const fleet = { ...DEFAULT_FLEET, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
   if (!/^127\.\d{1,3}\.\d{1,3}$/.test(fleet.net)) {
-    throw new Error(`sandbox: --net must be the first three octets of a loopback address like 127.0.0, got "${fleet.net}"`);
+    throw new Error(
+      `sandbox: --net must be the first three octets of a loopback address like 127.0.0, got "${fleet.net}"`,
+    );
   }
   if (!/^[A-Za-z0-9._-]+$/.test(fleet.release)) throw new Error(`sandbox: bad release id "${fleet.release}"`);
-  if (fleet.poolApi !== 'v3' && fleet.poolApi !== 'v2') throw new Error(`sandbox: --pool-api must be v3 or v2, got "${fleet.poolApi}"`);
-  if (!['rolling', DUAL_MASTER].includes(fleet.strategy)) throw new Error(`sandbox: --strategy must be rolling or ${DUAL_MASTER}, got "${fleet.strategy}"`);
+  if (fleet.poolApi !== 'v3' && fleet.poolApi !== 'v2')
+    throw new Error(`sandbox: --pool-api must be v3 or v2, got "${fleet.poolApi}"`);
+  if (!['rolling', DUAL_MASTER].includes(fleet.strategy))
+    throw new Error(`sandbox: --strategy must be rolling or ${DUAL_MASTER}, got "${fleet.strategy}"`);
   if (!Number.isInteger(fleet.etcdMembers) || fleet.etcdMembers < 1 || fleet.etcdMembers > 5) {
     throw new Error(`sandbox: --etcd-members must be 1 to 5, got "${fleet.etcdMembers}"`);
   }

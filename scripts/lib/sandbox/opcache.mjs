@@ -62,6 +62,7 @@ echo json_encode(['release' => $release, 'workerPid' => getmypid(), 'masterPid' 
 export async function fillOpcache(host, percent, options = {}) {
   const { host: h } = findHost(resolveDir(options.dir), host);
   const r = await httpGet(`http://${h.address}:8080/opcache-fill?percent=${percent}`, { timeoutMs: 60_000 });
-  if (r.status !== 200) throw new Error(`sandbox: filling the opcache of ${h.name} failed: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+  if (r.status !== 200)
+    throw new Error(`sandbox: filling the opcache of ${h.name} failed: HTTP ${r.status} ${r.body.slice(0, 200)}`);
   return { host: h.name, ...JSON.parse(r.body) };
 }

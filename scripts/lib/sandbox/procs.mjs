@@ -44,7 +44,8 @@ export function isAlive(pid, match) {
 }
 
 // Why: a whole argument, so /tmp/a/etcd never matches /tmp/b/tmp/a/etcd2; "(" for PHP-FPM's process title.
-const matches = (line, match) => new RegExp(`(^|[\\s(])${match.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s)]|$)`).test(line);
+const matches = (line, match) =>
+  new RegExp(`(^|[\\s(])${match.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s)]|$)`).test(line);
 
 /** Live processes running binary `exe` with argument `match` (finds what a lost pid file no longer names). */
 export function findProcesses(exe, match) {
@@ -63,8 +64,11 @@ export function findProcesses(exe, match) {
 
 /** Live processes (not this one) whose command line mentions `text`, e.g. a temp dir they run from. */
 export function processesMentioning(text) {
-  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
-    .map(Number).filter((pid) => isAlive(pid) && cmdline(pid).includes(text));
+  return fs
+    .readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
+    .map(Number)
+    .filter((pid) => isAlive(pid) && cmdline(pid).includes(text));
 }
 
 /** The command line of a live process, spaces for NULs ('' once it is gone). */
@@ -97,10 +101,20 @@ export function run(command, args, { env, input, timeoutMs = 60_000 } = {}) {
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.once('error', (error) => { clearTimeout(timer); reject(error); });
-    child.once('close', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }); });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
     // Why: a child that exits before reading its stdin must not crash the caller with EPIPE.
     child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
@@ -145,7 +159,10 @@ export function descendants(pids) {
   const queue = [...pids];
   while (queue.length > 0) {
     for (const child of map.get(queue.shift()) ?? []) {
-      if (!found.includes(child)) { found.push(child); queue.push(child); }
+      if (!found.includes(child)) {
+        found.push(child);
+        queue.push(child);
+      }
     }
   }
   return found.filter((pid) => isAlive(pid));
@@ -156,7 +173,11 @@ const same = (proc) => identity(proc.pid) === proc.id && isAlive(proc.pid);
 
 function signal(proc, sig) {
   if (!same(proc)) return;
-  try { process.kill(proc.pid, sig); } catch { /* already gone */ }
+  try {
+    process.kill(proc.pid, sig);
+  } catch {
+    /* already gone */
+  }
 }
 
 /**
@@ -167,7 +188,9 @@ function signal(proc, sig) {
  */
 export async function stopProcesses(entries, { graceMs = 5000 } = {}) {
   const mains = entries.filter((e) => isAlive(e.pid, e.match)).map((e) => e.pid);
-  const all = [...new Set([...mains, ...descendants(mains)])].map((pid) => ({ pid, id: identity(pid) })).filter((p) => p.id);
+  const all = [...new Set([...mains, ...descendants(mains)])]
+    .map((pid) => ({ pid, id: identity(pid) }))
+    .filter((p) => p.id);
   for (const proc of all.filter((p) => mains.includes(p.pid))) signal(proc, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && all.some(same)) await sleep(100);
@@ -195,7 +218,9 @@ export function httpGet(url, { timeoutMs = 2000, headers = {} } = {}) {
     const req = http.get(url, { timeout: timeoutMs, headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
+      res.on('data', (d) => {
+        body += d;
+      });
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
       res.on('error', reject);
     });
@@ -225,8 +250,14 @@ export async function waitUntil(what, check, { timeoutMs = 10_000, intervalMs = 
 export function tcpOpen(host, port, timeoutMs = 1000) {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port, timeout: timeoutMs });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.once('error', () => resolve(false));
   });
 }

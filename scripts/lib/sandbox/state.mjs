@@ -15,14 +15,27 @@ export function resolveDir(dir) {
 }
 
 /** The entries a sandbox creates in its state dir; anything else means the dir is not (only) ours. */
-export const OWN_ENTRIES = ['state.json', 'state.json.tmp', 'inventory.yaml', 'haproxy.cfg', 'run', 'log', 'ssh', 'etcd', 'etcd-members', 'hosts'];
+export const OWN_ENTRIES = [
+  'state.json',
+  'state.json.tmp',
+  'inventory.yaml',
+  'haproxy.cfg',
+  'run',
+  'log',
+  'ssh',
+  'etcd',
+  'etcd-members',
+  'hosts',
+];
 
 /** Refuse a state dir that holds files the sandbox did not create (a mistyped --dir such as the repo). */
 export function assertSandboxDir(dir) {
   if (!fs.existsSync(dir)) return;
   const foreign = fs.readdirSync(dir).filter((f) => !OWN_ENTRIES.includes(f));
   if (foreign.length > 0) {
-    throw new Error(`sandbox: ${dir} is not a sandbox state dir (it holds ${foreign.slice(0, 3).join(', ')}); pick an empty or new --dir`);
+    throw new Error(
+      `sandbox: ${dir} is not a sandbox state dir (it holds ${foreign.slice(0, 3).join(', ')}); pick an empty or new --dir`,
+    );
   }
 }
 
@@ -55,9 +68,17 @@ export function readSandboxState(dir) {
     dcs: state.fleet.dcs,
     clusters: state.fleet.clusters,
     etcd: {
-      endpoint: state.etcd.endpoint, clientPort: state.etcd.clientPort, peerPort: state.etcd.peerPort, pidFile: P.etcdPid,
+      endpoint: state.etcd.endpoint,
+      clientPort: state.etcd.clientPort,
+      peerPort: state.etcd.peerPort,
+      pidFile: P.etcdPid,
       endpoints: etcdMembers(abs, state.fleet).map((m) => m.endpoint),
-      members: etcdMembers(abs, state.fleet).map((m) => ({ name: m.name, endpoint: m.endpoint, pidFile: m.pidFile, dataDir: m.dataDir })),
+      members: etcdMembers(abs, state.fleet).map((m) => ({
+        name: m.name,
+        endpoint: m.endpoint,
+        pidFile: m.pidFile,
+        dataDir: m.dataDir,
+      })),
     },
     haproxy: {
       url: `http://${state.haproxy.address}:${state.haproxy.port}`,

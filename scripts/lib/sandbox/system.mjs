@@ -2,7 +2,17 @@
 import fs from 'node:fs';
 import { run } from './procs.mjs';
 
-export const PACKAGES = ['etcd-server', 'openssh-server', 'openssh-client', 'php8.2-fpm', 'php8.2-cli', 'haproxy', 'nginx-light', 'wrk', 'socat'];
+export const PACKAGES = [
+  'etcd-server',
+  'openssh-server',
+  'openssh-client',
+  'php8.2-fpm',
+  'php8.2-cli',
+  'haproxy',
+  'nginx-light',
+  'wrk',
+  'socat',
+];
 export const BINARIES = {
   etcd: '/usr/bin/etcd',
   sshd: '/usr/sbin/sshd',
@@ -16,7 +26,14 @@ export const BINARIES = {
   socat: '/usr/bin/socat',
 };
 
-const executable = (file) => { try { fs.accessSync(file, fs.constants.X_OK); return true; } catch { return false; } };
+const executable = (file) => {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** Install the missing Debian packages with apt-get (policy-rc.d keeps their services from starting). */
 export async function ensurePackages({ log = () => {} } = {}) {
@@ -24,17 +41,26 @@ export async function ensurePackages({ log = () => {} } = {}) {
   if (missing.length === 0) return false;
   const root = process.getuid?.() === 0;
   if (!root && !executable('/usr/bin/sudo')) {
-    throw new Error(`sandbox: missing ${missing.join(', ')}; run as root or install sudo, or: apt-get install ${PACKAGES.join(' ')}`);
+    throw new Error(
+      `sandbox: missing ${missing.join(', ')}; run as root or install sudo, or: apt-get install ${PACKAGES.join(' ')}`,
+    );
   }
   const sudo = (cmd, args, opts) => (root ? run(cmd, args, opts) : run('/usr/bin/sudo', ['-n', cmd, ...args], opts));
   log(`installing Debian packages (missing ${missing.join(', ')}): ${PACKAGES.join(' ')}`);
   // Why: Debian maintainer scripts would otherwise start etcd, sshd, nginx, haproxy and php-fpm as services.
   const createdPolicy = !fs.existsSync('/usr/sbin/policy-rc.d');
   if (createdPolicy) {
-    await sudo('/bin/sh', ['-c', "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d"]);
+    await sudo('/bin/sh', [
+      '-c',
+      "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d",
+    ]);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => sudo('/usr/bin/apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...PACKAGES], { env, timeoutMs: 900_000 });
+  const install = () =>
+    sudo('/usr/bin/apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...PACKAGES], {
+      env,
+      timeoutMs: 900_000,
+    });
   try {
     let result = await install();
     if (result.code !== 0) {

@@ -78,10 +78,21 @@ export function brokenFpmConfig(host, hp) {
 }
 
 export function fastcgiParams() {
-  const params = ['QUERY_STRING $query_string', 'REQUEST_METHOD $request_method', 'CONTENT_TYPE $content_type',
-    'CONTENT_LENGTH $content_length', 'REQUEST_URI $request_uri', 'DOCUMENT_URI $document_uri',
-    'SERVER_PROTOCOL $server_protocol', 'GATEWAY_INTERFACE CGI/1.1', 'REMOTE_ADDR $remote_addr',
-    'REMOTE_PORT $remote_port', 'SERVER_ADDR $server_addr', 'SERVER_PORT $server_port', 'SERVER_NAME $server_name'];
+  const params = [
+    'QUERY_STRING $query_string',
+    'REQUEST_METHOD $request_method',
+    'CONTENT_TYPE $content_type',
+    'CONTENT_LENGTH $content_length',
+    'REQUEST_URI $request_uri',
+    'DOCUMENT_URI $document_uri',
+    'SERVER_PROTOCOL $server_protocol',
+    'GATEWAY_INTERFACE CGI/1.1',
+    'REMOTE_ADDR $remote_addr',
+    'REMOTE_PORT $remote_port',
+    'SERVER_ADDR $server_addr',
+    'SERVER_PORT $server_port',
+    'SERVER_NAME $server_name',
+  ];
   return params.map((p) => `fastcgi_param ${p};`).join('\n') + '\n';
 }
 
@@ -89,7 +100,11 @@ export function fastcgiParams() {
  * One server on the host's HTTP port to its PHP-FPM; a dual-master host (dual-master.mjs) passes
  * its own `servers` (public port to the active master, one port per master) and their upstream.
  */
-export function nginxConfig(host, hp, { servers = [{ listen: HTTP_PORT, upstream: `${host.address}:${FPM_PORT}` }], upstreams = '' } = {}) {
+export function nginxConfig(
+  host,
+  hp,
+  { servers = [{ listen: HTTP_PORT, upstream: `${host.address}:${FPM_PORT}` }], upstreams = '' } = {},
+) {
   const loc = (upstream, match, script) => `    location ${match} {
       fastcgi_pass ${upstream};
       include ${hp.fastcgiParams};
@@ -160,10 +175,13 @@ echo json_encode([
  */
 export function haproxyConfig(fleet, P, frontend) {
   const pairs = fleet.dcs.flatMap((dc) => fleet.clusters.map((cluster) => ({ dc, cluster })));
-  const routes = pairs.map(({ dc, cluster }) =>
-    `  use_backend ${backendName(dc, cluster)} if { var(txn.vhost) -m str ${cluster}.${dc} } || { path_beg /${dc}/${cluster}/ }`);
+  const routes = pairs.map(
+    ({ dc, cluster }) =>
+      `  use_backend ${backendName(dc, cluster)} if { var(txn.vhost) -m str ${cluster}.${dc} } || { path_beg /${dc}/${cluster}/ }`,
+  );
   const backends = pairs.map(({ dc, cluster }) => {
-    const servers = fleet.hosts.filter((h) => h.dc === dc && h.cluster === cluster)
+    const servers = fleet.hosts
+      .filter((h) => h.dc === dc && h.cluster === cluster)
       .map((h) => `  server ${h.name} ${h.address}:${HTTP_PORT} weight 10 check`);
     return `backend ${backendName(dc, cluster)}
   balance roundrobin
@@ -206,7 +224,9 @@ ${backends.join('\n')}`;
 
 /** ~/.ssh/config-style file: `ssh -F <state>/ssh/config mw1.eqiad.sandbox` just works. */
 export function sshClientConfig(fleet, P) {
-  return fleet.hosts.map((h) => `Host ${h.name}
+  return fleet.hosts
+    .map(
+      (h) => `Host ${h.name}
   HostName ${h.address}
   Port ${h.sshPort}
   User root
@@ -216,7 +236,9 @@ export function sshClientConfig(fleet, P) {
   StrictHostKeyChecking yes
   BatchMode yes
   HostKeyAlias ${h.name}
-`).join('\n');
+`,
+    )
+    .join('\n');
 }
 
 export { hostPaths };

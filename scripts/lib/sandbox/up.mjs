@@ -3,33 +3,80 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { URLSearchParams } from 'node:url';
 import { Etcd3 } from 'etcd3';
-import { etcdMembers, paths, planFleet, inventoryYaml, infraAddress, SERVICE, HTTP_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, LB_PORT } from './layout.mjs';
-import { httpGet, identity, livePid, readPid, run, spawnDaemon, stopProcesses, tcpOpen, waitUntil, isAlive, sleep } from './procs.mjs';
+import {
+  etcdMembers,
+  paths,
+  planFleet,
+  inventoryYaml,
+  infraAddress,
+  SERVICE,
+  HTTP_PORT,
+  ETCD_CLIENT_PORT,
+  ETCD_PEER_PORT,
+  LB_PORT,
+} from './layout.mjs';
+import {
+  httpGet,
+  identity,
+  livePid,
+  readPid,
+  run,
+  spawnDaemon,
+  stopProcesses,
+  tcpOpen,
+  waitUntil,
+  isAlive,
+  sleep,
+} from './procs.mjs';
 import { BINARIES, ensurePackages } from './system.mjs';
 import { writeFiles } from './files.mjs';
 import { isDualMaster, slotPaths } from './dual-master.mjs';
-import { DEFAULT_DIR, REPO, REPO_INVENTORY, assertSandboxDir, loadState, readSandboxState, resolveDir, saveState } from './state.mjs';
+import {
+  DEFAULT_DIR,
+  REPO,
+  REPO_INVENTORY,
+  assertSandboxDir,
+  loadState,
+  readSandboxState,
+  resolveDir,
+  saveState,
+} from './state.mjs';
 
 const tail = (file, n = 8) => {
-  try { return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n'); } catch { return '(no log)'; }
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '(no log)';
+  }
 };
 
 /**
  * Start one daemon unless its pid file names a live process; wait until `ready()`; fail fast if it dies.
  * What it starts is pushed onto `started` at once, so a failure later in `up` can stop it again.
  */
-async function ensureDaemon(what, started, { pidFile, match, logFile, command, args, ready, listen, timeoutMs = 15_000 }) {
+async function ensureDaemon(
+  what,
+  started,
+  { pidFile, match, logFile, command, args, ready, listen, timeoutMs = 15_000 },
+) {
   if (livePid(pidFile, match)) return false;
   // Why: readiness is "the port answers", so a port someone else holds would look like success.
-  if (listen && await tcpOpen(listen.host, listen.port)) {
-    throw new Error(`sandbox: cannot start ${what}: ${listen.host}:${listen.port} is already in use (another sandbox on the same --net?)`);
+  if (listen && (await tcpOpen(listen.host, listen.port))) {
+    throw new Error(
+      `sandbox: cannot start ${what}: ${listen.host}:${listen.port} is already in use (another sandbox on the same --net?)`,
+    );
   }
   const pid = await spawnDaemon(command, args, { logFile, pidFile });
   started.push({ what, pid, match });
-  await waitUntil(what, async () => {
-    if (!isAlive(pid, match)) throw Object.assign(new Error(`${what} exited; see ${logFile}:\n${tail(logFile)}`), { fatal: true });
-    return ready();
-  }, { timeoutMs }).catch((error) => {
+  await waitUntil(
+    what,
+    async () => {
+      if (!isAlive(pid, match))
+        throw Object.assign(new Error(`${what} exited; see ${logFile}:\n${tail(logFile)}`), { fatal: true });
+      return ready();
+    },
+    { timeoutMs },
+  ).catch((error) => {
     throw new Error(`sandbox: ${what} did not start: ${error.message}\n${tail(logFile)}`);
   });
   return true;
@@ -43,7 +90,12 @@ function newState(dir, options) {
     dir,
     createdAt: new Date().toISOString(),
     fleet,
-    etcd: { address, clientPort: ETCD_CLIENT_PORT, peerPort: ETCD_PEER_PORT, endpoint: `http://${address}:${ETCD_CLIENT_PORT}` },
+    etcd: {
+      address,
+      clientPort: ETCD_CLIENT_PORT,
+      peerPort: ETCD_PEER_PORT,
+      endpoint: `http://${address}:${ETCD_CLIENT_PORT}`,
+    },
     haproxy: { address, port: LB_PORT },
   };
 }
@@ -52,30 +104,64 @@ function newState(dir, options) {
 async function startEtcd(state, started) {
   const members = etcdMembers(state.dir, state.fleet);
   const cluster = members.map((m) => `${m.name}=${m.peer}`).join(',');
-  await Promise.all(members.map((m) => {
-    fs.mkdirSync(m.dataDir, { recursive: true, mode: 0o700 });
-    return ensureDaemon(members.length === 1 ? 'etcd' : `etcd ${m.name}`, started, {
-      pidFile: m.pidFile, match: m.dataDir, logFile: m.logFile, command: BINARIES.etcd,
-      args: ['--name', m.name, '--data-dir', m.dataDir, '--listen-client-urls', m.endpoint, '--advertise-client-urls', m.endpoint,
-        '--listen-peer-urls', m.peer, '--initial-advertise-peer-urls', m.peer, '--initial-cluster', cluster,
-        '--initial-cluster-state', 'new', '--log-outputs', 'stderr', '--logger', 'zap', ...(state.fleet.poolApi === 'v2' ? ['--enable-v2=true'] : [])],
-      listen: { host: m.address, port: ETCD_CLIENT_PORT },
-      ready: async () => (await httpGet(`${m.endpoint}/health`)).body.includes('true'),
-      timeoutMs: 30_000,
-    });
-  }));
+  await Promise.all(
+    members.map((m) => {
+      fs.mkdirSync(m.dataDir, { recursive: true, mode: 0o700 });
+      return ensureDaemon(members.length === 1 ? 'etcd' : `etcd ${m.name}`, started, {
+        pidFile: m.pidFile,
+        match: m.dataDir,
+        logFile: m.logFile,
+        command: BINARIES.etcd,
+        args: [
+          '--name',
+          m.name,
+          '--data-dir',
+          m.dataDir,
+          '--listen-client-urls',
+          m.endpoint,
+          '--advertise-client-urls',
+          m.endpoint,
+          '--listen-peer-urls',
+          m.peer,
+          '--initial-advertise-peer-urls',
+          m.peer,
+          '--initial-cluster',
+          cluster,
+          '--initial-cluster-state',
+          'new',
+          '--log-outputs',
+          'stderr',
+          '--logger',
+          'zap',
+          ...(state.fleet.poolApi === 'v2' ? ['--enable-v2=true'] : []),
+        ],
+        listen: { host: m.address, port: ETCD_CLIENT_PORT },
+        ready: async () => (await httpGet(`${m.endpoint}/health`)).body.includes('true'),
+        timeoutMs: 30_000,
+      });
+    }),
+  );
 }
 
 async function startHost(state, host, started) {
   const hp = paths(state.dir).host(host.name);
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   await ensureDaemon(`sshd of ${host.name}`, started, {
-    pidFile: hp.sshdPid, match: hp.sshdConfig, logFile: hp.sshdLog, command: BINARIES.sshd,
-    args: ['-D', '-e', '-f', hp.sshdConfig], listen: { host: host.address, port: host.sshPort }, ready: () => tcpOpen(host.address, host.sshPort),
+    pidFile: hp.sshdPid,
+    match: hp.sshdConfig,
+    logFile: hp.sshdLog,
+    command: BINARIES.sshd,
+    args: ['-D', '-e', '-f', hp.sshdConfig],
+    listen: { host: host.address, port: host.sshPort },
+    ready: () => tcpOpen(host.address, host.sshPort),
   });
   await ensureDaemon(`nginx of ${host.name}`, started, {
-    pidFile: hp.nginxPid, match: hp.nginxConf, logFile: hp.nginxOut, command: BINARIES.nginx,
-    args: ['-p', `${hp.dir}/`, '-c', hp.nginxConf, '-e', hp.nginxLog], listen: { host: host.address, port: HTTP_PORT },
+    pidFile: hp.nginxPid,
+    match: hp.nginxConf,
+    logFile: hp.nginxOut,
+    command: BINARIES.nginx,
+    args: ['-p', `${hp.dir}/`, '-c', hp.nginxConf, '-e', hp.nginxLog],
+    listen: { host: host.address, port: HTTP_PORT },
     ready: () => tcpOpen(host.address, HTTP_PORT),
   });
   const before = livePid(hp.fpmPid, hp.fpmConf);
@@ -99,22 +185,33 @@ async function startSlotB(host, hp, started) {
 /** conftool's create on v2 (prevExist=false): never overwrites a pool state someone changed. */
 async function seedPoolV2(state) {
   const endpoint = etcdMembers(state.dir, state.fleet)[0].endpoint;
-  await Promise.all(state.fleet.hosts.map(async (h) => {
-    const key = `/conftool/v1/pools/${h.dc}/${h.cluster}/${SERVICE}/${h.name}`;
-    const res = await fetch(`${endpoint}/v2/keys${key}`, { method: 'PUT', body: new URLSearchParams({ value: JSON.stringify({ pooled: 'yes', weight: 10 }), prevExist: 'false' }) });
-    if (res.status !== 201 && res.status !== 412) throw new Error(`sandbox: seeding ${key} on etcd v2 failed: HTTP ${res.status} ${await res.text()}`);
-  }));
+  await Promise.all(
+    state.fleet.hosts.map(async (h) => {
+      const key = `/conftool/v1/pools/${h.dc}/${h.cluster}/${SERVICE}/${h.name}`;
+      const res = await fetch(`${endpoint}/v2/keys${key}`, {
+        method: 'PUT',
+        body: new URLSearchParams({ value: JSON.stringify({ pooled: 'yes', weight: 10 }), prevExist: 'false' }),
+      });
+      if (res.status !== 201 && res.status !== 412)
+        throw new Error(`sandbox: seeding ${key} on etcd v2 failed: HTTP ${res.status} ${await res.text()}`);
+    }),
+  );
 }
 
 async function seedPool(state) {
   if (state.fleet.poolApi === 'v2') return seedPoolV2(state);
   const client = new Etcd3({ hosts: etcdMembers(state.dir, state.fleet).map((m) => m.endpoint), dialTimeout: 5000 });
   try {
-    await Promise.all(state.fleet.hosts.map((h) => {
-      const key = `/conftool/v1/pools/${h.dc}/${h.cluster}/${SERVICE}/${h.name}`;
-      // Why: create-only, so `up` never overwrites a pool state someone changed.
-      return client.if(key, 'Create', '==', 0).then(client.put(key).value(JSON.stringify({ pooled: 'yes', weight: 10 }))).commit();
-    }));
+    await Promise.all(
+      state.fleet.hosts.map((h) => {
+        const key = `/conftool/v1/pools/${h.dc}/${h.cluster}/${SERVICE}/${h.name}`;
+        // Why: create-only, so `up` never overwrites a pool state someone changed.
+        return client
+          .if(key, 'Create', '==', 0)
+          .then(client.put(key).value(JSON.stringify({ pooled: 'yes', weight: 10 })))
+          .commit();
+      }),
+    );
   } finally {
     client.close();
   }
@@ -125,7 +222,10 @@ async function startHaproxy(state, started) {
   const check = await run(BINARIES.haproxy, ['-c', '-q', '-f', P.haproxyCfg]);
   if (check.code !== 0) throw new Error(`sandbox: ${P.haproxyCfg} is invalid:\n${check.stderr}${check.stdout}`);
   return ensureDaemon('haproxy', started, {
-    pidFile: P.haproxyPid, match: P.haproxyCfg, logFile: P.haproxyLog, command: BINARIES.haproxy,
+    pidFile: P.haproxyPid,
+    match: P.haproxyCfg,
+    logFile: P.haproxyLog,
+    command: BINARIES.haproxy,
     args: ['-W', '-db', '-f', P.haproxyCfg, '-p', P.haproxyPid],
     listen: { host: state.haproxy.address, port: state.haproxy.port },
     ready: async () => fs.existsSync(P.haproxySock) && tcpOpen(state.haproxy.address, state.haproxy.port),
@@ -134,19 +234,28 @@ async function startHaproxy(state, started) {
 
 async function startAgents(state, log, cli, started) {
   const P = paths(state.dir);
-  const help = await run(process.execPath, [cli, 'lb-agent', '--help'], { timeoutMs: 20_000 }).catch(() => ({ code: 1 }));
+  const help = await run(process.execPath, [cli, 'lb-agent', '--help'], { timeoutMs: 20_000 }).catch(() => ({
+    code: 1,
+  }));
   if (help.code !== 0) {
-    log('warning: `rollout lb-agent` is not available (build with `npm run build`); LB agents not started, HAProxy keeps every server enabled');
+    log(
+      'warning: `rollout lb-agent` is not available (build with `npm run build`); LB agents not started, HAProxy keeps every server enabled',
+    );
     return [];
   }
   const agents = [];
   for (const dc of state.fleet.dcs) {
     const args = [cli, 'lb-agent', '--dc', dc, '-i', P.inventory, '--haproxy-socket', P.haproxySock];
     if (!livePid(P.agentPid(dc), P.inventory)) {
-      const pid = await spawnDaemon(process.execPath, args, { logFile: P.agentLog(dc), pidFile: P.agentPid(dc), cwd: REPO });
+      const pid = await spawnDaemon(process.execPath, args, {
+        logFile: P.agentLog(dc),
+        pidFile: P.agentPid(dc),
+        cwd: REPO,
+      });
       started.push({ what: `lb-agent ${dc}`, pid, match: P.inventory });
       await sleep(300);
-      if (!isAlive(pid)) log(`warning: lb-agent for ${dc} exited at once; see ${P.agentLog(dc)}:\n${tail(P.agentLog(dc))}`);
+      if (!isAlive(pid))
+        log(`warning: lb-agent for ${dc} exited at once; see ${P.agentLog(dc)}:\n${tail(P.agentLog(dc))}`);
     }
     agents.push({ dc, pidFile: P.agentPid(dc), logFile: P.agentLog(dc) });
   }
@@ -169,7 +278,10 @@ function lockDir(dir) {
       if (error.code !== 'EEXIST') throw error;
       const holder = fs.readFileSync(file, 'utf8').trim();
       const pid = Number.parseInt(holder, 10);
-      if (holder && identity(pid) === holder) throw new Error(`sandbox: another \`up\` (pid ${pid}) is starting ${dir}; wait for it or run \`down\``, { cause: error });
+      if (holder && identity(pid) === holder)
+        throw new Error(`sandbox: another \`up\` (pid ${pid}) is starting ${dir}; wait for it or run \`down\``, {
+          cause: error,
+        });
       fs.rmSync(file, { force: true });
     }
   }
@@ -189,14 +301,24 @@ async function startAll(state, options, log, started) {
   if (failed) throw failed.reason;
   await startHaproxy(state, started);
   const P = paths(dir);
-  fs.writeFileSync(P.inventory, inventoryYaml(state.fleet, dir, etcdMembers(dir, state.fleet).map((m) => m.endpoint)));
+  fs.writeFileSync(
+    P.inventory,
+    inventoryYaml(
+      state.fleet,
+      dir,
+      etcdMembers(dir, state.fleet).map((m) => m.endpoint),
+    ),
+  );
   const copy = options.copyInventory ?? (dir === DEFAULT_DIR ? REPO_INVENTORY : undefined);
   if (copy) {
     fs.mkdirSync(path.dirname(copy), { recursive: true });
     fs.copyFileSync(P.inventory, copy);
     state.inventoryCopy = path.resolve(copy);
   }
-  state.agents = options.agents === false ? (state.agents ?? []) : await startAgents(state, log, options.rolloutCli ?? path.join(REPO, 'bin', 'rollout.js'), started);
+  state.agents =
+    options.agents === false
+      ? (state.agents ?? [])
+      : await startAgents(state, log, options.rolloutCli ?? path.join(REPO, 'bin', 'rollout.js'), started);
 }
 
 /** Stop what this `up` started, agents first and etcd last (as `down` does), by pid and start time. */
@@ -215,7 +337,8 @@ export async function sandboxUp(options = {}) {
   const log = options.log ?? (() => {});
   const dir = resolveDir(options.dir);
   // Why: unix socket paths are limited to 108 bytes and HAProxy appends ".<pid>.tmp" while binding.
-  if (paths(dir).haproxySock.length > 90) throw new Error(`sandbox: state dir ${dir} is too long for a unix socket path; use a shorter --dir`);
+  if (paths(dir).haproxySock.length > 90)
+    throw new Error(`sandbox: state dir ${dir} is too long for a unix socket path; use a shorter --dir`);
   assertSandboxDir(dir);
   if (options.install !== false) await ensurePackages({ log });
   fs.mkdirSync(dir, { recursive: true });
@@ -223,9 +346,19 @@ export async function sandboxUp(options = {}) {
   const started = [];
   try {
     const existing = loadState(dir);
-    if (existing && existing.version !== 2) throw new Error(`sandbox: ${dir} was made by an older scripts/sandbox; run \`scripts/sandbox down\` first`);
-    const layout = { dcs: options.dcs, clusters: options.clusters, hostsPerCluster: options.hostsPerCluster, net: options.net,
-      sshBasePort: options.sshBasePort, release: options.release, etcdMembers: options.etcdMembers, poolApi: options.poolApi, strategy: options.strategy };
+    if (existing && existing.version !== 2)
+      throw new Error(`sandbox: ${dir} was made by an older scripts/sandbox; run \`scripts/sandbox down\` first`);
+    const layout = {
+      dcs: options.dcs,
+      clusters: options.clusters,
+      hostsPerCluster: options.hostsPerCluster,
+      net: options.net,
+      sshBasePort: options.sshBasePort,
+      release: options.release,
+      etcdMembers: options.etcdMembers,
+      poolApi: options.poolApi,
+      strategy: options.strategy,
+    };
     if (existing && Object.values(layout).some((v) => v !== undefined)) {
       const wanted = planFleet(layout);
       if (JSON.stringify(wanted.hosts) !== JSON.stringify(existing.fleet.hosts)) {
@@ -239,7 +372,10 @@ export async function sandboxUp(options = {}) {
     return readSandboxState(dir);
   } catch (error) {
     await stopStarted(started);
-    if (started.length > 0) log(`start failed; stopped the ${started.length} processes this \`up\` had started (logs kept in ${paths(dir).log})`);
+    if (started.length > 0)
+      log(
+        `start failed; stopped the ${started.length} processes this \`up\` had started (logs kept in ${paths(dir).log})`,
+      );
     throw error;
   } finally {
     unlock();

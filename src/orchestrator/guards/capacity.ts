@@ -15,7 +15,12 @@ export interface CapacityCheck {
  * The planner's capacity guard on fresh pool state: may `wanted` more hosts be depooled now?
  * `notServing` names hosts pooled in etcd that the load balancers do not serve yet (repool not confirmed).
  */
-export function checkCapacity(cluster: InventoryCluster, snapshot: PoolSnapshot, wanted: number, notServing: ReadonlySet<string> = new Set()): CapacityCheck {
+export function checkCapacity(
+  cluster: InventoryCluster,
+  snapshot: PoolSnapshot,
+  wanted: number,
+  notServing: ReadonlySet<string> = new Set(),
+): CapacityCheck {
   let yes = 0;
   let no = 0;
   for (const key of poolKeysFor([cluster])) {

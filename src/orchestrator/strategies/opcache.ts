@@ -18,18 +18,27 @@ const figure = (percent: number): string => `${percent.toFixed(1)}%`;
  * whose figures cannot be read is restarted, with a warning: a full opcache serves corrupt code.
  */
 export async function skipBelowOpcacheThreshold(ctx: StepContext, runs: readonly HostRun[]): Promise<void> {
-  await Promise.all(runs.map(async (run) => {
-    const threshold = opcacheThreshold(ctx, run);
-    if (run.state !== 'pending' || threshold === undefined) return;
-    let used: number;
-    try {
-      if (ctx.deps.opcache === undefined) throw new Error('no opcache probe in this run');
-      used = await ctx.deps.opcache.usedPercent(run.host, { signal: ctx.options.stop });
-    } catch (error) {
-      if (ctx.options.stop.aborted) return;
-      ctx.emit({ event: 'run.warning', message: `${run.name}: opcache use unreadable (${describeError(error)}): restarting it as if above the ${figure(threshold)} threshold` });
-      return;
-    }
-    if (used <= threshold) run.skip(`opcache ${figure(used)} used, not above the ${figure(threshold)} threshold: not depooled, not restarted`, 'E_OPCACHE_BELOW');
-  }));
+  await Promise.all(
+    runs.map(async (run) => {
+      const threshold = opcacheThreshold(ctx, run);
+      if (run.state !== 'pending' || threshold === undefined) return;
+      let used: number;
+      try {
+        if (ctx.deps.opcache === undefined) throw new Error('no opcache probe in this run');
+        used = await ctx.deps.opcache.usedPercent(run.host, { signal: ctx.options.stop });
+      } catch (error) {
+        if (ctx.options.stop.aborted) return;
+        ctx.emit({
+          event: 'run.warning',
+          message: `${run.name}: opcache use unreadable (${describeError(error)}): restarting it as if above the ${figure(threshold)} threshold`,
+        });
+        return;
+      }
+      if (used <= threshold)
+        run.skip(
+          `opcache ${figure(used)} used, not above the ${figure(threshold)} threshold: not depooled, not restarted`,
+          'E_OPCACHE_BELOW',
+        );
+    }),
+  );
 }

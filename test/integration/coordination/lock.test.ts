@@ -15,10 +15,23 @@ import type { TestEtcd } from '../../support/etcd.js';
 import { etcdSettings } from '../../support/etcd-settings.js';
 
 const fixture = path.join(import.meta.dirname, 'fixtures', 'lock-holder.mjs');
-const me = { user: 'test', machine: 'here', pid: process.pid, command: 'rollout restart', runId: 'r-test', startedAt: new Date(0).toISOString(), reason: '' };
+const me = {
+  user: 'test',
+  machine: 'here',
+  pid: process.pid,
+  command: 'rollout restart',
+  runId: 'r-test',
+  startedAt: new Date(0).toISOString(),
+  reason: '',
+};
 const time = { now: Date.now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
 
-interface ChildResult { locked: boolean; pid?: number; code?: string; message?: string }
+interface ChildResult {
+  locked: boolean;
+  pid?: number;
+  code?: string;
+  message?: string;
+}
 
 let etcd: TestEtcd;
 let srcDir: string;
@@ -27,7 +40,9 @@ const children: ChildProcess[] = [];
 
 /** Starts a lock holder process and resolves with the line it prints once it holds the lock or failed. */
 function holder(cluster: string, runId: string, ttl = 2): { child: ChildProcess; result: Promise<ChildResult> } {
-  const child = spawn(process.execPath, [fixture, srcDir, etcd.endpoint, 'eqiad', cluster, String(ttl), runId], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fixture, srcDir, etcd.endpoint, 'eqiad', cluster, String(ttl), runId], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   const lines = readline.createInterface({ input: child.stdout! });
   const result = new Promise<ChildResult>((resolve, reject) => {
@@ -38,7 +53,9 @@ function holder(cluster: string, runId: string, ttl = 2): { child: ChildProcess;
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once('exit', () => r()));
 }
 
 beforeAll(async () => {
@@ -99,7 +116,11 @@ describe('cluster locks across processes on a real etcd', () => {
   it('waits for a lock held by another process until that process is killed', async () => {
     const { child, result } = holder('waited', 'r-waited', 2);
     expect((await result).locked).toBe(true);
-    const waiting = acquireLocks(kv, [{ dc: 'eqiad', cluster: 'waited' }], me, { ...time, waitSeconds: 20, pollMs: 200 });
+    const waiting = acquireLocks(kv, [{ dc: 'eqiad', cluster: 'waited' }], me, {
+      ...time,
+      waitSeconds: 20,
+      pollMs: 200,
+    });
     child.kill('SIGKILL');
     const mine = await waiting;
     expect((await listLocks(kv)).find((l) => l.cluster === 'waited')?.holder?.runId).toBe('r-test');

@@ -42,19 +42,34 @@ function sshHost(): InventoryHost {
     drain: { statusCommand: 'curl -s "http://{address}:8080/fpm-status?json"' },
     health: { type: 'command', command: 'curl -sf http://{address}:8080/', requestTimeoutSeconds: 10 },
   });
-  const ssh = { ...base.settings.ssh, port: fleetHost().sshPort, identityFile: sandbox.ssh.identityFile, knownHosts: sandbox.ssh.knownHosts };
+  const ssh = {
+    ...base.settings.ssh,
+    port: fleetHost().sshPort,
+    identityFile: sandbox.ssh.identityFile,
+    knownHosts: sandbox.ssh.knownHosts,
+  };
   return { ...base, settings: { ...base.settings, ssh } };
 }
 
 /** Starts requests that sleep in PHP-FPM workers; resolves once they all returned. */
 function slowRequests(count: number, ms: number): Promise<unknown> {
-  return Promise.all(Array.from({ length: count }, () => fetch(`${fleetHost().httpUrl}?sleep=${ms}`).then((r) => r.text())));
+  return Promise.all(
+    Array.from({ length: count }, () => fetch(`${fleetHost().httpUrl}?sleep=${ms}`).then((r) => r.text())),
+  );
 }
 
 describe('drain and health probes against a real PHP-FPM and sshd', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-health-test-'));
-    sandbox = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 1, net: subnet, agents: false, release: 'r1' });
+    sandbox = await sandboxUp({
+      dir,
+      dcs: ['eqiad'],
+      clusters: ['appserver'],
+      hostsPerCluster: 1,
+      net: subnet,
+      agents: false,
+      release: 'r1',
+    });
     transport = createSshTransport({ env: {} });
   }, 120_000);
 
@@ -82,7 +97,10 @@ describe('drain and health probes against a real PHP-FPM and sshd', () => {
   it('passes the HTTP health check with the release the host serves and fails another one', async () => {
     const probe = createHttpProbe();
     expect(await probe.check(hostFor('json'), { release: 'r1' })).toEqual({ ok: true, detail: 'HTTP 200, release r1' });
-    expect(await probe.check(hostFor('json'), { release: 'r2' })).toEqual({ ok: false, detail: 'serves release r1, expected r2 (header X-Release)' });
+    expect(await probe.check(hostFor('json'), { release: 'r2' })).toEqual({
+      ok: false,
+      detail: 'serves release r1, expected r2 (header X-Release)',
+    });
   });
 
   it('runs the health command over SSH and finds the release in its output', async () => {

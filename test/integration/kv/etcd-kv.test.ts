@@ -29,7 +29,9 @@ describe('etcd kv connection', () => {
   it('fails with E_ETCD_UNREACHABLE naming the endpoint when nothing listens', async () => {
     const error = await connectEtcd(etcdSettings('http://127.0.0.1:9'), {}).catch((e: unknown) => e);
     expect(isRolloutError(error, 'E_ETCD_UNREACHABLE')).toBe(true);
-    expect((error as Error).message).toMatch(/^etcd unreachable at http:\/\/127\.0\.0\.1:9 \(.+\): check etcd\.endpoints \/ --etcd$/);
+    expect((error as Error).message).toMatch(
+      /^etcd unreachable at http:\/\/127\.0\.0\.1:9 \(.+\): check etcd\.endpoints \/ --etcd$/,
+    );
   }, 20_000);
 
   it('uses the endpoints given as an option over the settings', async () => {
@@ -39,7 +41,9 @@ describe('etcd kv connection', () => {
   });
 
   it('refuses a username without the password variable and never names a password', async () => {
-    const error = await connectEtcd(etcdSettings(etcd.endpoint, { username: 'root', passwordEnv: 'ROLLOUT_TEST_PW' }), { env: {} }).catch((e: unknown) => e);
+    const error = await connectEtcd(etcdSettings(etcd.endpoint, { username: 'root', passwordEnv: 'ROLLOUT_TEST_PW' }), {
+      env: {},
+    }).catch((e: unknown) => e);
     expect(isRolloutError(error, 'E_INVENTORY')).toBe(true);
     expect((error as Error).message).toContain('ROLLOUT_TEST_PW');
   });
@@ -60,7 +64,8 @@ describe('etcd kv when etcd goes away mid-use', () => {
       const error = await kv.get('/mid/a').catch((e: unknown) => e);
       expect(isRolloutError(error, 'E_ETCD_UNREACHABLE')).toBe(true);
       expect((error as Error).message).toContain(own.endpoint);
-      for (let i = 0; i < 100 && (lost.length === 0 || resyncs.length === 0); i += 1) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && (lost.length === 0 || resyncs.length === 0); i += 1)
+        await new Promise((r) => setTimeout(r, 100));
       expect(resyncs).toHaveLength(1);
       expect(lost).toHaveLength(1);
       await kv.close();

@@ -29,7 +29,9 @@ describe('etcd kv over TLS with client certificates', () => {
   }, 20_000);
 
   it('names the setting when a certificate file cannot be read', async () => {
-    const error = await connectEtcd(etcdSettings(etcd.endpoint, { ca: '/nonexistent/ca.crt' })).catch((e: unknown) => e);
+    const error = await connectEtcd(etcdSettings(etcd.endpoint, { ca: '/nonexistent/ca.crt' })).catch(
+      (e: unknown) => e,
+    );
     expect(isRolloutError(error, 'E_INVENTORY')).toBe(true);
     expect((error as Error).message).toMatch(/^cannot read etcd\.ca file \/nonexistent\/ca\.crt/);
   });
@@ -49,16 +51,18 @@ describe('etcd kv with username and password', () => {
   });
 
   it('authenticates with the password read from the named environment variable', async () => {
-    const kv = await connectEtcd(etcdSettings(etcd.endpoint, { username: 'root', passwordEnv: 'ROLLOUT_ETCD_PW' }), { env: { ROLLOUT_ETCD_PW: 'hunter2-root' } });
+    const kv = await connectEtcd(etcdSettings(etcd.endpoint, { username: 'root', passwordEnv: 'ROLLOUT_ETCD_PW' }), {
+      env: { ROLLOUT_ETCD_PW: 'hunter2-root' },
+    });
     await kv.put('/auth/a', '1');
     expect((await kv.get('/auth/a'))?.value).toBe('1');
     await kv.close();
   });
 
   it('reports a wrong password as refused access without ever printing the password', async () => {
-    const error = await connectEtcd(etcdSettings(etcd.endpoint, { username: 'root', passwordEnv: 'ROLLOUT_ETCD_PW' }), { env: { ROLLOUT_ETCD_PW: 'wrong-pw-123' } }).catch(
-      (e: unknown) => e,
-    );
+    const error = await connectEtcd(etcdSettings(etcd.endpoint, { username: 'root', passwordEnv: 'ROLLOUT_ETCD_PW' }), {
+      env: { ROLLOUT_ETCD_PW: 'wrong-pw-123' },
+    }).catch((e: unknown) => e);
     expect(isRolloutError(error, 'E_ETCD_UNREACHABLE')).toBe(true);
     expect((error as Error).message).toContain('refused access as user root');
     expect((error as Error).message).not.toContain('wrong-pw-123');

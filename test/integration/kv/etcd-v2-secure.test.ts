@@ -20,14 +20,22 @@ describe('poolApi v2 over TLS with client certificates', () => {
 
   it('creates, reads back and CAS-writes a pool key with the CA, client cert and key files', async () => {
     const tls = etcd.tls!;
-    const settings = etcdSettings(etcd.endpoint, { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey, poolApi: 'v2' });
+    const settings = etcdSettings(etcd.endpoint, {
+      ca: tls.ca,
+      cert: tls.clientCert,
+      key: tls.clientKey,
+      poolApi: 'v2',
+    });
     const connection = await connectV2Pool(await connectEtcd(settings), settings, {});
     try {
       const missing = (await connection.pool.read([key])).get(poolKeyId(key)) as PoolEntry;
       await connection.pool.write(missing, { pooled: 'yes', weight: 10 });
       const created = (await connection.pool.read([key])).get(poolKeyId(key)) as PoolEntry;
       await connection.pool.write(created, { pooled: 'no' });
-      expect((await connection.pool.read([key])).get(poolKeyId(key))).toMatchObject({ state: 'present', value: { pooled: 'no', weight: 10 } });
+      expect((await connection.pool.read([key])).get(poolKeyId(key))).toMatchObject({
+        state: 'present',
+        value: { pooled: 'no', weight: 10 },
+      });
     } finally {
       await connection.close();
     }
@@ -36,7 +44,11 @@ describe('poolApi v2 over TLS with client certificates', () => {
   it('is refused without a client certificate, with E_ETCD_UNREACHABLE naming the endpoint', async () => {
     const tls = etcd.tls!;
     const withCert = etcdSettings(etcd.endpoint, { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey });
-    const error = await connectV2Pool(await connectEtcd(withCert), etcdSettings(etcd.endpoint, { ca: tls.ca, poolApi: 'v2' }), {}).catch((e: unknown) => e);
+    const error = await connectV2Pool(
+      await connectEtcd(withCert),
+      etcdSettings(etcd.endpoint, { ca: tls.ca, poolApi: 'v2' }),
+      {},
+    ).catch((e: unknown) => e);
     expect(isRolloutError(error, 'E_ETCD_UNREACHABLE'), String(error)).toBe(true);
     expect((error as Error).message).toContain(etcd.endpoint);
   }, 20_000);

@@ -40,16 +40,26 @@ let done: Promise<void> | undefined;
 
 /** conftool's write: a quorum read, then update() (a CAS on prevIndex), or a create. Returns the new modifiedIndex. */
 async function conftoolWrite(k: PoolKey, value: object): Promise<number> {
-  const { stdout } = await run('/usr/bin/python3', [CONFTOOL, etcd.endpoint, 'write', keyPath(k), JSON.stringify(value)]);
+  const { stdout } = await run('/usr/bin/python3', [
+    CONFTOOL,
+    etcd.endpoint,
+    'write',
+    keyPath(k),
+    JSON.stringify(value),
+  ]);
   return (JSON.parse(stdout) as { modifiedIndex: number }).modifiedIndex;
 }
 
 beforeAll(async () => {
   [etcd, backends] = await Promise.all([startEtcd({ enableV2: true }), startBackends(2)]);
-  haproxy = await startHaproxy({ backends: { [backend]: [
-    { name: mw1.host, address: backends.addresses[0] ?? '' },
-    { name: mw2.host, address: backends.addresses[1] ?? '' },
-  ] } });
+  haproxy = await startHaproxy({
+    backends: {
+      [backend]: [
+        { name: mw1.host, address: backends.addresses[0] ?? '' },
+        { name: mw2.host, address: backends.addresses[1] ?? '' },
+      ],
+    },
+  });
   kv = await connectEtcd(etcdSettings(etcd.endpoint));
   client = createV2Client(etcdSettings(etcd.endpoint));
   runtime = createHaproxyRuntime(haproxy.socket);
@@ -69,10 +79,27 @@ afterAll(async () => {
 
 function start(): void {
   controller = new AbortController();
-  done = runLbAgent({ kv, pool: createV2PoolFeed(client), haproxy: runtime, log: pino({ level: 'warn' }), sleep: realSleep, now: () => Date.now() }, {
-    dc: 'eqiad', prefix: PREFIX, agentId: 'lb-v2', haproxySocket: haproxy.socket, signal: controller.signal,
-    tickMs: 100, retryBaseMs: 100, retryMaxMs: 1000, maintAfterMs: 60_000,
-  });
+  done = runLbAgent(
+    {
+      kv,
+      pool: createV2PoolFeed(client),
+      haproxy: runtime,
+      log: pino({ level: 'warn' }),
+      sleep: realSleep,
+      now: () => Date.now(),
+    },
+    {
+      dc: 'eqiad',
+      prefix: PREFIX,
+      agentId: 'lb-v2',
+      haproxySocket: haproxy.socket,
+      signal: controller.signal,
+      tickMs: 100,
+      retryBaseMs: 100,
+      retryMaxMs: 1000,
+      maintAfterMs: 60_000,
+    },
+  );
 }
 
 const applied = async (k: PoolKey): Promise<AppliedValue | undefined> => {
@@ -83,7 +110,7 @@ const server = async (name: string) => (await runtime.showServersState(backend))
 const poll = { timeout: 10_000, interval: 50 };
 
 describe('lb-agent following v2 pool keys (poolApi v2)', () => {
-  it('applies conftool\'s v2 depool and repool to HAProxy and confirms each at its modifiedIndex', async () => {
+  it("applies conftool's v2 depool and repool to HAProxy and confirms each at its modifiedIndex", async () => {
     await conftoolWrite(mw1, { pooled: 'yes', weight: 10 });
     await conftoolWrite(mw2, { pooled: 'yes', weight: 10 });
     start();
@@ -105,12 +132,19 @@ describe('lb-agent following v2 pool keys (poolApi v2)', () => {
 });
 
 describe('the v2 pool feed', () => {
-  it('hands over to a re-list (onResync) when its waitIndex was cleared from etcd\'s 1,000-event history (error 401)', async () => {
+  it("hands over to a re-list (onResync) when its waitIndex was cleared from etcd's 1,000-event history (error 401)", async () => {
     const feed = createV2PoolFeed(client);
     const from = await feed.revision();
     // Why: 1,100 writes elsewhere push `from` out of v2's event history.
     for (let i = 0; i < 11; i += 1) {
-      await Promise.all(Array.from({ length: 100 }, (_, j) => fetch(`${etcd.endpoint}/v2/keys/elsewhere/k${j}`, { method: 'PUT', body: new URLSearchParams({ value: String(i) }) }).then((r) => r.text())));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) =>
+          fetch(`${etcd.endpoint}/v2/keys/elsewhere/k${j}`, {
+            method: 'PUT',
+            body: new URLSearchParams({ value: String(i) }),
+          }).then((r) => r.text()),
+        ),
+      );
     }
     const events: WatchEvent[] = [];
     const reason = await new Promise<string>((resolve) => {
@@ -122,11 +156,14 @@ describe('the v2 pool feed', () => {
     expect(listed.map((e) => e.key)).toEqual([keyPath(mw1), keyPath(mw2)]);
   });
 
-  it('turns a v2 compareAndSwap into a put event with the node\'s modifiedIndex', async () => {
+  it("turns a v2 compareAndSwap into a put event with the node's modifiedIndex", async () => {
     const feed = createV2PoolFeed(client);
     const from = await feed.revision();
     const events: WatchEvent[] = [];
-    const watch = await feed.watch(`${PREFIX}/eqiad/`, from, { onEvent: (e) => events.push(e), onResync: () => undefined });
+    const watch = await feed.watch(`${PREFIX}/eqiad/`, from, {
+      onEvent: (e) => events.push(e),
+      onResync: () => undefined,
+    });
     const index = await conftoolWrite(mw2, { pooled: 'no' });
     await expect.poll(() => events.length, poll).toBe(1);
     expect(events[0]).toMatchObject({ type: 'put', entry: { key: keyPath(mw2), modRevision: index } });

@@ -29,10 +29,14 @@ let done: Promise<void> | undefined;
 
 beforeAll(async () => {
   [etcd, backends] = await Promise.all([startEtcd(), startBackends(2)]);
-  haproxy = await startHaproxy({ backends: { [backend]: [
-    { name: mw1.host, address: backends.addresses[0] ?? '' },
-    { name: mw2.host, address: backends.addresses[1] ?? '' },
-  ] } });
+  haproxy = await startHaproxy({
+    backends: {
+      [backend]: [
+        { name: mw1.host, address: backends.addresses[0] ?? '' },
+        { name: mw2.host, address: backends.addresses[1] ?? '' },
+      ],
+    },
+  });
   kv = await connectEtcd(etcdSettings(etcd.endpoint));
   runtime = createHaproxyRuntime(haproxy.socket);
 });
@@ -50,10 +54,21 @@ afterAll(async () => {
 
 function start(leaseTtlSeconds = 10): void {
   controller = new AbortController();
-  done = runLbAgent({ kv, haproxy: runtime, log: pino({ level: 'warn' }), sleep: realSleep, now: () => Date.now() }, {
-    dc: 'eqiad', prefix: PREFIX, agentId: 'lb-test', haproxySocket: haproxy.socket, signal: controller.signal,
-    tickMs: 100, retryBaseMs: 100, retryMaxMs: 1000, maintAfterMs: 60_000, leaseTtlSeconds,
-  });
+  done = runLbAgent(
+    { kv, haproxy: runtime, log: pino({ level: 'warn' }), sleep: realSleep, now: () => Date.now() },
+    {
+      dc: 'eqiad',
+      prefix: PREFIX,
+      agentId: 'lb-test',
+      haproxySocket: haproxy.socket,
+      signal: controller.signal,
+      tickMs: 100,
+      retryBaseMs: 100,
+      retryMaxMs: 1000,
+      maintAfterMs: 60_000,
+      leaseTtlSeconds,
+    },
+  );
 }
 
 const applied = async (k: PoolKey): Promise<AppliedValue | undefined> => {
@@ -69,7 +84,10 @@ describe('lb-agent against real etcd and HAProxy', () => {
     await kv.put(path(mw2), JSON.stringify({ pooled: 'yes', weight: 10 }));
     start();
     await expect.poll(async () => (await applied(mw2))?.pooled, poll).toBe('yes');
-    expect(JSON.parse((await kv.get(agentKey('eqiad', 'lb-test')))?.value ?? '{}')).toMatchObject({ agentId: 'lb-test', haproxySocket: haproxy.socket });
+    expect(JSON.parse((await kv.get(agentKey('eqiad', 'lb-test')))?.value ?? '{}')).toMatchObject({
+      agentId: 'lb-test',
+      haproxySocket: haproxy.socket,
+    });
 
     // A request in flight on mw1 keeps it in drain after the depool is confirmed.
     await runtime.setServerState(backend, mw2.host, 'maint');
@@ -106,11 +124,16 @@ describe('lb-agent against real etcd and HAProxy', () => {
     await expect.poll(async () => (await applied(mw1)) !== undefined, poll).toBe(true);
     const before = (await kv.get(agentKey('eqiad', 'lb-test')))?.lease ?? '0';
     etcdctl(etcd.endpoint, 'lease', 'revoke', BigInt(before).toString(16));
-    await expect.poll(async () => {
-      const registration = await kv.get(agentKey('eqiad', 'lb-test'));
-      const confirmation = await kv.get(appliedKey('lb-test', mw1));
-      return registration !== null && registration.lease !== before && confirmation?.lease === registration.lease;
-    }, { timeout: 20_000, interval: 100 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const registration = await kv.get(agentKey('eqiad', 'lb-test'));
+          const confirmation = await kv.get(appliedKey('lb-test', mw1));
+          return registration !== null && registration.lease !== before && confirmation?.lease === registration.lease;
+        },
+        { timeout: 20_000, interval: 100 },
+      )
+      .toBe(true);
   });
 
   it('removes its registration and applied keys when stopped', async () => {

@@ -10,13 +10,19 @@ export interface TestBackends {
 
 export async function startBackends(count: number): Promise<TestBackends> {
   const held: http.ServerResponse[] = [];
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<http.Server>((resolve) => {
-    const server = http.createServer((req, res) => {
-      if (req.url === '/hold') held.push(res);
-      else res.end('ok');
-    });
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  })));
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<http.Server>((resolve) => {
+          const server = http.createServer((req, res) => {
+            if (req.url === '/hold') held.push(res);
+            else res.end('ok');
+          });
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
   return {
     addresses: servers.map((s) => `127.0.0.1:${(s.address() as AddressInfo).port}`),
     release() {
@@ -24,7 +30,15 @@ export async function startBackends(count: number): Promise<TestBackends> {
     },
     async close() {
       for (const res of held.splice(0)) res.end();
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => { s.closeAllConnections(); s.close(() => resolve()); })));
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.closeAllConnections();
+              s.close(() => resolve());
+            }),
+        ),
+      );
     },
   };
 }

@@ -27,7 +27,24 @@ interface Agent {
 let running: Agent | undefined;
 
 async function startAgent(id: string): Promise<Agent> {
-  const child = spawn(process.execPath, [BIN, 'lb-agent', '--dc', 'eqiad', '-i', inventory, '--haproxy-socket', haproxy.socket, '--agent-id', id, '--http', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'lb-agent',
+      '--dc',
+      'eqiad',
+      '-i',
+      inventory,
+      '--haproxy-socket',
+      haproxy.socket,
+      '--agent-id',
+      id,
+      '--http',
+      '127.0.0.1:0',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -56,7 +73,11 @@ beforeAll(async () => {
   haproxy = await startHaproxy({ backends: { eqiad_appserver: [{ name: HOST, address: '127.0.0.1:9' }] } });
   kv = await connect(etcd.endpoint);
   ({ dir, remove } = scratch());
-  inventory = writeFile(dir, 'inventory.yaml', inventoryYaml(etcd.endpoint, [{ dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1002].eqiad.wmnet' }]));
+  inventory = writeFile(
+    dir,
+    'inventory.yaml',
+    inventoryYaml(etcd.endpoint, [{ dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1002].eqiad.wmnet' }]),
+  );
   await kv.put(poolKeyPath(PREFIX, key), JSON.stringify({ pooled: 'yes', weight: 10 }));
 });
 afterEach(async () => {
@@ -79,25 +100,38 @@ describe('rollout lb-agent --http', { timeout: 120_000 }, () => {
     expect((await get(`${agent.url}/healthz`)).status).toBe(200);
     etcd.kill('SIGSTOP');
     try {
-      await expect.poll(async () => (await get(`${agent.url}/readyz`)).status, { timeout: 30_000, interval: 500 }).toBe(503);
+      await expect
+        .poll(async () => (await get(`${agent.url}/readyz`)).status, { timeout: 30_000, interval: 500 })
+        .toBe(503);
       expect((await get(`${agent.url}/readyz`)).body).toMatch(/^not ready: /);
       // The loop still turns: alive, just not ready.
       expect((await get(`${agent.url}/healthz`)).status).toBe(200);
     } finally {
       etcd.kill('SIGCONT');
     }
-    await expect.poll(async () => (await get(`${agent.url}/readyz`)).status, { timeout: 30_000, interval: 500 }).toBe(200);
+    await expect
+      .poll(async () => (await get(`${agent.url}/readyz`)).status, { timeout: 30_000, interval: 500 })
+      .toBe(200);
   });
 
   it('counts a depool and its apply latency in /metrics', async () => {
     const agent = await startAgent('lb-metrics');
     await expect.poll(async () => (await get(`${agent.url}/readyz`)).status, { timeout: 20_000 }).toBe(200);
     const revision = await kv.put(poolKeyPath(PREFIX, key), JSON.stringify({ pooled: 'no', weight: 10 }));
-    await expect.poll(async () => JSON.parse((await kv.get(appliedKey('lb-metrics', key)))?.value ?? '{}').revision, { timeout: 10_000 }).toBe(revision);
+    await expect
+      .poll(async () => JSON.parse((await kv.get(appliedKey('lb-metrics', key)))?.value ?? '{}').revision, {
+        timeout: 10_000,
+      })
+      .toBe(revision);
     const metrics = (await get(`${agent.url}/metrics`)).body;
     expect(metrics).toMatch(/^rollout_lb_agent_pool_changes_total\{result="applied"\} [1-9]/m);
     expect(metrics).toMatch(/^rollout_lb_agent_apply_latency_seconds_count [1-9]/m);
-    expect(metrics).toMatch(new RegExp(`^rollout_lb_agent_server_weight\\{backend="eqiad_appserver",server="${HOST.replace(/\./g, '\\.')}",pooled="no"\\} 10`, 'm'));
+    expect(metrics).toMatch(
+      new RegExp(
+        `^rollout_lb_agent_server_weight\\{backend="eqiad_appserver",server="${HOST.replace(/\./g, '\\.')}",pooled="no"\\} 10`,
+        'm',
+      ),
+    );
     expect(metrics).toMatch(/^rollout_lb_agent_ready 1/m);
     const status = await rollout(['status', '-i', inventory], { cwd: dir });
     expect(status.stdout).toMatch(/eqiad: lb-metrics on \S+, since \S+, applied up to revision \d+, caught up/);
@@ -106,7 +140,9 @@ describe('rollout lb-agent --http', { timeout: 120_000 }, () => {
 
   it('removes its registration at once on SIGTERM, not after the lease, and exits 0', async () => {
     const agent = await startAgent('lb-term');
-    await expect.poll(async () => (await kv.get(agentKey('eqiad', 'lb-term'))) !== null, { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(async () => (await kv.get(agentKey('eqiad', 'lb-term'))) !== null, { timeout: 20_000 })
+      .toBe(true);
     agent.child.kill('SIGTERM');
     expect(await agent.exit).toBe(0);
     // Read right after the exit: an expiring lease would keep the key for up to 10 s more; a revoked one has taken it.
@@ -120,7 +156,9 @@ describe('rollout lb-agent --http', { timeout: 120_000 }, () => {
     fs.writeFileSync(inventory, 'datacenters: [this is not an inventory\n');
     try {
       agent.child.kill('SIGHUP');
-      await expect.poll(() => agent.log(), { timeout: 10_000 }).toMatch(/SIGHUP: the inventory is not usable \(.*inventory\.yaml.*\); keeping the running configuration/);
+      await expect
+        .poll(() => agent.log(), { timeout: 10_000 })
+        .toMatch(/SIGHUP: the inventory is not usable \(.*inventory\.yaml.*\); keeping the running configuration/);
       expect(agent.child.exitCode).toBeNull();
       expect((await get(`${agent.url}/readyz`)).status).toBe(200);
       expect(await kv.get(agentKey('eqiad', 'lb-hup'))).not.toBeNull();

@@ -10,10 +10,14 @@ let runtime: HaproxyRuntime;
 
 beforeAll(async () => {
   backends = await startBackends(2);
-  haproxy = await startHaproxy({ backends: { [backend]: [
-    { name: 'mw1.eqiad.sandbox', address: backends.addresses[0] ?? '' },
-    { name: 'mw2.eqiad.sandbox', address: backends.addresses[1] ?? '' },
-  ] } });
+  haproxy = await startHaproxy({
+    backends: {
+      [backend]: [
+        { name: 'mw1.eqiad.sandbox', address: backends.addresses[0] ?? '' },
+        { name: 'mw2.eqiad.sandbox', address: backends.addresses[1] ?? '' },
+      ],
+    },
+  });
   runtime = createHaproxyRuntime(haproxy.socket, { timeoutMs: 5000 });
 });
 
@@ -25,7 +29,10 @@ afterAll(async () => {
 describe('createHaproxyRuntime against a real HAProxy', () => {
   it('lists the servers of a backend, ready at their configured weight', async () => {
     const servers = await runtime.showServersState(backend);
-    expect(servers.map((s) => [s.server, s.admin, s.weight])).toEqual([['mw1.eqiad.sandbox', 'ready', 10], ['mw2.eqiad.sandbox', 'ready', 10]]);
+    expect(servers.map((s) => [s.server, s.admin, s.weight])).toEqual([
+      ['mw1.eqiad.sandbox', 'ready', 10],
+      ['mw2.eqiad.sandbox', 'ready', 10],
+    ]);
   });
 
   it('sets drain, maint and ready, and the weight', async () => {
@@ -54,11 +61,16 @@ describe('createHaproxyRuntime against a real HAProxy', () => {
 
   it("reports HAProxy's refusal with the socket, the backend and the server", async () => {
     await expect(runtime.setServerState(backend, 'mw9.eqiad.sandbox', 'drain')).rejects.toMatchObject({
-      code: 'E_HAPROXY', message: expect.stringMatching(new RegExp(`${haproxy.socket}.*${backend}/mw9\\.eqiad\\.sandbox.*No such server\\.`)),
+      code: 'E_HAPROXY',
+      message: expect.stringMatching(
+        new RegExp(`${haproxy.socket}.*${backend}/mw9\\.eqiad\\.sandbox.*No such server\\.`),
+      ),
     });
     await expect(runtime.setServerState('nope', 'mw1.eqiad.sandbox', 'drain')).rejects.toThrow(/No such backend\./);
     await expect(runtime.showServersState('nope')).rejects.toThrow(/Can't find backend\./);
-    await expect(runtime.serverSessions(backend, 'mw9.eqiad.sandbox')).rejects.toThrow(/mw9\.eqiad\.sandbox.*No such server/);
+    await expect(runtime.serverSessions(backend, 'mw9.eqiad.sandbox')).rejects.toThrow(
+      /mw9\.eqiad\.sandbox.*No such server/,
+    );
   });
 
   it('names a socket that does not exist and says what to check', async () => {

@@ -43,16 +43,26 @@ const key = (i: number): PoolKey => keys[i] as PoolKey;
 
 /** conftool's calls, as conftool makes them (fixtures/conftool.py). */
 async function conftool(...args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run('/usr/bin/python3', [CONFTOOL, etcd.endpoint, ...args]).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '{}' }));
+  const { stdout } = await run('/usr/bin/python3', [CONFTOOL, etcd.endpoint, ...args]).catch(
+    (error: { stdout?: string }) => ({ stdout: error.stdout ?? '{}' }),
+  );
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
 const conftoolRead = async (k: PoolKey): Promise<Record<string, unknown>> => conftool('read', poolKeyPath(PREFIX, k));
-const pooledOf = async (k: PoolKey): Promise<unknown> => ((await conftoolRead(k)).value as { pooled?: string } | undefined)?.pooled;
+const pooledOf = async (k: PoolKey): Promise<unknown> =>
+  ((await conftoolRead(k)).value as { pooled?: string } | undefined)?.pooled;
 
 /** Plain v2 sets, behind rollout's back (the conftool path is tested above; this is only quicker). */
 async function seedAll(value: object): Promise<void> {
-  await Promise.all(keys.map((k) => fetch(`${etcd.endpoint}/v2/keys${poolKeyPath(PREFIX, k)}`, { method: 'PUT', body: new URLSearchParams({ value: JSON.stringify(value) }) })));
+  await Promise.all(
+    keys.map((k) =>
+      fetch(`${etcd.endpoint}/v2/keys${poolKeyPath(PREFIX, k)}`, {
+        method: 'PUT',
+        body: new URLSearchParams({ value: JSON.stringify(value) }),
+      }),
+    ),
+  );
 }
 
 async function pooledNow(): Promise<number> {
@@ -60,7 +70,8 @@ async function pooledNow(): Promise<number> {
   return [...snapshot.values()].filter((e) => e.state === 'present' && e.value.pooled === 'yes').length;
 }
 
-const entryOf = async (pool: PoolStore, k: PoolKey): Promise<PoolEntry> => (await pool.read([k])).get(poolKeyId(k)) as PoolEntry;
+const entryOf = async (pool: PoolStore, k: PoolKey): Promise<PoolEntry> =>
+  (await pool.read([k])).get(poolKeyId(k)) as PoolEntry;
 
 beforeAll(async () => {
   etcd = await startEtcd({ enableV2: true });
@@ -69,7 +80,9 @@ beforeAll(async () => {
   pools = kvs.map((kv, i) => createV2PoolStore(kv, clients[i] as V2Client, PREFIX));
   ({ dir, remove } = scratch());
   const hosts = cluster.hosts.map((h) => h.name);
-  const yaml = inventoryYaml(etcd.endpoint, [{ dc: cluster.dc, name: cluster.name, hosts: `${hosts.join('","')}`, minPooled: '50%' }]);
+  const yaml = inventoryYaml(etcd.endpoint, [
+    { dc: cluster.dc, name: cluster.name, hosts: `${hosts.join('","')}`, minPooled: '50%' },
+  ]);
   inventory = writeFile(dir, 'inventory.yaml', yaml.replace('  dialTimeout: 3\n', '  dialTimeout: 3\n  poolApi: v2\n'));
 });
 afterAll(async () => {
@@ -87,8 +100,13 @@ const cli = (...args: string[]): ReturnType<typeof rollout> => rollout([...args,
 describe('rollout on poolApi v2, seen by conftool and PyBal', { timeout: 120_000 }, () => {
   it('creates missing keys the way conftool does (write with prevExist=False), and reads them', async () => {
     const fresh = { ...key(0), host: 'mw-new.eqiad.wmnet' };
-    expect(await conftool('write', poolKeyPath(PREFIX, fresh), JSON.stringify({ pooled: 'inactive', weight: 0 }))).toHaveProperty('modifiedIndex');
-    expect(await entryOf(pools[0] as PoolStore, fresh)).toMatchObject({ state: 'present', value: { pooled: 'inactive', weight: 0 } });
+    expect(
+      await conftool('write', poolKeyPath(PREFIX, fresh), JSON.stringify({ pooled: 'inactive', weight: 0 })),
+    ).toHaveProperty('modifiedIndex');
+    expect(await entryOf(pools[0] as PoolStore, fresh)).toMatchObject({
+      state: 'present',
+      value: { pooled: 'inactive', weight: 0 },
+    });
   });
 
   it('`rollout depool` is what python-etcd then reads, and a v2 watch (curl wait=true) gets the event', async () => {
@@ -117,21 +135,26 @@ describe('rollout on poolApi v2, seen by conftool and PyBal', { timeout: 120_000
     expect(rows.find((row) => row.host === key(0).host)?.pooled).toBe('yes');
   });
 
-  it('refuses a repool of a host conftool changed since rollout read it (E_POOL_CONFLICT), keeping conftool\'s value', async () => {
+  it("refuses a repool of a host conftool changed since rollout read it (E_POOL_CONFLICT), keeping conftool's value", async () => {
     const pool = pools[0] as PoolStore;
     const depooledAt = await pool.write(await entryOf(pool, key(2)), { pooled: 'no' });
     const asRead = await entryOf(pool, key(2));
     expect(asRead).toMatchObject({ modRevision: depooledAt });
     await conftool('write', poolKeyPath(PREFIX, key(2)), '{"pooled": "inactive"}');
-    const refused = await pool.write(asRead, { pooled: 'yes' }).then(() => null, (e: unknown) => e);
+    const refused = await pool.write(asRead, { pooled: 'yes' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isRolloutError(refused, 'E_POOL_CONFLICT'), String(refused)).toBe(true);
     expect(await pooledOf(key(2))).toBe('inactive');
   });
 
-  it('conftool\'s own CAS loses to a rollout write between its read and its update (python-etcd raises EtcdCompareFailed)', async () => {
+  it("conftool's own CAS loses to a rollout write between its read and its update (python-etcd raises EtcdCompareFailed)", async () => {
     const before = (await conftoolRead(key(3))).modifiedIndex as number;
     await (pools[0] as PoolStore).write(await entryOf(pools[0] as PoolStore, key(3)), { pooled: 'no' });
-    expect(await conftool('stale-update', poolKeyPath(PREFIX, key(3)), String(before), '{"pooled": "yes"}')).toHaveProperty('conflict');
+    expect(
+      await conftool('stale-update', poolKeyPath(PREFIX, key(3)), String(before), '{"pooled": "yes"}'),
+    ).toHaveProperty('conflict');
     expect(await pooledOf(key(3))).toBe('no');
   });
 });
@@ -140,7 +163,11 @@ describe('poolApi v2 against an etcd that does not serve v2', { timeout: 120_000
   it('exits 5 at connect, saying to start etcd with --enable-v2=true', async () => {
     const plain = await startEtcd();
     try {
-      const file = writeFile(dir, 'no-v2.yaml', fs.readFileSync(inventory, 'utf8').replace(etcd.endpoint, plain.endpoint));
+      const file = writeFile(
+        dir,
+        'no-v2.yaml',
+        fs.readFileSync(inventory, 'utf8').replace(etcd.endpoint, plain.endpoint),
+      );
       const r = await rollout(['status', '-i', file], { cwd: dir });
       expectExit(r, 5);
       expect(r.stderr).toContain('--enable-v2=true');
@@ -154,34 +181,53 @@ describe('a batch on v2 (no multi-key transaction)', { timeout: 120_000 }, () =>
   it('depools every host, reports one revision for all of them, in this process and in another, and repools each on it', async () => {
     const pool = pools[0] as PoolStore;
     const read = await pool.readGuarded(keys);
-    const writes = [0, 1].map((i) => ({ entry: read.snapshot.get(poolKeyId(key(i))) as PoolEntry, change: { pooled: 'no' } as const }));
+    const writes = [0, 1].map((i) => ({
+      entry: read.snapshot.get(poolKeyId(key(i))) as PoolEntry,
+      change: { pooled: 'no' } as const,
+    }));
     const revision = await pool.writeAll(read, writes, [{ key: '/rollout/v1/test/marker', value: 'committed' }]);
     expect((await kvs[0]?.get('/rollout/v1/test/marker'))?.value).toBe('committed');
     for (const i of [0, 1]) expect(await pooledOf(key(i))).toBe('no');
     const other = pools[1] as PoolStore;
-    for (const p of [pool, other]) for (const i of [0, 1]) expect(await entryOf(p, key(i))).toMatchObject({ modRevision: revision, value: { pooled: 'no' } });
+    for (const p of [pool, other])
+      for (const i of [0, 1])
+        expect(await entryOf(p, key(i))).toMatchObject({ modRevision: revision, value: { pooled: 'no' } });
     for (const i of [0, 1]) await other.write(await entryOf(other, key(i)), { pooled: 'yes' });
     for (const i of [0, 1]) expect(await pooledOf(key(i))).toBe('yes');
   });
 
-  it('writes nothing when conftool changed another host of the cluster since the guard\'s read', async () => {
+  it("writes nothing when conftool changed another host of the cluster since the guard's read", async () => {
     const pool = pools[0] as PoolStore;
     const read = await pool.readGuarded(keys);
     await conftool('write', poolKeyPath(PREFIX, key(3)), '{"weight": 5}');
-    const writes = [0, 1].map((i) => ({ entry: read.snapshot.get(poolKeyId(key(i))) as PoolEntry, change: { pooled: 'no' } as const }));
-    const refused = await pool.writeAll(read, writes, [{ key: '/rollout/v1/test/refused', value: 'x' }]).then(() => null, (e: unknown) => e);
+    const writes = [0, 1].map((i) => ({
+      entry: read.snapshot.get(poolKeyId(key(i))) as PoolEntry,
+      change: { pooled: 'no' } as const,
+    }));
+    const refused = await pool.writeAll(read, writes, [{ key: '/rollout/v1/test/refused', value: 'x' }]).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isRolloutError(refused, 'E_POOL_CONFLICT'), String(refused)).toBe(true);
     for (const i of [0, 1]) expect(await pooledOf(key(i))).toBe('yes');
     expect(await kvs[0]?.get('/rollout/v1/test/refused')).toBeNull();
   });
 
-  it('undoes the hosts it had written when one host\'s CAS loses, and writes no marker', async () => {
+  it("undoes the hosts it had written when one host's CAS loses, and writes no marker", async () => {
     const pool = pools[0] as PoolStore;
     const read = await pool.readGuarded(keys);
     // Why: a stale entry for key(1) only (its index moved; the cluster guard is off) makes exactly that CAS lose.
     await conftool('write', poolKeyPath(PREFIX, key(1)), '{"weight": 7}');
-    const writes = [0, 1].map((i) => ({ entry: read.snapshot.get(poolKeyId(key(i))) as PoolEntry, change: { pooled: 'no' } as const }));
-    const refused = await pool.writeAll({ ...read, ranges: [] }, writes, [{ key: '/rollout/v1/test/undone', value: 'x' }]).then(() => null, (e: unknown) => e);
+    const writes = [0, 1].map((i) => ({
+      entry: read.snapshot.get(poolKeyId(key(i))) as PoolEntry,
+      change: { pooled: 'no' } as const,
+    }));
+    const refused = await pool
+      .writeAll({ ...read, ranges: [] }, writes, [{ key: '/rollout/v1/test/undone', value: 'x' }])
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(isRolloutError(refused, 'E_POOL_CONFLICT'), String(refused)).toBe(true);
     expect(await conftoolRead(key(0))).toMatchObject({ value: { pooled: 'yes', weight: 10 } });
     expect(await conftoolRead(key(1))).toMatchObject({ value: { pooled: 'yes', weight: 7 } });
@@ -197,9 +243,17 @@ describe('two guarded depools of different hosts at the same moment on v2, minPo
     let lowest = Infinity;
     for (let i = 0; i < TRIES; i += 1) {
       await seedAll({ pooled: 'yes', weight: 10 });
-      const results = await Promise.allSettled([depoolCluster(pools[0] as PoolStore, cluster, [a], false), depoolCluster(pools[1] as PoolStore, cluster, [b], false)]);
+      const results = await Promise.allSettled([
+        depoolCluster(pools[0] as PoolStore, cluster, [a], false),
+        depoolCluster(pools[1] as PoolStore, cluster, [b], false),
+      ]);
       const won = results.filter((r) => r.status === 'fulfilled').length;
-      for (const r of results) if (r.status === 'rejected') expect(isRolloutError(r.reason, 'E_CAPACITY') || isRolloutError(r.reason, 'E_POOL_CONFLICT'), String(r.reason)).toBe(true);
+      for (const r of results)
+        if (r.status === 'rejected')
+          expect(
+            isRolloutError(r.reason, 'E_CAPACITY') || isRolloutError(r.reason, 'E_POOL_CONFLICT'),
+            String(r.reason),
+          ).toBe(true);
       outcomes[won === 1 ? 'one' : won === 2 ? 'both' : 'neither'] += 1;
       const now = await pooledNow();
       expect(now).toBe(4 - won);
@@ -211,18 +265,42 @@ describe('two guarded depools of different hosts at the same moment on v2, minPo
 });
 
 describe('fencing on v2', () => {
-  it('a write fenced by the run\'s v3 lock applies while it is held and is refused once its lease was revoked', async () => {
+  it("a write fenced by the run's v3 lock applies while it is held and is refused once its lease was revoked", async () => {
     const kv = kvs[0] as Kv;
     const pool = pools[0] as PoolStore;
-    const holder = { user: 't', machine: 'm', pid: 1, command: 'rollout sync', runId: 'fenced-v2', startedAt: '', reason: '' };
-    const locks = await acquireLocks(kv, [{ dc: cluster.dc, cluster: cluster.name }], holder, { sleep: realSleep, now: Date.now });
+    const holder = {
+      user: 't',
+      machine: 'm',
+      pid: 1,
+      command: 'rollout sync',
+      runId: 'fenced-v2',
+      startedAt: '',
+      reason: '',
+    };
+    const locks = await acquireLocks(kv, [{ dc: cluster.dc, cluster: cluster.name }], holder, {
+      sleep: realSleep,
+      now: Date.now,
+    });
     await pool.write(await entryOf(pool, key(2)), { pooled: 'no' }, locks.fence);
     expect(await pooledOf(key(2))).toBe('no');
     etcdctl(etcd.endpoint, 'lease', 'revoke', BigInt(locks.lease.id).toString(16));
-    const refused = await pool.write(await entryOf(pool, key(2)), { pooled: 'yes' }, locks.fence).then(() => null, (e: unknown) => e);
+    const refused = await pool.write(await entryOf(pool, key(2)), { pooled: 'yes' }, locks.fence).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isRolloutError(refused, 'E_POOL_CONFLICT'), String(refused)).toBe(true);
     const batch = await pool.readGuarded(keys);
-    const refusedBatch = await pool.writeAll(batch, [{ entry: batch.snapshot.get(poolKeyId(key(0))) as PoolEntry, change: { pooled: 'no' } }], [], locks.fence).then(() => null, (e: unknown) => e);
+    const refusedBatch = await pool
+      .writeAll(
+        batch,
+        [{ entry: batch.snapshot.get(poolKeyId(key(0))) as PoolEntry, change: { pooled: 'no' } }],
+        [],
+        locks.fence,
+      )
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(isRolloutError(refusedBatch, 'E_POOL_CONFLICT'), String(refusedBatch)).toBe(true);
     expect(await pooledOf(key(2))).toBe('no');
     expect(await pooledOf(key(0))).toBe('yes');

@@ -34,7 +34,7 @@ function losing(after: (real: Kv['txn'], args: Parameters<Kv['txn']>) => Promise
 }
 
 describe('a batch depool on a real etcd whose answer is lost', () => {
-  it('after a deadline past the commit: the marker is there, the host is this run\'s, restarted and repooled', async () => {
+  it("after a deadline past the commit: the marker is there, the host is this run's, restarted and repooled", async () => {
     const lossy = losing(async (real, args) => {
       await real(...args);
       throw unreachableError(etcd.endpoint, new Error('deadline exceeded'));
@@ -46,7 +46,7 @@ describe('a batch depool on a real etcd whose answer is lost', () => {
     expect((await h.value('mw1001'))?.['pooled']).toBe('yes');
   });
 
-  it('after a blind retry on another endpoint that sees its own commit as a conflict: still this run\'s', async () => {
+  it("after a blind retry on another endpoint that sees its own commit as a conflict: still this run's", async () => {
     const lossy = losing(async (real, args) => {
       await real(...args);
       return real(...args); // the retry: the cluster changed (by us), so E_POOL_CONFLICT

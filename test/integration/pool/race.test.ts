@@ -46,10 +46,15 @@ describe('two depools of different hosts at the same moment, minPooled 3 of 4', 
     const outcomes = { one: 0, both: 0, neither: 0 };
     let lowest = Infinity;
     for (let i = 0; i < TRIES; i += 1) {
-      for (const key of poolKeysFor([cluster])) await kvs[0]?.put(poolKeyPath(PREFIX, key), JSON.stringify({ pooled: 'yes', weight: 10 }));
-      const results = await Promise.allSettled([depoolCluster(pools[0], cluster, [a], false), depoolCluster(pools[1], cluster, [b], false)]);
+      for (const key of poolKeysFor([cluster]))
+        await kvs[0]?.put(poolKeyPath(PREFIX, key), JSON.stringify({ pooled: 'yes', weight: 10 }));
+      const results = await Promise.allSettled([
+        depoolCluster(pools[0], cluster, [a], false),
+        depoolCluster(pools[1], cluster, [b], false),
+      ]);
       const won = results.filter((r) => r.status === 'fulfilled').length;
-      for (const r of results) if (r.status === 'rejected') expect(isRolloutError(r.reason, 'E_CAPACITY'), String(r.reason)).toBe(true);
+      for (const r of results)
+        if (r.status === 'rejected') expect(isRolloutError(r.reason, 'E_CAPACITY'), String(r.reason)).toBe(true);
       outcomes[won === 1 ? 'one' : won === 2 ? 'both' : 'neither'] += 1;
       lowest = Math.min(lowest, await pooledNow());
     }
@@ -57,21 +62,35 @@ describe('two depools of different hosts at the same moment, minPooled 3 of 4', 
   }, 120_000);
 });
 
-describe('a write fenced by a run\'s lock on a real etcd', () => {
-  it('applies while the lock is held and is refused once its lease was revoked behind the run\'s back', async () => {
+describe("a write fenced by a run's lock on a real etcd", () => {
+  it("applies while the lock is held and is refused once its lease was revoked behind the run's back", async () => {
     const kv = kvs[0];
     const pool = pools[0];
     if (!kv || !pool) throw new Error('fixture');
     const key = poolKeysFor([cluster])[2];
     if (!key) throw new Error('fixture');
     await kv.put(poolKeyPath(PREFIX, key), JSON.stringify({ pooled: 'yes', weight: 10 }));
-    const holder = { user: 't', machine: 'm', pid: 1, command: 'rollout sync', runId: 'fenced', startedAt: '', reason: '' };
-    const locks = await acquireLocks(kv, [{ dc: cluster.dc, cluster: cluster.name }], holder, { sleep: realSleep, now: Date.now });
+    const holder = {
+      user: 't',
+      machine: 'm',
+      pid: 1,
+      command: 'rollout sync',
+      runId: 'fenced',
+      startedAt: '',
+      reason: '',
+    };
+    const locks = await acquireLocks(kv, [{ dc: cluster.dc, cluster: cluster.name }], holder, {
+      sleep: realSleep,
+      now: Date.now,
+    });
     const read = async () => (await pool.read([key])).get(poolKeyId(key)) as PoolEntry;
     await pool.write(await read(), { pooled: 'no' }, locks.fence);
     expect(await read()).toMatchObject({ value: { pooled: 'no' } });
     etcdctl(etcd.endpoint, 'lease', 'revoke', BigInt(locks.lease.id).toString(16));
-    const refused = await pool.write(await read(), { pooled: 'yes' }, locks.fence).then(() => null, (e: unknown) => e);
+    const refused = await pool.write(await read(), { pooled: 'yes' }, locks.fence).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isRolloutError(refused, 'E_POOL_CONFLICT'), String(refused)).toBe(true);
     expect(await read()).toMatchObject({ value: { pooled: 'no' } });
     await locks.release().catch(() => undefined);

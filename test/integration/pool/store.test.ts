@@ -33,15 +33,25 @@ describe('pool store on a real etcd', () => {
     expect(entry).toMatchObject({ state: 'present', value: { pooled: 'yes', weight: 10, comment: 'canary' } });
     if (entry === undefined) return;
     await store.write(entry, { pooled: 'no' });
-    expect(JSON.parse(etcdctl(etcd.endpoint, 'get', '--print-value-only', path))).toEqual({ pooled: 'no', weight: 10, comment: 'canary' });
+    expect(JSON.parse(etcdctl(etcd.endpoint, 'get', '--print-value-only', path))).toEqual({
+      pooled: 'no',
+      weight: 10,
+      comment: 'canary',
+    });
   });
 
   it('lets one of two clients racing on the same read win and the other get E_POOL_CONFLICT', async () => {
     etcdctl(etcd.endpoint, 'put', path, '{"pooled": "yes", "weight": 10}');
     const [storeA, storeB] = [createPoolStore(a, prefix), createPoolStore(b, prefix)];
-    const [readA, readB] = [(await storeA.read([key])).get(poolKeyId(key)), (await storeB.read([key])).get(poolKeyId(key))];
+    const [readA, readB] = [
+      (await storeA.read([key])).get(poolKeyId(key)),
+      (await storeB.read([key])).get(poolKeyId(key)),
+    ];
     if (readA === undefined || readB === undefined) throw new Error('not read');
-    const results = await Promise.allSettled([storeA.write(readA, { pooled: 'no' }), storeB.write(readB, { pooled: 'inactive' })]);
+    const results = await Promise.allSettled([
+      storeA.write(readA, { pooled: 'no' }),
+      storeB.write(readB, { pooled: 'inactive' }),
+    ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const lost = results.find((r) => r.status === 'rejected');
     expect(isRolloutError(lost?.status === 'rejected' ? lost.reason : null, 'E_POOL_CONFLICT')).toBe(true);

@@ -29,9 +29,18 @@ async function listen(address: string, port: number): Promise<void> {
 
 /** A socket bound to address:port that does not listen: a pre-check sees the port free, a bind fails. */
 async function bindOnly(address: string, port: number): Promise<void> {
-  const child: ChildProcess = spawn('python3', ['-c', `import socket,sys
-s = socket.socket(); s.bind((${JSON.stringify(address)}, ${port})); print("bound", flush=True); sys.stdin.read()`], { stdio: ['pipe', 'pipe', 'inherit'] });
-  cleanups.push(() => { child.kill('SIGKILL'); });
+  const child: ChildProcess = spawn(
+    'python3',
+    [
+      '-c',
+      `import socket,sys
+s = socket.socket(); s.bind((${JSON.stringify(address)}, ${port})); print("bound", flush=True); sys.stdin.read()`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  cleanups.push(() => {
+    child.kill('SIGKILL');
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`python3 bind helper exited ${code}`)));
@@ -40,8 +49,19 @@ s = socket.socket(); s.bind((${JSON.stringify(address)}, ${port})); print("bound
 
 async function failedUp(dir: string): Promise<{ error: Error; messages: string[] }> {
   const messages: string[] = [];
-  const error = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 3, net: NET, agents: false, install: false, log: (m) => messages.push(m) })
-    .then(() => new Error('sandboxUp succeeded'), (e: unknown) => e as Error);
+  const error = await sandboxUp({
+    dir,
+    dcs: ['eqiad'],
+    clusters: ['appserver'],
+    hostsPerCluster: 3,
+    net: NET,
+    agents: false,
+    install: false,
+    log: (m) => messages.push(m),
+  }).then(
+    () => new Error('sandboxUp succeeded'),
+    (e: unknown) => e as Error,
+  );
   return { error, messages };
 }
 
@@ -74,10 +94,20 @@ describe('a sandbox start that fails half-way', () => {
 describe('two starts on one state dir', () => {
   it('refuses the second while the first runs, so no daemon is started twice', async () => {
     const dir = stateDir();
-    const options = { dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 1, net: NET, agents: false, install: false };
+    const options = {
+      dir,
+      dcs: ['eqiad'],
+      clusters: ['appserver'],
+      hostsPerCluster: 1,
+      net: NET,
+      agents: false,
+      install: false,
+    };
     const [first, second] = await Promise.allSettled([sandboxUp(options), sandboxUp(options)]);
     expect(first.status).toBe('fulfilled');
-    expect(second.status === 'rejected' ? (second.reason as Error).message : 'second up succeeded').toMatch(/another `up` \(pid \d+\) is starting/);
+    expect(second.status === 'rejected' ? (second.reason as Error).message : 'second up succeeded').toMatch(
+      /another `up` \(pid \d+\) is starting/,
+    );
     expect(processesMentioning(`${dir}/etcd`)).toHaveLength(1);
   }, 120_000);
 });

@@ -23,22 +23,44 @@ function host(i: number): SandboxHost {
   return h;
 }
 
-async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+async function getJson(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url, { headers });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 function ssh(h: SandboxHost, command: string) {
-  return exec('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${sandbox.ssh.knownHosts}`, '-i', sandbox.ssh.identityFile, '-p', String(h.sshPort),
-    `root@${h.address}`, command], { timeout: 30_000 });
+  return exec(
+    'ssh',
+    [
+      '-F',
+      '/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${sandbox.ssh.knownHosts}`,
+      '-i',
+      sandbox.ssh.identityFile,
+      '-p',
+      String(h.sshPort),
+      `root@${h.address}`,
+      command,
+    ],
+    { timeout: 30_000 },
+  );
 }
 
 function haproxyCommand(socket: string, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
     const c = net.connect(socket, () => c.end(`${command}\n`));
-    c.on('data', (d) => { out += d.toString(); });
+    c.on('data', (d) => {
+      out += d.toString();
+    });
     c.on('end', () => resolve(out));
     c.on('error', reject);
   });
@@ -62,7 +84,9 @@ function fleetPids(): Set<number> {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (mains.has(ppid) && alive(Number(entry))) all.add(Number(entry));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return all;
 }
@@ -72,11 +96,21 @@ describe('scripts/sandbox', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-sandbox-test-'));
     // A stand-in for `rollout lb-agent`: answers --help, otherwise records its arguments and waits.
     fakeCli = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-fake-cli-')), 'rollout.cjs');
-    fs.writeFileSync(fakeCli, `if (process.argv.includes('--help')) process.exit(0);
+    fs.writeFileSync(
+      fakeCli,
+      `if (process.argv.includes('--help')) process.exit(0);
 require('node:fs').writeFileSync(${JSON.stringify(`${fakeCli}.args`)}, JSON.stringify(process.argv.slice(2)));
 setInterval(() => {}, 1000);
-`);
-    sandbox = await sandboxUp({ dir, dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 2, net: subnet, rolloutCli: fakeCli });
+`,
+    );
+    sandbox = await sandboxUp({
+      dir,
+      dcs: ['eqiad'],
+      clusters: ['appserver'],
+      hostsPerCluster: 2,
+      net: subnet,
+      rolloutCli: fakeCli,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -97,8 +131,15 @@ setInterval(() => {}, 1000);
 
   it('starts one lb-agent per datacenter with the sandbox inventory and the HAProxy socket', async () => {
     await expect.poll(() => fs.existsSync(`${fakeCli}.args`), { timeout: 10_000 }).toBe(true);
-    expect(JSON.parse(fs.readFileSync(`${fakeCli}.args`, 'utf8'))).toEqual(
-      ['lb-agent', '--dc', 'eqiad', '-i', sandbox.inventoryFile, '--haproxy-socket', sandbox.haproxy.socket]);
+    expect(JSON.parse(fs.readFileSync(`${fakeCli}.args`, 'utf8'))).toEqual([
+      'lb-agent',
+      '--dc',
+      'eqiad',
+      '-i',
+      sandbox.inventoryFile,
+      '--haproxy-socket',
+      sandbox.haproxy.socket,
+    ]);
     expect(sandboxStatus({ dir }).find((c) => c.component === 'lb-agent eqiad')?.alive).toBe(true);
   });
 
@@ -139,7 +180,9 @@ setInterval(() => {}, 1000);
   it('listens on loopback addresses only', async () => {
     const pids = fleetPids();
     const { stdout } = await exec('ss', ['-ltnpH']);
-    const ours = stdout.split('\n').filter((line) => [...line.matchAll(/pid=(\d+)/g)].some((m) => pids.has(Number(m[1]))));
+    const ours = stdout
+      .split('\n')
+      .filter((line) => [...line.matchAll(/pid=(\d+)/g)].some((m) => pids.has(Number(m[1]))));
     // etcd (client, peer), HAProxy, and per host: sshd, nginx, PHP-FPM.
     expect(ours.length).toBeGreaterThanOrEqual(3 + 3 * sandbox.hosts.length);
     for (const line of ours) expect(line.split(/\s+/)[3]).toMatch(/^127\./);

@@ -24,8 +24,16 @@ async function until(done: () => boolean): Promise<void> {
 
 function targetOf(server: TestSshServer, overrides: Partial<SshTarget> = {}): SshTarget {
   return {
-    host: 'app1', address: server.address, port: server.port, user: server.user, identityFile: server.clientKey.privatePath,
-    knownHosts: server.knownHosts, jumpHost: undefined, connectTimeoutSeconds: 5, acceptNewHostKeys: false, ...overrides,
+    host: 'app1',
+    address: server.address,
+    port: server.port,
+    user: server.user,
+    identityFile: server.clientKey.privatePath,
+    knownHosts: server.knownHosts,
+    jumpHost: undefined,
+    connectTimeoutSeconds: 5,
+    acceptNewHostKeys: false,
+    ...overrides,
   };
 }
 
@@ -53,14 +61,16 @@ transportContract('ssh2 transport against an in-process ssh2 server', async () =
 describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 }, () => {
   let server: TestSshServer;
   beforeAll(async () => {
-    server = await startSshServer({ commands: { uptime: { stdout: 'up 3 days\n' }, 'false': { exitCode: 1 } } });
+    server = await startSshServer({ commands: { uptime: { stdout: 'up 3 days\n' }, false: { exitCode: 1 } } });
   });
   afterAll(() => server.stop());
 
   it('runs 200 execs in parallel, all over one TCP connection', async () => {
     const transport = createSshTransport({ env: NO_AGENT });
     const before = server.connections();
-    const results = await Promise.all(Array.from({ length: 200 }, () => transport.exec(targetOf(server), 'uptime', { timeoutMs: 60_000 })));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () => transport.exec(targetOf(server), 'uptime', { timeoutMs: 60_000 })),
+    );
     await transport.close();
     expect(results.every((r) => r.exitCode === 0 && r.stdout === 'up 3 days\n')).toBe(true);
     expect(server.connections() - before).toBe(1);
@@ -89,7 +99,9 @@ describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 
   it('throws E_SSH_AUTH when the server does not accept the key', async () => {
     const other = keygen(join(tempDir('rollout-key-'), 'id_ed25519'), 'ed25519');
     const transport = createSshTransport({ env: NO_AGENT });
-    const error = await rejection(transport.exec(targetOf(server, { identityFile: other.privatePath }), 'uptime', { timeoutMs: 60_000 }));
+    const error = await rejection(
+      transport.exec(targetOf(server, { identityFile: other.privatePath }), 'uptime', { timeoutMs: 60_000 }),
+    );
     await transport.close();
     expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
     expect(error.message).toContain(`app1 (127.0.0.1:${server.port})`);
@@ -97,7 +109,9 @@ describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 
 
   it('throws E_SSH_AUTH when there is neither a key file nor an agent', async () => {
     const transport = createSshTransport({ env: NO_AGENT });
-    const error = await rejection(transport.exec(targetOf(server, { identityFile: undefined }), 'uptime', { timeoutMs: 60_000 }));
+    const error = await rejection(
+      transport.exec(targetOf(server, { identityFile: undefined }), 'uptime', { timeoutMs: 60_000 }),
+    );
     expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
     expect(error.message).toMatch(/SSH_AUTH_SOCK/);
   });
@@ -106,7 +120,10 @@ describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 
     const transport = createSshTransport({ env: NO_AGENT });
     const before = { connections: server.connections(), execs: server.execs() };
     await transport.reach(targetOf(server), { timeoutMs: 60_000 });
-    expect({ connections: server.connections() - before.connections, execs: server.execs() - before.execs }).toEqual({ connections: 1, execs: 0 });
+    expect({ connections: server.connections() - before.connections, execs: server.execs() - before.execs }).toEqual({
+      connections: 1,
+      execs: 0,
+    });
     await transport.exec(targetOf(server), 'uptime', { timeoutMs: 60_000 });
     await transport.close();
     expect(server.connections() - before.connections).toBe(1);
@@ -118,12 +135,14 @@ describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 
     const other = keygen(join(tempDir('rollout-key-'), 'id_ed25519'), 'ed25519');
     const transport = createSshTransport({ env: NO_AGENT });
     const hostKey = await rejection(transport.reach(targetOf(server, { knownHosts: empty }), { timeoutMs: 60_000 }));
-    const auth = await rejection(transport.reach(targetOf(server, { identityFile: other.privatePath }), { timeoutMs: 60_000 }));
+    const auth = await rejection(
+      transport.reach(targetOf(server, { identityFile: other.privatePath }), { timeoutMs: 60_000 }),
+    );
     await transport.close();
     expect([isRolloutError(hostKey, 'E_SSH_HOSTKEY'), isRolloutError(auth, 'E_SSH_AUTH')]).toEqual([true, true]);
   });
 
-  it('release closes the host\'s connection once its commands end; the next exec opens a new one', async () => {
+  it("release closes the host's connection once its commands end; the next exec opens a new one", async () => {
     const shell = await startSshServer();
     const transport = createSshTransport({ env: NO_AGENT });
     try {
@@ -145,7 +164,9 @@ describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 
     const file = join(tempDir('rollout-kh-'), 'known_hosts');
     writeFileSync(file, '');
     const transport = createSshTransport({ env: NO_AGENT });
-    const first = await rejection(transport.exec(targetOf(server, { knownHosts: file }), 'uptime', { timeoutMs: 60_000 }));
+    const first = await rejection(
+      transport.exec(targetOf(server, { knownHosts: file }), 'uptime', { timeoutMs: 60_000 }),
+    );
     writeFileSync(file, readFileSync(server.knownHosts));
     const second = await transport.exec(targetOf(server, { knownHosts: file }), 'uptime', { timeoutMs: 60_000 });
     await transport.close();
@@ -156,7 +177,9 @@ describe('ssh2 transport against an in-process ssh2 server', { timeout: 120_000 
     const empty = join(tempDir('rollout-kh-'), 'known_hosts');
     writeFileSync(empty, '');
     const transport = createSshTransport({ env: NO_AGENT });
-    const error = await rejection(transport.exec(targetOf(server, { knownHosts: empty }), 'uptime', { timeoutMs: 60_000 }));
+    const error = await rejection(
+      transport.exec(targetOf(server, { knownHosts: empty }), 'uptime', { timeoutMs: 60_000 }),
+    );
     expect(isRolloutError(error, 'E_SSH_HOSTKEY')).toBe(true);
     expect(error).toMatchObject({ host: 'app1' });
     expect(error.message).toContain(server.hostKey.fingerprint);
@@ -170,7 +193,10 @@ describe('private key passphrases', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     const key = keygen(join(tempDir('rollout-key-'), 'id_ed25519'), 'ed25519', passphrase);
     keyPath = key.privatePath;
-    server = await startSshServer({ commands: { whoami: { stdout: 'deploy\n' } }, authorizedKeyFiles: [key.publicPath] });
+    server = await startSshServer({
+      commands: { whoami: { stdout: 'deploy\n' } },
+      authorizedKeyFiles: [key.publicPath],
+    });
   });
   afterAll(() => server.stop());
 
@@ -183,7 +209,9 @@ describe('private key passphrases', { timeout: 120_000 }, () => {
 
   it('throws E_SSH_AUTH naming the variable, never the passphrase, when it is wrong', async () => {
     const transport = createSshTransport({ env: { ROLLOUT_SSH_PASSPHRASE: 'wrong secret' } });
-    const error = await rejection(transport.exec(targetOf(server, { identityFile: keyPath }), 'whoami', { timeoutMs: 60_000 }));
+    const error = await rejection(
+      transport.exec(targetOf(server, { identityFile: keyPath }), 'whoami', { timeoutMs: 60_000 }),
+    );
     expect(isRolloutError(error, 'E_SSH_AUTH')).toBe(true);
     expect(error.message).toContain('ROLLOUT_SSH_PASSPHRASE');
     expect(error.message).toContain(keyPath);
@@ -196,8 +224,15 @@ describe('limits and timeouts', { timeout: 120_000 }, () => {
     const busy = await startSshServer({ commands: { uptime: { stdout: 'up\n' } }, refuseSessions: 3 });
     const transport = createSshTransport({ env: NO_AGENT });
     try {
-      await expect(transport.exec(targetOf(busy), 'uptime', { timeoutMs: 60_000 })).resolves.toMatchObject({ exitCode: 0, stdout: 'up\n' });
-      expect({ refused: busy.refusedSessions(), execs: busy.execs(), connections: busy.connections() }).toEqual({ refused: 3, execs: 1, connections: 1 });
+      await expect(transport.exec(targetOf(busy), 'uptime', { timeoutMs: 60_000 })).resolves.toMatchObject({
+        exitCode: 0,
+        stdout: 'up\n',
+      });
+      expect({ refused: busy.refusedSessions(), execs: busy.execs(), connections: busy.connections() }).toEqual({
+        refused: 3,
+        execs: 1,
+        connections: 1,
+      });
     } finally {
       await transport.close();
       await busy.stop();
@@ -222,7 +257,9 @@ describe('limits and timeouts', { timeout: 120_000 }, () => {
   it('runs no more commands at once than its concurrency', async () => {
     const server = await startSshServer();
     const transport = createSshTransport({ env: NO_AGENT, concurrency: 3 });
-    await Promise.all(Array.from({ length: 12 }, () => transport.exec(targetOf(server), 'sleep 0.2', { timeoutMs: 30_000 })));
+    await Promise.all(
+      Array.from({ length: 12 }, () => transport.exec(targetOf(server), 'sleep 0.2', { timeoutMs: 30_000 })),
+    );
     await transport.close();
     await server.stop();
     expect(server.maxRunning()).toBeLessThanOrEqual(3);
@@ -232,7 +269,9 @@ describe('limits and timeouts', { timeout: 120_000 }, () => {
   it('opens no more sessions on one connection than sessionsPerConnection', async () => {
     const server = await startSshServer();
     const transport = createSshTransport({ env: NO_AGENT, sessionsPerConnection: 2 });
-    await Promise.all(Array.from({ length: 8 }, () => transport.exec(targetOf(server), 'sleep 0.2', { timeoutMs: 30_000 })));
+    await Promise.all(
+      Array.from({ length: 8 }, () => transport.exec(targetOf(server), 'sleep 0.2', { timeoutMs: 30_000 })),
+    );
     await transport.close();
     await server.stop();
     expect(server.maxRunning()).toBeLessThanOrEqual(2);
@@ -252,8 +291,16 @@ describe('limits and timeouts', { timeout: 120_000 }, () => {
       await new Promise((resolve) => silent.close(resolve));
     });
     const target = (overrides: Partial<SshTarget>): SshTarget => ({
-      host: 'mute1', address: '127.0.0.1', port, user: 'deploy', identityFile: undefined, knownHosts: '/nonexistent/known_hosts',
-      jumpHost: undefined, connectTimeoutSeconds: 1, acceptNewHostKeys: false, ...overrides,
+      host: 'mute1',
+      address: '127.0.0.1',
+      port,
+      user: 'deploy',
+      identityFile: undefined,
+      knownHosts: '/nonexistent/known_hosts',
+      jumpHost: undefined,
+      connectTimeoutSeconds: 1,
+      acceptNewHostKeys: false,
+      ...overrides,
     });
 
     it('gives up with E_SSH_CONNECT after connectTimeoutSeconds', async () => {

@@ -19,8 +19,16 @@ const NO_AGENT = { PATH: process.env.PATH };
 
 function targetOf(sshd: Sshd, overrides: Partial<SshTarget> = {}): SshTarget {
   return {
-    host: 'app1', address: sshd.address, port: sshd.port, user: sshd.user, identityFile: sshd.clientKey.privatePath,
-    knownHosts: knownHostsFile(sshd.knownHostsLine()), jumpHost: undefined, connectTimeoutSeconds: 5, acceptNewHostKeys: false, ...overrides,
+    host: 'app1',
+    address: sshd.address,
+    port: sshd.port,
+    user: sshd.user,
+    identityFile: sshd.clientKey.privatePath,
+    knownHosts: knownHostsFile(sshd.knownHostsLine()),
+    jumpHost: undefined,
+    connectTimeoutSeconds: 5,
+    acceptNewHostKeys: false,
+    ...overrides,
   };
 }
 
@@ -56,11 +64,16 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
   let sshd: Sshd;
   let bastion: Sshd;
   let transport: Transport;
-  const run = (target: SshTarget, command = 'echo ok'): Promise<unknown> => transport.exec(target, command, { timeoutMs: 60_000 });
+  const run = (target: SshTarget, command = 'echo ok'): Promise<unknown> =>
+    transport.exec(target, command, { timeoutMs: 60_000 });
 
   beforeAll(async () => {
     sshd = await startSshd({ address: '127.0.0.2' });
-    bastion = await startSshd({ address: '127.0.0.3', allowTcpForwarding: true, authorizedKeys: [sshd.clientKey.publicLine] });
+    bastion = await startSshd({
+      address: '127.0.0.3',
+      allowTcpForwarding: true,
+      authorizedKeys: [sshd.clientKey.publicLine],
+    });
     transport = createSshTransport({ env: NO_AGENT });
   });
   afterAll(async () => {
@@ -115,16 +128,22 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
   it.each(['ecdsa', 'rsa'] as const)('accepts a host known only by its %s key', async (type) => {
     const file = knownHostsFile(sshd.knownHostsLine(undefined, type));
     const fresh = createSshTransport({ env: NO_AGENT });
-    await expect(fresh.exec(targetOf(sshd, { knownHosts: file }), 'echo ok', { timeoutMs: 60_000 })).resolves.toMatchObject({ exitCode: 0 });
+    await expect(
+      fresh.exec(targetOf(sshd, { knownHosts: file }), 'echo ok', { timeoutMs: 60_000 }),
+    ).resolves.toMatchObject({ exitCode: 0 });
     await fresh.close();
   });
 
   it('with acceptNewHostKeys, records an unknown key and then trusts it', async () => {
     const file = knownHostsFile('# managed by hand\n');
-    await expect(run(targetOf(sshd, { host: 'new1', knownHosts: file, acceptNewHostKeys: true }))).resolves.toMatchObject({ exitCode: 0 });
+    await expect(
+      run(targetOf(sshd, { host: 'new1', knownHosts: file, acceptNewHostKeys: true })),
+    ).resolves.toMatchObject({ exitCode: 0 });
     expect(readFileSync(file, 'utf8')).toContain(`[new1]:${sshd.port},[127.0.0.2]:${sshd.port} ssh-ed25519 `);
     const fresh = createSshTransport({ env: NO_AGENT });
-    await expect(fresh.exec(targetOf(sshd, { host: 'new1', knownHosts: file }), 'echo ok', { timeoutMs: 60_000 })).resolves.toMatchObject({ exitCode: 0 });
+    await expect(
+      fresh.exec(targetOf(sshd, { host: 'new1', knownHosts: file }), 'echo ok', { timeoutMs: 60_000 }),
+    ).resolves.toMatchObject({ exitCode: 0 });
     await fresh.close();
   });
 
@@ -160,7 +179,9 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
     const marker = join(tempDir('rollout-stop-'), 'ticks');
     const command = `while echo tick; do echo x >> ${marker}; sleep 0.1; done`;
     const controller = new AbortController();
-    const pending = rejection(transport.exec(targetOf(sshd), command, { timeoutMs: 60_000, signal: controller.signal }));
+    const pending = rejection(
+      transport.exec(targetOf(sshd), command, { timeoutMs: 60_000, signal: controller.signal }),
+    );
     for (let i = 0; i < 600 && !existsSync(marker); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     controller.abort();
     expect(isRolloutError(await pending, 'E_INTERRUPTED')).toBe(true);
@@ -179,7 +200,9 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
       for (let i = 0; i < 100 && !existsSync(socket); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
       execFileSync('ssh-add', ['-q', sshd.clientKey.privatePath], { env: { SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
       const viaAgent = createSshTransport({ env: { SSH_AUTH_SOCK: socket } });
-      await expect(viaAgent.exec(targetOf(sshd, { identityFile: undefined }), 'echo agent', { timeoutMs: 60_000 })).resolves.toMatchObject({ exitCode: 0, stdout: 'agent\n' });
+      await expect(
+        viaAgent.exec(targetOf(sshd, { identityFile: undefined }), 'echo agent', { timeoutMs: 60_000 }),
+      ).resolves.toMatchObject({ exitCode: 0, stdout: 'agent\n' });
       await viaAgent.close();
     } finally {
       agent.kill('SIGTERM');
@@ -191,14 +214,22 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
   it('connects through a jump host, verifying both host keys', async () => {
     const file = knownHostsFile(sshd.knownHostsLine() + bastion.knownHostsLine());
     const before = (bastion.log().match(/Accepted publickey/g) ?? []).length;
-    const target = targetOf(sshd, { host: 'behind1', knownHosts: file, jumpHost: `${bastion.user}@${bastion.address}:${bastion.port}` });
+    const target = targetOf(sshd, {
+      host: 'behind1',
+      knownHosts: file,
+      jumpHost: `${bastion.user}@${bastion.address}:${bastion.port}`,
+    });
     await expect(run(target, 'echo through')).resolves.toMatchObject({ exitCode: 0, stdout: 'through\n' });
     expect((bastion.log().match(/Accepted publickey/g) ?? []).length - before).toBe(1);
   });
 
   it('refuses a jump host whose key is unknown, naming the bastion', async () => {
     const file = knownHostsFile(sshd.knownHostsLine());
-    const target = targetOf(sshd, { host: 'behind2', knownHosts: file, jumpHost: `${bastion.address}:${bastion.port}` });
+    const target = targetOf(sshd, {
+      host: 'behind2',
+      knownHosts: file,
+      jumpHost: `${bastion.address}:${bastion.port}`,
+    });
     const error = await rejection(run(target));
     expect(isRolloutError(error, 'E_SSH_HOSTKEY')).toBe(true);
     expect(error.message).toContain(`${bastion.address} (${bastion.address}:${bastion.port})`);
@@ -208,7 +239,12 @@ describe('ssh2 transport against OpenSSH sshd', { timeout: 120_000 }, () => {
   it('fails with E_SSH_CONNECT when the jump host may not forward', async () => {
     const file = knownHostsFile(sshd.knownHostsLine() + bastion.knownHostsLine());
     // Why: sshd (127.0.0.2) has AllowTcpForwarding no, so it cannot serve as a bastion.
-    const target = targetOf(bastion, { host: 'behind3', knownHosts: file, identityFile: sshd.clientKey.privatePath, jumpHost: `${sshd.address}:${sshd.port}` });
+    const target = targetOf(bastion, {
+      host: 'behind3',
+      knownHosts: file,
+      identityFile: sshd.clientKey.privatePath,
+      jumpHost: `${sshd.address}:${sshd.port}`,
+    });
     const error = await rejection(run(target));
     expect(isRolloutError(error, 'E_SSH_CONNECT')).toBe(true);
     expect(error.message).toMatch(/AllowTcpForwarding/);

@@ -7,7 +7,9 @@ const graph = importGraph(src);
 
 /** The files of `from` that import a file of `to`, as `a.ts → b.ts` lines. */
 function arrows(from: string, to: string): string[] {
-  return [...graph].flatMap(([file, targets]) => (file.startsWith(`${from}/`) ? targets.filter((t) => t.startsWith(`${to}/`)).map((t) => `${file} → ${t}`) : []));
+  return [...graph].flatMap(([file, targets]) =>
+    file.startsWith(`${from}/`) ? targets.filter((t) => t.startsWith(`${to}/`)).map((t) => `${file} → ${t}`) : [],
+  );
 }
 
 describe('the layout of src/', () => {
@@ -29,7 +31,12 @@ describe('the layout of src/', () => {
   });
 
   it('finds a circle when there is one (the check itself can fail)', () => {
-    const circular = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]);
+    const circular = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+      ['c.ts', ['a.ts']],
+      ['d.ts', ['a.ts']],
+    ]);
     expect(importCircles(circular)).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
   });
 });

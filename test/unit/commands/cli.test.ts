@@ -8,10 +8,15 @@ function fakeIo(): Io & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
   return {
-    out, err,
+    out,
+    err,
     stdout: { write: (t: string) => out.push(t) },
     stderr: { write: (t: string) => err.push(t) },
-    env: {}, cwd: '/nonexistent', argv: [], stop: new AbortController().signal, confirm: null,
+    env: {},
+    cwd: '/nonexistent',
+    argv: [],
+    stop: new AbortController().signal,
+    confirm: null,
   };
 }
 
@@ -45,7 +50,9 @@ describe('runCli', () => {
 
 describe('renderError', () => {
   it('shows a RolloutError as its message, its details and its code, without a stack', () => {
-    const text = renderError(new RolloutError('E_INVENTORY', '2 errors in a.yaml', { details: ['a.yaml:3:1: x', 'a.yaml:9:5: y'] }));
+    const text = renderError(
+      new RolloutError('E_INVENTORY', '2 errors in a.yaml', { details: ['a.yaml:3:1: x', 'a.yaml:9:5: y'] }),
+    );
     expect(text).toBe('rollout: 2 errors in a.yaml\n  a.yaml:3:1: x\n  a.yaml:9:5: y\n(E_INVENTORY)\n');
   });
 

@@ -5,7 +5,15 @@ import { isRolloutError } from '../../../src/errors.js';
 import { fleet } from '../../support/fleet.js';
 
 function io(env: NodeJS.ProcessEnv = {}): Io {
-  return { stdout: { write: () => true }, stderr: { write: () => true }, env, cwd: '/', argv: [], stop: new AbortController().signal, confirm: null };
+  return {
+    stdout: { write: () => true },
+    stderr: { write: () => true },
+    env,
+    cwd: '/',
+    argv: [],
+    stop: new AbortController().signal,
+    confirm: null,
+  };
 }
 
 describe('parseAmountArg', () => {
@@ -33,7 +41,11 @@ describe('parseAmountArg', () => {
   });
 
   it('reads a ramp of amounts and rejects it when one step is wrong', () => {
-    expect(parseRampArg('--batch-size', '1,10%,25%')).toEqual([{ kind: 'count', value: 1 }, { kind: 'percent', value: 10 }, { kind: 'percent', value: 25 }]);
+    expect(parseRampArg('--batch-size', '1,10%,25%')).toEqual([
+      { kind: 'count', value: 1 },
+      { kind: 'percent', value: 10 },
+      { kind: 'percent', value: 25 },
+    ]);
     expect(() => parseRampArg('--batch-size', '1,,25%')).toThrow(/got ""/);
   });
 });
@@ -48,7 +60,10 @@ describe('whoami', () => {
 describe('connectPool', () => {
   it('refuses an empty --etcd as a usage error before trying to connect', async () => {
     const { inventory } = fleet().cluster('appserver', 2).build();
-    await expect(connectPool(inventory, { etcd: [''] }, io())).rejects.toMatchObject({ code: 'E_USAGE', where: '--etcd' });
+    await expect(connectPool(inventory, { etcd: [''] }, io())).rejects.toMatchObject({
+      code: 'E_USAGE',
+      where: '--etcd',
+    });
     await expect(connectPool(inventory, { etcd: [' , '] }, io())).rejects.toMatchObject({ code: 'E_USAGE' });
   });
 });

@@ -11,10 +11,31 @@ describe('rollout status: LB agents', () => {
     const kv = createMemoryKv();
     const r1 = await kv.put(`${PREFIX}/eqiad/appserver/php-fpm/mw1`, '{"pooled":"yes","weight":10}');
     await kv.put(`${PREFIX}/eqiad/appserver/php-fpm/mw2`, '{"pooled":"no","weight":10}');
-    await kv.put(agentKey('eqiad', 'lb1'), JSON.stringify({ agentId: 'lb1', machine: 'lvs1001', pid: 1, startedAt: '2026-12-02T01:00:00Z', haproxySocket: '/s' }));
-    await kv.put(appliedKey('lb1', key('mw1')), JSON.stringify({ revision: r1, pooled: 'yes', weight: 10, appliedAt: '' }));
+    await kv.put(
+      agentKey('eqiad', 'lb1'),
+      JSON.stringify({
+        agentId: 'lb1',
+        machine: 'lvs1001',
+        pid: 1,
+        startedAt: '2026-12-02T01:00:00Z',
+        haproxySocket: '/s',
+      }),
+    );
+    await kv.put(
+      appliedKey('lb1', key('mw1')),
+      JSON.stringify({ revision: r1, pooled: 'yes', weight: 10, appliedAt: '' }),
+    );
     const rows = await agentRows(kv, PREFIX, 'eqiad');
-    expect(rows).toEqual([{ dc: 'eqiad', agentId: 'lb1', machine: 'lvs1001', since: '2026-12-02T01:00:00Z', appliedRevision: r1, pending: 1 }]);
+    expect(rows).toEqual([
+      {
+        dc: 'eqiad',
+        agentId: 'lb1',
+        machine: 'lvs1001',
+        since: '2026-12-02T01:00:00Z',
+        appliedRevision: r1,
+        pending: 1,
+      },
+    ]);
     const text = renderAgents(['eqiad', 'codfw'], rows, false);
     expect(text).toContain('eqiad: lb1 on lvs1001, since 2026-12-02T01:00:00Z, applied up to revision');
     expect(text).toContain('1 pool key(s) not applied yet');

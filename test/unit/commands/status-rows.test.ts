@@ -3,21 +3,44 @@ import { renderStatusTable, statusRows, type ChangeNote } from '../../../src/com
 import { allClusters } from '../../../src/inventory/types.js';
 import { fleet } from '../../support/fleet.js';
 
-const note = (revision: number, reason: string): ChangeNote => ({ revision, by: 'alice@deploy1', reason, time: '2026-11-24T20:00:00.000Z' });
+const note = (revision: number, reason: string): ChangeNote => ({
+  revision,
+  by: 'alice@deploy1',
+  reason,
+  time: '2026-11-24T20:00:00.000Z',
+});
 
 describe('statusRows', () => {
-  const { inventory, snapshot } = fleet().cluster('appserver', 4, { states: ['yes', 'no', 'missing', 'malformed'] }).build();
+  const { inventory, snapshot } = fleet()
+    .cluster('appserver', 4, { states: ['yes', 'no', 'missing', 'malformed'] })
+    .build();
   const clusters = allClusters(inventory);
 
   it('gives one row per inventory host with its pooled state and weight', () => {
     const rows = statusRows(clusters, snapshot, new Map());
-    expect(rows.map((r) => [r.host, r.pooled, r.weight])).toEqual([['mw1001', 'yes', 10], ['mw1002', 'no', 10], ['mw1003', 'missing', null], ['mw1004', 'malformed', null]]);
-    expect(rows[0]).toMatchObject({ dc: 'eqiad', cluster: 'appserver', service: 'php-fpm', changedBy: null, reason: null, changedAt: null });
+    expect(rows.map((r) => [r.host, r.pooled, r.weight])).toEqual([
+      ['mw1001', 'yes', 10],
+      ['mw1002', 'no', 10],
+      ['mw1003', 'missing', null],
+      ['mw1004', 'malformed', null],
+    ]);
+    expect(rows[0]).toMatchObject({
+      dc: 'eqiad',
+      cluster: 'appserver',
+      service: 'php-fpm',
+      changedBy: null,
+      reason: null,
+      changedAt: null,
+    });
   });
 
   it('shows who changed a key only while the key is still at the revision they wrote', () => {
     // mw1002 sits at modRevision 2 in the fleet snapshot.
-    const current = statusRows(clusters, snapshot, new Map([['eqiad/appserver/php-fpm/mw1002', note(2, 'depool: disk')]]));
+    const current = statusRows(
+      clusters,
+      snapshot,
+      new Map([['eqiad/appserver/php-fpm/mw1002', note(2, 'depool: disk')]]),
+    );
     expect(current[1]).toMatchObject({ changedBy: 'alice@deploy1', reason: 'depool: disk' });
     const stale = statusRows(clusters, snapshot, new Map([['eqiad/appserver/php-fpm/mw1002', note(1, 'depool: old')]]));
     expect(stale[1]).toMatchObject({ changedBy: null, reason: null });
@@ -26,7 +49,9 @@ describe('statusRows', () => {
 
 describe('renderStatusTable', () => {
   it('aligns the columns and shows a missing weight as -', () => {
-    const { inventory, snapshot } = fleet().cluster('api', 2, { states: ['yes', 'missing'] }).build();
+    const { inventory, snapshot } = fleet()
+      .cluster('api', 2, { states: ['yes', 'missing'] })
+      .build();
     const text = renderStatusTable(statusRows(allClusters(inventory), snapshot, new Map()));
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^DC\s+CLUSTER\s+SERVICE\s+HOST\s+POOLED\s+WEIGHT\s+CHANGED BY \/ WHY$/);

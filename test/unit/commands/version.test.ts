@@ -18,8 +18,12 @@ function tree(buildInfo?: unknown): string {
 
 describe('the version and commit', () => {
   it('comes from dist/build-info.json without asking git', () => {
-    const git = (): string => { throw new Error('git must not run'); };
-    expect(versionText(readVersionInfo({ root: tree({ commit: 'abcdef123456', dirty: false }), git }))).toBe('rollout 1.2.3 (commit abcdef123456)\n');
+    const git = (): string => {
+      throw new Error('git must not run');
+    };
+    expect(versionText(readVersionInfo({ root: tree({ commit: 'abcdef123456', dirty: false }), git }))).toBe(
+      'rollout 1.2.3 (commit abcdef123456)\n',
+    );
   });
 
   it('asks git when there is no build record (running from src/)', () => {
@@ -30,6 +34,8 @@ describe('the version and commit', () => {
 
   it('says "unknown" when neither knows the commit', () => {
     expect(versionText(readVersionInfo({ root: tree(), git: () => null }))).toBe('rollout 1.2.3 (commit unknown)\n');
-    expect(versionText(readVersionInfo({ root: tree({ commit: null, dirty: false }), git: () => null }))).toBe('rollout 1.2.3 (commit unknown)\n');
+    expect(versionText(readVersionInfo({ root: tree({ commit: null, dirty: false }), git: () => null }))).toBe(
+      'rollout 1.2.3 (commit unknown)\n',
+    );
   });
 });

@@ -5,8 +5,23 @@ import { acquireLocks } from '../../../src/coordination/lock.js';
 import type { LockHolder } from '../../../src/coordination/lock.js';
 import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 
-const holder: LockHolder = { user: 'alice', machine: 'deploy1', pid: 4242, command: 'rollout sync', runId: '20261124T195500Z-ab12cd', startedAt: '2026-11-24T19:55:00.000Z', reason: '' };
-const meta: RunMeta = { runId: holder.runId, holder, command: 'rollout sync', emergency: false, startedAt: holder.startedAt, lease: '1' };
+const holder: LockHolder = {
+  user: 'alice',
+  machine: 'deploy1',
+  pid: 4242,
+  command: 'rollout sync',
+  runId: '20261124T195500Z-ab12cd',
+  startedAt: '2026-11-24T19:55:00.000Z',
+  reason: '',
+};
+const meta: RunMeta = {
+  runId: holder.runId,
+  holder,
+  command: 'rollout sync',
+  emergency: false,
+  startedAt: holder.startedAt,
+  lease: '1',
+};
 const host: JournalHost = {
   key: { dc: 'eqiad', cluster: 'appserver', service: 'apache2', host: 'mw1001' },
   prior: { pooled: 'yes', weight: 10 },
@@ -20,7 +35,9 @@ const time = { now: () => 0, sleep: async () => {} };
 
 describe('run ids', () => {
   it('are a UTC timestamp and six hex digits', () => {
-    expect(newRunId(Date.UTC(2026, 10, 24, 19, 55, 0, 123), () => 0xab12cd / 0x1000000)).toBe('20261124T195500Z-ab12cd');
+    expect(newRunId(Date.UTC(2026, 10, 24, 19, 55, 0, 123), () => 0xab12cd / 0x1000000)).toBe(
+      '20261124T195500Z-ab12cd',
+    );
     expect(newRunId(0, () => 0)).toBe('19700101T000000Z-000000');
     expect(newRunId(0, () => 0.999999999)).toBe('19700101T000000Z-ffffff');
   });
@@ -35,7 +52,9 @@ describe('run journal', () => {
     expect(await kv.get(`/rollout/v1/runs/${meta.runId}/hosts/eqiad/appserver/apache2/mw1001`)).not.toBeNull();
     const [run] = await listRuns(kv);
     expect(run?.meta).toEqual(meta);
-    expect(run?.hosts).toEqual([{ ...host, phase: 'restart', wroteRevision: 9, wroteValue: { pooled: 'no', weight: 10 } }]);
+    expect(run?.hosts).toEqual([
+      { ...host, phase: 'restart', wroteRevision: 9, wroteValue: { pooled: 'no', weight: 10 } },
+    ]);
   });
 
   it('never reuses a run id', async () => {
@@ -59,7 +78,11 @@ describe('run journal', () => {
     const journal = await createJournal(kv, meta, { now: () => Date.UTC(2026, 10, 24, 20, 0, 0) });
     await journal.finish('ok');
     const [run] = await listRuns(kv);
-    expect(run).toMatchObject({ dead: false, locked: false, meta: { finishedAt: '2026-11-24T20:00:00.000Z', outcome: 'ok' } });
+    expect(run).toMatchObject({
+      dead: false,
+      locked: false,
+      meta: { finishedAt: '2026-11-24T20:00:00.000Z', outcome: 'ok' },
+    });
   });
 
   it('reports unreadable journal keys instead of failing', async () => {
@@ -68,7 +91,10 @@ describe('run journal', () => {
     await kv.put('/rollout/v1/runs/r-x/hosts/eqiad/appserver/apache2/mw1', '{"phase": 1}');
     const [run] = await listRuns(kv);
     expect(run).toMatchObject({ runId: 'r-x', meta: null, hosts: [], dead: true });
-    expect(run?.unreadable).toEqual(['/rollout/v1/runs/r-x/hosts/eqiad/appserver/apache2/mw1', '/rollout/v1/runs/r-x/meta']);
+    expect(run?.unreadable).toEqual([
+      '/rollout/v1/runs/r-x/hosts/eqiad/appserver/apache2/mw1',
+      '/rollout/v1/runs/r-x/meta',
+    ]);
   });
 
   it('deletes one run and leaves the others', async () => {

@@ -4,7 +4,15 @@ import { acquireLocks, listLocks, parseLockHolder } from '../../../src/coordinat
 import type { LockHolder } from '../../../src/coordination/lock.js';
 import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 
-const alice: LockHolder = { user: 'alice', machine: 'deploy1', pid: 4242, command: 'rollout sync', runId: 'r-1', startedAt: '2026-11-24T19:55:00.000Z', reason: '' };
+const alice: LockHolder = {
+  user: 'alice',
+  machine: 'deploy1',
+  pid: 4242,
+  command: 'rollout sync',
+  runId: 'r-1',
+  startedAt: '2026-11-24T19:55:00.000Z',
+  reason: '',
+};
 const bob: LockHolder = { ...alice, user: 'bob', pid: 77, runId: 'r-2' };
 const eqiadApp = { dc: 'eqiad', cluster: 'appserver' };
 const eqiadApi = { dc: 'eqiad', cluster: 'api_appserver' };
@@ -21,8 +29,20 @@ describe('run locks', () => {
     const locks = await acquireLocks(kv, [eqiadApp, eqiadApi, eqiadApp], alice, fakeTime());
     expect(locks.keys).toEqual(['/rollout/v1/locks/eqiad/api_appserver', '/rollout/v1/locks/eqiad/appserver']);
     expect(await listLocks(kv)).toEqual([
-      { dc: 'eqiad', cluster: 'api_appserver', key: '/rollout/v1/locks/eqiad/api_appserver', holder: alice, lease: locks.lease.id },
-      { dc: 'eqiad', cluster: 'appserver', key: '/rollout/v1/locks/eqiad/appserver', holder: alice, lease: locks.lease.id },
+      {
+        dc: 'eqiad',
+        cluster: 'api_appserver',
+        key: '/rollout/v1/locks/eqiad/api_appserver',
+        holder: alice,
+        lease: locks.lease.id,
+      },
+      {
+        dc: 'eqiad',
+        cluster: 'appserver',
+        key: '/rollout/v1/locks/eqiad/appserver',
+        holder: alice,
+        lease: locks.lease.id,
+      },
     ]);
     expect(locks.lease.ttlSeconds).toBe(10);
   });

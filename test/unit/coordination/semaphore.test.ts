@@ -4,11 +4,23 @@ import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 import { createRestartSlots, listSlots, type SlotHolder, type SlotWait } from '../../../src/coordination/semaphore.js';
 
 const scope = 'dc-service/eqiad/php-fpm';
-const holder = (runId: string, hosts: string[], limit = 2): SlotHolder => ({ runId, user: 'alice', machine: 'deploy1', pid: 1, dc: 'eqiad', cluster: 'appserver', hosts, limit, since: '2026-12-02T04:00:00.000Z' });
+const holder = (runId: string, hosts: string[], limit = 2): SlotHolder => ({
+  runId,
+  user: 'alice',
+  machine: 'deploy1',
+  pid: 1,
+  dc: 'eqiad',
+  cluster: 'appserver',
+  hosts,
+  limit,
+  since: '2026-12-02T04:00:00.000Z',
+});
 
 /** A sleep that only ends on abort: every wake-up must come from the watch, not from polling. */
 const watchOnly = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error(`aborted after ${ms}`)), { once: true }));
+  new Promise((_resolve, reject) =>
+    signal?.addEventListener('abort', () => reject(new Error(`aborted after ${ms}`)), { once: true }),
+  );
 
 async function setup() {
   const kv = createMemoryKv({ clock: () => 0 });
@@ -19,7 +31,10 @@ async function setup() {
 const never = new AbortController().signal;
 const settled = async (p: Promise<unknown>): Promise<boolean> => {
   let done = false;
-  void p.then(() => (done = true), () => (done = true));
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
   for (let i = 0; i < 20; i += 1) await new Promise((r) => setImmediate(r));
   return done;
 };
@@ -37,7 +52,10 @@ describe('restart slots (etcd semaphore recipe)', () => {
     await a.release('mw1');
     expect(await settled(third)).toBe(true);
     const queue = (await listSlots(kv)).get(scope) ?? [];
-    expect(queue.map((e) => [e.holder?.runId, e.granted])).toEqual([['r-b', true], ['r-c', true]]);
+    expect(queue.map((e) => [e.holder?.runId, e.granted])).toEqual([
+      ['r-b', true],
+      ['r-c', true],
+    ]);
   });
 
   it('serves requests first come first served: a narrow request never overtakes a wider one queued ahead of it', async () => {
@@ -80,7 +98,9 @@ describe('restart slots (etcd semaphore recipe)', () => {
     const { kv, slots } = await setup();
     await slots.acquire({ scope, holder: holder('r-a', ['mw1', 'mw2']) }, () => undefined, never);
     const stop = new AbortController();
-    const waiting = slots.acquire({ scope, holder: holder('r-b', ['mw5']) }, () => undefined, stop.signal).catch((e: unknown) => e);
+    const waiting = slots
+      .acquire({ scope, holder: holder('r-b', ['mw5']) }, () => undefined, stop.signal)
+      .catch((e: unknown) => e);
     expect(await settled(waiting)).toBe(false);
     stop.abort('SIGINT');
     expect(isRolloutError(await waiting, 'E_INTERRUPTED')).toBe(true);
@@ -90,7 +110,11 @@ describe('restart slots (etcd semaphore recipe)', () => {
   it('keeps scopes apart: a full scope does not hold up another datacenter', async () => {
     const { slots } = await setup();
     await slots.acquire({ scope, holder: holder('r-a', ['mw1', 'mw2']) }, () => undefined, never);
-    const codfw = slots.acquire({ scope: 'dc-service/codfw/php-fpm', holder: holder('r-b', ['mw5']) }, () => undefined, never);
+    const codfw = slots.acquire(
+      { scope: 'dc-service/codfw/php-fpm', holder: holder('r-b', ['mw5']) },
+      () => undefined,
+      never,
+    );
     expect(await settled(codfw)).toBe(true);
   });
 });

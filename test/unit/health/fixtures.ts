@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { HealthSettings, DrainSettings, InventoryHost } from '../../../src/inventory/types.js';
 
 /** An inventory host with every setting filled; override health/drain fields per test. */
-export function testHost(overrides: { name?: string; address?: string; health?: Partial<HealthSettings>; drain?: Partial<DrainSettings> } = {}): InventoryHost {
+export function testHost(
+  overrides: { name?: string; address?: string; health?: Partial<HealthSettings>; drain?: Partial<DrainSettings> } = {},
+): InventoryHost {
   return {
     name: overrides.name ?? 'mw1.eqiad',
     address: overrides.address ?? '127.0.0.1',
@@ -13,12 +15,43 @@ export function testHost(overrides: { name?: string; address?: string; health?: 
     settings: {
       service: 'php-fpm',
       weight: 10,
-      ssh: { user: 'root', port: 2201, identityFile: '/keys/id', knownHosts: '/keys/known_hosts', jumpHost: undefined, connectTimeoutSeconds: 5, acceptNewHostKeys: false },
-      restart: { command: 'systemctl restart php8.2-fpm', emergencyCommand: 'systemctl kill-restart php8.2-fpm', timeoutSeconds: 30 },
-      drain: { mode: 'status', seconds: 0, timeoutSeconds: 15, statusUrl: undefined, statusCommand: undefined, intervalSeconds: 1, ...overrides.drain },
+      ssh: {
+        user: 'root',
+        port: 2201,
+        identityFile: '/keys/id',
+        knownHosts: '/keys/known_hosts',
+        jumpHost: undefined,
+        connectTimeoutSeconds: 5,
+        acceptNewHostKeys: false,
+      },
+      restart: {
+        command: 'systemctl restart php8.2-fpm',
+        emergencyCommand: 'systemctl kill-restart php8.2-fpm',
+        timeoutSeconds: 30,
+      },
+      drain: {
+        mode: 'status',
+        seconds: 0,
+        timeoutSeconds: 15,
+        statusUrl: undefined,
+        statusCommand: undefined,
+        intervalSeconds: 1,
+        ...overrides.drain,
+      },
       health: {
-        type: 'http', url: undefined, command: undefined, expectStatus: 200, expectBody: undefined, releaseHeader: undefined, releaseField: undefined,
-        attempts: 3, intervalSeconds: 1, timeoutSeconds: 10, requestTimeoutSeconds: 2, minHealthySeconds: 0, ...overrides.health,
+        type: 'http',
+        url: undefined,
+        command: undefined,
+        expectStatus: 200,
+        expectBody: undefined,
+        releaseHeader: undefined,
+        releaseField: undefined,
+        attempts: 3,
+        intervalSeconds: 1,
+        timeoutSeconds: 10,
+        requestTimeoutSeconds: 2,
+        minHealthySeconds: 0,
+        ...overrides.health,
       },
       lb: { propagationSeconds: 1, confirmTimeoutSeconds: 10, requireAgents: false },
     },
@@ -43,10 +76,11 @@ export async function startServer(handler: http.RequestListener): Promise<TestSe
   return {
     base: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

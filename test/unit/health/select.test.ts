@@ -26,7 +26,9 @@ describe('createProbes', () => {
     const status = JSON.stringify({ 'active processes': 3 });
     const transport = fakeTransport(() => ({ stdout: status }));
     const { drain } = createProbes(transport, { fetch: fakeFetch(status, seen) });
-    expect(await drain.activeRequests(testHost({ drain: { statusUrl: 'http://{address}/fpm-status?json' } }), {})).toBe(2);
+    expect(await drain.activeRequests(testHost({ drain: { statusUrl: 'http://{address}/fpm-status?json' } }), {})).toBe(
+      2,
+    );
     expect(await drain.activeRequests(testHost({ drain: { statusCommand: 'fpm-status' } }), {})).toBe(2);
     expect(seen).toEqual(['http://127.0.0.1/fpm-status?json']);
     expect(transport.calls.map((c) => c.command)).toEqual(['fpm-status']);

@@ -22,7 +22,8 @@ export function lineOf(text: string, needle: string, nth = 1): number {
 
 /** The one error of a result, failing loudly when there are none or several. */
 export function onlyError(result: ValidationResult): string {
-  if (result.errors.length !== 1) throw new Error(`expected exactly one error, got ${JSON.stringify(result.errors, null, 1)}`);
+  if (result.errors.length !== 1)
+    throw new Error(`expected exactly one error, got ${JSON.stringify(result.errors, null, 1)}`);
   return result.errors[0] ?? '';
 }
 

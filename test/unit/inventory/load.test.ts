@@ -30,15 +30,28 @@ function thrown(fn: () => unknown): RolloutError {
 describe('loadInventory', () => {
   it('loads inventory/example.yaml', () => {
     const warnings: string[] = [];
-    const inv = loadInventory(path.join(root, 'inventory/example.yaml'), { home: '/home/op', onWarning: (w) => warnings.push(w) });
+    const inv = loadInventory(path.join(root, 'inventory/example.yaml'), {
+      home: '/home/op',
+      onWarning: (w) => warnings.push(w),
+    });
     expect(warnings).toEqual([]);
     expect(inv.datacenters.map((d) => d.name)).toEqual(['eqiad', 'codfw']);
     expect(allClusters(inv).map((c) => `${c.dc}/${c.name}`)).toEqual([
-      'eqiad/appserver', 'eqiad/api_appserver', 'eqiad/jobrunner', 'codfw/appserver', 'codfw/api_appserver', 'codfw/jobrunner',
+      'eqiad/appserver',
+      'eqiad/api_appserver',
+      'eqiad/jobrunner',
+      'codfw/appserver',
+      'codfw/api_appserver',
+      'codfw/jobrunner',
     ]);
     expect(allHosts(inv).length).toBe(27 + 13 + 6 + 20 + 12 + 5);
     const mw1113 = allHosts(inv).find((h) => h.name === 'mw1113.eqiad.wmnet');
-    expect(mw1113).toMatchObject({ address: '10.64.0.113', settings: { ssh: { port: 2222, identityFile: '/home/op/.ssh/rollout_ed25519', knownHosts: '/home/op/.ssh/known_hosts' } } });
+    expect(mw1113).toMatchObject({
+      address: '10.64.0.113',
+      settings: {
+        ssh: { port: 2222, identityFile: '/home/op/.ssh/rollout_ed25519', knownHosts: '/home/op/.ssh/known_hosts' },
+      },
+    });
     expect(inv.file).toBe(path.join(root, 'inventory/example.yaml'));
   });
 
@@ -49,15 +62,27 @@ describe('loadInventory', () => {
       inventoryYaml: (fleet: unknown, dir: string, endpoints: string[]) => string;
     };
     const fleet = layout.planFleet({});
-    const file = write('sandbox.yaml', layout.inventoryYaml(fleet, '/tmp/sb', ['http://127.0.0.2:2379', 'http://127.0.0.3:2379']));
+    const file = write(
+      'sandbox.yaml',
+      layout.inventoryYaml(fleet, '/tmp/sb', ['http://127.0.0.2:2379', 'http://127.0.0.3:2379']),
+    );
     const inv = loadInventory(file);
-    expect(allHosts(inv).map((h) => [h.name, h.address, h.settings.ssh.port])).toEqual(fleet.hosts.map((h) => [h.name, h.address, h.sshPort]));
+    expect(allHosts(inv).map((h) => [h.name, h.address, h.settings.ssh.port])).toEqual(
+      fleet.hosts.map((h) => [h.name, h.address, h.sshPort]),
+    );
     expect(inv.etcd.endpoints).toEqual(['http://127.0.0.2:2379', 'http://127.0.0.3:2379']);
-    expect(allHosts(inv)[0]?.settings).toMatchObject({ ssh: { user: 'root', knownHosts: '/tmp/sb/ssh/known_hosts' }, drain: { mode: 'status' }, lb: { propagationSeconds: 1 } });
+    expect(allHosts(inv)[0]?.settings).toMatchObject({
+      ssh: { user: 'root', knownHosts: '/tmp/sb/ssh/known_hosts' },
+      drain: { mode: 'status' },
+      lb: { propagationSeconds: 1 },
+    });
   });
 
   it('throws E_INVENTORY with every error in details', () => {
-    const file = write('bad.yaml', 'run: { sshConcurrency: 0 }\ndatacenters:\n  eqiad:\n    clusters:\n      a: { hosts: ["mw[2-1]"], weight: x }\n');
+    const file = write(
+      'bad.yaml',
+      'run: { sshConcurrency: 0 }\ndatacenters:\n  eqiad:\n    clusters:\n      a: { hosts: ["mw[2-1]"], weight: x }\n',
+    );
     const e = thrown(() => loadInventory(file));
     expect(e.message).toBe(`3 errors in ${file}`);
     expect(e.where).toBe(file);
@@ -68,24 +93,36 @@ describe('loadInventory', () => {
 
   it('names the file and the error when there is one', () => {
     const file = write('one.yaml', 'datacenters: {}\n');
-    expect(thrown(() => loadInventory(file)).message).toBe(`1 error in ${file}: ${file}:1:14: datacenters: expected at least one datacenter, got an empty mapping`);
+    expect(thrown(() => loadInventory(file)).message).toBe(
+      `1 error in ${file}: ${file}:1:14: datacenters: expected at least one datacenter, got an empty mapping`,
+    );
   });
 
   it('refuses a missing, an empty and an unreadable file, naming the path', () => {
     const missing = path.join(dir, 'nope.yaml');
-    expect(thrown(() => loadInventory(missing)).message).toBe(`inventory ${missing} not found; pass -i FILE or set ROLLOUT_INVENTORY`);
+    expect(thrown(() => loadInventory(missing)).message).toBe(
+      `inventory ${missing} not found; pass -i FILE or set ROLLOUT_INVENTORY`,
+    );
     const empty = write('empty.yaml', '  \n');
     expect(thrown(() => loadInventory(empty)).message).toContain(`inventory ${empty} is empty`);
     const folder = path.join(dir, 'folder.yaml');
     mkdirSync(folder);
-    expect(thrown(() => loadInventory(folder)).message).toBe(`inventory ${folder} is a directory; pass -i FILE or set ROLLOUT_INVENTORY`);
+    expect(thrown(() => loadInventory(folder)).message).toBe(
+      `inventory ${folder} is a directory; pass -i FILE or set ROLLOUT_INVENTORY`,
+    );
   });
 
   it('expands ~ in every path setting', () => {
-    const file = write('tilde.yaml', 'etcd: { ca: ~/ca.pem, cert: ~/c.pem, key: ~/k.pem }\ndefaults: { ssh: { identityFile: ~/id } }\ndatacenters: { e: { clusters: { a: { hosts: [x1] } } } }\n');
+    const file = write(
+      'tilde.yaml',
+      'etcd: { ca: ~/ca.pem, cert: ~/c.pem, key: ~/k.pem }\ndefaults: { ssh: { identityFile: ~/id } }\ndatacenters: { e: { clusters: { a: { hosts: [x1] } } } }\n',
+    );
     const inv = loadInventory(file, { home: '/home/op' });
     expect(inv.etcd).toMatchObject({ ca: '/home/op/ca.pem', cert: '/home/op/c.pem', key: '/home/op/k.pem' });
-    expect(allHosts(inv)[0]?.settings.ssh).toMatchObject({ identityFile: '/home/op/id', knownHosts: '/home/op/.ssh/known_hosts' });
+    expect(allHosts(inv)[0]?.settings.ssh).toMatchObject({
+      identityFile: '/home/op/id',
+      knownHosts: '/home/op/.ssh/known_hosts',
+    });
     expect(allHosts(inv)[0]?.source.file).toBe(file);
   });
 
@@ -101,7 +138,9 @@ describe('resolveInventoryPath', () => {
   const env = { HOME: '/home/op' };
 
   it('prefers the -i flag, then ROLLOUT_INVENTORY, then /etc/rollout/inventory.yaml', () => {
-    expect(resolveInventoryPath({ flag: 'a.yaml', env: { ...env, ROLLOUT_INVENTORY: '/b.yaml' }, cwd: '/work' })).toBe('/work/a.yaml');
+    expect(resolveInventoryPath({ flag: 'a.yaml', env: { ...env, ROLLOUT_INVENTORY: '/b.yaml' }, cwd: '/work' })).toBe(
+      '/work/a.yaml',
+    );
     expect(resolveInventoryPath({ env: { ...env, ROLLOUT_INVENTORY: '/b.yaml' }, cwd: '/work' })).toBe('/b.yaml');
     expect(resolveInventoryPath({ env, cwd: '/work' })).toBe(DEFAULT_INVENTORY_PATH);
     expect(DEFAULT_INVENTORY_PATH).toBe('/etc/rollout/inventory.yaml');

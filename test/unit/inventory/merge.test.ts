@@ -68,7 +68,11 @@ describe('settings merge defaults → datacenter → cluster → host', () => {
       { kind: 'count', value: 1 },
       { kind: 'percent', value: 25 },
     ]);
-    expect(jobrunner?.settings).toEqual({ ...DEFAULT_CLUSTER_SETTINGS, batchSize: [{ kind: 'percent', value: 10 }], minPooled: { kind: 'count', value: 1 } });
+    expect(jobrunner?.settings).toEqual({
+      ...DEFAULT_CLUSTER_SETTINGS,
+      batchSize: [{ kind: 'percent', value: 10 }],
+      minPooled: { kind: 'count', value: 1 },
+    });
   });
 
   it('uses the address as the name when none is given', () => {
@@ -86,23 +90,41 @@ describe('built-in defaults', () => {
     expect(h?.settings.ssh.user).toBe('deploy');
     expect(bare.inventory?.datacenters[0]?.clusters[0]?.settings).toEqual(DEFAULT_CLUSTER_SETTINGS);
     expect(bare.inventory?.etcd.endpoints).toEqual(['http://127.0.0.1:2379']);
-    expect(bare.inventory?.run).toEqual({ failureBudget: 0, parallelClusters: 5, sshConcurrency: 64, capacityWaitSeconds: 60 });
+    expect(bare.inventory?.run).toEqual({
+      failureBudget: 0,
+      parallelClusters: 5,
+      sshConcurrency: 64,
+      capacityWaitSeconds: 60,
+    });
   });
 
   it('use the restart command for emergencies unless an emergency command is written', () => {
-    const r = check('defaults: { restart: { command: "sudo fpm-restart" } }\ndatacenters: { e: { clusters: { a: { hosts: [x1] } } } }\n');
-    expect(r.inventory?.datacenters[0]?.clusters[0]?.hosts[0]?.settings.restart).toMatchObject({ command: 'sudo fpm-restart', emergencyCommand: 'sudo fpm-restart' });
+    const r = check(
+      'defaults: { restart: { command: "sudo fpm-restart" } }\ndatacenters: { e: { clusters: { a: { hosts: [x1] } } } }\n',
+    );
+    expect(r.inventory?.datacenters[0]?.clusters[0]?.hosts[0]?.settings.restart).toMatchObject({
+      command: 'sudo fpm-restart',
+      emergencyCommand: 'sudo fpm-restart',
+    });
   });
 
   it('drain by status page when a status URL is set and no mode is written, else for fixed seconds', () => {
-    const r = check('defaults: { drain: { statusUrl: "http://{address}/fpm-status?json" } }\ndatacenters: { e: { clusters: { a: { hosts: [x1] } } } }\n');
+    const r = check(
+      'defaults: { drain: { statusUrl: "http://{address}/fpm-status?json" } }\ndatacenters: { e: { clusters: { a: { hosts: [x1] } } } }\n',
+    );
     expect(r.inventory?.datacenters[0]?.clusters[0]?.hosts[0]?.settings.drain.mode).toBe('status');
     expect(h?.settings.drain).toMatchObject({ mode: 'fixed', seconds: 5 });
   });
 
   it('check health over HTTP at http://{address}/ unless told otherwise', () => {
     expect(h?.settings.health).toMatchObject({ type: 'http', url: 'http://{address}/' });
-    const r = check('defaults: { health: { type: command, command: "true" } }\ndatacenters: { e: { clusters: { a: { hosts: [x1] } } } }\n');
-    expect(r.inventory?.datacenters[0]?.clusters[0]?.hosts[0]?.settings.health).toMatchObject({ type: 'command', command: 'true', url: undefined });
+    const r = check(
+      'defaults: { health: { type: command, command: "true" } }\ndatacenters: { e: { clusters: { a: { hosts: [x1] } } } }\n',
+    );
+    expect(r.inventory?.datacenters[0]?.clusters[0]?.hosts[0]?.settings.health).toMatchObject({
+      type: 'command',
+      command: 'true',
+      url: undefined,
+    });
   });
 });

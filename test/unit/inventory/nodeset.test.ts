@@ -27,7 +27,18 @@ describe('expandNodeset', () => {
   });
 
   it('keeps the width of zero-padded bounds', () => {
-    expect(hosts('db[01-10]')).toEqual(['db01', 'db02', 'db03', 'db04', 'db05', 'db06', 'db07', 'db08', 'db09', 'db10']);
+    expect(hosts('db[01-10]')).toEqual([
+      'db01',
+      'db02',
+      'db03',
+      'db04',
+      'db05',
+      'db06',
+      'db07',
+      'db08',
+      'db09',
+      'db10',
+    ]);
     expect(hosts('db[008-011]')).toEqual(['db008', 'db009', 'db010', 'db011']);
   });
 

@@ -8,6 +8,8 @@ describe('etcd.poolApi', () => {
   });
 
   it('names the key, the file and the line for anything else', () => {
-    expect(check(`etcd: { poolApi: v4 }\n${cluster([])}`).errors).toEqual([`${FILE}:1:18: etcd.poolApi: expected one of v3, v2, got "v4"`]);
+    expect(check(`etcd: { poolApi: v4 }\n${cluster([])}`).errors).toEqual([
+      `${FILE}:1:18: etcd.poolApi: expected one of v3, v2, got "v4"`,
+    ]);
   });
 });

@@ -33,11 +33,17 @@ describe('restart.strategy: dual-master', () => {
 
   it('refuses the strategy without its pieces, where the strategy is written', () => {
     const text = cluster(['restart: { strategy: dual-master }']);
-    expect(onlyError(check(text))).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'strategy')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.restart\\.strategy: strategy "dual-master" needs restart\\.dualMaster`));
+    expect(onlyError(check(text))).toMatch(
+      new RegExp(
+        `^${FILE}:${lineOf(text, 'strategy')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.restart\\.strategy: strategy "dual-master" needs restart\\.dualMaster`,
+      ),
+    );
   });
 
   it('names a missing piece and a restart command without {slot} by file:line', () => {
-    const text = cluster(DUAL.filter((l) => !l.includes('switchCommand')).map((l) => l.replace('restart {slot}', 'restart')));
+    const text = cluster(
+      DUAL.filter((l) => !l.includes('switchCommand')).map((l) => l.replace('restart {slot}', 'restart')),
+    );
     const r = check(text);
     expect(r.inventory).toBeNull();
     expect(r.errors).toEqual([
@@ -47,9 +53,15 @@ describe('restart.strategy: dual-master', () => {
   });
 
   it('refuses an unknown placeholder and a per-slot mapping without B', () => {
-    const text = cluster(DUAL.map((l) => l.replace('php-slot dormant', 'php-slot dormant {slto}').replace(', B: "http://{address}:8082/"', '')));
+    const text = cluster(
+      DUAL.map((l) =>
+        l.replace('php-slot dormant', 'php-slot dormant {slto}').replace(', B: "http://{address}:8082/"', ''),
+      ),
+    );
     const r = check(text);
-    expect(r.errors.some((e) => e.includes('restart.dualMaster.dormantCommand: unknown placeholder {slto}'))).toBe(true);
+    expect(r.errors.some((e) => e.includes('restart.dualMaster.dormantCommand: unknown placeholder {slto}'))).toBe(
+      true,
+    );
     expect(r.errors.some((e) => e.includes('restart.dualMaster.healthUrl.B: missing the B master'))).toBe(true);
   });
 });
@@ -58,7 +70,11 @@ describe('restart.opcache', () => {
   it('reads a url and a percentage threshold', () => {
     const r = check(cluster(['restart: { opcache: { url: "http://{address}/opcache", threshold: 80% } }']));
     expect(r.errors).toEqual([]);
-    expect(allHosts(r.inventory!)[0]!.settings.restart.opcache).toEqual({ url: 'http://{address}/opcache', command: undefined, thresholdPercent: 80 });
+    expect(allHosts(r.inventory!)[0]!.settings.restart.opcache).toEqual({
+      url: 'http://{address}/opcache',
+      command: undefined,
+      thresholdPercent: 80,
+    });
   });
 
   it('wants exactly one source and a percentage', () => {

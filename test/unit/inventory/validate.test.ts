@@ -15,11 +15,15 @@ describe('validateInventory rejects', () => {
 
   it('a key written twice in one mapping', () => {
     const text = cluster(['weight: 10', 'weight: 20']);
-    expect(onlyError(check(text))).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'weight: 20')}:\\d+: YAML syntax: .*unique`));
+    expect(onlyError(check(text))).toMatch(
+      new RegExp(`^${FILE}:${lineOf(text, 'weight: 20')}:\\d+: YAML syntax: .*unique`),
+    );
   });
 
   it('an empty document', () => {
-    expect(onlyError(check('# nothing here\n'))).toBe(`${FILE}:1:1: (document): expected a mapping with etcd, run, defaults and datacenters, got an empty document`);
+    expect(onlyError(check('# nothing here\n'))).toBe(
+      `${FILE}:1:1: (document): expected a mapping with etcd, run, defaults and datacenters, got an empty document`,
+    );
   });
 
   it('a document that is not a mapping', () => {
@@ -41,12 +45,16 @@ describe('validateInventory rejects', () => {
 
   it('unknown keys far from any known one, listing the known keys', () => {
     const text = 'etcd: { bananas: 1 }\ndatacenters: {}\n';
-    expect(check(text).errors[0]).toMatch(/^inv\.yaml:1:9: etcd\.bananas: unknown key "bananas" \(known keys: endpoints, prefix/);
+    expect(check(text).errors[0]).toMatch(
+      /^inv\.yaml:1:9: etcd\.bananas: unknown key "bananas" \(known keys: endpoints, prefix/,
+    );
   });
 
   it('a "…Seconds" spelling of a key whose YAML name has no unit', () => {
     const text = `defaults:\n  restart: { timeoutSeconds: 5 }\n${cluster([])}`;
-    expect(onlyError(check(text))).toMatch(/defaults\.restart\.timeoutSeconds: unknown key "timeoutSeconds"; did you mean "timeout"\?/);
+    expect(onlyError(check(text))).toMatch(
+      /defaults\.restart\.timeoutSeconds: unknown key "timeoutSeconds"; did you mean "timeout"\?/,
+    );
   });
 
   it('a host listed twice, naming both places', () => {
@@ -67,21 +75,32 @@ describe('validateInventory rejects', () => {
     );
   });
 
-  it.each(['mw 1.eqiad', 'mw1;reboot', 'mw$(id)', 'mw`id`', 'mw1/x', "mw'1", 'mw"1', '-mw1', 'mw_1.eqiad'])('the host name %s, which is not a DNS name', (name) => {
-    const text = cluster([], [`- ${JSON.stringify(name)}`]);
-    const e = onlyError(check(text));
-    expect(e).toMatch(new RegExp(`^${FILE}:${lineOf(text, '- ')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.hosts\\[0\\]: `));
-    expect(e).toContain('is not a valid host name');
-  });
+  it.each(['mw 1.eqiad', 'mw1;reboot', 'mw$(id)', 'mw`id`', 'mw1/x', "mw'1", 'mw"1', '-mw1', 'mw_1.eqiad'])(
+    'the host name %s, which is not a DNS name',
+    (name) => {
+      const text = cluster([], [`- ${JSON.stringify(name)}`]);
+      const e = onlyError(check(text));
+      expect(e).toMatch(
+        new RegExp(`^${FILE}:${lineOf(text, '- ')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.hosts\\[0\\]: `),
+      );
+      expect(e).toContain('is not a valid host name');
+    },
+  );
 
   it('a service name that is not one segment of a pool key', () => {
     const text = cluster(['service: php/fpm']);
-    expect(onlyError(check(text))).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'service:')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.service: service name "php/fpm" is not valid`));
+    expect(onlyError(check(text))).toMatch(
+      new RegExp(
+        `^${FILE}:${lineOf(text, 'service:')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.service: service name "php/fpm" is not valid`,
+      ),
+    );
   });
 
   it('a host address that is neither an IP nor a DNS name', () => {
     const text = cluster([], ['- { name: mw1.x, address: "10.0.0.1; rm -rf /" }']);
-    expect(onlyError(check(text))).toMatch(/:\d+:\d+: datacenters\.eqiad\.clusters\.appserver\.hosts\[0\]\.address: expected an IP address or a DNS name/);
+    expect(onlyError(check(text))).toMatch(
+      /:\d+:\d+: datacenters\.eqiad\.clusters\.appserver\.hosts\[0\]\.address: expected an IP address or a DNS name/,
+    );
   });
 
   it.each([
@@ -96,7 +115,11 @@ describe('validateInventory rejects', () => {
   ])('the batch size %s', (size, got) => {
     const text = cluster([`batch: { size: ${size} }`]);
     const e = onlyError(check(text));
-    expect(e).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'batch:')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.batch\\.size(\\[\\d\\])?: expected a count ≥ 1 or a percentage above 0%`));
+    expect(e).toMatch(
+      new RegExp(
+        `^${FILE}:${lineOf(text, 'batch:')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.batch\\.size(\\[\\d\\])?: expected a count ≥ 1 or a percentage above 0%`,
+      ),
+    );
     expect(e).toContain(got);
   });
 
@@ -109,21 +132,33 @@ describe('validateInventory rejects', () => {
 
   it.each([['"101%"'], ['"-5%"'], ['-1'], ['half']])('minPooled %s', (value) => {
     const text = cluster([`minPooled: ${value}`]);
-    expect(onlyError(check(text))).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'minPooled')}:20: datacenters\\.eqiad\\.clusters\\.appserver\\.minPooled: expected a count ≥ 0 or a percentage 0%`));
+    expect(onlyError(check(text))).toMatch(
+      new RegExp(
+        `^${FILE}:${lineOf(text, 'minPooled')}:20: datacenters\\.eqiad\\.clusters\\.appserver\\.minPooled: expected a count ≥ 0 or a percentage 0%`,
+      ),
+    );
   });
 
   it('a cluster with no hosts', () => {
     const text = cluster([], []);
-    expect(onlyError(check(text))).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'hosts:')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.hosts: a cluster needs at least one host`));
+    expect(onlyError(check(text))).toMatch(
+      new RegExp(
+        `^${FILE}:${lineOf(text, 'hosts:')}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.hosts: a cluster needs at least one host`,
+      ),
+    );
   });
 
   it('a cluster without a hosts key', () => {
     const text = 'datacenters:\n  eqiad:\n    clusters:\n      appserver: { weight: 3 }\n';
-    expect(onlyError(check(text))).toBe(`${FILE}:4:7: datacenters.eqiad.clusters.appserver: a cluster needs "hosts:" with at least one host`);
+    expect(onlyError(check(text))).toBe(
+      `${FILE}:4:7: datacenters.eqiad.clusters.appserver: a cluster needs "hosts:" with at least one host`,
+    );
   });
 
   it('a datacenter with no clusters', () => {
-    expect(onlyError(check('datacenters:\n  eqiad:\n    clusters: {}\n'))).toBe(`${FILE}:3:15: datacenters.eqiad.clusters: a datacenter needs at least one cluster`);
+    expect(onlyError(check('datacenters:\n  eqiad:\n    clusters: {}\n'))).toBe(
+      `${FILE}:3:15: datacenters.eqiad.clusters: a datacenter needs at least one cluster`,
+    );
   });
 
   it('malformed nodesets and reversed ranges', () => {
@@ -147,7 +182,11 @@ describe('validateInventory rejects', () => {
     ['lb: { confirmTimeout: -1 }', 'lb.confirmTimeout', 'expected a number of seconds > 0, got -1'],
   ])('a wrong type: %s', (line, key, message) => {
     const text = cluster([line]);
-    expect(onlyError(check(text))).toMatch(new RegExp(`^${FILE}:${lineOf(text, line)}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.${key.replace('.', '\\.')}: `));
+    expect(onlyError(check(text))).toMatch(
+      new RegExp(
+        `^${FILE}:${lineOf(text, line)}:\\d+: datacenters\\.eqiad\\.clusters\\.appserver\\.${key.replace('.', '\\.')}: `,
+      ),
+    );
     expect(onlyError(check(text))).toContain(message);
   });
 
@@ -162,16 +201,21 @@ describe('validateInventory rejects', () => {
 
   it('cluster-only settings on a host', () => {
     const text = cluster([], ['- { name: mw1.x, batch: { size: 1 } }']);
-    expect(onlyError(check(text))).toMatch(/^inv\.yaml:\d+:28: datacenters\.eqiad\.clusters\.appserver\.hosts\[0\]\.batch: "batch" is a cluster setting/);
+    expect(onlyError(check(text))).toMatch(
+      /^inv\.yaml:\d+:28: datacenters\.eqiad\.clusters\.appserver\.hosts\[0\]\.batch: "batch" is a cluster setting/,
+    );
   });
 
   it('etcd and run settings inside a datacenter', () => {
     const text = 'datacenters:\n  eqiad:\n    run: { failureBudget: 1 }\n    clusters: { a: { hosts: [x1] } }\n';
-    expect(onlyError(check(text))).toMatch(/^inv\.yaml:3:5: datacenters\.eqiad\.run: "run" is a top-level section; move it to the top of the file/);
+    expect(onlyError(check(text))).toMatch(
+      /^inv\.yaml:3:5: datacenters\.eqiad\.run: "run" is a top-level section; move it to the top of the file/,
+    );
   });
 
   it('keys written at the wrong level, saying where they belong', () => {
-    const text = 'defaults: { port: 2222 }\ndatacenters:\n  eqiad:\n    hosts: [x1]\n    clusters: { a: { hosts: [x2], clusters: {} } }\n';
+    const text =
+      'defaults: { port: 2222 }\ndatacenters:\n  eqiad:\n    hosts: [x1]\n    clusters: { a: { hosts: [x2], clusters: {} } }\n';
     expect(check(text).errors).toEqual([
       `${FILE}:1:13: defaults.port: "port" is short for ssh.port on a host entry; at this level write ssh: { port: … }`,
       `${FILE}:4:5: datacenters.eqiad.hosts: "hosts" belong to a cluster: datacenters.<dc>.clusters.<cluster>.hosts`,
@@ -181,17 +225,23 @@ describe('validateInventory rejects', () => {
 
   it('unknown placeholders in templates', () => {
     const text = cluster(['health: { url: "http://{adress}/" }']);
-    expect(onlyError(check(text))).toMatch(/health\.url: unknown placeholder \{adress\} in "http:\/\/\{adress\}\/" \(known: \{host\} \{address\}/);
+    expect(onlyError(check(text))).toMatch(
+      /health\.url: unknown placeholder \{adress\} in "http:\/\/\{adress\}\/" \(known: \{host\} \{address\}/,
+    );
   });
 
   it('a status drain with nowhere to read the status from', () => {
     const text = `defaults:\n  drain: { mode: status }\n${cluster([])}`;
-    expect(onlyError(check(text))).toBe(`${FILE}:2:18: defaults.drain.mode: mode "status" needs drain.statusUrl (PHP-FPM status page, JSON) or drain.statusCommand; set one, or use mode: fixed with drain.seconds`);
+    expect(onlyError(check(text))).toBe(
+      `${FILE}:2:18: defaults.drain.mode: mode "status" needs drain.statusUrl (PHP-FPM status page, JSON) or drain.statusCommand; set one, or use mode: fixed with drain.seconds`,
+    );
   });
 
   it('a command health check without a command', () => {
     const text = cluster(['health: { type: command }']);
-    expect(onlyError(check(text))).toMatch(/^inv\.yaml:5:\d+: datacenters\.eqiad\.clusters\.appserver\.health\.type: type "command" needs health\.command/);
+    expect(onlyError(check(text))).toMatch(
+      /^inv\.yaml:5:\d+: datacenters\.eqiad\.clusters\.appserver\.health\.type: type "command" needs health\.command/,
+    );
   });
 
   it('both port and ssh.port on one host', () => {
@@ -238,8 +288,12 @@ describe('validateInventory', () => {
 
   it('validates a document parsed by the caller, with positions from its LineCounter', () => {
     const lineCounter = new LineCounter();
-    const doc = parseDocument('datacenters:\n  eqiad:\n    clusters: { a: { hosts: [x1], weight: -1 } }\n', { lineCounter });
-    expect(validateInventory(doc, 'mine.yaml', { lineCounter }).errors).toEqual(['mine.yaml:3:43: datacenters.eqiad.clusters.a.weight: expected an integer ≥ 0, got -1']);
+    const doc = parseDocument('datacenters:\n  eqiad:\n    clusters: { a: { hosts: [x1], weight: -1 } }\n', {
+      lineCounter,
+    });
+    expect(validateInventory(doc, 'mine.yaml', { lineCounter }).errors).toEqual([
+      'mine.yaml:3:43: datacenters.eqiad.clusters.a.weight: expected an integer ≥ 0, got -1',
+    ]);
   });
 
   it('lists hosts of a cluster in natural order', () => {
@@ -286,7 +340,8 @@ describe('validateInventory', () => {
   });
 
   it('follows YAML aliases', () => {
-    const text = 'defaults:\n  ssh: &ssh { user: ops, port: 2200 }\ndatacenters:\n  eqiad:\n    ssh: *ssh\n    clusters: { a: { hosts: [x1] } }\n';
+    const text =
+      'defaults:\n  ssh: &ssh { user: ops, port: 2200 }\ndatacenters:\n  eqiad:\n    ssh: *ssh\n    clusters: { a: { hosts: [x1] } }\n';
     const h = check(text).inventory?.datacenters[0]?.clusters[0]?.hosts[0];
     expect(h?.settings.ssh.user).toBe('ops');
   });

@@ -77,7 +77,10 @@ describe('runLbAgent', () => {
       await new Promise((r) => setTimeout(r, 10)); // let the watch event arrive mid-change
     });
     const depool = await s.kv.put(poolPath(mw1), value('no'));
-    await eventually(async () => repool > 0 && (await running?.applied(mw1))?.revision === repool, 'the repool is confirmed');
+    await eventually(
+      async () => repool > 0 && (await running?.applied(mw1))?.revision === repool,
+      'the repool is confirmed',
+    );
     expect(await running.applied(mw1)).toMatchObject({ revision: repool, pooled: 'yes', weight: 12 });
     expect(s.haproxy.server(backend, mw1.host)).toMatchObject({ admin: 'ready', weight: 12 });
     expect(repool).toBeGreaterThan(depool);
@@ -102,7 +105,10 @@ describe('runLbAgent', () => {
     await eventually(async () => (await running?.applied(mw1)) === undefined, 'the applied key is removed');
     expect(s.haproxy.server(backend, mw1.host)?.admin).toBe('maint');
     const recreated = await s.kv.put(poolPath(mw1), value('yes'));
-    await eventually(async () => (await running?.applied(mw1))?.revision === recreated, 'the re-created key is applied');
+    await eventually(
+      async () => (await running?.applied(mw1))?.revision === recreated,
+      'the re-created key is applied',
+    );
     expect(s.haproxy.server(backend, mw1.host)?.admin).toBe('ready');
   });
 
@@ -140,9 +146,16 @@ describe('runLbAgent', () => {
     await s.kv.put(poolPath(mw1), value('yes'));
     running = s.start();
     await eventually(async () => (await running?.applied(mw1)) !== undefined, 'mw1 is applied');
-    await eventually(() => s.haproxy.calls.filter((c) => c === `show servers state ${backend}`).length >= 3, 'the ghost is looked up again');
+    await eventually(
+      () => s.haproxy.calls.filter((c) => c === `show servers state ${backend}`).length >= 3,
+      'the ghost is looked up again',
+    );
     expect(await running.applied(ghost)).toBeUndefined();
-    expect(running.lines.some((l) => l.level === 40 && l.msg.includes('no server mw9.eqiad in HAProxy backend eqiad_appserver'))).toBe(true);
+    expect(
+      running.lines.some(
+        (l) => l.level === 40 && l.msg.includes('no server mw9.eqiad in HAProxy backend eqiad_appserver'),
+      ),
+    ).toBe(true);
   });
 
   it('ignores pool keys of other datacenters', async () => {
@@ -176,7 +189,12 @@ describe('runLbAgent', () => {
     s.kv.expire(before ?? '');
     await eventually(async () => {
       const now = await s.kv.get(agentKey('eqiad', 'lb1'));
-      return now !== null && now.lease !== before && (await running?.applied(mw1)) !== undefined && (await running?.applied(mw2)) !== undefined;
+      return (
+        now !== null &&
+        now.lease !== before &&
+        (await running?.applied(mw1)) !== undefined &&
+        (await running?.applied(mw2)) !== undefined
+      );
     }, 'the agent registered again and republished');
     const lease = (await s.kv.get(agentKey('eqiad', 'lb1')))?.lease;
     const applied = await s.kv.list(`${ROLLOUT_PREFIX}lb/eqiad/applied/lb1/`);
@@ -188,7 +206,10 @@ describe('runLbAgent', () => {
     await s.kv.put(poolPath(mw1), value('yes'));
     s.kv.setDown(true);
     running = s.start();
-    await eventually(() => running?.lines.some((l) => l.msg.includes('etcd step failed')) ?? false, 'the outage is logged');
+    await eventually(
+      () => running?.lines.some((l) => l.msg.includes('etcd step failed')) ?? false,
+      'the outage is logged',
+    );
     s.kv.setDown(false);
     await eventually(async () => (await running?.applied(mw1)) !== undefined, 'mw1 is applied');
   });

@@ -1,15 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { afterActions, planServer, readPoolValue, serverTarget, shouldEnterMaint, validateBackendTemplate } from '../../../src/lb/apply.js';
+import {
+  afterActions,
+  planServer,
+  readPoolValue,
+  serverTarget,
+  shouldEnterMaint,
+  validateBackendTemplate,
+} from '../../../src/lb/apply.js';
 import type { HaproxyServerState } from '../../../src/lb/haproxy.js';
 import { poolKeyFromPath } from '../../../src/lb/pool-path.js';
 
-const server = (admin: HaproxyServerState['admin'], weight = 10): HaproxyServerState =>
-  ({ backend: 'eqiad_appserver', server: 'mw1.eqiad', address: '127.0.0.1', admin, adminFlags: 0, opState: 2, weight });
+const server = (admin: HaproxyServerState['admin'], weight = 10): HaproxyServerState => ({
+  backend: 'eqiad_appserver',
+  server: 'mw1.eqiad',
+  address: '127.0.0.1',
+  admin,
+  adminFlags: 0,
+  opState: 2,
+  weight,
+});
 const key = { dc: 'eqiad', cluster: 'appserver', service: 'php-fpm', host: 'mw1.eqiad' };
 
 describe('readPoolValue', () => {
   it('reads pooled and weight and ignores extra fields', () => {
-    expect(readPoolValue('{"pooled":"no","weight":7,"reason":"x"}')).toEqual({ readable: true, pooled: 'no', weight: 7 });
+    expect(readPoolValue('{"pooled":"no","weight":7,"reason":"x"}')).toEqual({
+      readable: true,
+      pooled: 'no',
+      weight: 7,
+    });
   });
 
   it.each([
@@ -27,26 +45,41 @@ describe('readPoolValue', () => {
 describe('planServer', () => {
   it('pools a drained server with its weight set before it is made ready', () => {
     expect(planServer({ readable: true, pooled: 'yes', weight: 20 }, server('drain', 10))).toEqual({
-      actions: [{ type: 'weight', weight: 20 }, { type: 'state', state: 'ready' }], confirm: true, drainToMaint: false,
+      actions: [
+        { type: 'weight', weight: 20 },
+        { type: 'state', state: 'ready' },
+      ],
+      confirm: true,
+      drainToMaint: false,
     });
   });
 
   it('changes only the weight of a ready server', () => {
-    expect(planServer({ readable: true, pooled: 'yes', weight: 5 }, server('ready', 10)).actions).toEqual([{ type: 'weight', weight: 5 }]);
+    expect(planServer({ readable: true, pooled: 'yes', weight: 5 }, server('ready', 10)).actions).toEqual([
+      { type: 'weight', weight: 5 },
+    ]);
   });
 
   it('drains a depooled ready server and confirms without waiting for maint', () => {
     expect(planServer({ readable: true, pooled: 'no', weight: 10 }, server('ready'))).toEqual({
-      actions: [{ type: 'state', state: 'drain' }], confirm: true, drainToMaint: true,
+      actions: [{ type: 'state', state: 'drain' }],
+      confirm: true,
+      drainToMaint: true,
     });
   });
 
   it('leaves a depooled server in maint where it is', () => {
-    expect(planServer({ readable: true, pooled: 'no', weight: 10 }, server('maint'))).toEqual({ actions: [], confirm: true, drainToMaint: false });
+    expect(planServer({ readable: true, pooled: 'no', weight: 10 }, server('maint'))).toEqual({
+      actions: [],
+      confirm: true,
+      drainToMaint: false,
+    });
   });
 
   it('puts an inactive server in maint', () => {
-    expect(planServer({ readable: true, pooled: 'inactive', weight: 10 }, server('ready')).actions).toEqual([{ type: 'state', state: 'maint' }]);
+    expect(planServer({ readable: true, pooled: 'inactive', weight: 10 }, server('ready')).actions).toEqual([
+      { type: 'state', state: 'maint' },
+    ]);
   });
 
   it('never touches or confirms a server whose value it cannot read', () => {
@@ -58,7 +91,12 @@ describe('planServer', () => {
   });
 
   it('predicts the state after its actions', () => {
-    expect(afterActions(server('drain', 10), [{ type: 'weight', weight: 3 }, { type: 'state', state: 'ready' }])).toMatchObject({ admin: 'ready', weight: 3 });
+    expect(
+      afterActions(server('drain', 10), [
+        { type: 'weight', weight: 3 },
+        { type: 'state', state: 'ready' },
+      ]),
+    ).toMatchObject({ admin: 'ready', weight: 3 });
   });
 });
 

@@ -22,12 +22,21 @@ function watched(): Driver & { kv: Kv; calls: () => number } {
   const kv = createMemoryKv();
   let calls = 0;
   // Why: count every request the adapter makes, to show that answers come from the watch.
-  const counted = new Proxy(kv, { get: (target, prop, receiver) => {
-    const value = Reflect.get(target, prop, receiver) as unknown;
-    return typeof value === 'function' ? (...args: unknown[]) => { calls += 1; return (value as (...a: unknown[]) => unknown).apply(target, args); } : value;
-  } });
+  const counted = new Proxy(kv, {
+    get: (target, prop, receiver) => {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function'
+        ? (...args: unknown[]) => {
+            calls += 1;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          }
+        : value;
+    },
+  });
   return {
-    kv, calls: () => calls, lb: createWatchedLbConfirmations(counted),
+    kv,
+    calls: () => calls,
+    lb: createWatchedLbConfirmations(counted),
     async register(agent, present = true) {
       if (present) await kv.put(agentKey('eqiad', agent), JSON.stringify({ agentId: agent }));
       else await kv.delete(agentKey('eqiad', agent));
@@ -42,10 +51,17 @@ function watched(): Driver & { kv: Kv; calls: () => number } {
 
 function memory(): Driver {
   const lb = createMemoryLbConfirmations();
-  return { lb, register: async (agent, present) => lb.register('eqiad', agent, present), apply: async (agent, revision) => lb.apply(agent, KEY, revision) };
+  return {
+    lb,
+    register: async (agent, present) => lb.register('eqiad', agent, present),
+    apply: async (agent, revision) => lb.apply(agent, KEY, revision),
+  };
 }
 
-describe.each([['watch over a Kv', watched], ['memory', memory]] as const)('LB confirmations (%s)', (_name, make) => {
+describe.each([
+  ['watch over a Kv', watched],
+  ['memory', memory],
+] as const)('LB confirmations (%s)', (_name, make) => {
   it('lists the registered agents and who has not applied a revision yet', async () => {
     const d = make();
     expect(await d.lb.agents('eqiad')).toEqual([]);
@@ -67,7 +83,9 @@ describe.each([['watch over a Kv', watched], ['memory', memory]] as const)('LB c
     await d.register('lb1');
     await d.lb.agents('eqiad');
     let woke = false;
-    const waiting = d.lb.changed('eqiad', new AbortController().signal).then(() => { woke = true; });
+    const waiting = d.lb.changed('eqiad', new AbortController().signal).then(() => {
+      woke = true;
+    });
     await tick();
     expect(woke).toBe(false);
     await d.apply('lb1', 3);

@@ -1,7 +1,11 @@
 import { RolloutError } from '../../../src/errors.js';
 import type { AdminState, HaproxyRuntime, HaproxyServerState } from '../../../src/lb/haproxy.js';
 
-interface FakeServer { admin: AdminState; weight: number; sessions: number }
+interface FakeServer {
+  admin: AdminState;
+  weight: number;
+  sessions: number;
+}
 
 /** An in-memory HAProxy: backends of servers, a call log, and injectable failures. */
 export interface FakeHaproxy extends HaproxyRuntime {
@@ -33,9 +37,11 @@ export function createFakeHaproxy(): FakeHaproxy {
   };
   const find = (backend: string, server: string): FakeServer => {
     const b = backends.get(backend);
-    if (b === undefined) throw new RolloutError('E_HAPROXY', `HAProxy /fake.sock: ${backend}/${server}: No such backend.`);
+    if (b === undefined)
+      throw new RolloutError('E_HAPROXY', `HAProxy /fake.sock: ${backend}/${server}: No such backend.`);
     const s = b.get(server);
-    if (s === undefined) throw new RolloutError('E_HAPROXY', `HAProxy /fake.sock: ${backend}/${server}: No such server.`);
+    if (s === undefined)
+      throw new RolloutError('E_HAPROXY', `HAProxy /fake.sock: ${backend}/${server}: No such server.`);
     return s;
   };
   return {
@@ -58,10 +64,22 @@ export function createFakeHaproxy(): FakeHaproxy {
       for (const [name, servers] of backends) {
         if (backend !== undefined && name !== backend) continue;
         for (const [server, s] of servers) {
-          list.push({ backend: name, server, address: '127.0.0.1', admin: s.admin, adminFlags: s.admin === 'maint' ? 1 : s.admin === 'drain' ? 8 : 0, opState: 2, weight: s.weight });
+          list.push({
+            backend: name,
+            server,
+            address: '127.0.0.1',
+            admin: s.admin,
+            adminFlags: s.admin === 'maint' ? 1 : s.admin === 'drain' ? 8 : 0,
+            opState: 2,
+            weight: s.weight,
+          });
         }
       }
-      if (backend !== undefined && !backends.has(backend)) throw new RolloutError('E_HAPROXY', `HAProxy /fake.sock: show servers state for ${backend} failed: Can't find backend.`);
+      if (backend !== undefined && !backends.has(backend))
+        throw new RolloutError(
+          'E_HAPROXY',
+          `HAProxy /fake.sock: show servers state for ${backend} failed: Can't find backend.`,
+        );
       return list;
     },
     async setServerState(backend, server, state) {

@@ -8,7 +8,12 @@ import type { PoolKey } from '../../../src/pool/types.js';
 import { createFakeHaproxy, type FakeHaproxy } from './fake-haproxy.js';
 
 export const PREFIX = '/conftool/v1/pools';
-export const poolKey = (host: string, cluster = 'appserver', dc = 'eqiad'): PoolKey => ({ dc, cluster, service: 'php-fpm', host });
+export const poolKey = (host: string, cluster = 'appserver', dc = 'eqiad'): PoolKey => ({
+  dc,
+  cluster,
+  service: 'php-fpm',
+  host,
+});
 export const poolPath = (k: PoolKey): string => `${PREFIX}/${k.dc}/${k.cluster}/${k.service}/${k.host}`;
 
 /** A captured pino logger: `lines` holds every record. */
@@ -16,18 +21,27 @@ export function captureLog(): { log: Logger; lines: { level: number; msg: string
   const lines: { level: number; msg: string }[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as { level: number; msg: string });
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as { level: number; msg: string });
       done();
     },
   });
   return { log: pino({ level: 'debug' }, stream), lines };
 }
 
-const fastSleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve, reject) => {
-  if (signal?.aborted) return reject(new Error('aborted'));
-  const timer = setTimeout(resolve, Math.min(ms, 5));
-  signal?.addEventListener('abort', () => { clearTimeout(timer); reject(new Error('aborted')); }, { once: true });
-});
+const fastSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('aborted'));
+    const timer = setTimeout(resolve, Math.min(ms, 5));
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new Error('aborted'));
+      },
+      { once: true },
+    );
+  });
 
 export interface Harness {
   kv: MemoryKv;
@@ -49,12 +63,27 @@ export function setup(): { kv: MemoryKv; haproxy: FakeHaproxy; start(options?: P
     start(options = {}) {
       const { log, lines } = captureLog();
       const controller = new AbortController();
-      const done = runLbAgent({ kv, haproxy, log, sleep: fastSleep, now: () => Date.now() }, {
-        dc: 'eqiad', prefix: PREFIX, agentId: 'lb1', haproxySocket: haproxy.socketPath, signal: controller.signal,
-        tickMs: 5, retryBaseMs: 5, retryMaxMs: 20, missingRetryMs: 20, ...options,
-      });
+      const done = runLbAgent(
+        { kv, haproxy, log, sleep: fastSleep, now: () => Date.now() },
+        {
+          dc: 'eqiad',
+          prefix: PREFIX,
+          agentId: 'lb1',
+          haproxySocket: haproxy.socketPath,
+          signal: controller.signal,
+          tickMs: 5,
+          retryBaseMs: 5,
+          retryMaxMs: 20,
+          missingRetryMs: 20,
+          ...options,
+        },
+      );
       return {
-        kv, haproxy, lines, controller, done,
+        kv,
+        haproxy,
+        lines,
+        controller,
+        done,
         async applied(k) {
           const entry = await kv.get(appliedKey('lb1', k));
           return entry === null ? undefined : (JSON.parse(entry.value) as AppliedValue);
@@ -69,7 +98,11 @@ export function setup(): { kv: MemoryKv; haproxy: FakeHaproxy; start(options?: P
 }
 
 /** Polls until the check passes (generous bound; no timing assertion). */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000): Promise<void> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;

@@ -10,7 +10,11 @@ describe('the LB agent metrics', () => {
   it('are exactly the documented, stable set of names and labels', async () => {
     const { registry } = createAgentMetrics();
     const found = (await registry.getMetricsAsJSON()).map((m) => m.name).sort();
-    expect(found).toEqual(Object.values(METRICS).map((m) => m.name).sort());
+    expect(found).toEqual(
+      Object.values(METRICS)
+        .map((m) => m.name)
+        .sort(),
+    );
     expect(Object.fromEntries(Object.values(METRICS).map((m) => [m.name, [...m.labels]]))).toEqual({
       rollout_lb_agent_pool_changes_total: ['result'],
       rollout_lb_agent_apply_latency_seconds: [],

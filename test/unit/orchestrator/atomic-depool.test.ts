@@ -45,11 +45,17 @@ describe('the capacity guard and the depool are one transaction', () => {
   });
 
   it('depools on the fresh read after a change in the gap, and leaves alone a host pooled in the gap', async () => {
-    const h = await harness(fleet().cluster('appserver', 4, { states: ['yes', 'yes', 'yes', 'no'], batch: 4, minPooled: 0 }).build());
+    const h = await harness(
+      fleet()
+        .cluster('appserver', 4, { states: ['yes', 'yes', 'yes', 'no'], batch: 4, minPooled: 0 })
+        .build(),
+    );
     afterFirstGuardedRead(h, async () => {
       const key = poolKeyPath(PREFIX, h.keyOf('mw1004'));
       const entry = await h.kv.get(key);
-      await h.kv.put(key, JSON.stringify({ pooled: 'yes', weight: 10 }), { expectModRevision: entry?.modRevision ?? 0 });
+      await h.kv.put(key, JSON.stringify({ pooled: 'yes', weight: 10 }), {
+        expectModRevision: entry?.modRevision ?? 0,
+      });
     });
     const result = await h.run();
     // mw1004, pooled in the gap, is not restarted in place: that would cut its requests.
@@ -63,7 +69,12 @@ describe('the capacity guard and the depool are one transaction', () => {
     const order: string[] = [];
     h.exec = (host, command) => void (command === 'true' && order.push(`check ${host}`));
     const original = h.pool.readGuarded.bind(h.pool);
-    Object.assign(h.pool, { readGuarded: async (keys: readonly PoolKey[]) => { order.push('guard read'); return original(keys); } });
+    Object.assign(h.pool, {
+      readGuarded: async (keys: readonly PoolKey[]) => {
+        order.push('guard read');
+        return original(keys);
+      },
+    });
     await h.run();
     expect(order.slice(0, 3)).toEqual(['check mw1001', 'check mw1002', 'guard read']);
     expect(order.slice(3, 6)).toEqual(['check mw1003', 'check mw1004', 'guard read']);
@@ -90,7 +101,8 @@ describe('a depool whose answer is lost', () => {
       txn: async (...args: Parameters<typeof txn>) => {
         const revision = await txn(...args);
         // Why: the batch's depool is the transaction that carries its commit marker.
-        if (args[1].some((put) => put.key.includes('/batches/')) && lost++ === 0) throw unreachableError('memory://kv', new Error('deadline exceeded after commit'));
+        if (args[1].some((put) => put.key.includes('/batches/')) && lost++ === 0)
+          throw unreachableError('memory://kv', new Error('deadline exceeded after commit'));
         return revision;
       },
     });
@@ -103,9 +115,16 @@ describe('a depool whose answer is lost', () => {
 
   it('is found not committed: the host fails at the depool, untouched and not restarted', async () => {
     const h = await harness(fleet().cluster('appserver', 2, { batch: 2, minPooled: 0 }).build());
-    Object.assign(h.kv, { txn: async () => { throw unreachableError('memory://kv', new Error('deadline exceeded')); } });
+    Object.assign(h.kv, {
+      txn: async () => {
+        throw unreachableError('memory://kv', new Error('deadline exceeded'));
+      },
+    });
     const result = await h.run();
-    expect(result.hosts.map((x) => [x.host, x.outcome, x.step, x.leftDepooled])).toEqual([['mw1001', 'failed', 'depool', false], ['mw1002', 'failed', 'depool', false]]);
+    expect(result.hosts.map((x) => [x.host, x.outcome, x.step, x.leftDepooled])).toEqual([
+      ['mw1001', 'failed', 'depool', false],
+      ['mw1002', 'failed', 'depool', false],
+    ]);
     expect(h.execs).toEqual([]);
     expect(await pooledCount(h)).toBe(2);
   });
@@ -118,7 +137,8 @@ describe('a repool whose answer is lost', () => {
     Object.assign(h.kv, {
       put: async (...args: Parameters<typeof put>) => {
         const revision = await put(...args);
-        if (args[1].includes('"pooled":"yes"')) throw unreachableError('memory://kv', new Error('deadline exceeded after commit'));
+        if (args[1].includes('"pooled":"yes"'))
+          throw unreachableError('memory://kv', new Error('deadline exceeded after commit'));
         return revision;
       },
     });
@@ -155,7 +175,11 @@ describe('a repool refused while etcd elects a leader', () => {
     Object.assign(h.kv, {
       // Why: the repool is one transaction: the pool key's CAS and the host's journal record.
       txn: async (...args: Parameters<typeof txn>) => {
-        if (args[1].some((put) => put.key.startsWith('/conftool/') && put.value.includes('"pooled":"yes"')) && refused++ === 0) throw unreachableError('memory://kv', new Error('etcdserver: leader changed'));
+        if (
+          args[1].some((put) => put.key.startsWith('/conftool/') && put.value.includes('"pooled":"yes"')) &&
+          refused++ === 0
+        )
+          throw unreachableError('memory://kv', new Error('etcdserver: leader changed'));
         return txn(...args);
       },
     });
@@ -168,7 +192,12 @@ describe('a repool refused while etcd elects a leader', () => {
 
 describe('every pool write of a run is fenced by its lock', () => {
   async function locked(h: Harness): Promise<{ fence: Fence; lose(): void }> {
-    const locks = await acquireLocks(h.kv, [{ dc: 'eqiad', cluster: 'appserver' }], { user: 't', machine: 'm', pid: 1, command: 'rollout sync', runId: 'run-1', startedAt: '', reason: '' }, { sleep: async () => {}, now: () => h.now });
+    const locks = await acquireLocks(
+      h.kv,
+      [{ dc: 'eqiad', cluster: 'appserver' }],
+      { user: 't', machine: 'm', pid: 1, command: 'rollout sync', runId: 'run-1', startedAt: '', reason: '' },
+      { sleep: async () => {}, now: () => h.now },
+    );
     return { fence: locks.fence, lose: () => h.kv.expire(locks.lease.id) };
   }
 
@@ -177,7 +206,10 @@ describe('every pool write of a run is fenced by its lock', () => {
     const { fence, lose } = await locked(h);
     lose();
     const result = await h.run({ fence });
-    expect(result.hosts.map((x) => [x.host, x.outcome, x.code, x.leftDepooled])).toEqual([['mw1001', 'failed', 'E_LOCK_LOST', false], ['mw1002', 'failed', 'E_LOCK_LOST', false]]);
+    expect(result.hosts.map((x) => [x.host, x.outcome, x.code, x.leftDepooled])).toEqual([
+      ['mw1001', 'failed', 'E_LOCK_LOST', false],
+      ['mw1002', 'failed', 'E_LOCK_LOST', false],
+    ]);
     expect(h.execs).toEqual([]);
     expect(await pooledCount(h)).toBe(2);
   });

@@ -15,16 +15,32 @@ const DM: DualMasterSettings = {
 };
 
 /** A fake two-master host: which slot nginx sends to, each slot's master pid and busy workers. */
-async function dualFleet(size: number, minPooled: `${number}%` = '50%'): Promise<{ h: Harness; masters: Map<string, { active: Slot; pid: Record<Slot, number>; busy: Record<Slot, number> }> }> {
-  const h = await harness(fleet().cluster('appserver', size, { batch: 2, minPooled, settings: { restart: { strategy: 'dual-master', dualMaster: DM } } }).build());
+async function dualFleet(
+  size: number,
+  minPooled: `${number}%` = '50%',
+): Promise<{
+  h: Harness;
+  masters: Map<string, { active: Slot; pid: Record<Slot, number>; busy: Record<Slot, number> }>;
+}> {
+  const h = await harness(
+    fleet()
+      .cluster('appserver', size, {
+        batch: 2,
+        minPooled,
+        settings: { restart: { strategy: 'dual-master', dualMaster: DM } },
+      })
+      .build(),
+  );
   const masters = new Map<string, { active: Slot; pid: Record<Slot, number>; busy: Record<Slot, number> }>();
   let nextPid = 100;
   const of = (host: string) => {
     let m = masters.get(host);
-    if (!m) masters.set(host, (m = { active: 'A', pid: { A: (nextPid += 1), B: (nextPid += 1) }, busy: { A: 0, B: 0 } }));
+    if (!m)
+      masters.set(host, (m = { active: 'A', pid: { A: (nextPid += 1), B: (nextPid += 1) }, busy: { A: 0, B: 0 } }));
     return m;
   };
-  const slotOf = (host: InventoryHost, url: string | undefined): Slot | undefined => (url?.includes(':8081') ? 'A' : url?.includes(':8082') ? 'B' : undefined);
+  const slotOf = (host: InventoryHost, url: string | undefined): Slot | undefined =>
+    url?.includes(':8081') ? 'A' : url?.includes(':8082') ? 'B' : undefined;
   h.exec = (host, command) => {
     const m = of(host);
     const [, verb, slot] = command.split(' ') as [string, string, Slot];
@@ -45,14 +61,28 @@ async function dualFleet(size: number, minPooled: `${number}%` = '50%'): Promise
 describe('restart.strategy: dual-master', () => {
   it('swaps the masters of every host without writing any pool key, even when no host could be depooled', async () => {
     const { h, masters } = await dualFleet(3, '100%');
-    const before = await Promise.all(['mw1001', 'mw1002', 'mw1003'].map((x) => h.kv.get(`/conftool/v1/pools/eqiad/appserver/php-fpm/${x}`)));
+    const before = await Promise.all(
+      ['mw1001', 'mw1002', 'mw1003'].map((x) => h.kv.get(`/conftool/v1/pools/eqiad/appserver/php-fpm/${x}`)),
+    );
     const result = await h.run();
     expect(result.exitCode).toBe(0);
-    const after = await Promise.all(['mw1001', 'mw1002', 'mw1003'].map((x) => h.kv.get(`/conftool/v1/pools/eqiad/appserver/php-fpm/${x}`)));
+    const after = await Promise.all(
+      ['mw1001', 'mw1002', 'mw1003'].map((x) => h.kv.get(`/conftool/v1/pools/eqiad/appserver/php-fpm/${x}`)),
+    );
     expect(after.map((e) => e?.modRevision)).toEqual(before.map((e) => e?.modRevision));
     expect(h.journal).toEqual([]);
-    expect(h.events.filter((e) => 'host' in e && e.host === 'mw1001').map((e) => e.event)).toEqual(['host.drained', 'host.restarted', 'health.passed', 'host.switched', 'host.done']);
-    expect(h.execs.filter((e) => e.host === 'mw1001').map((e) => e.command)).toEqual(['php-slot dormant', 'php-slot restart B', 'php-slot switch B']);
+    expect(h.events.filter((e) => 'host' in e && e.host === 'mw1001').map((e) => e.event)).toEqual([
+      'host.drained',
+      'host.restarted',
+      'health.passed',
+      'host.switched',
+      'host.done',
+    ]);
+    expect(h.execs.filter((e) => e.host === 'mw1001').map((e) => e.command)).toEqual([
+      'php-slot dormant',
+      'php-slot restart B',
+      'php-slot switch B',
+    ]);
     for (const m of masters.values()) expect(m.active).toBe('B');
     const switched = h.events.find((e) => e.event === 'host.switched' && e.host === 'mw1001');
     expect(switched).toMatchObject({ slot: 'B', master: String(masters.get('mw1001')?.pid.B) });
@@ -66,8 +96,15 @@ describe('restart.strategy: dual-master', () => {
     expect(result.exitCode).toBe(1);
     const failed = result.hosts.find((x) => x.host === 'mw1001');
     expect(failed).toMatchObject({ outcome: 'failed', step: 'drain', code: 'E_DORMANT_BUSY', leftDepooled: false });
-    expect(failed?.reason).toMatch(/dormant master A still serves 2 request\(s\) of its previous term after 10s: not restarted/);
-    expect(h.execs.filter((e) => e.host === 'mw1001').map((e) => e.command).slice(3)).toEqual(['php-slot dormant']);
+    expect(failed?.reason).toMatch(
+      /dormant master A still serves 2 request\(s\) of its previous term after 10s: not restarted/,
+    );
+    expect(
+      h.execs
+        .filter((e) => e.host === 'mw1001')
+        .map((e) => e.command)
+        .slice(3),
+    ).toEqual(['php-slot dormant']);
     expect(masters.get('mw1001')!.active).toBe('B');
     expect(result.hosts.find((x) => x.host === 'mw1002')?.outcome).toBe('done');
   });
@@ -84,7 +121,8 @@ describe('restart.strategy: dual-master', () => {
   it('never switches to a master that fails its own health check', async () => {
     const { h, masters } = await dualFleet(1);
     const healthy = h.health;
-    h.health = (host) => (host.settings.health.url?.includes(':8082') ? { ok: false, detail: 'HTTP 502' } : healthy(host));
+    h.health = (host) =>
+      host.settings.health.url?.includes(':8082') ? { ok: false, detail: 'HTTP 502' } : healthy(host);
     const result = await h.run();
     expect(result.hosts[0]).toMatchObject({ outcome: 'failed', step: 'health', code: 'E_HEALTH', leftDepooled: false });
     expect(h.execs.map((e) => e.command)).toEqual(['php-slot dormant', 'php-slot restart B']);

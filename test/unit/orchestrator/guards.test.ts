@@ -9,19 +9,44 @@ import { harness } from './harness.js';
 
 /** The inventory with `canary:` set on every cluster. */
 function withCanary(inventory: Inventory, canary: CanarySettings): Inventory {
-  return { ...inventory, datacenters: inventory.datacenters.map((d) => ({ ...d, clusters: d.clusters.map((c) => ({ ...c, settings: { ...c.settings, canary } })) })) };
+  return {
+    ...inventory,
+    datacenters: inventory.datacenters.map((d) => ({
+      ...d,
+      clusters: d.clusters.map((c) => ({ ...c, settings: { ...c.settings, canary } })),
+    })),
+  };
 }
 
 const statsGate = (extra: Partial<NonNullable<CanarySettings['gate']['haproxyStats']>> = {}): CanarySettings => ({
-  batch: { kind: 'count', value: 1 }, soakSeconds: 30,
-  gate: { haproxyStats: { socket: '/run/haproxy/admin.sock', url: undefined, backend: '{dc}_{cluster}', maxErrorRatio: 0.05, maxIncrease: 0.02, minRequests: 10, ...extra }, command: undefined, url: undefined, timeoutSeconds: 5 },
+  batch: { kind: 'count', value: 1 },
+  soakSeconds: 30,
+  gate: {
+    haproxyStats: {
+      socket: '/run/haproxy/admin.sock',
+      url: undefined,
+      backend: '{dc}_{cluster}',
+      maxErrorRatio: 0.05,
+      maxIncrease: 0.02,
+      minRequests: 10,
+      ...extra,
+    },
+    command: undefined,
+    url: undefined,
+    timeoutSeconds: 5,
+  },
 });
 
 /**
  * HAProxy counters that grow by `perRead` responses per server at each read, `errorShare` of them
  * 5xx on the servers named in `bad`: the 1st read is the baseline, the 2nd the soak's start, the 3rd its end.
  */
-function fakeHaproxy(hosts: readonly string[], bad: readonly string[], errorShare: number, perRead = 100): CanaryProbes & { reads: string[] } {
+function fakeHaproxy(
+  hosts: readonly string[],
+  bad: readonly string[],
+  errorShare: number,
+  perRead = 100,
+): CanaryProbes & { reads: string[] } {
   let reads = 0;
   const seen: string[] = [];
   return {
@@ -36,7 +61,13 @@ function fakeHaproxy(hosts: readonly string[], bad: readonly string[], errorShar
         servers.set(h, { responses: perRead * reads, errors5xx: errorsPerRead });
       }
       const all = [...servers.values()];
-      const backendCounts: BackendCounts = { backend: { responses: all.reduce((n, c) => n + c.responses, 0), errors5xx: all.reduce((n, c) => n + c.errors5xx, 0) }, servers };
+      const backendCounts: BackendCounts = {
+        backend: {
+          responses: all.reduce((n, c) => n + c.responses, 0),
+          errors5xx: all.reduce((n, c) => n + c.errors5xx, 0),
+        },
+        servers,
+      };
       return backendCounts;
     },
     runLocal: async () => ({ exitCode: 0, output: '' }),
@@ -44,7 +75,8 @@ function fakeHaproxy(hosts: readonly string[], bad: readonly string[], errorShar
   };
 }
 
-const ofType = <E extends RolloutEvent['event']>(events: readonly RolloutEvent[], name: E) => events.filter((e): e is Extract<RolloutEvent, { event: E }> => e.event === name);
+const ofType = <E extends RolloutEvent['event']>(events: readonly RolloutEvent[], name: E) =>
+  events.filter((e): e is Extract<RolloutEvent, { event: E }> => e.event === name);
 
 describe('canary gate', () => {
   it('stops the cluster after the canary batch when the canaries answer 20% 5xx, leaves the canary restarted and pooled, and exits 1 with the figures', async () => {
@@ -61,7 +93,12 @@ describe('canary gate', () => {
     expect(await h.value(names[0] ?? '')).toMatchObject({ pooled: 'yes' });
     const failed = ofType(h.events, 'canary.failed');
     expect(failed).toHaveLength(1);
-    expect(failed[0]?.checks[0]?.figures).toMatchObject({ canaryRatio: 0.2, canaryResponses: 100, canary5xx: 20, baselineRatio: 0 });
+    expect(failed[0]?.checks[0]?.figures).toMatchObject({
+      canaryRatio: 0.2,
+      canaryResponses: 100,
+      canary5xx: 20,
+      baselineRatio: 0,
+    });
     expect(failed[0]?.checks[0]?.detail).toContain('canaries 20.00% (20/100) 5xx');
     expect(haproxy.reads).toEqual(['eqiad_appserver', 'eqiad_appserver', 'eqiad_appserver']);
     expect(result.hosts.filter((x) => x.outcome === 'not-started').map((x) => x.host)).toEqual(names.slice(1));
@@ -105,15 +142,33 @@ describe('canary gate', () => {
 
   it('runs a command gate with the canaries filled in, and a non-zero exit stops the cluster', async () => {
     const built = fleet().cluster('appserver', 4, { batch: 1, minPooled: '50%' }).build();
-    const canary: CanarySettings = { batch: { kind: 'count', value: 1 }, soakSeconds: 10, gate: { haproxyStats: undefined, command: 'check-errors --dc {dc} --hosts {hosts} --seconds {seconds}', url: undefined, timeoutSeconds: 5 } };
+    const canary: CanarySettings = {
+      batch: { kind: 'count', value: 1 },
+      soakSeconds: 10,
+      gate: {
+        haproxyStats: undefined,
+        command: 'check-errors --dc {dc} --hosts {hosts} --seconds {seconds}',
+        url: undefined,
+        timeoutSeconds: 5,
+      },
+    };
     const inventory = withCanary(built.inventory, canary);
     const h = await harness({ inventory, snapshot: built.snapshot });
     const commands: string[] = [];
-    h.extraDeps = { canary: { ...fakeHaproxy([], [], 0), runLocal: async (command) => (commands.push(command), { exitCode: 3, output: 'error rate 7%' }) } };
+    h.extraDeps = {
+      canary: {
+        ...fakeHaproxy([], [], 0),
+        runLocal: async (command) => (commands.push(command), { exitCode: 3, output: 'error rate 7%' }),
+      },
+    };
     expect((await h.run()).exitCode).toBe(1);
     const first = inventory.datacenters[0]?.clusters[0]?.hosts[0]?.name ?? '';
     expect(commands).toEqual([`check-errors --dc eqiad --hosts ${first} --seconds 10`]);
-    expect(ofType(h.events, 'canary.failed')[0]?.checks[0]).toMatchObject({ gate: 'command', ok: false, figures: { exitCode: 3 } });
+    expect(ofType(h.events, 'canary.failed')[0]?.checks[0]).toMatchObject({
+      gate: 'command',
+      ok: false,
+      figures: { exitCode: 3 },
+    });
   });
 });
 
@@ -122,12 +177,19 @@ describe('canary gate before the run', () => {
     const built = fleet().cluster('appserver', 4, { batch: 1, minPooled: '50%' }).build();
     const inventory = withCanary(built.inventory, statsGate());
     const h = await harness({ inventory, snapshot: built.snapshot });
-    h.extraDeps = { canary: { ...fakeHaproxy([], [], 0), backendCounts: async () => Promise.reject(new Error('connect ENOENT /run/haproxy/admin.sock')) } };
+    h.extraDeps = {
+      canary: {
+        ...fakeHaproxy([], [], 0),
+        backendCounts: async () => Promise.reject(new Error('connect ENOENT /run/haproxy/admin.sock')),
+      },
+    };
     const result = await h.run();
     expect(result.exitCode).toBe(1);
     expect(h.execs).toEqual([]);
     expect(h.names('host.depooled')).toEqual([]);
-    expect(ofType(h.events, 'canary.failed')[0]?.checks[0]?.detail).toMatch(/^could not read the HAProxy stats of \/run\/haproxy\/admin\.sock before the run: .*ENOENT.*nothing of appserver@eqiad was restarted/);
+    expect(ofType(h.events, 'canary.failed')[0]?.checks[0]?.detail).toMatch(
+      /^could not read the HAProxy stats of \/run\/haproxy\/admin\.sock before the run: .*ENOENT.*nothing of appserver@eqiad was restarted/,
+    );
   });
 });
 
@@ -136,19 +198,44 @@ describe('fleet-wide restart slots in a run', () => {
     const built = fleet().cluster('appserver', 4, { batch: 2, minPooled: '50%' }).build();
     const h = await harness(built);
     const otherLease = await h.kv.grantLease(10);
-    const watchOnly = (_ms: number, signal?: AbortSignal): Promise<void> => new Promise((_r, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+    const watchOnly = (_ms: number, signal?: AbortSignal): Promise<void> =>
+      new Promise((_r, reject) =>
+        signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+      );
     const other = await createRestartSlots(h.kv, { lease: otherLease, sleep: watchOnly }).acquire(
-      { scope: 'dc-service/eqiad/php-fpm', holder: { runId: 'other', user: 'bob', machine: 'deploy2', pid: 9, dc: 'eqiad', cluster: 'api', hosts: ['mw1101', 'mw1102'], limit: 2, since: '' } },
-      () => undefined, new AbortController().signal);
+      {
+        scope: 'dc-service/eqiad/php-fpm',
+        holder: {
+          runId: 'other',
+          user: 'bob',
+          machine: 'deploy2',
+          pid: 9,
+          dc: 'eqiad',
+          cluster: 'api',
+          hosts: ['mw1101', 'mw1102'],
+          limit: 2,
+          since: '',
+        },
+      },
+      () => undefined,
+      new AbortController().signal,
+    );
     const runLease = await h.kv.grantLease(10);
     h.extraDeps = { slots: createRestartSlots(h.kv, { lease: runLease, sleep: watchOnly }) };
-    const done = h.run({ restartSlots: { limit: 2, scope: 'datacenter-service', who: { user: 'alice', machine: 'deploy1', pid: 1 } } });
+    const done = h.run({
+      restartSlots: { limit: 2, scope: 'datacenter-service', who: { user: 'alice', machine: 'deploy1', pid: 1 } },
+    });
     const until = async (what: () => boolean): Promise<void> => {
       for (let i = 0; i < 1000 && !what(); i += 1) await new Promise((r) => setImmediate(r));
     };
     await until(() => h.events.some((e) => e.event === 'slot.waiting'));
     const waiting = ofType(h.events, 'slot.waiting')[0];
-    expect(waiting).toMatchObject({ held: 2, limit: 2, hosts: ['mw1001', 'mw1002'], holders: [{ runId: 'other', user: 'bob', machine: 'deploy2', hosts: ['mw1101', 'mw1102'] }] });
+    expect(waiting).toMatchObject({
+      held: 2,
+      limit: 2,
+      hosts: ['mw1001', 'mw1002'],
+      holders: [{ runId: 'other', user: 'bob', machine: 'deploy2', hosts: ['mw1101', 'mw1102'] }],
+    });
     expect(h.names('host.depooled')).toEqual([]);
     await other.releaseAll();
     const result = await done;

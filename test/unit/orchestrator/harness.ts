@@ -20,7 +20,10 @@ const JOURNAL_PREFIX = '/test-journal/';
 
 export const PREFIX = '/conftool/v1/pools';
 
-export type ExecScript = (host: string, command: string) => Partial<ExecResult> | Error | undefined | Promise<Partial<ExecResult> | Error | undefined>;
+export type ExecScript = (
+  host: string,
+  command: string,
+) => Partial<ExecResult> | Error | undefined | Promise<Partial<ExecResult> | Error | undefined>;
 
 /** A whole orchestrator wired to memory adapters, a fake clock and a sleep that only advances it. */
 export interface Harness<K extends Kv = MemoryKv> {
@@ -53,7 +56,10 @@ export interface Harness<K extends Kv = MemoryKv> {
 }
 
 /** The memory Kv by default; an integration test may pass a real etcd Kv (or a wrapper over one). */
-export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inventory; snapshot: PoolSnapshot }, given?: K): Promise<Harness<K>> {
+export async function harness<K extends Kv = MemoryKv>(
+  built: { inventory: Inventory; snapshot: PoolSnapshot },
+  given?: K,
+): Promise<Harness<K>> {
   // Why: the default K is MemoryKv, so without `given` the memory store is exactly what the type says.
   const kv = given ?? (createMemoryKv() as unknown as K);
   const pool = createPoolStore(kv, PREFIX);
@@ -61,11 +67,23 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
     if (entry.state === 'present') await kv.put(poolKeyPath(PREFIX, entry.key), JSON.stringify(entry.value));
     if (entry.state === 'malformed') await kv.put(poolKeyPath(PREFIX, entry.key), entry.raw);
   }
-  const hosts = new Map(built.inventory.datacenters.flatMap((d) => d.clusters.flatMap((c) => c.hosts.map((h) => [h.name, h] as const))));
+  const hosts = new Map(
+    built.inventory.datacenters.flatMap((d) => d.clusters.flatMap((c) => c.hosts.map((h) => [h.name, h] as const))),
+  );
   const confirmers: (() => Promise<void>)[] = [];
-  void kv.watch(JOURNAL_PREFIX, 0, { onEvent: (e) => void (e.type === 'put' && h.journal.push(JSON.parse(e.entry.value) as JournalHostRecord)), onResync: () => undefined });
+  void kv.watch(JOURNAL_PREFIX, 0, {
+    onEvent: (e) => void (e.type === 'put' && h.journal.push(JSON.parse(e.entry.value) as JournalHostRecord)),
+    onResync: () => undefined,
+  });
   const h: Harness<K> = {
-    kv, pool, events: [], journal: [], execs: [], released: [], inventory: built.inventory, now: 1_700_000_000_000,
+    kv,
+    pool,
+    events: [],
+    journal: [],
+    execs: [],
+    released: [],
+    inventory: built.inventory,
+    now: 1_700_000_000_000,
     exec: () => undefined,
     extraDeps: {},
     health: () => undefined,
@@ -92,7 +110,8 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
           const key = appliedKey(id, { dc, cluster, service, host });
           const applied = await kv.get(key);
           const revision = applied ? (JSON.parse(applied.value) as { revision: number }).revision : 0;
-          if (revision < entry.modRevision) await kv.put(key, JSON.stringify({ revision: entry.modRevision, pooled: 'x', weight: 0, appliedAt: '' }));
+          if (revision < entry.modRevision)
+            await kv.put(key, JSON.stringify({ revision: entry.modRevision, pooled: 'x', weight: 0, appliedAt: '' }));
         }
       });
     },
@@ -120,7 +139,10 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
       };
       const probe: HealthProbe = { check: async (host) => h.health(host) ?? { ok: true, detail: 'HTTP 200' } };
       const deps: Deps = {
-        pool, transport, probe, lb: lb ?? createWatchedLbConfirmations(kv),
+        pool,
+        transport,
+        probe,
+        lb: lb ?? createWatchedLbConfirmations(kv),
         drain: { activeRequests: async (host) => h.active(host) },
         opcache: {
           async usedPercent(host) {
@@ -143,7 +165,10 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
       };
       // Why: records land in the memory Kv, so one put in the pool write's transaction is seen only if it commits.
       let seq = 0;
-      const journalPut = (entry: JournalHostRecord) => ({ key: `${JOURNAL_PREFIX}${String(seq++).padStart(8, '0')}`, value: JSON.stringify(entry) });
+      const journalPut = (entry: JournalHostRecord) => ({
+        key: `${JOURNAL_PREFIX}${String(seq++).padStart(8, '0')}`,
+        value: JSON.stringify(entry),
+      });
       const journal = {
         record: async (entry: JournalHostRecord) => {
           const put = journalPut(entry);
@@ -156,14 +181,25 @@ export async function harness<K extends Kv = MemoryKv>(built: { inventory: Inven
       const clusters = built.inventory.datacenters.flatMap((d) => d.clusters);
       const snapshot = await pool.read(poolKeysFor(clusters));
       const emergency = options.emergency ?? false;
-      const batchSize = options.batchSize === undefined ? undefined : [{ kind: 'count', value: options.batchSize } as const];
+      const batchSize =
+        options.batchSize === undefined ? undefined : [{ kind: 'count', value: options.batchSize } as const];
       const plan = planRollout({ inventory: built.inventory, selection, snapshot, options: { emergency, batchSize } });
       try {
         return await runRollout(deps, {
-        meta: { command: 'rollout sync', argv: ['sync'], user: 'test', machine: 'test', pid: 1 },
-        inventory: built.inventory, plan,
-        journal,
-        options: { runId: 'run-1', emergency, release: undefined, failureBudget: undefined, parallelClusters: 5, capacityWaitSeconds: 10, stop: new AbortController().signal, ...options },
+          meta: { command: 'rollout sync', argv: ['sync'], user: 'test', machine: 'test', pid: 1 },
+          inventory: built.inventory,
+          plan,
+          journal,
+          options: {
+            runId: 'run-1',
+            emergency,
+            release: undefined,
+            failureBudget: undefined,
+            parallelClusters: 5,
+            capacityWaitSeconds: 10,
+            stop: new AbortController().signal,
+            ...options,
+          },
         });
       } finally {
         await deps.lb.close();

@@ -24,14 +24,25 @@ describe('capacity is what the load balancers serve', () => {
     expect(h.names('host.depooled')).toEqual(['mw1001']);
     expect(result.exitCode).toBe(4);
     expect(result.capacityRefused.join(' ')).toMatch(/capacity guard: appserver@eqiad: .*wanted 1/);
-    expect(h.events.some((e) => e.event === 'run.warning' && /mw1001: LB agent\(s\) lb1 did not confirm the repool/.test(e.message))).toBe(true);
+    expect(
+      h.events.some(
+        (e) => e.event === 'run.warning' && /mw1001: LB agent\(s\) lb1 did not confirm the repool/.test(e.message),
+      ),
+    ).toBe(true);
   });
 
   it('with lb.requireAgents, fails a batch closed when no agent is registered: not depooled, not restarted', async () => {
-    const h = await harness(fleet().cluster('appserver', 2, { batch: 2, minPooled: 0, settings: { lb: { requireAgents: true } } }).build());
+    const h = await harness(
+      fleet()
+        .cluster('appserver', 2, { batch: 2, minPooled: 0, settings: { lb: { requireAgents: true } } })
+        .build(),
+    );
     const result = await h.run();
     expect(result.exitCode).toBe(1);
-    expect(result.hosts.map((x) => [x.host, x.outcome, x.step, x.code])).toEqual([['mw1001', 'failed', 'depool', 'E_LB_CONFIRM'], ['mw1002', 'failed', 'depool', 'E_LB_CONFIRM']]);
+    expect(result.hosts.map((x) => [x.host, x.outcome, x.step, x.code])).toEqual([
+      ['mw1001', 'failed', 'depool', 'E_LB_CONFIRM'],
+      ['mw1002', 'failed', 'depool', 'E_LB_CONFIRM'],
+    ]);
     expect(h.execs).toEqual([]);
     expect(h.names('host.depooled')).toEqual([]);
     expect((await h.value('mw1001'))?.['pooled']).toBe('yes');
@@ -46,7 +57,13 @@ describe('the emergency brake', () => {
     expect(result.exitCode).toBe(1);
     expect(result.budgetExceeded).toBe(true);
     expect(h.execs.map((e) => e.host)).toEqual(['mw1001', 'mw1002']);
-    expect(h.events.some((e) => e.event === 'run.warning' && /emergency brake: every host of batch 1 of appserver@eqiad failed its health check/.test(e.message))).toBe(true);
+    expect(
+      h.events.some(
+        (e) =>
+          e.event === 'run.warning' &&
+          /emergency brake: every host of batch 1 of appserver@eqiad failed its health check/.test(e.message),
+      ),
+    ).toBe(true);
   });
 
   it('goes on when one host of the batch is healthy, and with --failure-budget whatever fails', async () => {

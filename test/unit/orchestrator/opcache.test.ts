@@ -6,7 +6,15 @@ const OPCACHE = { url: 'http://{address}/opcache-status', command: undefined, th
 const USED: Record<string, number> = { mw1001: 91.5, mw1002: 12, mw1003: 85, mw1004: 40 };
 
 async function opcacheFleet(thresholdPercent: number | undefined = undefined) {
-  const h = await harness(fleet().cluster('appserver', 4, { batch: 2, minPooled: '50%', settings: { restart: { opcache: { ...OPCACHE, thresholdPercent } } } }).build());
+  const h = await harness(
+    fleet()
+      .cluster('appserver', 4, {
+        batch: 2,
+        minPooled: '50%',
+        settings: { restart: { opcache: { ...OPCACHE, thresholdPercent } } },
+      })
+      .build(),
+  );
   h.opcache = (host) => USED[host.name] ?? new Error('?');
   return h;
 }
@@ -42,10 +50,12 @@ describe('opcache-threshold restarts', () => {
 
   it('restarts a host whose opcache use cannot be read, with a warning saying so', async () => {
     const h = await opcacheFleet();
-    h.opcache = (host) => (host.name === 'mw1002' ? new Error('connection refused') : USED[host.name] ?? 0);
+    h.opcache = (host) => (host.name === 'mw1002' ? new Error('connection refused') : (USED[host.name] ?? 0));
     await h.run({ opcacheAbove: 80 });
     expect(h.execs.map((e) => e.host).sort()).toEqual(['mw1001', 'mw1002', 'mw1003']);
     const warnings = h.events.flatMap((e) => (e.event === 'run.warning' ? [e.message] : []));
-    expect(warnings).toContain('mw1002: opcache use unreadable (connection refused): restarting it as if above the 80.0% threshold');
+    expect(warnings).toContain(
+      'mw1002: opcache use unreadable (connection refused): restarting it as if above the 80.0% threshold',
+    );
   });
 });

@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../../src/health/types.js';
 import { allHosts, type InventoryHost } from '../../../src/inventory/types.js';
-import { recoverRuns, type DeadRun, type RecoverOutcome, type RecoverPorts } from '../../../src/orchestrator/recover.js';
-import { createJournal, finishRun, listRuns, recordJournalHost, type JournalHost } from '../../../src/coordination/journal.js';
+import {
+  recoverRuns,
+  type DeadRun,
+  type RecoverOutcome,
+  type RecoverPorts,
+} from '../../../src/orchestrator/recover.js';
+import {
+  createJournal,
+  finishRun,
+  listRuns,
+  recordJournalHost,
+  type JournalHost,
+} from '../../../src/coordination/journal.js';
 import { createMemoryKv, type MemoryKv } from '../../../src/kv/memory-kv.js';
 import { runBatchKey, runHostKey } from '../../../src/coordination/keys.js';
 import { createPoolStore, poolKeyPath } from '../../../src/pool/store.js';
@@ -30,20 +41,36 @@ interface World {
 
 /** The journal ports as `rollout recover` wires them: straight to the run's keys. */
 function ports(kv: MemoryKv): RecoverPorts {
-  return { record: (runId, entry) => recordJournalHost(kv, runId, entry), finish: (runId, outcome) => finishRun(kv, runId, outcome, () => NOW) };
+  return {
+    record: (runId, entry) => recordJournalHost(kv, runId, entry),
+    finish: (runId, outcome) => finishRun(kv, runId, outcome, () => NOW),
+  };
 }
 
 async function deadRuns(kv: MemoryKv): Promise<DeadRun[]> {
-  return (await listRuns(kv)).filter((r) => r.dead).map((r) => ({ runId: r.runId, command: r.meta?.command ?? '?', who: 'alice@deploy1', startedAt: r.meta?.startedAt ?? '', hosts: r.hosts, batches: r.batches }));
+  return (await listRuns(kv))
+    .filter((r) => r.dead)
+    .map((r) => ({
+      runId: r.runId,
+      command: r.meta?.command ?? '?',
+      who: 'alice@deploy1',
+      startedAt: r.meta?.startedAt ?? '',
+      hosts: r.hosts,
+      batches: r.batches,
+    }));
 }
 
 async function world(): Promise<World> {
-  const { inventory } = fleet().cluster('appserver', 4, { settings: { health: { attempts: 3, intervalSeconds: 2 } } }).build();
+  const { inventory } = fleet()
+    .cluster('appserver', 4, { settings: { health: { attempts: 3, intervalSeconds: 2 } } })
+    .build();
   const kv = createMemoryKv();
   const pool = createPoolStore(kv, PREFIX);
   const hosts = new Map(allHosts(inventory).map((h) => [h.name, h] as const));
   const w: World = {
-    kv, pool, hosts,
+    kv,
+    pool,
+    hosts,
     healthy: new Set(hosts.keys()),
     probed: [],
     slept: [],
@@ -74,21 +101,56 @@ async function world(): Promise<World> {
  * A run that depooled `names` and died (no finish, no lock). With `journaled: false` it died
  * between its pool write and the journal update that records the written revision.
  */
-async function killedRun(w: World, names: readonly string[], options: { journaled?: boolean; runId?: string; marker?: boolean } = {}): Promise<string> {
+async function killedRun(
+  w: World,
+  names: readonly string[],
+  options: { journaled?: boolean; runId?: string; marker?: boolean } = {},
+): Promise<string> {
   const runId = options.runId ?? 'r-dead';
-  const holder = { user: 'alice', machine: 'deploy1', pid: 4242, command: 'rollout sync', runId, startedAt: new Date(NOW).toISOString(), reason: 'deploy' };
-  const journal = await createJournal(w.kv, { runId, holder, command: 'rollout sync', emergency: false, startedAt: holder.startedAt, lease: '0' });
+  const holder = {
+    user: 'alice',
+    machine: 'deploy1',
+    pid: 4242,
+    command: 'rollout sync',
+    runId,
+    startedAt: new Date(NOW).toISOString(),
+    reason: 'deploy',
+  };
+  const journal = await createJournal(w.kv, {
+    runId,
+    holder,
+    command: 'rollout sync',
+    emergency: false,
+    startedAt: holder.startedAt,
+    lease: '0',
+  });
   for (const [i, name] of names.entries()) {
     const key = w.key(name);
     const read = await w.pool.readGuarded([key]);
     const entry = read.snapshot.get(`${key.dc}/${key.cluster}/${key.service}/${key.host}`);
     if (entry?.state !== 'present') throw new Error(`test setup: ${name} has no pool value`);
-    const base: JournalHost = { key, prior: entry.value, priorRevision: entry.modRevision, phase: 'depool', wroteRevision: null, wroteValue: null, updatedAt: holder.startedAt };
+    const base: JournalHost = {
+      key,
+      prior: entry.value,
+      priorRevision: entry.modRevision,
+      phase: 'depool',
+      wroteRevision: null,
+      wroteValue: null,
+      updatedAt: holder.startedAt,
+    };
     await journal.record(base);
     // As a run depools: one transaction with the batch's commit marker.
-    const marker = { key: runBatchKey(runId, key.dc, key.cluster, i + 1), value: JSON.stringify({ hosts: [name], at: holder.startedAt }) };
-    const wroteRevision = await w.pool.writeAll(read, [{ entry, change: { pooled: 'no' } }], options.marker === false ? [] : [marker]);
-    if (options.journaled !== false) await journal.record({ ...base, phase: 'restart', wroteRevision, wroteValue: { ...entry.value, pooled: 'no' } });
+    const marker = {
+      key: runBatchKey(runId, key.dc, key.cluster, i + 1),
+      value: JSON.stringify({ hosts: [name], at: holder.startedAt }),
+    };
+    const wroteRevision = await w.pool.writeAll(
+      read,
+      [{ entry, change: { pooled: 'no' } }],
+      options.marker === false ? [] : [marker],
+    );
+    if (options.journaled !== false)
+      await journal.record({ ...base, phase: 'restart', wroteRevision, wroteValue: { ...entry.value, pooled: 'no' } });
   }
   return runId;
 }
@@ -103,9 +165,14 @@ describe('recoverRuns', () => {
     const w = await world();
     const runId = await killedRun(w, ['mw1001']);
     const outcomes = await w.recover(true);
-    expect(outcomes).toEqual([expect.objectContaining({ runId, host: 'mw1001', action: 'repooled', prior: 'yes', phase: 'restart' })]);
+    expect(outcomes).toEqual([
+      expect.objectContaining({ runId, host: 'mw1001', action: 'repooled', prior: 'yes', phase: 'restart' }),
+    ]);
     expect(await w.value('mw1001')).toEqual({ pooled: 'yes', weight: 10, comment: 'rack B4' });
-    expect(await journalOf(w, runId, 'mw1001')).toMatchObject({ phase: 'repooled', note: expect.stringContaining('bob@deploy2') });
+    expect(await journalOf(w, runId, 'mw1001')).toMatchObject({
+      phase: 'repooled',
+      note: expect.stringContaining('bob@deploy2'),
+    });
     const run = (await listRuns(w.kv)).find((r) => r.runId === runId);
     expect(run?.dead).toBe(false);
     expect(run?.meta?.outcome).toContain('recovered by bob@deploy2');
@@ -116,7 +183,10 @@ describe('recoverRuns', () => {
     w.healthy.delete('mw1002');
     await killedRun(w, ['mw1001', 'mw1002']);
     const outcomes = await w.recover(true);
-    expect(outcomes.map((o) => [o.host, o.action])).toEqual([['mw1001', 'repooled'], ['mw1002', 'unhealthy']]);
+    expect(outcomes.map((o) => [o.host, o.action])).toEqual([
+      ['mw1001', 'repooled'],
+      ['mw1002', 'unhealthy'],
+    ]);
     expect(outcomes[1]?.detail).toContain('HTTP 503');
     expect(w.probed.filter((h) => h === 'mw1002')).toHaveLength(3);
     expect(w.slept).toEqual([2000, 2000]);
@@ -131,7 +201,10 @@ describe('recoverRuns', () => {
     await w.put('mw1003', { pooled: 'yes', weight: 10, comment: 'rack B4' }); // someone already repooled it
     const revision = await w.kv.get(poolKeyPath(PREFIX, w.key('mw1001')));
     const outcomes = await w.recover(true);
-    expect(outcomes.map((o) => [o.host, o.action])).toEqual([['mw1001', 'changed-since'], ['mw1003', 'not-depooled']]);
+    expect(outcomes.map((o) => [o.host, o.action])).toEqual([
+      ['mw1001', 'changed-since'],
+      ['mw1003', 'not-depooled'],
+    ]);
     expect(await w.kv.get(poolKeyPath(PREFIX, w.key('mw1001')))).toEqual(revision);
     expect(w.probed).toEqual([]);
     expect(await journalOf(w, runId, 'mw1001')).toMatchObject({ phase: 'left' });
@@ -155,7 +228,7 @@ describe('recoverRuns', () => {
     expect(await w.value('mw1002')).toMatchObject({ pooled: 'no', weight: 5 });
   });
 
-  it('never takes a key for the dead run\'s by its value alone: without the write revision (journal or batch marker) it is left', async () => {
+  it("never takes a key for the dead run's by its value alone: without the write revision (journal or batch marker) it is left", async () => {
     const w = await world();
     // As if an operator depooled with exactly the value a run writes, and the run never committed its depool.
     await killedRun(w, ['mw1002'], { journaled: false, marker: false });
@@ -170,7 +243,10 @@ describe('recoverRuns', () => {
     await killedRun(w, ['mw1001', 'mw1002']);
     const before = await w.kv.revision();
     const outcomes = await w.recover(false);
-    expect(outcomes.map((o) => [o.host, o.action])).toEqual([['mw1001', 'would-repool'], ['mw1002', 'would-repool']]);
+    expect(outcomes.map((o) => [o.host, o.action])).toEqual([
+      ['mw1001', 'would-repool'],
+      ['mw1002', 'would-repool'],
+    ]);
     expect(await w.kv.revision()).toBe(before);
     expect(w.probed).toEqual([]);
   });
@@ -191,7 +267,10 @@ describe('recoverRuns', () => {
       if (host === 'mw1001') await w.put('mw1001', { pooled: 'inactive', weight: 10, comment: 'decommissioned' });
     };
     const outcomes = await w.recover(true);
-    expect(outcomes.map((o) => [o.host, o.action])).toEqual([['mw1001', 'changed-since'], ['mw1002', 'repooled']]);
+    expect(outcomes.map((o) => [o.host, o.action])).toEqual([
+      ['mw1001', 'changed-since'],
+      ['mw1002', 'repooled'],
+    ]);
     expect(await w.value('mw1001')).toMatchObject({ pooled: 'inactive' });
     expect(await w.value('mw1002')).toMatchObject({ pooled: 'yes' });
   });

@@ -12,7 +12,15 @@ describe('runRollout, graceful', () => {
     const result = await h.run();
     expect(result.exitCode).toBe(0);
     expect(result.hosts.map((x) => x.outcome)).toEqual(['done', 'done', 'done', 'done']);
-    expect(order(h.events, 'mw1001')).toEqual(['host.depooled', 'lb.propagation-assumed', 'host.drained', 'host.restarted', 'health.passed', 'host.repooled', 'host.done']);
+    expect(order(h.events, 'mw1001')).toEqual([
+      'host.depooled',
+      'lb.propagation-assumed',
+      'host.drained',
+      'host.restarted',
+      'health.passed',
+      'host.repooled',
+      'host.done',
+    ]);
     for (const host of ['mw1001', 'mw1002', 'mw1003', 'mw1004']) expect((await h.value(host))?.['pooled']).toBe('yes');
     // Batch 2 starts only once batch 1 has finished.
     const kinds = h.events.filter((e) => e.event.startsWith('batch.')).map((e) => e.event);
@@ -20,8 +28,12 @@ describe('runRollout, graceful', () => {
     expect(h.execs.map((e) => e.command)).toEqual(Array(4).fill('systemctl restart php8.2-fpm'));
   });
 
-  it('releases each host\'s connection once the host is done or failed, and not before', async () => {
-    const h = await harness(fleet().cluster('appserver', 4, { states: ['yes', 'yes', 'yes', 'inactive'], batch: 2 }).build());
+  it("releases each host's connection once the host is done or failed, and not before", async () => {
+    const h = await harness(
+      fleet()
+        .cluster('appserver', 4, { states: ['yes', 'yes', 'yes', 'inactive'], batch: 2 })
+        .build(),
+    );
     const releasedAtRestart: string[][] = [];
     h.exec = () => void releasedAtRestart.push([...h.released]);
     h.health = (host) => (host.name === 'mw1002' ? { ok: false, detail: 'HTTP 500' } : undefined);
@@ -37,12 +49,22 @@ describe('runRollout, graceful', () => {
     const lb = createMemoryLbConfirmations();
     lb.register('eqiad', 'lb9');
     const result = await h.run({ lb });
-    expect(result.hosts[0]).toMatchObject({ host: 'mw1001', outcome: 'failed', step: 'lb-confirm', code: 'E_LB_CONFIRM', leftDepooled: true });
+    expect(result.hosts[0]).toMatchObject({
+      host: 'mw1001',
+      outcome: 'failed',
+      step: 'lb-confirm',
+      code: 'E_LB_CONFIRM',
+      leftDepooled: true,
+    });
     expect((await h.value('mw1001'))?.['pooled']).toBe('no');
   });
 
   it('restarts hosts others depooled without ever writing their key', async () => {
-    const h = await harness(fleet().cluster('appserver', 4, { states: ['yes', 'no', 'yes', 'inactive'], batch: 4, minPooled: 0 }).build());
+    const h = await harness(
+      fleet()
+        .cluster('appserver', 4, { states: ['yes', 'no', 'yes', 'inactive'], batch: 4, minPooled: 0 })
+        .build(),
+    );
     const before = await h.kv.get('/conftool/v1/pools/eqiad/appserver/php-fpm/mw1002');
     const result = await h.run();
     expect(result.exitCode).toBe(0);
@@ -68,11 +90,15 @@ describe('runRollout, graceful', () => {
     const build = () => fleet().cluster('appserver', 2, { batch: 1 }).cluster('api', 2, { batch: 1 }).build();
     const parallel = await harness(build());
     await parallel.run({ parallelClusters: 2 });
-    const starts = parallel.events.filter((e) => e.event === 'batch.started').map((e) => ('cluster' in e ? e.cluster : ''));
+    const starts = parallel.events
+      .filter((e) => e.event === 'batch.started')
+      .map((e) => ('cluster' in e ? e.cluster : ''));
     expect(starts.slice(0, 2).sort()).toEqual(['api', 'appserver']);
     const serial = await harness(build());
     await serial.run({ parallelClusters: 1 });
-    const serialStarts = serial.events.filter((e) => e.event === 'batch.started').map((e) => ('cluster' in e ? e.cluster : ''));
+    const serialStarts = serial.events
+      .filter((e) => e.event === 'batch.started')
+      .map((e) => ('cluster' in e ? e.cluster : ''));
     expect(serialStarts).toEqual(['appserver', 'appserver', 'api', 'api']);
   });
 
@@ -93,7 +119,13 @@ describe('runRollout, graceful', () => {
     h.agent('eqiad', 'lb-stuck', false);
     const result = await h.run({ failureBudget: { kind: 'count', value: 5 } });
     expect(result.exitCode).toBe(1);
-    expect(result.hosts[0]).toMatchObject({ host: 'mw1001', outcome: 'failed', step: 'lb-confirm', leftDepooled: true, code: 'E_LB_CONFIRM' });
+    expect(result.hosts[0]).toMatchObject({
+      host: 'mw1001',
+      outcome: 'failed',
+      step: 'lb-confirm',
+      leftDepooled: true,
+      code: 'E_LB_CONFIRM',
+    });
     expect(h.execs).toEqual([]);
     expect((await h.value('mw1001'))?.['pooled']).toBe('no');
     // The capacity guard counts the failed host as depooled: with 2 hosts and minPooled 50%, no room
@@ -112,7 +144,14 @@ describe('runRollout, failures', () => {
     const result = await h.run();
     expect(result.exitCode).toBe(1);
     expect(result.budgetExceeded).toBe(true);
-    expect(result.hosts.map((x) => x.outcome)).toEqual(['done', 'failed', 'not-started', 'not-started', 'not-started', 'not-started']);
+    expect(result.hosts.map((x) => x.outcome)).toEqual([
+      'done',
+      'failed',
+      'not-started',
+      'not-started',
+      'not-started',
+      'not-started',
+    ]);
     expect(result.hosts[1]).toMatchObject({ step: 'restart', code: 'E_RESTART', leftDepooled: true });
     expect(result.hosts[1]?.reason).toContain('Job for php8.2-fpm.service failed');
     expect((await h.value('mw1002'))?.['pooled']).toBe('no');
@@ -123,17 +162,24 @@ describe('runRollout, failures', () => {
   it('never depools a host it cannot reach over SSH', async () => {
     const { RolloutError } = await import('../../../src/errors.js');
     const h = await harness(fleet().cluster('appserver', 3, { batch: 1, minPooled: 0 }).build());
-    h.exec = (host) => (host === 'mw1002' ? new RolloutError('E_SSH_CONNECT', 'mw1002: connection refused', { host }) : undefined);
+    h.exec = (host) =>
+      host === 'mw1002' ? new RolloutError('E_SSH_CONNECT', 'mw1002: connection refused', { host }) : undefined;
     const result = await h.run({ failureBudget: { kind: 'count', value: 5 } });
     expect(result.exitCode).toBe(1);
-    expect(result.hosts[1]).toMatchObject({ outcome: 'failed', step: 'depool', code: 'E_SSH_CONNECT', leftDepooled: false });
+    expect(result.hosts[1]).toMatchObject({
+      outcome: 'failed',
+      step: 'depool',
+      code: 'E_SSH_CONNECT',
+      leftDepooled: false,
+    });
     expect((await h.value('mw1002'))?.['pooled']).toBe('yes');
     expect(h.names('host.depooled')).toEqual(['mw1001', 'mw1003']);
   });
 
   it('leaves a host that never becomes healthy depooled, after every attempt', async () => {
     const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).build());
-    h.health = (host) => (host.name === 'mw1001' ? { ok: false, detail: 'HTTP 503 from http://mw1001:8080/' } : undefined);
+    h.health = (host) =>
+      host.name === 'mw1001' ? { ok: false, detail: 'HTTP 503 from http://mw1001:8080/' } : undefined;
     const result = await h.run({ failureBudget: { kind: 'count', value: 5 } });
     expect(result.exitCode).toBe(1);
     expect(result.hosts[0]).toMatchObject({ outcome: 'failed', step: 'health', code: 'E_HEALTH', leftDepooled: true });
@@ -143,17 +189,30 @@ describe('runRollout, failures', () => {
 
   it('reports an SSH connection failure as a failed host without stopping the other clusters', async () => {
     const { RolloutError } = await import('../../../src/errors.js');
-    const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).cluster('api', 2, { batch: 1 }).build());
-    h.exec = (host, command) => (host === 'mw1001' && command !== 'true' ? new RolloutError('E_SSH_CONNECT', 'mw1001: connection refused (10.0.0.1:22)', { host }) : undefined);
+    const h = await harness(
+      fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).cluster('api', 2, { batch: 1 }).build(),
+    );
+    h.exec = (host, command) =>
+      host === 'mw1001' && command !== 'true'
+        ? new RolloutError('E_SSH_CONNECT', 'mw1001: connection refused (10.0.0.1:22)', { host })
+        : undefined;
     const result = await h.run({ failureBudget: { kind: 'count', value: 5 } });
-    expect(result.hosts.find((x) => x.host === 'mw1001')).toMatchObject({ outcome: 'failed', code: 'E_SSH_CONNECT', step: 'restart' });
+    expect(result.hosts.find((x) => x.host === 'mw1001')).toMatchObject({
+      outcome: 'failed',
+      code: 'E_SSH_CONNECT',
+      step: 'restart',
+    });
     expect(result.hosts.filter((x) => x.outcome === 'done')).toHaveLength(3);
   });
 
   it('does not repool a host whose key someone changed during the run, and says so', async () => {
     const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).build());
     h.exec = async (host, command) => {
-      if (host === 'mw1001' && command !== 'true') await h.kv.put(`/conftool/v1/pools/eqiad/appserver/php-fpm/mw1001`, JSON.stringify({ pooled: 'no', weight: 0, note: 'operator' }));
+      if (host === 'mw1001' && command !== 'true')
+        await h.kv.put(
+          `/conftool/v1/pools/eqiad/appserver/php-fpm/mw1001`,
+          JSON.stringify({ pooled: 'no', weight: 0, note: 'operator' }),
+        );
       return undefined;
     };
     const result = await h.run();
@@ -172,9 +231,20 @@ describe('runRollout, failures', () => {
     const result = await h.run();
     h.kv.setDown(false);
     expect(result.exitCode).toBe(5);
-    expect(result.hosts[0]).toMatchObject({ host: 'mw1001', outcome: 'failed', step: 'repool', code: 'E_ETCD_UNREACHABLE', leftDepooled: true });
+    expect(result.hosts[0]).toMatchObject({
+      host: 'mw1001',
+      outcome: 'failed',
+      step: 'repool',
+      code: 'E_ETCD_UNREACHABLE',
+      leftDepooled: true,
+    });
     // The next batch cannot even read the pool: its host fails untouched and the cluster stops.
-    expect(result.hosts[1]).toMatchObject({ outcome: 'failed', step: 'pending', code: 'E_ETCD_UNREACHABLE', leftDepooled: false });
+    expect(result.hosts[1]).toMatchObject({
+      outcome: 'failed',
+      step: 'pending',
+      code: 'E_ETCD_UNREACHABLE',
+      leftDepooled: false,
+    });
     expect(result.hosts[2]?.outcome).toBe('not-started');
     expect((await h.value('mw1001'))?.['pooled']).toBe('no');
     // The journal said what it depooled before etcd went, and the batch's marker at which revision: `rollout recover` can finish it.
@@ -226,7 +296,10 @@ describe('runRollout, emergency and interrupts', () => {
     const interrupt = new AbortController();
     const lockLost = new AbortController();
     h.exec = (host, command) => void (host === 'mw1001' && command !== 'true' && lockLost.abort('lock lost'));
-    const result = await h.run({ stop: AbortSignal.any([interrupt.signal, lockLost.signal]), interrupt: interrupt.signal });
+    const result = await h.run({
+      stop: AbortSignal.any([interrupt.signal, lockLost.signal]),
+      interrupt: interrupt.signal,
+    });
     expect(result.exitCode).toBe(1);
     expect(h.events.find((e) => e.event === 'run.finished')).toMatchObject({ exitCode: 1 });
     for (const host of ['mw1001', 'mw1002', 'mw1003', 'mw1004']) expect((await h.value(host))?.['pooled']).toBe('yes');
@@ -257,7 +330,10 @@ describe('runRollout, emergency and interrupts', () => {
     };
     const result = await h.run({ stop: stop.signal });
     expect(result.exitCode).toBe(130);
-    expect(result.hosts.find((x) => x.host === 'mw1002')).toMatchObject({ outcome: 'interrupted', leftDepooled: false });
+    expect(result.hosts.find((x) => x.host === 'mw1002')).toMatchObject({
+      outcome: 'interrupted',
+      leftDepooled: false,
+    });
     expect((await h.value('mw1002'))?.['pooled']).toBe('yes');
   });
 });

@@ -6,7 +6,16 @@ export const all: Selection = { kind: 'sync', dcs: [], clusters: [] };
 
 /** A planned host of appserver@eqiad (override dc/cluster/depool when needed). */
 export function planned(host: string, pooled: 'yes' | 'no', extra: Partial<PlannedHost> = {}): PlannedHost {
-  return { host, dc: 'eqiad', cluster: 'appserver', service: 'php-fpm', pooled, weight: 10, depool: pooled === 'yes', ...extra };
+  return {
+    host,
+    dc: 'eqiad',
+    cluster: 'appserver',
+    service: 'php-fpm',
+    pooled,
+    weight: 10,
+    depool: pooled === 'yes',
+    ...extra,
+  };
 }
 
 /** mw1001…: the names fleet() gives the first datacenter's hosts. */

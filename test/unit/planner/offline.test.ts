@@ -20,10 +20,29 @@ describe('offline planning helpers', () => {
   });
 
   it('treats every host as pooled with its inventory weight when offline', () => {
-    const snapshot = offlineSnapshot(inventory, selectClusters(inventory, { kind: 'restart', dc: 'eqiad', cluster: 'appserver' }));
+    const snapshot = offlineSnapshot(
+      inventory,
+      selectClusters(inventory, { kind: 'restart', dc: 'eqiad', cluster: 'appserver' }),
+    );
     expect([...snapshot.entries()]).toEqual([
-      ['eqiad/appserver/php-fpm/mw1001', { key: { dc: 'eqiad', cluster: 'appserver', service: 'php-fpm', host: 'mw1001' }, state: 'present', value: { pooled: 'yes', weight: 30 }, modRevision: 0 }],
-      ['eqiad/appserver/php-fpm/mw1002', { key: { dc: 'eqiad', cluster: 'appserver', service: 'php-fpm', host: 'mw1002' }, state: 'present', value: { pooled: 'yes', weight: 30 }, modRevision: 0 }],
+      [
+        'eqiad/appserver/php-fpm/mw1001',
+        {
+          key: { dc: 'eqiad', cluster: 'appserver', service: 'php-fpm', host: 'mw1001' },
+          state: 'present',
+          value: { pooled: 'yes', weight: 30 },
+          modRevision: 0,
+        },
+      ],
+      [
+        'eqiad/appserver/php-fpm/mw1002',
+        {
+          key: { dc: 'eqiad', cluster: 'appserver', service: 'php-fpm', host: 'mw1002' },
+          state: 'present',
+          value: { pooled: 'yes', weight: 30 },
+          modRevision: 0,
+        },
+      ],
     ]);
     expect(offlineSnapshot(inventory).size).toBe(3);
   });
@@ -37,11 +56,24 @@ describe('offline planning helpers', () => {
   });
 
   it('says a plan is blocked when one of its clusters is', () => {
-    const blocked = fleet().cluster('appserver', 4, { pooled: 2, depooled: 2, minPooled: '50%' }).cluster('api', 4).build();
-    const plan = planRollout({ inventory: blocked.inventory, selection: all, snapshot: blocked.snapshot, options: graceful });
+    const blocked = fleet()
+      .cluster('appserver', 4, { pooled: 2, depooled: 2, minPooled: '50%' })
+      .cluster('api', 4)
+      .build();
+    const plan = planRollout({
+      inventory: blocked.inventory,
+      selection: all,
+      snapshot: blocked.snapshot,
+      options: graceful,
+    });
     expect(plan.clusters.map((c) => c.blocked !== null)).toEqual([true, false]);
     expect(isBlocked(plan)).toBe(true);
-    const fine = planRollout({ inventory: blocked.inventory, selection: { kind: 'restart', dc: 'eqiad', cluster: 'api' }, snapshot: blocked.snapshot, options: graceful });
+    const fine = planRollout({
+      inventory: blocked.inventory,
+      selection: { kind: 'restart', dc: 'eqiad', cluster: 'api' },
+      snapshot: blocked.snapshot,
+      options: graceful,
+    });
     expect(isBlocked(fine)).toBe(false);
   });
 });

@@ -6,7 +6,12 @@ import { planToJson } from '../../../src/report/plan-json.js';
 import { all, emergency, graceful } from './helpers.js';
 
 const { inventory, snapshot } = fleet()
-  .cluster('appserver', 6, { dc: 'eqiad', states: ['yes', 'yes', 'no', 'yes', 'inactive', 'missing'], batch: 2, minPooled: 1 })
+  .cluster('appserver', 6, {
+    dc: 'eqiad',
+    states: ['yes', 'yes', 'no', 'yes', 'inactive', 'missing'],
+    batch: 2,
+    minPooled: 1,
+  })
   .cluster('api_appserver', 4, { dc: 'codfw', pooled: 2, depooled: 2, batch: '25%', minPooled: '50%' })
   .build();
 const plan = planRollout({ inventory, selection: all, snapshot, options: graceful });
@@ -61,7 +66,14 @@ describe('planToJson', () => {
           toRestart: 4,
           batchSize: ['2'],
           batchText: '2 of 4 hosts → 2 per batch',
-          guard: { minPooled: '1', considered: 4, required: 1, pooled: 3, maxDepool: 2, text: 'min 1 of 4 → 1 must stay pooled; 3 pooled → at most 2 depooled at once' },
+          guard: {
+            minPooled: '1',
+            considered: 4,
+            required: 1,
+            pooled: 3,
+            maxDepool: 2,
+            text: 'min 1 of 4 → 1 must stay pooled; 3 pooled → at most 2 depooled at once',
+          },
           batches: [
             { hosts: ['mw1001', 'mw1002'], depool: ['mw1001', 'mw1002'] },
             { hosts: ['mw1003', 'mw1004'], depool: ['mw1004'] },
@@ -80,10 +92,21 @@ describe('planToJson', () => {
           toRestart: 4,
           batchSize: ['25%'],
           batchText: '25% of 4 hosts → 1 per batch, rounded up',
-          guard: { minPooled: '50%', considered: 4, required: 2, pooled: 2, maxDepool: 0, text: 'min 50% of 4 → 2 must stay pooled; 2 pooled → at most 0 depooled at once' },
+          guard: {
+            minPooled: '50%',
+            considered: 4,
+            required: 2,
+            pooled: 2,
+            maxDepool: 0,
+            text: 'min 50% of 4 → 2 must stay pooled; 2 pooled → at most 0 depooled at once',
+          },
           batches: [],
           skipped: [],
-          blocked: { reason: expect.stringContaining('2 of 4 hosts of api_appserver@codfw must stay pooled') as unknown, pooled: 2, required: 2 },
+          blocked: {
+            reason: expect.stringContaining('2 of 4 hosts of api_appserver@codfw must stay pooled') as unknown,
+            pooled: 2,
+            required: 2,
+          },
         },
       ],
     });

@@ -66,7 +66,9 @@ describe('planRollout', () => {
   });
 
   it('keeps the natural order of the inventory', () => {
-    const c = planOne(fleet().cluster('appserver', 4, { names: ['mw2', 'mw10', 'mw11', 'mw100'], batch: 2, minPooled: 0 }));
+    const c = planOne(
+      fleet().cluster('appserver', 4, { names: ['mw2', 'mw10', 'mw11', 'mw100'], batch: 2, minPooled: 0 }),
+    );
     expect(c.batches).toEqual([
       { hosts: [planned('mw2', 'yes'), planned('mw10', 'yes')] },
       { hosts: [planned('mw11', 'yes'), planned('mw100', 'yes')] },
@@ -75,7 +77,11 @@ describe('planRollout', () => {
 
   it('skips inactive, missing and malformed hosts with a reason and leaves them out of the guard', () => {
     const c = planOne(
-      fleet().cluster('appserver', 6, { states: ['yes', 'inactive', 'missing', 'yes', 'malformed', 'yes'], batch: 1, minPooled: '50%' }),
+      fleet().cluster('appserver', 6, {
+        states: ['yes', 'inactive', 'missing', 'yes', 'malformed', 'yes'],
+        batch: 1,
+        minPooled: '50%',
+      }),
     );
     expect(c).toEqual({
       dc: 'eqiad',
@@ -93,7 +99,11 @@ describe('planRollout', () => {
         maxDepool: 1,
         text: 'min 50% of 3 → 2 must stay pooled; 3 pooled → at most 1 depooled at once',
       },
-      batches: [{ hosts: [planned('mw1001', 'yes')] }, { hosts: [planned('mw1004', 'yes')] }, { hosts: [planned('mw1006', 'yes')] }],
+      batches: [
+        { hosts: [planned('mw1001', 'yes')] },
+        { hosts: [planned('mw1004', 'yes')] },
+        { hosts: [planned('mw1006', 'yes')] },
+      ],
       skipped: [
         { host: 'mw1002', reason: 'inactive' },
         { host: 'mw1003', reason: 'missing: no pool key in etcd (create it with `rollout pool mw1003`)' },
@@ -112,7 +122,9 @@ describe('planRollout', () => {
   });
 
   it('restarts hosts depooled by others but never depools them', () => {
-    const c = planOne(fleet().cluster('appserver', 4, { states: ['yes', 'no', 'yes', 'no'], batch: 2, minPooled: '25%' }));
+    const c = planOne(
+      fleet().cluster('appserver', 4, { states: ['yes', 'no', 'yes', 'no'], batch: 2, minPooled: '25%' }),
+    );
     expect(c.guard?.maxDepool).toBe(1);
     expect(c.batches).toEqual([
       { hosts: [planned('mw1001', 'yes'), planned('mw1002', 'no', { depool: false })] },
@@ -129,9 +141,15 @@ describe('planRollout', () => {
 
   it('fills a guard-shrunk batch with no hosts up to the batch size', () => {
     // T = 6, 2 must stay pooled, 3 pooled → one yes host per batch; no hosts ride along.
-    const c = planOne(fleet().cluster('appserver', 6, { states: ['yes', 'no', 'yes', 'no', 'no', 'yes'], batch: 3, minPooled: 2 }));
+    const c = planOne(
+      fleet().cluster('appserver', 6, { states: ['yes', 'no', 'yes', 'no', 'no', 'yes'], batch: 3, minPooled: 2 }),
+    );
     expect(c.guard?.maxDepool).toBe(1);
-    expect(c.batches.map((b) => b.hosts.map((h) => h.host))).toEqual([['mw1001', 'mw1002'], ['mw1003', 'mw1004', 'mw1005'], ['mw1006']]);
+    expect(c.batches.map((b) => b.hosts.map((h) => h.host))).toEqual([
+      ['mw1001', 'mw1002'],
+      ['mw1003', 'mw1004', 'mw1005'],
+      ['mw1006'],
+    ]);
   });
 
   it('blocks a cluster whose guard leaves no yes host to depool, with the numbers', () => {
@@ -154,7 +172,11 @@ describe('planRollout', () => {
   });
 
   it('plans emergencies in the same batches, with no guard and no depool', () => {
-    const f = fleet().cluster('appserver', 20, { states: [...Array<'yes'>(18).fill('yes'), 'no', 'no'], batch: [1, '10%', '25%'], minPooled: '50%' });
+    const f = fleet().cluster('appserver', 20, {
+      states: [...Array<'yes'>(18).fill('yes'), 'no', 'no'],
+      batch: [1, '10%', '25%'],
+      minPooled: '50%',
+    });
     const calm = planOne(f);
     const hurry = planOne(f, emergency);
     const hostsOf = (c: ClusterPlan): string[][] => c.batches.map((b) => b.hosts.map((h) => h.host));
@@ -181,7 +203,12 @@ describe('planRollout', () => {
       .cluster('appserver', 6, { batch: '50%', minPooled: 0 })
       .cluster('api_appserver', 4, { batch: 1, minPooled: 0 })
       .build();
-    const plan = planRollout({ inventory, selection: all, snapshot, options: { emergency: false, batchSize: [amount(2)] } });
+    const plan = planRollout({
+      inventory,
+      selection: all,
+      snapshot,
+      options: { emergency: false, batchSize: [amount(2)] },
+    });
     expect(plan.clusters.map((c) => [c.cluster, c.batchSize, c.batches.map((b) => b.hosts.length)])).toEqual([
       ['appserver', [amount(2)], [2, 2, 2]],
       ['api_appserver', [amount(2)], [2, 2]],
@@ -190,8 +217,8 @@ describe('planRollout', () => {
 
   it('refuses an empty --batch-size', () => {
     const { inventory, snapshot } = fleet().cluster('appserver', 2).build();
-    expect(() => planRollout({ inventory, selection: all, snapshot, options: { emergency: false, batchSize: [] } })).toThrow(
-      expect.objectContaining({ code: 'E_USAGE' }),
-    );
+    expect(() =>
+      planRollout({ inventory, selection: all, snapshot, options: { emergency: false, batchSize: [] } }),
+    ).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
   });
 });

@@ -7,7 +7,12 @@ import { poolKeyPath } from '../../../src/pool/store.js';
 import { poolKeyId, type PoolEntry, type PoolKey, type PoolStore } from '../../../src/pool/types.js';
 
 const PREFIX = '/conftool/v1/pools';
-const key = (n: number): PoolKey => ({ dc: 'eqiad', cluster: 'appserver', service: 'php-fpm', host: `mw${n}.eqiad.wmnet` });
+const key = (n: number): PoolKey => ({
+  dc: 'eqiad',
+  cluster: 'appserver',
+  service: 'php-fpm',
+  host: `mw${n}.eqiad.wmnet`,
+});
 const keys = [1, 2, 3, 4].map(key);
 const MARKER = '/rollout/v1/test/marker';
 
@@ -17,7 +22,10 @@ function fakeV2() {
   const nodes = new Map<string, { value: string; modifiedIndex: number; createdIndex: number }>();
   const hooks: { lose?: (path: string, value: string) => 'after' | 'before' | undefined; down?: boolean } = {};
   const answer = (status: number, body: V2Answer['body']): V2Answer => ({ status, index, body });
-  const leaf = (path: string): V2Node => ({ key: path, ...(nodes.get(path) as { value: string; modifiedIndex: number; createdIndex: number }) });
+  const leaf = (path: string): V2Node => ({
+    key: path,
+    ...(nodes.get(path) as { value: string; modifiedIndex: number; createdIndex: number }),
+  });
   const client: V2Client = {
     endpoints: ['http://fake'],
     get: async (path) => {
@@ -25,7 +33,10 @@ function fakeV2() {
       if (nodes.has(path)) return answer(200, { action: 'get', node: leaf(path) });
       const children = [...nodes.keys()].filter((k) => k.startsWith(`${path}/`));
       if (children.length === 0) return answer(404, { errorCode: 100, message: 'Key not found' });
-      return answer(200, { action: 'get', node: { key: path, dir: true, modifiedIndex: 1, createdIndex: 1, nodes: children.map(leaf) } });
+      return answer(200, {
+        action: 'get',
+        node: { key: path, dir: true, modifiedIndex: 1, createdIndex: 1, nodes: children.map(leaf) },
+      });
     },
     put: async (path, value, condition) => {
       if (hooks.down) throw new Error('connection refused');
@@ -33,7 +44,11 @@ function fakeV2() {
       if (lose === 'before') throw new Error('socket hang up');
       const now = nodes.get(path);
       if ('prevIndex' in condition ? now?.modifiedIndex !== condition.prevIndex : now !== undefined) {
-        return answer(412, { errorCode: 'prevIndex' in condition ? 101 : 105, message: 'Compare failed', cause: `[${'prevIndex' in condition ? condition.prevIndex : 0} != ${now?.modifiedIndex ?? 0}]` });
+        return answer(412, {
+          errorCode: 'prevIndex' in condition ? 101 : 105,
+          message: 'Compare failed',
+          cause: `[${'prevIndex' in condition ? condition.prevIndex : 0} != ${now?.modifiedIndex ?? 0}]`,
+        });
       }
       index += 1;
       nodes.set(path, { value, modifiedIndex: index, createdIndex: now?.createdIndex ?? index });
@@ -48,7 +63,8 @@ function fakeV2() {
     index += 1;
     nodes.set(poolKeyPath(PREFIX, k), { value: JSON.stringify(value), modifiedIndex: index, createdIndex: index });
   };
-  const pooled = (k: PoolKey): string => (JSON.parse(nodes.get(poolKeyPath(PREFIX, k))?.value ?? '{}') as { pooled?: string }).pooled ?? 'missing';
+  const pooled = (k: PoolKey): string =>
+    (JSON.parse(nodes.get(poolKeyPath(PREFIX, k))?.value ?? '{}') as { pooled?: string }).pooled ?? 'missing';
   return { client, hooks, set, pooled };
 }
 
@@ -61,7 +77,10 @@ function setup() {
 
 async function depoolTwo(store: PoolStore) {
   const read = await store.readGuarded(keys);
-  const writes = [0, 1].map((i) => ({ entry: read.snapshot.get(poolKeyId(keys[i] as PoolKey)) as PoolEntry, change: { pooled: 'no' } as const }));
+  const writes = [0, 1].map((i) => ({
+    entry: read.snapshot.get(poolKeyId(keys[i] as PoolKey)) as PoolEntry,
+    change: { pooled: 'no' } as const,
+  }));
   return store.writeAll(read, writes, [{ key: MARKER, value: 'committed' }]);
 }
 
@@ -70,7 +89,10 @@ describe('the v2 pool store', () => {
     const { store, kv } = setup();
     const revision = await depoolTwo(store);
     const snapshot = await store.read(keys);
-    expect([0, 1].map((i) => snapshot.get(poolKeyId(keys[i] as PoolKey)))).toMatchObject([{ modRevision: revision, value: { pooled: 'no' } }, { modRevision: revision, value: { pooled: 'no' } }]);
+    expect([0, 1].map((i) => snapshot.get(poolKeyId(keys[i] as PoolKey)))).toMatchObject([
+      { modRevision: revision, value: { pooled: 'no' } },
+      { modRevision: revision, value: { pooled: 'no' } },
+    ]);
     expect((await kv.get(MARKER))?.value).toBe('committed');
   });
 
@@ -85,7 +107,10 @@ describe('the v2 pool store', () => {
   it('undoes the rest and writes no marker when a lost write did not land', async () => {
     const { store, v2, kv } = setup();
     v2.hooks.lose = (path) => (path.endsWith('/mw2.eqiad.wmnet') ? 'before' : undefined);
-    const error = await depoolTwo(store).then(() => null, (e: unknown) => e);
+    const error = await depoolTwo(store).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isRolloutError(error, 'E_ETCD_UNREACHABLE'), String(error)).toBe(true);
     expect([v2.pooled(key(1)), v2.pooled(key(2))]).toEqual(['yes', 'yes']);
     expect(await kv.get(MARKER)).toBeNull();
@@ -98,7 +123,10 @@ describe('the v2 pool store', () => {
       if (path.endsWith('/mw2.eqiad.wmnet')) v2.set(key(4), { pooled: 'no', weight: 10 });
       return undefined;
     };
-    const error = await depoolTwo(store).then(() => null, (e: unknown) => e);
+    const error = await depoolTwo(store).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isRolloutError(error, 'E_POOL_CONFLICT'), String(error)).toBe(true);
     expect(String(error)).toContain('mw4.eqiad.wmnet');
     expect([v2.pooled(key(1)), v2.pooled(key(2)), v2.pooled(key(4))]).toEqual(['yes', 'yes', 'no']);
@@ -112,7 +140,10 @@ describe('the v2 pool store', () => {
       return undefined;
     };
     const read = await store.readGuarded(keys);
-    const writes = [0, 1].map((i) => ({ entry: read.snapshot.get(poolKeyId(keys[i] as PoolKey)) as PoolEntry, change: { pooled: 'no' } as const }));
+    const writes = [0, 1].map((i) => ({
+      entry: read.snapshot.get(poolKeyId(keys[i] as PoolKey)) as PoolEntry,
+      change: { pooled: 'no' } as const,
+    }));
     const original = v2.client.get;
     let gets = 0;
     // Why: the check after the writes answers, then etcd goes away before the undo.
@@ -122,7 +153,10 @@ describe('the v2 pool store', () => {
       if (gets === 2) v2.hooks.down = true;
       return answer;
     };
-    const error = await store.writeAll(read, writes, [{ key: MARKER, value: 'x' }]).then(() => null, (e: unknown) => e);
+    const error = await store.writeAll(read, writes, [{ key: MARKER, value: 'x' }]).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isRolloutError(error, 'E_ETCD_UNREACHABLE'), String(error)).toBe(true);
     expect(String(error)).toMatch(/mw1\.eqiad\.wmnet.*mw2\.eqiad\.wmnet|mw2\.eqiad\.wmnet.*mw1\.eqiad\.wmnet/);
     expect(String(error)).toContain('may be left depooled');
@@ -136,9 +170,20 @@ describe('the v2 pool store', () => {
       return 'after';
     };
     const read = await store.readGuarded(keys);
-    const error = await store.writeAll(read, [{ entry: read.snapshot.get(poolKeyId(key(2))) as PoolEntry, change: { pooled: 'no' } }], [{ key: MARKER, value: 'x' }]).then(() => null, (e: unknown) => e);
+    const error = await store
+      .writeAll(
+        read,
+        [{ entry: read.snapshot.get(poolKeyId(key(2))) as PoolEntry, change: { pooled: 'no' } }],
+        [{ key: MARKER, value: 'x' }],
+      )
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(isRolloutError(error, 'E_ETCD_UNREACHABLE'), String(error)).toBe(true);
-    expect(String(error)).toMatch(/could not be undone .* for \/conftool\/v1\/pools\/eqiad\/appserver\/php-fpm\/mw2\.eqiad\.wmnet: they may be left depooled/);
+    expect(String(error)).toMatch(
+      /could not be undone .* for \/conftool\/v1\/pools\/eqiad\/appserver\/php-fpm\/mw2\.eqiad\.wmnet: they may be left depooled/,
+    );
     expect(await kv.get(MARKER)).toBeNull();
   });
 });

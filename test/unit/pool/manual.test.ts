@@ -5,7 +5,14 @@ import type { ManualRecord } from '../../../src/pool/manual.js';
 import { createMemoryKv } from '../../../src/kv/memory-kv.js';
 
 const key = { dc: 'eqiad', cluster: 'appserver', service: 'apache2', host: 'mw1001' };
-const record: ManualRecord = { action: 'depool', user: 'alice', machine: 'deploy1', reason: 'T12345 disk', time: '2026-11-24T19:00:00.000Z', revision: 42 };
+const record: ManualRecord = {
+  action: 'depool',
+  user: 'alice',
+  machine: 'deploy1',
+  reason: 'T12345 disk',
+  time: '2026-11-24T19:00:00.000Z',
+  revision: 42,
+};
 
 describe('manual pool records', () => {
   it('stores a record per host and reads it back keyed by pool key id', async () => {
@@ -19,7 +26,10 @@ describe('manual pool records', () => {
     const kv = createMemoryKv();
     await recordManual(kv, key, record);
     await recordManual(kv, key, { ...record, action: 'pool', revision: 50 });
-    expect((await readManual(kv)).get('eqiad/appserver/apache2/mw1001')).toMatchObject({ action: 'pool', revision: 50 });
+    expect((await readManual(kv)).get('eqiad/appserver/apache2/mw1001')).toMatchObject({
+      action: 'pool',
+      revision: 50,
+    });
   });
 
   it('skips records it cannot read and keys that are not host paths', async () => {
@@ -50,4 +60,3 @@ describe('manual pool records', () => {
     expect([...(await readManual(kv)).keys()]).toEqual(['eqiad/appserver/apache2/mw1002']);
   });
 });
-

@@ -39,7 +39,10 @@ describe('pool key paths', () => {
 
 describe('parsePoolValue', () => {
   it('accepts a conftool value and keeps its extra fields', () => {
-    expect(parsePoolValue('{"weight": 10, "pooled": "yes", "note": "x"}')).toEqual({ ok: true, value: { weight: 10, pooled: 'yes', note: 'x' } });
+    expect(parsePoolValue('{"weight": 10, "pooled": "yes", "note": "x"}')).toEqual({
+      ok: true,
+      value: { weight: 10, pooled: 'yes', note: 'x' },
+    });
   });
 
   it.each([
@@ -58,10 +61,18 @@ describe('parsePoolValue', () => {
 
 describe('pool store', () => {
   it('reads present, missing and malformed entries with their revisions', async () => {
-    const { kv, store } = await setup({ [path1]: '{"pooled": "yes", "weight": 10}', [poolKeyPath(prefix, { ...mw1, host: 'bad' })]: '{"pooled": 1}' });
+    const { kv, store } = await setup({
+      [path1]: '{"pooled": "yes", "weight": 10}',
+      [poolKeyPath(prefix, { ...mw1, host: 'bad' })]: '{"pooled": 1}',
+    });
     const bad = { ...mw1, host: 'bad' };
     const snapshot = await store.read([mw1, mw2, bad]);
-    expect(snapshot.get(poolKeyId(mw1))).toEqual({ key: mw1, state: 'present', value: { pooled: 'yes', weight: 10 }, modRevision: 2 });
+    expect(snapshot.get(poolKeyId(mw1))).toEqual({
+      key: mw1,
+      state: 'present',
+      value: { pooled: 'yes', weight: 10 },
+      modRevision: 2,
+    });
     expect(snapshot.get(poolKeyId(mw2))).toEqual({ key: mw2, state: 'missing' });
     expect(snapshot.get(poolKeyId(bad))).toMatchObject({ state: 'malformed', raw: '{"pooled": 1}', modRevision: 3 });
     expect(store.kv).toBe(kv);
@@ -70,7 +81,10 @@ describe('pool store', () => {
   it('writes a change while preserving unknown fields and their order', async () => {
     const { kv, store } = await setup({ [path1]: '{"weight": 10, "pooled": "yes", "owner": {"team": "sre"}}' });
     const rev = await store.write(await entryOf(store, mw1), { pooled: 'no' });
-    expect(await kv.get(path1)).toMatchObject({ value: '{"weight":10,"pooled":"no","owner":{"team":"sre"}}', modRevision: rev });
+    expect(await kv.get(path1)).toMatchObject({
+      value: '{"weight":10,"pooled":"no","owner":{"team":"sre"}}',
+      modRevision: rev,
+    });
   });
 
   it('creates a missing key only if it is still missing', async () => {
@@ -92,14 +106,20 @@ describe('pool store', () => {
 
   it('refuses an invalid weight before writing anything', async () => {
     const { store } = await setup({ [path1]: '{"pooled": "yes", "weight": 10}' });
-    await expect(store.write(await entryOf(store, mw1), { weight: -1 })).rejects.toMatchObject({ code: 'E_POOL_VALUE', key: path1 });
+    await expect(store.write(await entryOf(store, mw1), { weight: -1 })).rejects.toMatchObject({
+      code: 'E_POOL_VALUE',
+      key: path1,
+    });
   });
 
   it('lets one of two writers racing on the same read win and refuses the other with E_POOL_CONFLICT', async () => {
     const { kv, store } = await setup({ [path1]: '{"pooled": "yes", "weight": 10}' });
     const readByA = await entryOf(store, mw1);
     const readByB = await entryOf(store, mw1);
-    const results = await Promise.allSettled([store.write(readByA, { pooled: 'no' }), store.write(readByB, { weight: 1 })]);
+    const results = await Promise.allSettled([
+      store.write(readByA, { pooled: 'no' }),
+      store.write(readByB, { weight: 1 }),
+    ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const lost = results.find((r) => r.status === 'rejected');
     expect(isRolloutError(lost?.status === 'rejected' ? lost.reason : null, 'E_POOL_CONFLICT')).toBe(true);

@@ -13,9 +13,18 @@ const app = { dc: 'eqiad', cluster: 'appserver' } as const;
 const api = { dc: 'eqiad', cluster: 'api_appserver' } as const;
 
 export const started = at(0, {
-  event: 'run.started', command: 'sync', argv: ['sync', '--release', 'r2'], user: 'alice', machine: 'deploy1', pid: 42,
-  emergency: false, release: 'r2',
-  clusters: [{ ...app, hosts: 3, batches: 2 }, { ...api, hosts: 4, batches: 2 }],
+  event: 'run.started',
+  command: 'sync',
+  argv: ['sync', '--release', 'r2'],
+  user: 'alice',
+  machine: 'deploy1',
+  pid: 42,
+  emergency: false,
+  release: 'r2',
+  clusters: [
+    { ...app, hosts: 3, batches: 2 },
+    { ...api, hosts: 4, batches: 2 },
+  ],
 });
 
 /** A host that goes through every step in the given seconds. */
@@ -50,7 +59,15 @@ export const failedRun: RolloutEvent[] = [
   at(9, { event: 'host.depooled', ...app, host: 'mw3', modRevision: 12 }),
   at(10, { event: 'run.warning', message: 'etcd answered slowly (2.1 s)' }),
   at(20, { event: 'health.failed', ...app, host: 'mw3', attempts: 5, detail: 'HTTP 503 from http://mw3/' }),
-  at(20, { event: 'host.failed', ...app, host: 'mw3', step: 'health', reason: 'health check failed after 5 attempts over 10s (last: HTTP 503 from http://mw3/)', code: 'E_HEALTH', depooled: true }),
+  at(20, {
+    event: 'host.failed',
+    ...app,
+    host: 'mw3',
+    step: 'health',
+    reason: 'health check failed after 5 attempts over 10s (last: HTTP 503 from http://mw3/)',
+    code: 'E_HEALTH',
+    depooled: true,
+  }),
   at(20, { event: 'batch.finished', ...app, batch: 2, ok: 1, failed: 1 }),
   at(21, { event: 'run.finished', exitCode: 1, ok: 3, failed: 1, skipped: 1, notStarted: 2, durationMs: 21_000 }),
 ];

@@ -7,7 +7,10 @@ import { stringStream } from '../../../src/report/stream.js';
 import { failedRun, started } from './events.js';
 
 function lines(text: string): Record<string, unknown>[] {
-  return text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe('createLogger', () => {
@@ -17,7 +20,14 @@ describe('createLogger', () => {
     for (const e of failedRun) logEvent(log, e);
     const out = lines(stream.text());
     expect(out).toHaveLength(failedRun.length);
-    expect(out[0]).toMatchObject({ level: 30, event: 'run.started', runId: 'r-1', user: 'alice', argv: ['sync', '--release', 'r2'], msg: expect.stringContaining('alice@deploy1 started rollout sync') });
+    expect(out[0]).toMatchObject({
+      level: 30,
+      event: 'run.started',
+      runId: 'r-1',
+      user: 'alice',
+      argv: ['sync', '--release', 'r2'],
+      msg: expect.stringContaining('alice@deploy1 started rollout sync'),
+    });
     const failed = out.find((l) => l.event === 'host.failed');
     expect(failed).toMatchObject({ level: 50, host: 'mw3', code: 'E_HEALTH', depooled: true });
     expect(out.find((l) => l.event === 'lb.propagation-assumed')?.level).toBe(40);
@@ -27,7 +37,10 @@ describe('createLogger', () => {
   it('redacts passphrases, passwords and private keys', () => {
     const stream = stringStream();
     const log = createLogger({ stream });
-    log.info({ ssh: { passphrase: 'hunter2', privateKey: '-----BEGIN' }, etcd: { password: 's3cret', user: 'root' } }, 'connecting');
+    log.info(
+      { ssh: { passphrase: 'hunter2', privateKey: '-----BEGIN' }, etcd: { password: 's3cret', user: 'root' } },
+      'connecting',
+    );
     const text = stream.text();
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('BEGIN');
@@ -68,6 +81,8 @@ describe('defaultLogFile', () => {
 
   it('falls back to ~/.local/state when XDG_STATE_HOME is unset or relative', () => {
     expect(defaultLogFile('r-1', { HOME: '/home/a' })).toBe('/home/a/.local/state/rollout/r-1.log');
-    expect(defaultLogFile('r-1', { HOME: '/home/a', XDG_STATE_HOME: 'state' })).toBe('/home/a/.local/state/rollout/r-1.log');
+    expect(defaultLogFile('r-1', { HOME: '/home/a', XDG_STATE_HOME: 'state' })).toBe(
+      '/home/a/.local/state/rollout/r-1.log',
+    );
   });
 });

@@ -11,8 +11,28 @@ describe('progressFrom', () => {
       at(8, { event: 'batch.started', dc: 'eqiad', cluster: 'appserver', batch: 2, batches: 2, hosts: ['mw2', 'mw3'] }),
     ];
     const [app, api] = progressFrom(events);
-    expect(app).toEqual({ dc: 'eqiad', cluster: 'appserver', hosts: 3, batch: 2, batches: 2, inFlight: 2, ok: 1, failed: 0, skipped: 0, left: 0, startedMs: T0, finishedMs: undefined });
-    expect(api).toMatchObject({ cluster: 'api_appserver', hosts: 4, batch: 0, inFlight: 0, left: 4, startedMs: undefined });
+    expect(app).toEqual({
+      dc: 'eqiad',
+      cluster: 'appserver',
+      hosts: 3,
+      batch: 2,
+      batches: 2,
+      inFlight: 2,
+      ok: 1,
+      failed: 0,
+      skipped: 0,
+      left: 0,
+      startedMs: T0,
+      finishedMs: undefined,
+    });
+    expect(api).toMatchObject({
+      cluster: 'api_appserver',
+      hosts: 4,
+      batch: 0,
+      inFlight: 0,
+      left: 4,
+      startedMs: undefined,
+    });
   });
 
   it('marks a cluster finished when its last host is done or failed', () => {
@@ -24,8 +44,23 @@ describe('progressFrom', () => {
 
 describe('renderProgressLine', () => {
   it('renders the scap-like line with percentage and elapsed time', () => {
-    const p = { dc: 'eqiad', cluster: 'appserver', hosts: 22, batch: 2, batches: 5, inFlight: 3, ok: 10, failed: 0, skipped: 0, left: 9, startedMs: T0, finishedMs: undefined };
-    expect(renderProgressLine(p, T0 + 42_000)).toBe('appserver@eqiad  45% (batch 2/5; in-flight: 3; ok: 10; fail: 0; left: 9) 0:42');
+    const p = {
+      dc: 'eqiad',
+      cluster: 'appserver',
+      hosts: 22,
+      batch: 2,
+      batches: 5,
+      inFlight: 3,
+      ok: 10,
+      failed: 0,
+      skipped: 0,
+      left: 9,
+      startedMs: T0,
+      finishedMs: undefined,
+    };
+    expect(renderProgressLine(p, T0 + 42_000)).toBe(
+      'appserver@eqiad  45% (batch 2/5; in-flight: 3; ok: 10; fail: 0; left: 9) 0:42',
+    );
   });
 
   it('stops the clock of a finished cluster and aligns every cluster name', () => {

@@ -7,7 +7,11 @@ import { createTtyReporter } from '../../../src/report/tty.js';
 import { T0, failedRun } from './events.js';
 
 /** A clock that follows the events' own times, so output does not depend on the machine. */
-function replay(reporter: { emit(e: RolloutEvent): void }, clock: { ms: number }, events: readonly RolloutEvent[]): void {
+function replay(
+  reporter: { emit(e: RolloutEvent): void },
+  clock: { ms: number },
+  events: readonly RolloutEvent[],
+): void {
   for (const e of events) {
     clock.ms = Date.parse(e.time);
     reporter.emit(e);
@@ -20,11 +24,18 @@ describe('createNdjsonReporter', () => {
     const reporter = createNdjsonReporter({ stream, now: () => T0 + 30_000 });
     for (const e of failedRun) reporter.emit(e);
     await reporter.close();
-    const lines = stream.text().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stream
+      .text()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(failedRun.length + 1);
     expect(lines.slice(0, -1)).toEqual(failedRun);
     expect(lines.at(-1)).toMatchObject({
-      event: 'run.summary', time: '2026-11-24T10:00:30.000Z', runId: 'r-1', exitCode: 1,
+      event: 'run.summary',
+      time: '2026-11-24T10:00:30.000Z',
+      runId: 'r-1',
+      exitCode: 1,
       totals: { done: 3, failed: 1, skipped: 1, notStarted: 2, leftDepooled: 1 },
     });
   });
@@ -46,7 +57,9 @@ describe('createLinesReporter', () => {
     expect(lines).toContain('[0:00] appserver@eqiad batch 1/2: mw1');
     expect(lines).toContain('[0:02] warning: no LB agent registered in eqiad: used a 3 s propagation delay');
     expect(lines).toContain('[0:10] warning: etcd answered slowly (2.1 s)');
-    expect(lines).toContain('[0:20] mw3 FAILED at health [E_HEALTH]: health check failed after 5 attempts over 10s (last: HTTP 503 from http://mw3/) (still depooled)');
+    expect(lines).toContain(
+      '[0:20] mw3 FAILED at health [E_HEALTH]: health check failed after 5 attempts over 10s (last: HTTP 503 from http://mw3/) (still depooled)',
+    );
     expect(lines.filter((l) => l.includes('propagation delay') && l.startsWith('['))).toHaveLength(1);
   });
 
@@ -78,15 +91,17 @@ describe('createTtyReporter', () => {
     const reporter = createTtyReporter({ stream, now: () => clock.ms, intervalMs: 0 });
     replay(reporter, clock, failedRun.slice(0, 2));
     // First draw: start line, then the two cluster lines; the next draw moves up over those two lines.
-    expect(stream.text()).toBe([
-      'alice@deploy1 started rollout sync for release r2: 7 hosts in 2 clusters (run r-1)\n',
-      'appserver@eqiad       0% (batch 0/2; in-flight: 0; ok: 0; fail: 0; left: 3) 0:00\n',
-      'api_appserver@eqiad   0% (batch 0/2; in-flight: 0; ok: 0; fail: 0; left: 4) 0:00\n',
-      '\x1b[2F\x1b[J',
-      'appserver@eqiad batch 1/2: mw1\n',
-      'appserver@eqiad       0% (batch 1/2; in-flight: 1; ok: 0; fail: 0; left: 2) 0:00\n',
-      'api_appserver@eqiad   0% (batch 0/2; in-flight: 0; ok: 0; fail: 0; left: 4) 0:00\n',
-    ].join(''));
+    expect(stream.text()).toBe(
+      [
+        'alice@deploy1 started rollout sync for release r2: 7 hosts in 2 clusters (run r-1)\n',
+        'appserver@eqiad       0% (batch 0/2; in-flight: 0; ok: 0; fail: 0; left: 3) 0:00\n',
+        'api_appserver@eqiad   0% (batch 0/2; in-flight: 0; ok: 0; fail: 0; left: 4) 0:00\n',
+        '\x1b[2F\x1b[J',
+        'appserver@eqiad batch 1/2: mw1\n',
+        'appserver@eqiad       0% (batch 1/2; in-flight: 1; ok: 0; fail: 0; left: 2) 0:00\n',
+        'api_appserver@eqiad   0% (batch 0/2; in-flight: 0; ok: 0; fail: 0; left: 4) 0:00\n',
+      ].join(''),
+    );
   });
 
   it('leaves the failure line above the final block and the summary after it', async () => {
@@ -98,7 +113,9 @@ describe('createTtyReporter', () => {
     const text = stream.text();
     expect(text).toContain('\x1b[2F\x1b[Jmw3 FAILED at health [E_HEALTH]');
     const finalBlock = text.slice(text.lastIndexOf('\x1b[J') + 3);
-    expect(finalBlock.startsWith('appserver@eqiad     100% (batch 2/2; in-flight: 0; ok: 2; fail: 1; left: 0) 0:20\n')).toBe(true);
+    expect(
+      finalBlock.startsWith('appserver@eqiad     100% (batch 2/2; in-flight: 0; ok: 2; fail: 1; left: 0) 0:20\n'),
+    ).toBe(true);
     expect(finalBlock).toContain('\nrollout sync (release r2), run r-1: 7 hosts: 1 FAILED');
   });
 
@@ -106,7 +123,10 @@ describe('createTtyReporter', () => {
     const stream = stringStream(30);
     const reporter = createTtyReporter({ stream, now: () => T0, intervalMs: 0 });
     reporter.emit(failedRun[1] as RolloutEvent);
-    const lines = stream.text().split('\n').filter((l) => l.includes('%'));
+    const lines = stream
+      .text()
+      .split('\n')
+      .filter((l) => l.includes('%'));
     expect(lines).toEqual(['appserver@eqiad   0% (batch 1']);
   });
 });

@@ -33,14 +33,26 @@ describe('reading a run log', () => {
 
   it('gives the last run of a reused log, and ignores events it does not know', () => {
     const second = failedRun.map((e) => ({ ...e, runId: 'r-2' }));
-    const events = parseRunLog(lines([...failedRun, { event: 'host.teleported', time: failedRun[0]!.time, runId: 'r-2' }, ...second]), 'run.log');
+    const events = parseRunLog(
+      lines([...failedRun, { event: 'host.teleported', time: failedRun[0]!.time, runId: 'r-2' }, ...second]),
+      'run.log',
+    );
     expect(new Set(events.map((e) => e.runId))).toEqual(new Set(['r-2']));
     expect(events).toHaveLength(failedRun.length);
   });
 
   it('names the line of a line that is not a rollout event, and a file without a run', () => {
-    expect(errorOf(() => parseRunLog(`${lines(failedRun.slice(0, 2))}\nhello\n${lines(failedRun.slice(2))}`, 'run.log'))).toEqual({ code: 'E_USAGE', message: expect.stringContaining('run.log:3: not a rollout run log: not a JSON line: hello') });
-    expect(errorOf(() => parseRunLog('{"event":"host.done"}', 'x.log')).message).toContain('x.log:1: not a rollout run log: event host.done without an ISO "time" and a "runId"');
-    expect(errorOf(() => parseRunLog('', 'empty.log')).message).toContain('empty.log: not a rollout run log: no run.started event');
+    expect(
+      errorOf(() => parseRunLog(`${lines(failedRun.slice(0, 2))}\nhello\n${lines(failedRun.slice(2))}`, 'run.log')),
+    ).toEqual({
+      code: 'E_USAGE',
+      message: expect.stringContaining('run.log:3: not a rollout run log: not a JSON line: hello'),
+    });
+    expect(errorOf(() => parseRunLog('{"event":"host.done"}', 'x.log')).message).toContain(
+      'x.log:1: not a rollout run log: event host.done without an ISO "time" and a "runId"',
+    );
+    expect(errorOf(() => parseRunLog('', 'empty.log')).message).toContain(
+      'empty.log: not a rollout run log: no run.started event',
+    );
   });
 });

@@ -3,7 +3,11 @@ import { jumpLabel, parseJumpHost } from '../../../src/transport/jump.js';
 
 describe('jump host specs', () => {
   it('reads user@host:port', () => {
-    expect(parseJumpHost('ops@bastion.eqiad:2200', 'deploy', 'mw1')).toEqual({ user: 'ops', host: 'bastion.eqiad', port: 2200 });
+    expect(parseJumpHost('ops@bastion.eqiad:2200', 'deploy', 'mw1')).toEqual({
+      user: 'ops',
+      host: 'bastion.eqiad',
+      port: 2200,
+    });
   });
 
   it('defaults the user to the target user and the port to 22', () => {
@@ -12,7 +16,11 @@ describe('jump host specs', () => {
   });
 
   it('reads a bracketed IPv6 address', () => {
-    expect(parseJumpHost('ops@[2001:db8::1]:22', 'deploy', 'mw1')).toEqual({ user: 'ops', host: '2001:db8::1', port: 22 });
+    expect(parseJumpHost('ops@[2001:db8::1]:22', 'deploy', 'mw1')).toEqual({
+      user: 'ops',
+      host: '2001:db8::1',
+      port: 22,
+    });
   });
 
   it('rejects a spec it cannot read, naming the host whose setting it is', () => {

@@ -3,7 +3,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  appendKnownHost, fingerprint, hostKeyName, hostsFieldMatches, keyBlobType, knownKeyTypes, parseKnownHosts, verifyHostKey,
+  appendKnownHost,
+  fingerprint,
+  hostKeyName,
+  hostsFieldMatches,
+  keyBlobType,
+  knownKeyTypes,
+  parseKnownHosts,
+  verifyHostKey,
 } from '../../../src/transport/known-hosts.js';
 import { removeTempDirs, tempDir } from '../../support/tmp.js';
 
@@ -27,10 +34,16 @@ function hashed(name: string, salt = Buffer.alloc(20, 7)): string {
 
 describe('known_hosts parsing', () => {
   it('skips comments, blank lines, @cert-authority lines and lines whose key does not decode to its type', () => {
-    const entries = parseKnownHosts([
-      '# a comment', '', line('mw1', ED_A), `@cert-authority *.example ${keyBlobType(ED_B) ?? ''} ${ED_B.toString('base64')}`,
-      'mw2 ssh-ed25519 bm90IGEga2V5', `@revoked * ${keyBlobType(RSA) ?? ''} ${RSA.toString('base64')}`,
-    ].join('\n'));
+    const entries = parseKnownHosts(
+      [
+        '# a comment',
+        '',
+        line('mw1', ED_A),
+        `@cert-authority *.example ${keyBlobType(ED_B) ?? ''} ${ED_B.toString('base64')}`,
+        'mw2 ssh-ed25519 bm90IGEga2V5',
+        `@revoked * ${keyBlobType(RSA) ?? ''} ${RSA.toString('base64')}`,
+      ].join('\n'),
+    );
     expect(entries.map((e) => ({ hosts: e.hosts, revoked: e.revoked, line: e.line }))).toEqual([
       { hosts: 'mw1', revoked: false, line: 3 },
       { hosts: '*', revoked: true, line: 6 },

@@ -6,8 +6,15 @@ import { CONTRACT_COMMANDS, transportContract } from '../../contract/transport.c
 
 function target(host: string): SshTarget {
   return {
-    host, address: `${host}.example`, port: 22, user: 'deploy', identityFile: undefined, knownHosts: '/dev/null',
-    jumpHost: undefined, connectTimeoutSeconds: 5, acceptNewHostKeys: false,
+    host,
+    address: `${host}.example`,
+    port: 22,
+    user: 'deploy',
+    identityFile: undefined,
+    knownHosts: '/dev/null',
+    jumpHost: undefined,
+    connectTimeoutSeconds: 5,
+    acceptNewHostKeys: false,
   };
 }
 
@@ -21,7 +28,12 @@ transportContract('memory', () => {
       return new Promise(() => undefined);
     })
     .failConnect('unreachable');
-  return Promise.resolve({ transport, target: () => target('mw1'), unreachable: () => target('unreachable'), stop: () => Promise.resolve() });
+  return Promise.resolve({
+    transport,
+    target: () => target('mw1'),
+    unreachable: () => target('unreachable'),
+    stop: () => Promise.resolve(),
+  });
 });
 
 describe('memory transport', () => {
@@ -71,19 +83,28 @@ describe('memory transport', () => {
     const transport = createMemoryTransport({ sleep }).delay('mw1', 2000).hang('mw2');
     const result = await transport.exec(target('mw1'), 'restart', { timeoutMs: 5000 });
     expect(result.durationMs).toBe(2000);
-    await expect(transport.exec(target('mw2'), 'restart', { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'E_SSH_TIMEOUT', host: 'mw2' });
+    await expect(transport.exec(target('mw2'), 'restart', { timeoutMs: 5000 })).rejects.toMatchObject({
+      code: 'E_SSH_TIMEOUT',
+      host: 'mw2',
+    });
     expect(slept).toContain(2000);
     expect(slept).toContain(5000);
   });
 
   it('times out a delay longer than the timeout instead of answering', async () => {
-    const transport = createMemoryTransport({ sleep: () => Promise.resolve() }).delay('mw1', 10_000).script('mw1', () => ({ stdout: 'late' }));
-    await expect(transport.exec(target('mw1'), 'x', { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'E_SSH_TIMEOUT' });
+    const transport = createMemoryTransport({ sleep: () => Promise.resolve() })
+      .delay('mw1', 10_000)
+      .script('mw1', () => ({ stdout: 'late' }));
+    await expect(transport.exec(target('mw1'), 'x', { timeoutMs: 1000 })).rejects.toMatchObject({
+      code: 'E_SSH_TIMEOUT',
+    });
   });
 
   it('refuses to start a command whose signal is already aborted', async () => {
     const transport = createMemoryTransport();
-    await expect(transport.exec(target('mw1'), 'x', { timeoutMs: 1000, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'E_INTERRUPTED', host: 'mw1' });
+    await expect(
+      transport.exec(target('mw1'), 'x', { timeoutMs: 1000, signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ code: 'E_INTERRUPTED', host: 'mw1' });
   });
 
   it('counts close() calls', async () => {
