@@ -142,13 +142,11 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
         continue;
       }
       case 'capacity.waiting':
-        clusterMarks
-          .get(cluster(event.dc, event.cluster))
-          ?.push({
-            atMs,
-            kind: 'warning',
-            text: `waiting for capacity: ${event.pooled} pooled, ${event.required} must stay pooled, batch wants ${event.wanted}`,
-          });
+        clusterMarks.get(cluster(event.dc, event.cluster))?.push({
+          atMs,
+          kind: 'warning',
+          text: `waiting for capacity: ${event.pooled} pooled, ${event.required} must stay pooled, batch wants ${event.wanted}`,
+        });
         continue;
       case 'slot.waiting':
       case 'canary.skipped':
