@@ -4,7 +4,7 @@ import { count, readValue, seconds, positiveSeconds, type Kind } from './fields.
 import type { CanaryGateSettings, CanarySettings, HaproxyStatsGate } from './types.js';
 import { error, expected, join, readMap, where, type Ctx, type Entry, type Located } from './yaml-nodes.js';
 
-/** Placeholders a gate's command or URL may use (src/orchestrator/canary-gate.ts fills them). */
+/** Placeholders a gate's command or URL may use (src/orchestrator/guards/canary-gate.ts fills them). */
 export const GATE_VARS = ['dc', 'cluster', 'release', 'hosts', 'since', 'seconds'] as const;
 const ratio: Kind = { t: 'number', min: 0, max: 1 };
 const str: Kind = { t: 'string' };

@@ -124,7 +124,7 @@ export interface ClusterSettings {
   /** A fraction of the cluster's non-inactive hosts that must stay pooled. */
   readonly minPooled: Amount;
   readonly failureBudget: Amount;
-  /** A first batch that must pass a gate on real error rates before the rest (src/orchestrator/canary-gate.ts). */
+  /** A first batch that must pass a gate on real error rates before the rest (src/orchestrator/guards/canary-gate.ts). */
   readonly canary?: CanarySettings | undefined;
 }
 

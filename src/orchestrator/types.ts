@@ -4,11 +4,11 @@ import type { Plan } from '../planner/types.js';
 
 import type { JournalHost } from '../coordination/journal.js';
 
-/** One host's line in the run journal (src/pool/journal.ts stores it under /rollout/v1/runs/). */
+/** One host's line in the run journal (src/coordination/journal.ts stores it under /rollout/v1/runs/). */
 export type JournalHostRecord = JournalHost;
 export type { JournalPhase } from '../coordination/journal.js';
 
-/** What the orchestrator needs of the journal: record before every pool write (see src/pool/journal.ts). */
+/** What the orchestrator needs of the journal: record before every pool write (see src/coordination/journal.ts). */
 export interface JournalWriter {
   record(entry: JournalHostRecord): Promise<void>;
   recordAll(entries: readonly JournalHostRecord[]): Promise<void>;
@@ -34,7 +34,7 @@ export interface RunOptions {
   readonly restartSlots?: RestartSlotsOption;
   /** Canary gates: skipped (and said so in the log) with --skip-canary-gate. */
   readonly canaryGate?: CanaryGateOption;
-  /** --if-opcache-above P%: restart only hosts whose opcache use is above P (src/orchestrator/strategy-opcache.ts). */
+  /** --if-opcache-above P%: restart only hosts whose opcache use is above P (src/orchestrator/strategies/opcache.ts). */
   readonly opcacheAbove?: number;
 }
 
