@@ -123,6 +123,8 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
     if (canary?.blocked !== undefined) return void canaryFailed.push(`${cp.cluster}@${cp.dc}`);
     for (const [index, runs] of batches.entries()) {
       if (options.stop.aborted || budget.tripped) return;
+      if (options.steering && (await options.steering.beforeDispatch(cp)) === 'stop') return;
+      if (options.stop.aborted || budget.tripped) return;
       try {
         await runBatch(ctx, cluster, runs, index, batches.length, batches.slice(0, index).flat());
       } catch (error) {

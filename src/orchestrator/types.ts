@@ -36,6 +36,8 @@ export interface RunOptions {
   readonly canaryGate?: CanaryGateOption;
   /** --if-opcache-above P%: restart only hosts whose opcache use is above P (src/orchestrator/strategies/opcache.ts). */
   readonly opcacheAbove?: number;
+  /** Operator steering (pause, resume, abort, deadline, pace): asked before every dispatch (a batch, or a window's host). */
+  readonly steering?: Steering;
 }
 
 /** Who ran what: the first event of a run says so. */
@@ -69,4 +71,13 @@ export interface RestartSlotsOption {
 export interface CanaryGateOption {
   /** --skip-canary-gate: canaries still go first, nobody judges them; the log says so. */
   readonly skip: boolean;
+}
+
+/**
+ * Asked by the sequencer before it starts anything new in a cluster (a barrier batch, a window
+ * dispatch): resolves 'go' when it may start (after waiting out a pause or the pace), 'stop' when
+ * nothing new may start (aborted, past the deadline). It never interrupts what already runs.
+ */
+export interface Steering {
+  beforeDispatch(cluster: { readonly dc: string; readonly cluster: string }): Promise<'go' | 'stop'>;
 }
