@@ -2,6 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { EXIT, isRolloutError, RolloutError } from '../errors.js';
 import type { Io } from './io.js';
 import { renderError } from './render-error.js';
+import { numberOption } from './numbers.js';
 import { completeWords, completionNames, completionScript } from './completion.js';
 import { readVersionInfo, versionText } from './version.js';
 
@@ -44,18 +45,20 @@ function runOptions(y: Argv): Argv {
       type: 'string',
       describe: 'failed hosts per cluster before stopping: a count or a percentage',
     })
-    .option('parallel-clusters', { type: 'number', describe: 'clusters restarted at once (default 5)' })
-    .option('capacity-wait', { type: 'number', describe: 'seconds to wait for capacity before giving up (exit 4)' })
-    .option('wait-lock', {
-      type: 'number',
-      default: 0,
-      describe: 'seconds to wait for a locked cluster (default: fail at once, exit 3)',
-    })
-    .option('ssh-concurrency', { type: 'number', describe: 'SSH connections at once (default 64)' })
-    .option('max-concurrency', {
-      type: 'number',
-      describe: 'fleet-wide cap: hosts of a service restarting at once across every run (run.maxConcurrentRestarts)',
-    })
+    .option('parallel-clusters', numberOption('parallel-clusters', 'clusters restarted at once (default 5)'))
+    .option('capacity-wait', numberOption('capacity-wait', 'seconds to wait for capacity before giving up (exit 4)'))
+    .option(
+      'wait-lock',
+      numberOption('wait-lock', 'seconds to wait for a locked cluster (default: fail at once, exit 3)', 0),
+    )
+    .option('ssh-concurrency', numberOption('ssh-concurrency', 'SSH connections at once (default 64)'))
+    .option(
+      'max-concurrency',
+      numberOption(
+        'max-concurrency',
+        'fleet-wide cap: hosts of a service restarting at once across every run (run.maxConcurrentRestarts)',
+      ),
+    )
     .option('skip-canary-gate', {
       type: 'boolean',
       default: false,
@@ -186,12 +189,14 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
       (y) =>
         common(y)
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'act (without it: show and ask)' })
-          .option('grace', {
-            type: 'number',
-            default: 20,
-            describe:
+          .option(
+            'grace',
+            numberOption(
+              'grace',
               'leave a dead run alone until its last journal write is this many seconds old (it may still be finishing a step)',
-          }),
+              20,
+            ),
+          ),
       (a) => {
         action = async () => (await import('../commands/recover.js')).recoverCommand(a, io);
       },

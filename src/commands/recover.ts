@@ -19,7 +19,7 @@ import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
 export interface RecoverArgs extends CommonArgs {
   readonly yes?: boolean;
   /** Seconds since a dead run's last journal write before recover acts on it (default 20). */
-  readonly grace?: number;
+  readonly grace?: number | undefined;
 }
 
 const DEFAULT_GRACE_SECONDS = 20;

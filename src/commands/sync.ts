@@ -5,13 +5,13 @@ import { createProbes } from '../health/select.js';
 import { createOpcacheProbe } from '../health/opcache.js';
 import { parseOpcacheAbove } from './opcache-arg.js';
 import { allHosts, type Amount, type Inventory, type InventoryCluster } from '../inventory/types.js';
-import { createLogger, defaultLogFile } from '../log.js';
+import { createLogger, defaultLogFile, type Logger } from '../log.js';
 import { runRollout } from '../orchestrator/run.js';
 import { planRollout, poolKeysFor } from '../planner/plan.js';
 import { selectClusters } from '../planner/select.js';
 import type { Plan, Selection } from '../planner/types.js';
 import { createWatchedLbConfirmations } from '../lb/confirm-watch.js';
-import { createJournal, newRunId } from '../coordination/journal.js';
+import { createJournal, newRunId, type Journal } from '../coordination/journal.js';
 import {
   acquireLocks,
   describeHolder,
@@ -238,48 +238,57 @@ async function execute(input: {
     if (!emergency || !isRolloutError(error, 'E_LOCKED')) throw error;
     return takeOver(connection, toLock, holder, io, lock);
   });
-  // The run stops on the operator's Ctrl-C, when it loses its cluster locks, or when an emergency run preempts it.
-  const lockLost = new AbortController();
-  const preempted = new AbortController();
-  const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal]);
-  const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
-  const log = createLogger({ file: logFile });
-  const report = chooseReporter({
-    stream: io.stdout,
-    now: () => Date.now(),
-    json: args.json === true,
-    isTTY: io.stdout.isTTY === true,
-    color: io.stdout.isTTY === true && !io.env['NO_COLOR'],
-  });
-  const lb = createWatchedLbConfirmations(connection.kv);
-  const transport = createSshTransport({
-    concurrency: args['ssh-concurrency'] ?? inventory.run.sshConcurrency,
-    env: io.env,
-    log,
-  });
-  locks.onLost((error) => {
-    report.emit({
-      event: 'run.warning',
-      message: `lost the cluster lock (${error.message}): starting nothing new`,
-      time: new Date().toISOString(),
-      runId,
-    });
-    lockLost.abort('lock lost');
-  });
-  const stopWatching = emergency
-    ? () => undefined
-    : watchPreempt(connection.kv, toLock, (request) => {
-        const by = `emergency run ${request.runId} (${request.user}@${request.machine})`;
-        report.emit({
-          event: 'run.warning',
-          message: `preempted by ${by}: starting nothing new, repooling what is healthy, then giving it the locks`,
-          time: new Date().toISOString(),
-          runId,
-        });
-        preempted.abort(`preempted by ${by}`);
-      });
+  // Why: from here on every path, a throw included, ends in the finally that releases the locks and closes the journal.
+  let journal: Journal | undefined;
+  let log: Logger | undefined;
+  const closers: (() => Promise<void> | void)[] = [];
   try {
-    const journal = await createJournal(
+    // The run stops on the operator's Ctrl-C, when it loses its cluster locks, or when an emergency run preempts it.
+    const lockLost = new AbortController();
+    const preempted = new AbortController();
+    const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal]);
+    const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
+    const runLog = createLogger({ file: logFile });
+    log = runLog;
+    const report = chooseReporter({
+      stream: io.stdout,
+      now: () => Date.now(),
+      json: args.json === true,
+      isTTY: io.stdout.isTTY === true,
+      color: io.stdout.isTTY === true && !io.env['NO_COLOR'],
+    });
+    closers.push(() => report.close());
+    const lb = createWatchedLbConfirmations(connection.kv);
+    closers.push(() => lb.close());
+    const transport = createSshTransport({
+      concurrency: args['ssh-concurrency'] ?? inventory.run.sshConcurrency,
+      env: io.env,
+      log: runLog,
+    });
+    closers.push(() => transport.close().catch(() => undefined));
+    locks.onLost((error) => {
+      report.emit({
+        event: 'run.warning',
+        message: `lost the cluster lock (${error.message}): starting nothing new`,
+        time: new Date().toISOString(),
+        runId,
+      });
+      lockLost.abort('lock lost');
+    });
+    const stopWatching = emergency
+      ? () => undefined
+      : watchPreempt(connection.kv, toLock, (request) => {
+          const by = `emergency run ${request.runId} (${request.user}@${request.machine})`;
+          report.emit({
+            event: 'run.warning',
+            message: `preempted by ${by}: starting nothing new, repooling what is healthy, then giving it the locks`,
+            time: new Date().toISOString(),
+            runId,
+          });
+          preempted.abort(`preempted by ${by}`);
+        });
+    closers.unshift(stopWatching);
+    journal = await createJournal(
       connection.kv,
       { runId, holder, command, emergency, startedAt: holder.startedAt, lease: locks.lease.id },
       { fence: locks.fence },
@@ -294,11 +303,11 @@ async function execute(input: {
       opcache: createOpcacheProbe(transport),
       clock: systemClock,
       sleep: realSleep,
-      log,
+      log: runLog,
       report,
       ...guardDeps(connection.kv, locks.lease),
     };
-    log.info(
+    runLog.info(
       { runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file },
       `${who.user}@${who.machine} ran ${command}`,
     );
@@ -326,22 +335,27 @@ async function execute(input: {
       },
     });
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);
-    await journal
+    const finished = journal;
+    journal = undefined;
+    await finished
       .finish(result.exitCode === 0 ? 'ok' : leftDepooled ? 'finished-with-depooled-hosts' : `exit ${result.exitCode}`)
-      .catch((error: unknown) => log.warn({ err: error }, 'could not close the journal'));
+      .catch((error: unknown) => runLog.warn({ err: error }, 'could not close the journal'));
     // Why: every host is resolved (repooled, left to its owner, or never depooled): nothing for recover, and journals stay bounded.
     if (!leftDepooled)
-      await journal
+      await finished
         .discard()
-        .catch((error: unknown) => log.warn({ err: error }, 'could not delete the finished journal'));
+        .catch((error: unknown) => runLog.warn({ err: error }, 'could not delete the finished journal'));
     io.stderr.write(`log: ${logFile}\n`);
     return result.exitCode;
+  } catch (error) {
+    // Why: a throw mid-run may leave hosts depooled; the journal is closed but kept, so `rollout recover` repools them.
+    await journal
+      ?.finish(`error: ${isRolloutError(error) ? error.code : 'E_INTERNAL'}`)
+      .catch((closeError: unknown) => log?.warn({ err: closeError }, 'could not close the journal'));
+    throw error;
   } finally {
-    stopWatching();
-    await report.close();
-    await transport.close().catch(() => undefined);
-    await lb.close();
+    for (const close of closers) await close();
     await locks.release().catch(() => undefined);
-    log.flush?.();
+    log?.flush?.();
   }
 }

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasStack, inventoryYaml, rollout, scratch, writeFile } from './cli.js';
+import { expectExit } from '../support/explain.js';
+
+// Input refused before etcd is contacted: the inventory points at a closed port, so contacting it would exit 5.
+const CLOSED = 'http://127.0.0.1:1';
+let dir: string;
+let remove: () => void;
+let inventory: string;
+
+beforeAll(() => {
+  ({ dir, remove } = scratch());
+  inventory = writeFile(
+    dir,
+    'inventory.yaml',
+    inventoryYaml(CLOSED, [{ dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1008].eqiad.wmnet' }]),
+  );
+});
+afterAll(() => remove());
+
+describe('numeric flags are checked before etcd is contacted', { timeout: 120_000 }, () => {
+  const cases: [string, string][] = [
+    ['--wait-lock', 'abc'],
+    ['--capacity-wait', 'abc'],
+    ['--ssh-concurrency', '0'],
+    ['--parallel-clusters', '1.5'],
+    ['--parallel-clusters', 'abc'],
+    ['--max-concurrency', '-3'],
+    ['--wait-lock', 'Infinity'],
+  ];
+  for (const [flag, value] of cases)
+    it(`exits 2 naming ${flag} for "${value}"`, async () => {
+      const r = await rollout(['sync', '--yes', '-i', inventory, flag, value], { cwd: dir });
+      expectExit(r, 2);
+      expect(r.stderr).toContain(`${flag}: expected`);
+      expect(r.stderr).toContain(`got "${value}"`);
+      expect(hasStack(r.stderr)).toBe(false);
+    });
+
+  it('exits 2 naming --grace for recover', async () => {
+    const r = await rollout(['recover', '--yes', '-i', inventory, '--grace', '-1'], { cwd: dir });
+    expectExit(r, 2);
+    expect(r.stderr).toContain('--grace: expected');
+  });
+});
