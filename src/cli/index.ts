@@ -144,6 +144,11 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
           .option('cluster', { type: 'string', array: true })
           .option('emergency', { type: 'boolean', default: false })
           .option('batch-size', { type: 'string' })
+          .option('release', {
+            type: 'string',
+            describe: 'the release the run would check for (templates naming {release} need it)',
+          })
+          .option('skip-canary-gate', { type: 'boolean', default: false })
           .option('offline', {
             type: 'boolean',
             default: false,

@@ -5,6 +5,7 @@ import { selectClusters } from '../planner/select.js';
 import type { Selection } from '../planner/types.js';
 import { planToJson } from '../report/plan-json.js';
 import { renderPlanText } from '../report/plan-text.js';
+import { checkReleaseArg, checkReleaseTemplates } from './release-arg.js';
 import { connectPool, loadFor, parseRampArg, type CommonArgs } from './context.js';
 
 export interface PlanArgs extends CommonArgs {
@@ -16,6 +17,8 @@ export interface PlanArgs extends CommonArgs {
   readonly emergency?: boolean;
   readonly offline?: boolean;
   readonly 'batch-size'?: string | undefined;
+  readonly release?: string | undefined;
+  readonly 'skip-canary-gate'?: boolean | undefined;
 }
 
 /** `rollout plan`: the batches and their arithmetic; writes nothing. Exit 4 when a cluster is blocked. */
@@ -33,6 +36,12 @@ export async function planCommand(args: PlanArgs, io: Io): Promise<number> {
         };
   const clusters = selectClusters(inventory, selection);
   const batchSize = args['batch-size'] === undefined ? undefined : parseRampArg('--batch-size', args['batch-size']);
+  // Why: plan refuses what sync would refuse, so a template needing --release is caught before the run.
+  checkReleaseTemplates(clusters, {
+    release: checkReleaseArg(args.release),
+    emergency: args.emergency === true,
+    skipGate: args['skip-canary-gate'] === true,
+  });
   let snapshot;
   if (args.offline) {
     snapshot = offlineSnapshot(inventory, clusters);

@@ -4,6 +4,7 @@ import { EXIT, isRolloutError, RolloutError } from '../errors.js';
 import { createProbes } from '../health/select.js';
 import { createOpcacheProbe } from '../health/opcache.js';
 import { parseOpcacheAbove } from './opcache-arg.js';
+import { checkReleaseArg, checkReleaseTemplates } from './release-arg.js';
 import { allHosts, type Amount, type Inventory, type InventoryCluster } from '../inventory/types.js';
 import { createLogger, defaultLogFile, type Logger } from '../log.js';
 import { runRollout } from '../orchestrator/run.js';
@@ -68,13 +69,12 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
   const batchSize = args['batch-size'] === undefined ? undefined : parseRampArg('--batch-size', args['batch-size']);
   const failureBudget =
     args['failure-budget'] === undefined ? undefined : parseAmountArg('--failure-budget', args['failure-budget']);
-  if (args.release !== undefined && !/^[A-Za-z0-9._:+-]{1,128}$/.test(args.release)) {
-    throw new RolloutError(
-      'E_USAGE',
-      `--release: expected a release id of letters, digits and ._:+- (at most 128), got "${args.release}"`,
-      { where: '--release' },
-    );
-  }
+  checkReleaseArg(args.release);
+  checkReleaseTemplates(clusters, {
+    release: args.release,
+    emergency,
+    skipGate: args['skip-canary-gate'] === true,
+  });
   const opcacheAbove = parseOpcacheAbove(args['if-opcache-above'], clusters);
   if (opcacheAbove !== undefined && args.release !== undefined)
     io.stderr.write(

@@ -8,7 +8,8 @@ export const TEMPLATE_VARS = ['host', 'address', 'port', 'service', 'dc', 'clust
 /** What a setting's value must look like. */
 export type Kind =
   | { readonly t: 'string' }
-  | { readonly t: 'template' }
+  /** `without`: placeholders that have no value where this template runs (e.g. {release} in a drain). */
+  | { readonly t: 'template'; readonly without?: readonly string[] }
   | { readonly t: 'bool' }
   | { readonly t: 'strings' }
   | { readonly t: 'enum'; readonly values: readonly string[] }
@@ -36,7 +37,7 @@ export function readValue(ctx: Ctx, node: Node | null, path: string, kind: Kind)
     case 'string':
     case 'template': {
       if (typeof v !== 'string' || v.trim() === '') return expected(ctx, node, path, 'a non-empty string');
-      if (kind.t === 'template') checkTemplate(ctx, node, path, v);
+      if (kind.t === 'template') checkTemplate(ctx, node, path, v, [], kind.without);
       return v;
     }
     case 'bool':
@@ -86,18 +87,29 @@ function readStrings(ctx: Ctx, node: Node | null, path: string): string[] | unde
   return out.length === node.items.length ? out : undefined;
 }
 
-/** Records an error for every placeholder that is neither a TEMPLATE_VARS name nor one of `extra`. */
+/** Why {release} has no value in a template that runs before the restart. */
+export const BEFORE_RESTART = 'it runs before the restart, when no new release is served yet';
+
+/** Records an error for every placeholder that is neither a TEMPLATE_VARS name nor one of `extra`, or is `without`. */
 export function checkTemplate(
   ctx: Ctx,
   node: Node | null,
   path: string,
   template: string,
   extra: readonly string[] = [],
+  without: readonly string[] = [],
 ): void {
-  const known = [...TEMPLATE_VARS, ...extra];
+  const known = [...TEMPLATE_VARS, ...extra].filter((n) => !without.includes(n));
   for (const m of template.matchAll(/\{([^{}]*)\}/g)) {
     const name = m[1] ?? '';
-    if (!known.includes(name)) {
+    if (without.includes(name)) {
+      error(
+        ctx,
+        node,
+        path,
+        `{${name}} has no value in "${template}": ${BEFORE_RESTART} (known here: ${known.map((n) => `{${n}}`).join(' ')})`,
+      );
+    } else if (!known.includes(name)) {
       error(
         ctx,
         node,

@@ -17,6 +17,8 @@ const str: Kind = { t: 'string' };
 /** A segment of an etcd key: what dc, cluster and service names may hold. */
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const template: Kind = { t: 'template' };
+/** Drain and opcache templates run before the restart: {release} has no value there. */
+const earlyTemplate: Kind = { t: 'template', without: ['release'] };
 const f = (yaml: string, kind: Kind, field = yaml): FieldSpec => ({ yaml, field, kind });
 
 /** Every settings group, with the YAML names (seconds are `…Seconds` fields in the types). */
@@ -42,8 +44,8 @@ export const GROUPS = {
     f('mode', { t: 'enum', values: ['status', 'fixed'] }),
     f('seconds', seconds),
     f('timeout', positiveSeconds, 'timeoutSeconds'),
-    f('statusUrl', template),
-    f('statusCommand', template),
+    f('statusUrl', earlyTemplate),
+    f('statusCommand', earlyTemplate),
     f('interval', positiveSeconds, 'intervalSeconds'),
   ],
   health: [

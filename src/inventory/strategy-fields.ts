@@ -21,14 +21,19 @@ const DEFAULT_MASTER_FIELD = 'masterPid';
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 30;
 
 /** A template that may also name {slot}. */
-function slotTemplate(ctx: Ctx, node: Node | null, path: string): string | undefined {
+function slotTemplate(ctx: Ctx, node: Node | null, path: string, without: readonly string[] = []): string | undefined {
   const value = readValue(ctx, node, path, { t: 'string' }) as string | undefined;
-  if (value !== undefined) checkTemplate(ctx, node, path, value, ['slot']);
+  if (value !== undefined) checkTemplate(ctx, node, path, value, ['slot'], without);
   return value;
 }
 
 /** One URL per slot: a template with {slot}, or a mapping `{ A: url, B: url }`. */
-function perSlotUrl(ctx: Ctx, node: Node | null, path: string): Readonly<Record<Slot, string>> | undefined {
+function perSlotUrl(
+  ctx: Ctx,
+  node: Node | null,
+  path: string,
+  without: readonly string[] = [],
+): Readonly<Record<Slot, string>> | undefined {
   if (isMap(node)) {
     const m = readMap(ctx, node, path, SLOTS);
     if (m === undefined) return undefined;
@@ -43,13 +48,13 @@ function perSlotUrl(ctx: Ctx, node: Node | null, path: string): Readonly<Record<
           `missing the ${slot} master's URL (give both A and B, or one template with {slot})`,
         );
       else {
-        const url = readValue(ctx, e.value, join(path, slot), { t: 'template' }) as string | undefined;
+        const url = readValue(ctx, e.value, join(path, slot), { t: 'template', without }) as string | undefined;
         if (url !== undefined) out[slot] = url;
       }
     }
     return out.A !== undefined && out.B !== undefined ? { A: out.A, B: out.B } : undefined;
   }
-  const template = slotTemplate(ctx, node, path);
+  const template = slotTemplate(ctx, node, path, without);
   if (template === undefined) return undefined;
   if (!template.includes('{slot}'))
     error(ctx, node, path, `one URL for both masters must name {slot}, or give a mapping { A: …, B: … }`);
@@ -76,7 +81,9 @@ function readDualMaster(ctx: Ctx, node: Node | null, path: string): DualMasterSe
   const emergency = command('emergencyRestartCommand');
   const dormantCommand = command('dormantCommand');
   const switchCommand = command('switchCommand');
-  const statusUrl = m.has('statusUrl') ? perSlotUrl(ctx, at('statusUrl'), join(path, 'statusUrl')) : undefined;
+  const statusUrl = m.has('statusUrl')
+    ? perSlotUrl(ctx, at('statusUrl'), join(path, 'statusUrl'), ['release'])
+    : undefined;
   const healthUrl = m.has('healthUrl') ? perSlotUrl(ctx, at('healthUrl'), join(path, 'healthUrl')) : undefined;
   const masterField = m.has('masterField')
     ? (readValue(ctx, at('masterField'), join(path, 'masterField'), { t: 'string' }) as string | undefined)
@@ -113,8 +120,8 @@ function readOpcache(ctx: Ctx, node: Node | null, path: string): OpcacheSettings
     const e = m.get(key);
     return e === undefined ? undefined : (readValue(ctx, e.value, join(path, key), kind) as string | undefined);
   };
-  const url = read('url', { t: 'template' });
-  const command = read('command', { t: 'template' });
+  const url = read('url', { t: 'template', without: ['release'] });
+  const command = read('command', { t: 'template', without: ['release'] });
   if (m.has('url') === m.has('command'))
     error(
       ctx,

@@ -162,6 +162,14 @@ export interface HaproxyStatsGate {
   readonly minRequests: number;
 }
 
+/** One setting whose template names {release}: which one, and where it was written (src/inventory/release-uses.ts). */
+export interface ReleaseUse {
+  /** `health.url`, `restart.command`, `restart.dualMaster.healthUrl`, `canary.gate.url`… */
+  readonly setting: string;
+  /** `file:line:col: key.path` of the value as written. */
+  readonly at: string;
+}
+
 export interface InventoryHost {
   readonly name: string;
   /** Where to connect (SSH, HTTP); defaults to the name. */
@@ -170,6 +178,8 @@ export interface InventoryHost {
   readonly cluster: string;
   readonly settings: HostSettings;
   readonly source: SourceLocation;
+  /** Settings whose template names {release}, where they were written (src/inventory/release-uses.ts). */
+  readonly releaseUses?: readonly ReleaseUse[];
 }
 
 export interface InventoryCluster {
@@ -179,6 +189,8 @@ export interface InventoryCluster {
   /** In natural order (mw2 before mw10). */
   readonly hosts: readonly InventoryHost[];
   readonly source: SourceLocation;
+  /** The canary gate's templates that name {release}. */
+  readonly releaseUses?: readonly ReleaseUse[];
 }
 
 export interface InventoryDatacenter {

@@ -5,6 +5,7 @@ import { naturalCompare } from './natural-sort.js';
 import { readEtcd, readRun } from './sections.js';
 import { EMPTY_SETTINGS, mergeSettings, readSettings, SETTING_KEYS, type RawSettings } from './settings.js';
 import { checkCanaryHosts } from './canary.js';
+import { clusterReleaseUses, hostReleaseUses } from './release-uses.js';
 import { resolveClusterSettings, resolveHostSettings } from './resolve.js';
 import type { CanarySettings, Inventory, InventoryCluster, InventoryDatacenter, InventoryHost } from './types.js';
 import { error, isEmpty, join, readMap, where, type Ctx, type Located } from './yaml-nodes.js';
@@ -162,12 +163,23 @@ function readCluster(ctx: Ctx, input: ClusterInput): InventoryCluster | undefine
     hosts.map((h) => h.name),
   );
   const loc = position(ctx, input.key);
-  return { dc, name, settings, hosts, source: loc };
+  const releaseUses = clusterReleaseUses(raw);
+  return { dc, name, settings, hosts, source: loc, ...(releaseUses.length > 0 ? { releaseUses } : {}) };
 }
 
 function toHost(ctx: Ctx, d: HostDraft, clusterRaw: RawSettings, dc: string, cluster: string): InventoryHost {
-  const settings = resolveHostSettings(ctx, mergeSettings(clusterRaw, d.raw));
-  return { name: d.name, address: d.address, dc, cluster, settings, source: position(ctx, d.node) };
+  const raw = mergeSettings(clusterRaw, d.raw);
+  const settings = resolveHostSettings(ctx, raw);
+  const releaseUses = hostReleaseUses(raw);
+  return {
+    name: d.name,
+    address: d.address,
+    dc,
+    cluster,
+    settings,
+    source: position(ctx, d.node),
+    ...(releaseUses.length > 0 ? { releaseUses } : {}),
+  };
 }
 
 function position(ctx: Ctx, node: Node | null): { file: string; line: number; col: number } {

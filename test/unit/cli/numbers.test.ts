@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isRolloutError } from '../../../src/errors.js';
-import type { NUMERIC_FLAGS} from '../../../src/cli/numbers.js';
+import type { NUMERIC_FLAGS } from '../../../src/cli/numbers.js';
 import { parseNumberFlag } from '../../../src/cli/numbers.js';
 
 const refused = (flag: keyof typeof NUMERIC_FLAGS, raw: unknown): string => {
