@@ -24,8 +24,15 @@ export function maxConcurrency(
 }
 
 /** The adapters of the fleet-wide cap and the canary gate: slots on the run's lease, so a dead run frees them. */
-export function guardDeps(kv: Kv, lease: Lease): Pick<Deps, 'slots' | 'canary'> {
-  return { slots: createRestartSlots(kv, { lease, sleep: realSleep }), canary: createCanaryProbes() };
+export function guardDeps(
+  kv: Kv,
+  lease: Lease,
+  secrets: { readonly env: Readonly<Record<string, string | undefined>>; readonly passwordEnv: string | undefined },
+): Pick<Deps, 'slots' | 'canary'> {
+  return {
+    slots: createRestartSlots(kv, { lease, sleep: realSleep }),
+    canary: createCanaryProbes({ env: secrets.env, secretEnv: [secrets.passwordEnv] }),
+  };
 }
 
 export function guardOptions(

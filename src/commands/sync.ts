@@ -305,7 +305,7 @@ async function execute(input: {
       sleep: realSleep,
       log: runLog,
       report,
-      ...guardDeps(connection.kv, locks.lease),
+      ...guardDeps(connection.kv, locks.lease, { env: io.env, passwordEnv: inventory.etcd.passwordEnv }),
     };
     runLog.info(
       { runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file },

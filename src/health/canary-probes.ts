@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { childEnv } from '../child-env.js';
 import { describeFetchError } from './fetch-error.js';
 import { readBackendCounts, type BackendCounts, type StatsSource } from './haproxy-stats.js';
 
@@ -13,7 +14,19 @@ export interface CanaryProbes {
 
 const tail = (text: string): string => text.trim().split('\n').slice(-5).join(' | ').slice(-500);
 
-export function createCanaryProbes(doFetch: typeof fetch = fetch): CanaryProbes {
+/** Options of createCanaryProbes. */
+export interface CanaryProbeOptions {
+  /** The gate command's environment: rollout's own, minus its secrets (src/child-env.ts). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** More variables holding secrets (etcd.passwordEnv), kept from the gate command. */
+  readonly secretEnv?: readonly (string | undefined)[];
+  readonly fetch?: typeof fetch;
+}
+
+export function createCanaryProbes(options: CanaryProbeOptions = {}): CanaryProbes {
+  const doFetch = options.fetch ?? fetch;
+  // Why: the gate command is an operator's script; it needs PATH and HOME, never the SSH passphrase or etcd password.
+  const env = childEnv(options.env ?? process.env, options.secretEnv ?? []);
   return {
     backendCounts: (source, backend, timeoutMs) => readBackendCounts(source, backend, timeoutMs, doFetch),
     runLocal: (command, timeoutMs) =>
@@ -21,7 +34,7 @@ export function createCanaryProbes(doFetch: typeof fetch = fetch): CanaryProbes 
         execFile(
           '/bin/sh',
           ['-c', command],
-          { timeout: timeoutMs, maxBuffer: 1024 * 1024 },
+          { timeout: timeoutMs, maxBuffer: 1024 * 1024, env },
           (error, stdout, stderr) => {
             const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
             const why = error !== null && error.killed ? ` (killed after ${timeoutMs / 1000}s)` : '';
