@@ -2,7 +2,8 @@
 import type { Node } from 'yaml';
 import { readBatchSizes, readAmount, FRACTION_RULE } from './amount.js';
 import { readCanary } from './canary.js';
-import { count, positiveSeconds, readLocated, seconds, type Kind } from './fields.js';
+import { count, positiveSeconds, readLocated, readValue, seconds, type Kind } from './fields.js';
+import { parseJumpHost } from '../transport/jump.js';
 import { DUAL_MASTER_KIND, OPCACHE_KIND } from './strategy-fields.js';
 import { error, isEmpty, join, readMap, where, type Ctx, type Entry, type Located } from './yaml-nodes.js';
 
@@ -21,6 +22,27 @@ const template: Kind = { t: 'template' };
 const earlyTemplate: Kind = { t: 'template', without: ['release'] };
 const f = (yaml: string, kind: Kind, field = yaml): FieldSpec => ({ yaml, field, kind });
 
+/** `ssh.jumpHost`, parsed as the transport will parse it, so a bad one is refused at load time with its line. */
+const jumpHost: Kind = {
+  t: 'custom',
+  read: (ctx, node, path) => {
+    const spec = readValue(ctx, node, path, str) as string | undefined;
+    if (spec === undefined) return undefined;
+    try {
+      parseJumpHost(spec, 'user', 'inventory');
+      return spec;
+    } catch {
+      error(
+        ctx,
+        node,
+        path,
+        `expected "user@host:port", "user@host", "host:port" or "host" (IPv6 as "[::1]:22"), got ${JSON.stringify(spec)}`,
+      );
+      return undefined;
+    }
+  },
+};
+
 /** Every settings group, with the YAML names (seconds are `…Seconds` fields in the types). */
 export const GROUPS = {
   ssh: [
@@ -28,7 +50,7 @@ export const GROUPS = {
     f('port', count(1, 65535)),
     f('identityFile', str),
     f('knownHosts', str),
-    f('jumpHost', str),
+    f('jumpHost', jumpHost),
     f('connectTimeout', positiveSeconds, 'connectTimeoutSeconds'),
     f('acceptNewHostKeys', { t: 'bool' }),
   ],

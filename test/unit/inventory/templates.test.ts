@@ -105,3 +105,17 @@ describe('--release', () => {
       expect(refusal(() => checkReleaseArg(id))).toContain('--release: expected a release id');
   });
 });
+
+describe('ssh.jumpHost', () => {
+  it('is parsed at load time: a bad one is refused with file:line', () => {
+    const text = cluster(['ssh: { jumpHost: "not a valid jump host;id" }']);
+    expect(onlyError(check(text))).toMatch(
+      new RegExp(`^${FILE}:${lineOf(text, 'jumpHost')}:\\d+: .*ssh\\.jumpHost: expected "user@host:port"`),
+    );
+  });
+
+  it('accepts the forms the transport accepts', () => {
+    for (const spec of ['bastion', 'deploy@bastion:2222', 'bastion:22', '[::1]:22'])
+      expect(check(cluster([`ssh: { jumpHost: "${spec}" }`])).errors).toEqual([]);
+  });
+});
