@@ -51,8 +51,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /** Opened synchronously (so a flush on exit always has a file), written asynchronously. */
 function asyncFileDestination(file: string): DestinationStream {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  return pino.destination({ dest: fs.openSync(file, 'a'), sync: false });
+  return pino.destination({ dest: openPrivate(file), sync: false });
+}
+
+/**
+ * Opens a log for appending, readable by its owner only: it holds remote command output. Folders
+ * it creates are 0700, the file 0600, whatever the umask (an existing file of ours is narrowed too).
+ */
+export function openPrivate(file: string): number {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const fd = fs.openSync(file, 'a', 0o600);
+  try {
+    fs.fchmodSync(fd, 0o600);
+  } catch {
+    // Why: someone else's file (a shared --log-file) keeps its mode; it is theirs to set.
+  }
+  return fd;
 }
 
 /** A logger that writes nothing, for tests. */

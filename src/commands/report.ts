@@ -64,7 +64,9 @@ export async function reportCommand(args: ReportArgs, io: Io): Promise<number> {
   const output = path.resolve(io.cwd, args.output ?? `${timeline.summary.runId}.html`);
   const html = renderHtml(timeline, { source: file, ...(load ? { load } : {}) });
   try {
-    fs.writeFileSync(output, html);
+    // Why: the report holds remote output, like the log: owner-only, whatever the umask.
+    fs.writeFileSync(output, html, { mode: 0o600 });
+    fs.chmodSync(output, 0o600);
   } catch (error) {
     throw new RolloutError(
       'E_USAGE',
