@@ -15,7 +15,19 @@ export interface ReportArgs {
   readonly load?: string;
 }
 
+/** The ids newRunId makes (src/coordination/journal.ts). */
 const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
+/** `<runId>.html` in the current folder, only for a real run id: a crafted `../x` or `/abs` must not pick the path. */
+function defaultOutput(runId: string, file: string): string {
+  if (!RUN_ID.test(runId))
+    throw new RolloutError(
+      'E_USAGE',
+      `${file}: the run id ${JSON.stringify(runId)} is not like 20261124T195500Z-ab12cd, so it cannot name the report; give -o FILE`,
+      { where: file },
+    );
+  return `${runId}.html`;
+}
 
 /** A path that exists is a file; otherwise a run id names `<state dir>/rollout/<runId>.log`. */
 export function resolveRunLog(run: string, io: Pick<Io, 'env' | 'cwd'>): string {
@@ -61,7 +73,7 @@ export async function reportCommand(args: ReportArgs, io: Io): Promise<number> {
   const loadFile = args.load === undefined ? undefined : path.resolve(io.cwd, args.load);
   const load = loadFile === undefined ? undefined : parseLoadFigures(read(loadFile, 'load figures'), loadFile);
   const timeline = buildTimeline(events);
-  const output = path.resolve(io.cwd, args.output ?? `${timeline.summary.runId}.html`);
+  const output = path.resolve(io.cwd, args.output ?? defaultOutput(timeline.summary.runId, file));
   const html = renderHtml(timeline, { source: file, ...(load ? { load } : {}) });
   try {
     // Why: the report holds remote output, like the log: owner-only, whatever the umask.

@@ -13,8 +13,19 @@ export interface Scale {
 export const LANE_HEIGHT = 16;
 const AXIS_HEIGHT = 18;
 
-export function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Any value as inert text for an element or a quoted attribute: a crafted log's numbers may be strings. */
+export function esc(value: unknown): string {
+  return String(value)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** A class-name fragment: letters, digits and dashes only, whatever the log said. */
+export function cls(value: unknown): string {
+  return String(value).replace(/[^A-Za-z0-9-]/g, '_');
 }
 
 const x = (scale: Scale, ms: number): number =>
@@ -40,10 +51,10 @@ function axis(scale: Scale, height: number): string {
   return parts.join('');
 }
 
-function spanRect(scale: Scale, s: Span, y: number, cls: string, detail: string): string {
+function spanRect(scale: Scale, s: Span, y: number, kind: string, detail: string): string {
   const x1 = x(scale, s.startMs);
   const w = Math.max(1.5, x(scale, s.endMs) - x1);
-  return `<rect class="${cls} s-${s.step}${s.failed ? ' failed' : ''}" x="${px(x1)}" y="${y}" width="${px(w)}" height="${LANE_HEIGHT - 4}"><title>${esc(`${s.step} ${detail}${formatSeconds(s.endMs - s.startMs)} (at ${formatElapsed(s.startMs)})`)}</title></rect>`;
+  return `<rect class="${cls(kind)} s-${cls(s.step)}${s.failed ? ' failed' : ''}" x="${px(x1)}" y="${y}" width="${px(w)}" height="${LANE_HEIGHT - 4}"><title>${esc(`${s.step} ${detail}${formatSeconds(s.endMs - s.startMs)} (at ${formatElapsed(s.startMs)})`)}</title></rect>`;
 }
 
 function markGlyph(scale: Scale, m: Mark, y: number): string {
@@ -70,7 +81,7 @@ function laneRow(scale: Scale, lane: Lane, y: number): string {
     ...lane.marks.map((m) => markGlyph(scale, m, y + 2)),
   ];
   const title = `${lane.hosts.join(', ')} — batch ${lane.batch || '–'}, ${lane.outcome}${lane.reason ? `: ${lane.reason}` : ''}`;
-  return `<g class="lane o-${lane.outcome}" data-hosts="${lane.hosts.length}"><text class="label" x="4" y="${y + LANE_HEIGHT - 4}">${esc(laneLabel(lane))}<title>${esc(title)}</title></text>${body.join('')}</g>`;
+  return `<g class="lane o-${cls(lane.outcome)}" data-hosts="${esc(lane.hosts.length)}"><text class="label" x="4" y="${y + LANE_HEIGHT - 4}">${esc(laneLabel(lane))}<title>${esc(title)}</title></text>${body.join('')}</g>`;
 }
 
 /** One cluster: its batches as bands behind the lanes, a time axis, a lane per host or per merged group. */
@@ -80,7 +91,7 @@ export function clusterSvg(scale: Scale, c: ClusterTimeline): string {
   const bands = c.batches.map((b, i) => {
     const x1 = x(scale, b.startMs);
     const w = Math.max(1, x(scale, b.endMs) - x1);
-    return `<rect class="band band-${i % 2}" x="${px(x1)}" y="${AXIS_HEIGHT}" width="${px(w)}" height="${height - AXIS_HEIGHT}"><title>batch ${b.batch}: ${b.hosts} hosts, ${formatSeconds(b.endMs - b.startMs)}</title></rect><text class="batch" x="${px(x1 + 2)}" y="${height - 2}">b${b.batch}</text>`;
+    return `<rect class="band band-${i % 2}" x="${px(x1)}" y="${AXIS_HEIGHT}" width="${px(w)}" height="${height - AXIS_HEIGHT}"><title>${esc(`batch ${b.batch}: ${b.hosts} hosts, ${formatSeconds(b.endMs - b.startMs)}`)}</title></rect><text class="batch" x="${px(x1 + 2)}" y="${height - 2}">b${esc(b.batch)}</text>`;
   });
   const lanes = c.lanes.map((lane, i) => laneRow(scale, lane, AXIS_HEIGHT + i * LANE_HEIGHT));
   const marks = c.marks.map((m) => markGlyph(scale, m, 2));
@@ -111,7 +122,7 @@ export function loadSvg(scale: Scale, load: LoadFigures, startEpochMs: number): 
       return `<rect class="failed-bar" x="${px(x1)}" y="${px(top)}" width="${px(w)}" height="${px(height - 4 - top)}"><title>${esc(`${formatElapsed(Math.max(0, offset(s.atMs)))}: ${s.failed} failed, ${s.ok} ok in ${load.intervalMs} ms`)}</title></rect>`;
     });
   const failed = visible.reduce((n, s) => n + s.failed, 0);
-  const label = `<text class="label" x="4" y="${AXIS_HEIGHT + 12}">requests/s (peak ${Math.round(peak)})</text><text class="label failed-text" x="4" y="${AXIS_HEIGHT + 28}">failed: ${failed}</text>`;
+  const label = `<text class="label" x="4" y="${AXIS_HEIGHT + 12}">requests/s (peak ${esc(Math.round(peak))})</text><text class="label failed-text" x="4" y="${AXIS_HEIGHT + 28}">failed: ${esc(failed)}</text>`;
   return `<svg class="load" width="${full}" height="${height}" viewBox="0 0 ${full} ${height}" role="img">${axis(scale, height)}${label}<polyline class="rps" points="${points}"/>${bars.join('')}</svg>`;
 }
 

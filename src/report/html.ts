@@ -1,4 +1,5 @@
 import { formatElapsed } from './format.js';
+import { createHash } from 'node:crypto';
 import { clusterSvg, esc, formatSeconds, loadSvg } from './html-svg.js';
 import type { Scale } from './html-svg.js';
 import type { LoadFigures } from './load-figures.js';
@@ -43,6 +44,11 @@ const STEP_CSS = SPAN_STEPS.map(
   (step) => `.s-${step}{fill:${STEP_COLOURS[step]};background:${STEP_COLOURS[step]}}`,
 ).join('');
 
+/** The report runs no script and loads nothing: only its own stylesheet, allowed by hash. */
+const CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256')
+  .update(CSS + STEP_CSS)
+  .digest('base64')}'; base-uri 'none'; form-action 'none'`;
+
 function total(label: string, value: number | string, tone = ''): string {
   return `<div class="total ${tone}" data-total="${esc(label)}"><b>${esc(String(value))}</b>${esc(label)}</div>`;
 }
@@ -50,12 +56,12 @@ function total(label: string, value: number | string, tone = ''): string {
 function clusterSection(scale: Scale, c: ClusterTimeline): string {
   const merged = c.lanes.filter((l) => l.hosts.length > 1);
   const failed = c.lanes.filter((l) => l.outcome === 'failed').reduce((n, l) => n + l.hosts.length, 0);
-  const heading = `${c.cluster}@${c.dc} — ${c.hosts} hosts, ${c.batches.length} batches${failed ? `, <span class="failed-text">${failed} failed</span>` : ''}${c.notStarted ? `, ${c.notStarted} not started` : ''}${c.collapsed ? ` (lanes that are the same merged: ${c.lanes.length} lanes)` : ''}`;
+  const heading = `${esc(`${c.cluster}@${c.dc} — ${c.hosts} hosts, ${c.batches.length} batches`)}${failed ? `, <span class="failed-text">${esc(failed)} failed</span>` : ''}${c.notStarted ? esc(`, ${c.notStarted} not started`) : ''}${c.collapsed ? esc(` (lanes that are the same merged: ${c.lanes.length} lanes)`) : ''}`;
   const groups =
     merged.length === 0
       ? ''
-      : `<details><summary>hosts of the merged lanes</summary>${merged.map((l) => `<div>batch ${l.batch} (${l.outcome}, ×${l.hosts.length}): ${esc(l.hosts.join(' '))}</div>`).join('')}</details>`;
-  return `<section class="cluster" data-dc="${esc(c.dc)}" data-cluster="${esc(c.cluster)}" data-hosts="${c.hosts}"><h2>${heading}</h2>${clusterSvg(scale, c)}${groups}</section>`;
+      : `<details><summary>hosts of the merged lanes</summary>${merged.map((l) => `<div>${esc(`batch ${l.batch} (${l.outcome}, ×${l.hosts.length}): ${l.hosts.join(' ')}`)}</div>`).join('')}</details>`;
+  return `<section class="cluster" data-dc="${esc(c.dc)}" data-cluster="${esc(c.cluster)}" data-hosts="${esc(c.hosts)}"><h2>${heading}</h2>${clusterSvg(scale, c)}${groups}</section>`;
 }
 
 /** The whole report: totals on top, warnings and failures, the load overlay, then a timeline per cluster. Pure. */
@@ -72,7 +78,7 @@ export function renderHtml(t: RunTimeline, options: HtmlOptions = {}): string {
   ];
   const body = [
     `<h1>${esc(title)}</h1>`,
-    `<div>started ${esc(started)}${s.release ? `, release ${esc(s.release)}` : ''}; exit code ${s.exitCode ?? 'none (the log stops before run.finished)'}${s.interruptedBy ? `; interrupted by ${esc(s.interruptedBy)}` : ''}</div>`,
+    `<div>started ${esc(started)}${s.release ? `, release ${esc(s.release)}` : ''}; exit code ${esc(s.exitCode ?? 'none (the log stops before run.finished)')}${s.interruptedBy ? `; interrupted by ${esc(s.interruptedBy)}` : ''}</div>`,
     `<div class="totals">${[
       total('hosts', tt.hosts),
       total('done', tt.done),
@@ -97,5 +103,5 @@ export function renderHtml(t: RunTimeline, options: HtmlOptions = {}): string {
     ...t.clusters.map((c) => clusterSection(scale, c)),
     `<footer>rollout report${options.source ? ` of ${esc(options.source)}` : ''}. Hover a span for its step and duration.</footer>`,
   ];
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}${STEP_CSS}</style></head>\n<body><main id="report" data-run-id="${esc(s.runId)}" data-hosts="${tt.hosts}" data-lanes="${t.clusters.reduce((n, c) => n + c.lanes.length, 0)}">\n${body.filter(Boolean).join('\n')}\n</main></body></html>\n`;
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${CSP}"><title>${esc(title)}</title><style>${CSS}${STEP_CSS}</style></head>\n<body><main id="report" data-run-id="${esc(s.runId)}" data-hosts="${esc(tt.hosts)}" data-lanes="${esc(t.clusters.reduce((n, c) => n + c.lanes.length, 0))}">\n${body.filter(Boolean).join('\n')}\n</main></body></html>\n`;
 }

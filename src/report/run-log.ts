@@ -1,5 +1,6 @@
 import { RolloutError } from '../errors.js';
 import type { RolloutEvent } from './events.js';
+import { shapeProblem } from './event-shapes.js';
 
 /**
  * The events of one run from a run log (pino JSON lines, src/log.ts) or `--json` output (NDJSON).
@@ -33,6 +34,8 @@ export function parseRunLog(text: string, file: string): RolloutEvent[] {
       throw notALog(file, i + 1, `event ${e['event']} without an ISO "time" and a "runId"`);
     }
     if (!KNOWN.has(e['event'])) continue;
+    const problem = shapeProblem(e);
+    if (problem !== undefined) throw notALog(file, i + 1, problem);
     if (e['event'] === 'run.started') lastStart = events.length;
     events.push(e as unknown as RolloutEvent);
   }

@@ -43,3 +43,27 @@ describe('numeric flags are checked before etcd is contacted', { timeout: 120_00
     expect(r.stderr).toContain('--grace: expected');
   });
 });
+
+describe('report on a damaged log', { timeout: 60_000 }, () => {
+  it('exits 2 naming the log file and line, without a stack trace, for clusters: null', async () => {
+    const line = {
+      event: 'run.started',
+      time: '2026-11-24T10:00:00.000Z',
+      runId: '20261124T100000Z-abcdef',
+      command: 'sync',
+      argv: [],
+      user: 'u',
+      machine: 'm',
+      pid: 1,
+      emergency: false,
+      release: null,
+      clusters: null,
+    };
+    const log = writeFile(dir, 'damaged.log', `${JSON.stringify(line)}\n`);
+    const r = await rollout(['report', log, '-o', `${dir}/out.html`], { cwd: dir });
+    expectExit(r, 2);
+    expect(r.stderr).toContain(`${log}:1: not a rollout run log`);
+    expect(r.stderr).toContain('"clusters"');
+    expect(hasStack(r.stderr)).toBe(false);
+  });
+});
