@@ -33,6 +33,8 @@ export const EXIT = {
   locked: 3,
   capacity: 4,
   etcdUnreachable: 5,
+  /** EX_TEMPFAIL (sysexits.h): `recover --no-wait` met a dead run still inside its grace; retry later. */
+  tempfail: 75,
   interrupted: 130,
 } as const;
 

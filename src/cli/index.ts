@@ -194,6 +194,11 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
       (y) =>
         common(y)
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'act (without it: show and ask)' })
+          .option('wait', {
+            type: 'boolean',
+            default: true,
+            describe: 'wait out a dead run still inside --grace (--no-wait: exit 75 and say when to retry)',
+          })
           .option(
             'grace',
             numberOption(

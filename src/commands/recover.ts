@@ -18,6 +18,8 @@ import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
 
 export interface RecoverArgs extends CommonArgs {
   readonly yes?: boolean;
+  /** false (`--no-wait`): a dead run still inside its grace exits 75 (EX_TEMPFAIL) instead of being waited for. */
+  readonly wait?: boolean | undefined;
   /** Seconds since a dead run's last journal write before recover acts on it (default 20). */
   readonly grace?: number | undefined;
 }
@@ -52,6 +54,57 @@ function render(outcomes: readonly RecoverOutcome[]): string {
     .join('');
 }
 
+const who = (r: RunRecord): string =>
+  `${r.meta?.command ?? ''}, ${r.meta?.holder.user ?? ''}@${r.meta?.holder.machine ?? ''}`;
+
+/** How often the countdown speaks while recover waits out a dead run's grace. */
+const COUNTDOWN_STEP_MS = 5000;
+
+/**
+ * Lists the runs; while a dead run that left hosts in its journal is still inside its grace, waits
+ * it out with a countdown on stderr (or, without waiting, says when to retry and gives `retryIn`).
+ */
+async function waitOutGrace(
+  kv: Kv,
+  grace: number,
+  wait: boolean,
+  io: Io,
+): Promise<{ listed: RunRecord[]; fresh: RunRecord[]; retryIn?: number }> {
+  for (;;) {
+    const listed = await listRuns(kv);
+    const left = (r: RunRecord): number => grace * 1000 - (Date.now() - lastWrite(r));
+    // Why: a run whose lock lapsed a moment ago (etcd cut off from its machine) may still be finishing a restart:
+    // its writes are fenced, but recover's health check and repool would race its SSH commands. Wait past the grace.
+    const fresh = listed.filter((r) => r.dead && left(r) > 0);
+    const waiting = fresh.filter((r) => r.hosts.some(unresolved));
+    if (waiting.length === 0) return { listed, fresh };
+    const waitMs = Math.max(...waiting.map(left));
+    const seconds = Math.ceil(waitMs / 1000);
+    for (const r of waiting)
+      io.stderr.write(
+        `rollout: run ${r.runId} (${who(r)}) died less than ${grace}s (--grace) after its last journal write and left ${r.hosts.filter(unresolved).length} host(s) in it: it may still be finishing a step on a host\n`,
+      );
+    if (!wait) {
+      io.stderr.write(
+        `rollout: --no-wait: retry \`rollout recover\` in ${seconds}s (exit 75), or pass --grace 0 if its machine is known to be down\n`,
+      );
+      return { listed, fresh, retryIn: seconds };
+    }
+    io.stderr.write(`rollout: waiting ${seconds}s for its grace to pass, then recovering (Ctrl-C to stop)\n`);
+    for (let remaining = waitMs; remaining > 0; remaining -= COUNTDOWN_STEP_MS) {
+      try {
+        await realSleep(Math.min(COUNTDOWN_STEP_MS, remaining), io.stop);
+      } catch (error) {
+        throw new RolloutError('E_INTERRUPTED', 'interrupted while waiting out the grace; nothing was changed', {
+          cause: error,
+        });
+      }
+      if (remaining > COUNTDOWN_STEP_MS)
+        io.stderr.write(`rollout: ${Math.ceil((remaining - COUNTDOWN_STEP_MS) / 1000)}s left\n`);
+    }
+  }
+}
+
 /** `rollout recover`: shows what dead runs left depooled and, once confirmed, health-checks and repools it. */
 export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number> {
   const inventory = loadFor(args, io);
@@ -63,16 +116,8 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
       throw new RolloutError('E_USAGE', `--grace: expected a number of seconds ≥ 0, got ${String(args.grace)}`, {
         where: '--grace',
       });
-    const listed = await listRuns(connection.kv);
-    // Why: a run whose lock lapsed a moment ago (etcd cut off from its machine) may still be finishing a restart:
-    // its writes are fenced, but recover's health check and repool would race its SSH commands. Wait past the lease.
-    const fresh = listed.filter((r) => r.dead && Date.now() - lastWrite(r) < grace * 1000);
-    for (const r of fresh) {
-      const wait = Math.ceil((grace * 1000 - (Date.now() - lastWrite(r))) / 1000);
-      io.stderr.write(
-        `rollout: run ${r.runId} (${r.meta?.command ?? ''}, ${r.meta?.holder.user ?? ''}@${r.meta?.holder.machine ?? ''}) lost its lock less than ${grace}s after its last journal write: it may still be finishing a step on a host, so it is left alone for now; retry in ${wait}s, or pass --grace 0 if its machine is known to be down\n`,
-      );
-    }
+    const { listed, fresh, retryIn } = await waitOutGrace(connection.kv, grace, args.wait !== false, io);
+    if (retryIn !== undefined) return EXIT.tempfail;
     const all = listed.filter((r) => !fresh.includes(r));
     // Dead runs, and finished ones that still left a host depooled (a failed repool, a failed host): both are recover's.
     const runs: DeadRun[] = all
@@ -88,10 +133,16 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
       }));
     const write = (s: string): void => void io.stdout.write(s);
     if (runs.length === 0) {
+      const live = all.filter((x) => x.locked && x.meta !== null && x.meta.finishedAt === undefined);
       if (args.json) write('[]\n');
+      // Why: never "nothing to recover" while a journal still lists a host: a live (or just killed) run's may.
+      else if (live.some((r) => r.hosts.some(unresolved)))
+        write(
+          `no dead run to recover now, but ${live.filter((r) => r.hosts.some(unresolved)).length} run(s) holding their lock still list hosts in their journal (see stderr)\n`,
+        );
       else write('nothing to recover: no run died with hosts in its journal\n');
       // Why: a run killed a moment ago still holds its lock until the lease expires; say so rather than look finished.
-      for (const r of all.filter((x) => x.locked && x.meta !== null && x.meta.finishedAt === undefined)) {
+      for (const r of live) {
         io.stderr.write(
           `rollout: run ${r.runId} (${r.meta?.command ?? ''}, ${r.meta?.holder.user ?? ''}@${r.meta?.holder.machine ?? ''} pid ${r.meta?.holder.pid ?? ''}) is not finished and holds its lock: it is running, or it was killed less than a lock lease (10 s) ago; if it was killed, retry \`rollout recover\` in a few seconds\n`,
         );
