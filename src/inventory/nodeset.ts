@@ -4,15 +4,22 @@ export { naturalCompare } from './natural-sort.js';
 /** The hosts a nodeset names, or why it is malformed. */
 export type NodesetResult = { readonly hosts: string[] } | { readonly error: string };
 
-/** Refuse nodesets that would expand to absurd fleets (a typo like `[1-1000000]`). */
-export const MAX_NODESET_HOSTS = 100_000;
+/** Refuse nodesets that would expand to absurd fleets (a typo like `[1-1000000]`), counted before any name is built. */
+export const MAX_NODESET_HOSTS = 10_000;
+
+/** One bracket item, not yet expanded: `from`…`to`, zero-padded to `width`. */
+interface Range {
+  readonly from: number;
+  readonly to: number;
+  readonly width: number;
+}
 
 /**
  * Expands a nodeset pattern into host names, in pattern order (cartesian product of groups).
  * A plain name expands to itself. Zero-padded bounds keep their width (`[01-10]` → 01…10).
  */
 export function expandNodeset(pattern: string): NodesetResult {
-  const parts: string[][] = [];
+  const parts: (string | Range[])[] = [];
   let i = 0;
   let literal = '';
   while (i < pattern.length) {
@@ -26,25 +33,39 @@ export function expandNodeset(pattern: string): NodesetResult {
     const close = pattern.indexOf(']', i + 1);
     const nested = pattern.indexOf('[', i + 1);
     if (close === -1 || (nested !== -1 && nested < close)) return { error: `unbalanced "[" at position ${i + 1}` };
-    parts.push([literal]);
+    parts.push(literal);
     literal = '';
-    const group = expandGroup(pattern.slice(i + 1, close));
+    const group = parseGroup(pattern.slice(i + 1, close));
     if ('error' in group) return group;
-    parts.push(group.hosts);
+    parts.push(group.ranges);
     i = close + 1;
   }
-  parts.push([literal]);
-  const total = parts.reduce((n, p) => n * p.length, 1);
-  if (total > MAX_NODESET_HOSTS) return { error: `expands to ${total} hosts, more than ${MAX_NODESET_HOSTS}` };
+  parts.push(literal);
+  // Why: count first, so `x[1-100000]` × 5 is refused without building half a million strings.
+  let total = 1;
+  for (const p of parts) {
+    if (typeof p === 'string') continue;
+    total *= p.reduce((n, r) => n + (r.to - r.from + 1), 0);
+    if (total > MAX_NODESET_HOSTS) return { error: `expands to more than ${MAX_NODESET_HOSTS} hosts` };
+  }
   let hosts = [''];
-  for (const p of parts) hosts = hosts.flatMap((prefix) => p.map((s) => prefix + s));
+  for (const p of parts) {
+    const items = typeof p === 'string' ? [p] : p.flatMap(expandRange);
+    hosts = hosts.flatMap((prefix) => items.map((s) => prefix + s));
+  }
   return { hosts };
 }
 
-/** Expands the inside of one bracket group: `1-3,7,09-11`. */
-function expandGroup(body: string): NodesetResult {
-  if (body.trim() === '') return { error: 'empty group "[]"' };
+function expandRange(r: Range): string[] {
   const out: string[] = [];
+  for (let n = r.from; n <= r.to; n += 1) out.push(String(n).padStart(r.width, '0'));
+  return out;
+}
+
+/** Parses the inside of one bracket group, `1-3,7,09-11`, into ranges (nothing expanded yet). */
+function parseGroup(body: string): { readonly ranges: Range[] } | { readonly error: string } {
+  if (body.trim() === '') return { error: 'empty group "[]"' };
+  const ranges: Range[] = [];
   for (const raw of body.split(',')) {
     const item = raw.trim();
     if (item === '') return { error: `empty item in group "[${body}]"` };
@@ -57,8 +78,7 @@ function expandGroup(body: string): NodesetResult {
     if (to < from) return { error: `reversed range "${item}" (write ${hi}-${lo})` };
     if (to - from + 1 > MAX_NODESET_HOSTS) return { error: `range "${item}" has more than ${MAX_NODESET_HOSTS} hosts` };
     // A leading zero means fixed width, like ClusterShell: [01-10] → 01 … 10.
-    const width = lo.length > 1 && lo.startsWith('0') ? lo.length : 0;
-    for (let n = from; n <= to; n += 1) out.push(String(n).padStart(width, '0'));
+    ranges.push({ from, to, width: lo.length > 1 && lo.startsWith('0') ? lo.length : 0 });
   }
-  return { hosts: out };
+  return { ranges };
 }
