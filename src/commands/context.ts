@@ -4,6 +4,7 @@ import { RolloutError } from '../errors.js';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.js';
 import type { Amount, Inventory } from '../inventory/types.js';
 import { connectEtcd } from '../kv/etcd-kv.js';
+import { ENDPOINT } from '../kv/plain-auth.js';
 import { connectV2Pool } from '../pool/etcd-v2-connect.js';
 import type { Kv } from '../kv/kv.js';
 import type { PoolFeed } from '../pool/etcd-v2-watch.js';
@@ -25,7 +26,19 @@ export function loadFor(args: CommonArgs, io: Io): Inventory {
       env: io.env,
       cwd: io.cwd,
     }),
+    // Why: a warning (a minPooled larger than its cluster…) is for the operator to read, not to drop.
+    { onWarning: (message) => void io.stderr.write(`rollout: warning: ${message}\n`) },
   );
+}
+
+/** Once per message: the v3 and the v2 client both look at the same endpoints. */
+function warnOnce(io: Io): (message: string) => void {
+  const said = new Set<string>();
+  return (message) => {
+    if (said.has(message)) return;
+    said.add(message);
+    io.stderr.write(`rollout: warning: ${message}\n`);
+  };
 }
 
 export interface PoolConnection {
@@ -50,9 +63,17 @@ export async function connectPool(inventory: Inventory, args: CommonArgs, io: Io
       '--etcd: expected an endpoint like https://conf1001.eqiad.wmnet:2379, got nothing',
       { where: '--etcd' },
     );
-  const kv = await connectEtcd(inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env });
+  const bad = endpoints?.find((e) => !ENDPOINT.test(e));
+  if (bad !== undefined)
+    throw new RolloutError(
+      'E_USAGE',
+      `--etcd: expected an endpoint URL like https://conf1001.eqiad.wmnet:2379, got ${JSON.stringify(bad)}`,
+      { where: '--etcd' },
+    );
+  const onWarning = warnOnce(io);
+  const kv = await connectEtcd(inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env, onWarning });
   if (inventory.etcd.poolApi === 'v2')
-    return connectV2Pool(kv, inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env });
+    return connectV2Pool(kv, inventory.etcd, { ...(endpoints ? { endpoints } : {}), env: io.env, onWarning });
   return { kv, pool: createPoolStore(kv, inventory.etcd.prefix), close: () => kv.close() };
 }
 

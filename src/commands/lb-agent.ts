@@ -106,11 +106,12 @@ export async function lbAgentCommand(args: LbAgentArgs, io: LbAgentIo): Promise<
           }
         }) ?? (() => undefined);
       try {
-        const kv = await connectEtcd(settings, { ...(endpoints ? { endpoints } : {}), env: io.env });
+        const onWarning = (message: string): void => log.warn(message);
+        const kv = await connectEtcd(settings, { ...(endpoints ? { endpoints } : {}), env: io.env, onWarning });
         // Why: on poolApi v2 the pool keys are conftool's v2 keys; registrations and confirmations stay on v3.
         const v2 =
           settings.poolApi === 'v2'
-            ? createV2Client(settings, { ...(endpoints ? { endpoints } : {}), env: io.env })
+            ? createV2Client(settings, { ...(endpoints ? { endpoints } : {}), env: io.env, onWarning })
             : undefined;
         try {
           await runLbAgent(

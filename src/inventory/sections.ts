@@ -1,5 +1,6 @@
 // The `etcd:` and `run:` sections: global, so they may stand only at the top of the file.
-import type { Node } from 'yaml';
+import { isMap, type Node } from 'yaml';
+import { ROLLOUT_PREFIX } from '../keyspace.js';
 import { DEFAULT_ETCD, DEFAULT_RUN } from './defaults.js';
 import { count, positiveSeconds, readValue, seconds, type Kind } from './fields.js';
 import type { EtcdSettings, RunSettings } from './types.js';
@@ -68,6 +69,16 @@ export function readEtcd(ctx: Ctx, node: Node | null): EtcdSettings {
       node,
       'etcd.prefix',
       `expected an absolute key prefix like "/conftool/v1/pools", got ${JSON.stringify(etcd.prefix)}`,
+    );
+  // Why: a pool prefix over rollout's own keys would let pool writes and listings touch locks and journals.
+  const ours = ROLLOUT_PREFIX.replace(/\/v1\/$/, '/');
+  const asDir = `${etcd.prefix.replace(/\/+$/, '')}/`;
+  if (etcd.prefix.startsWith('/') && (asDir.startsWith(ours) || ours.startsWith(asDir)))
+    error(
+      ctx,
+      isMap(node) ? (node.get('prefix', true) as Node | undefined) : node,
+      'etcd.prefix',
+      `${JSON.stringify(etcd.prefix)} overlaps ${ours}, where rollout keeps its own keys (locks, journals); use conftool's prefix, e.g. "/conftool/v1/pools"`,
     );
   if ((etcd.cert === undefined) !== (etcd.key === undefined))
     error(ctx, node, 'etcd.cert', 'a client certificate needs both etcd.cert and etcd.key');

@@ -13,12 +13,15 @@ import {
   unreachableError,
 } from './kv-errors.js';
 import { watchEtcd } from './etcd-watch.js';
+import { plainTextPasswordWarning } from './plain-auth.js';
 
 export interface ConnectEtcdOptions {
   /** Overrides settings.endpoints (the --etcd flag). */
   readonly endpoints?: readonly string[];
   /** Where passwordEnv is looked up; process.env unless told. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Told when the password would cross the network in clear (plain http://). */
+  readonly onWarning?: (message: string) => void;
 }
 
 type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
@@ -141,6 +144,8 @@ function compares(condition: TxnCondition): ICompare[] {
 export async function connectEtcd(settings: EtcdSettings, options: ConnectEtcdOptions = {}): Promise<Kv> {
   const hosts = [...(options.endpoints ?? settings.endpoints)];
   const where = hosts.join(', ');
+  const warning = plainTextPasswordWarning(settings, hosts);
+  if (warning !== undefined) options.onWarning?.(warning);
   const client = new Etcd3(clientOptions(settings, hosts, options.env ?? process.env));
   const dialMs = settings.dialTimeoutSeconds * 1000;
 

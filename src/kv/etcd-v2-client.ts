@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { plainTextPasswordWarning, refusePlainWithTls } from './plain-auth.js';
 import { RolloutError } from '../errors.js';
 import type { EtcdSettings } from '../inventory/types.js';
 import { unreachableError } from './kv-errors.js';
@@ -94,9 +95,17 @@ function keyPath(key: string): string {
  */
 export function createV2Client(
   settings: EtcdSettings,
-  options: { readonly endpoints?: readonly string[]; readonly env?: NodeJS.ProcessEnv } = {},
+  options: {
+    readonly endpoints?: readonly string[];
+    readonly env?: NodeJS.ProcessEnv;
+    /** Told when the password would cross the network in clear (plain http://). */
+    readonly onWarning?: (message: string) => void;
+  } = {},
 ): V2Client {
   const endpoints = [...(options.endpoints ?? settings.endpoints)].map((e) => e.replace(/\/+$/, ''));
+  refusePlainWithTls(settings, endpoints);
+  const warning = plainTextPasswordWarning(settings, endpoints);
+  if (warning !== undefined) options.onWarning?.(warning);
   const auth = authHeader(settings, options.env ?? process.env);
   const tls = {
     ...(settings.ca === undefined ? {} : { ca: readFile('etcd.ca', settings.ca) }),

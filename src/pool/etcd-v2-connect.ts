@@ -13,7 +13,11 @@ import type { PoolStore } from './types.js';
 export async function connectV2Pool(
   kv: Kv,
   settings: EtcdSettings,
-  options: { readonly endpoints?: readonly string[]; readonly env?: NodeJS.ProcessEnv },
+  options: {
+    readonly endpoints?: readonly string[];
+    readonly env?: NodeJS.ProcessEnv;
+    readonly onWarning?: (message: string) => void;
+  },
 ): Promise<{ kv: Kv; pool: PoolStore; feed: PoolFeed; close(): Promise<void> }> {
   try {
     const client = createV2Client(settings, options);

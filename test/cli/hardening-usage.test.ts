@@ -67,3 +67,38 @@ describe('report on a damaged log', { timeout: 60_000 }, () => {
     expect(hasStack(r.stderr)).toBe(false);
   });
 });
+
+describe('etcd endpoints and inventory warnings', { timeout: 60_000 }, () => {
+  it('exits 2 (not 5) naming --etcd for an endpoint that is not a URL', async () => {
+    const r = await rollout(['plan', '-i', inventory, '--etcd', 'notaurl'], { cwd: dir });
+    expectExit(r, 2);
+    expect(r.stderr).toContain('--etcd: expected an endpoint URL');
+    expect(r.stderr).toContain('"notaurl"');
+  });
+
+  it('warns on stderr when the etcd password would go over plain http://', async () => {
+    const withAuth = writeFile(
+      dir,
+      'auth.yaml',
+      inventoryYaml(CLOSED, [{ dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1008].eqiad.wmnet' }]).replace(
+        '  dialTimeout: 3',
+        '  dialTimeout: 1\n  username: rollout\n  passwordEnv: ETCD_PW',
+      ),
+    );
+    const r = await rollout(['plan', '-i', withAuth], { cwd: dir, env: { ETCD_PW: 'secret' } });
+    expectExit(r, 5);
+    expect(r.stderr).toContain('rollout: warning: etcd.username is set and http://127.0.0.1:1 is plain http://');
+    expect(r.stderr.match(/plain http:\/\//g)).toHaveLength(1);
+    expect(r.stderr).not.toContain('secret');
+  });
+
+  it('shows inventory warnings on stderr instead of dropping them', async () => {
+    const warned = writeFile(
+      dir,
+      'warned.yaml',
+      inventoryYaml(CLOSED, [{ dc: 'eqiad', name: 'appserver', hosts: 'mw[1001-1004].eqiad.wmnet', minPooled: '9' }]),
+    );
+    const r = await rollout(['plan', '--offline', '-i', warned], { cwd: dir });
+    expect(r.stderr).toMatch(/rollout: warning: .*warned\.yaml:\d+:\d+: .*minPooled 9 is more than the 4 hosts/);
+  });
+});

@@ -119,3 +119,16 @@ describe('ssh.jumpHost', () => {
       expect(check(cluster([`ssh: { jumpHost: "${spec}" }`])).errors).toEqual([]);
   });
 });
+
+describe('etcd.prefix', () => {
+  for (const prefix of ['/rollout/v1/pools', '/rollout', '/rollout/', '/'])
+    it(`refuses ${prefix}, which overlaps rollout's own keys, with file:line`, () => {
+      const text = `etcd:\n  prefix: "${prefix}"\n${cluster([])}`;
+      expect(onlyError(check(text))).toMatch(new RegExp(`^${FILE}:2:\\d+: etcd\\.prefix: .*overlaps /rollout/`));
+    });
+
+  it('accepts conftool prefixes', () => {
+    for (const prefix of ['/conftool/v1/pools', '/ro', '/rollouts'])
+      expect(check(`etcd:\n  prefix: "${prefix}"\n${cluster([])}`).errors).toEqual([]);
+  });
+});
