@@ -14,6 +14,7 @@ import { discardRun, finishRun, listRuns, recordJournalHost, type RunRecord } fr
 import type { Kv } from '../kv/kv.js';
 import { acquireLocks } from '../coordination/lock.js';
 import { createSshTransport } from '../transport/ssh.js';
+import { terminalSafe } from '../report/terminal-safe.js';
 import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
 
 export interface RecoverArgs extends CommonArgs {
@@ -49,7 +50,7 @@ function render(outcomes: readonly RecoverOutcome[]): string {
   return outcomes
     .map(
       (o) =>
-        `  ${o.host.padEnd(28)} ${o.cluster}@${o.dc}  run ${o.runId}  phase ${o.phase}, was ${o.prior}: ${o.action} — ${o.detail}\n`,
+        `  ${o.host.padEnd(28)} ${o.cluster}@${o.dc}  run ${o.runId}  phase ${o.phase}, was ${o.prior}: ${o.action} — ${terminalSafe(o.detail)}\n`,
     )
     .join('');
 }

@@ -3,6 +3,7 @@ import { createLinesReporter } from './lines.js';
 import { createNdjsonReporter } from './ndjson.js';
 import type { TextStream } from './stream.js';
 import { createTtyReporter } from './tty.js';
+import { terminalSafeReporter } from './terminal-safe.js';
 
 export interface ChooseReporterOptions {
   readonly stream: TextStream;
@@ -18,6 +19,7 @@ export interface ChooseReporterOptions {
 export function chooseReporter(options: ChooseReporterOptions): Reporter {
   const { stream, now } = options;
   if (options.json) return createNdjsonReporter({ stream, now });
-  if (options.isTTY) return createTtyReporter({ stream, now, color: options.color ?? false });
-  return createLinesReporter({ stream, now });
+  // Why: remote output rides in events (failure reasons, health details); NDJSON escapes it, text must be cleaned.
+  if (options.isTTY) return terminalSafeReporter(createTtyReporter({ stream, now, color: options.color ?? false }));
+  return terminalSafeReporter(createLinesReporter({ stream, now }));
 }
