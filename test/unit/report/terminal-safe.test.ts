@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- these tests look for control characters */
 import { describe, expect, it } from 'vitest';
 import { chooseReporter } from '../../../src/report/choose.js';
 import { stringStream } from '../../../src/report/stream.js';
