@@ -115,10 +115,12 @@ describe('Ctrl-C during sync', { timeout: 180_000 }, () => {
     expectExit(r, 130);
     expect(r.stderr).toContain('second SIGINT: exiting now; run `rollout recover`');
     expect(await pooledOf(r.host)).toBe('no');
-    // The dead run's lock lives until its lease expires (10 s): recover says so meanwhile.
-    const early = await rollout(['recover', '--yes', '-i', inventory], { cwd: dir });
+    // The dead run's lock lives until its lease expires (10 s): recover says so meanwhile, and never
+    // "nothing to recover" while the journal lists the host (--no-wait: exit 75 rather than wait out the grace).
+    const early = await rollout(['recover', '--yes', '--no-wait', '-i', inventory], { cwd: dir });
+    expect(early.stdout).not.toContain('nothing to recover');
     if ((await kv.get(LOCK)) !== null) {
-      expect(early.stdout).toContain('nothing to recover');
+      expect(early.stdout).toContain('no dead run to recover now');
       expect(early.stderr).toContain('is not finished and holds its lock');
     }
     for (let i = 0; i < 60 && (await kv.get(LOCK)) !== null; i += 1)
