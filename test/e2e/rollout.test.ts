@@ -297,10 +297,12 @@ describe('rollout on a real sandbox fleet under load', () => {
     );
     const status = await rollout(['status'], inventory);
     expect(status.stdout).toMatch(/died: run `rollout recover`/);
-    // Within the grace after its last journal write, the dead run is left alone (it may still be finishing a step).
-    const early = await rollout(['recover', '--yes', '--grace', '120'], inventory);
-    expectExit(early, 0);
-    expect(early.stderr).toMatch(/left alone for now; retry in \d+s, or pass --grace 0/);
+    // Within the grace after its last journal write, the dead run is left alone (it may still be finishing a step):
+    // --no-wait exits 75 (EX_TEMPFAIL) and says when to retry, never "nothing to recover".
+    const early = await rollout(['recover', '--yes', '--no-wait', '--grace', '120'], inventory);
+    expectExit(early, 75);
+    expect(early.stderr).toMatch(/retry `rollout recover` in \d+s \(exit 75\), or pass --grace 0/);
+    expect(early.stdout).not.toContain('nothing to recover');
     expect(await pooled(depooled)).toBe('no');
     const recovered = await rollout(['recover', '--yes', '--grace', '0'], inventory);
     expectExit(recovered, 0);
