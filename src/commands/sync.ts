@@ -243,7 +243,7 @@ async function execute(input: {
   const preempted = new AbortController();
   const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal]);
   const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
-  const log = createLogger({ file: logFile });
+  const log = createLogger({ file: logFile, ...(io.onExit ? { onExit: io.onExit } : {}) });
   const report = chooseReporter({
     stream: io.stdout,
     now: () => Date.now(),
@@ -342,6 +342,7 @@ async function execute(input: {
     await transport.close().catch(() => undefined);
     await lb.close();
     await locks.release().catch(() => undefined);
-    log.flush?.();
+    // Why: `rollout report` reads this file; its last line (run.finished) is in it before we return.
+    await new Promise<void>((resolve) => log.flush(() => resolve()));
   }
 }
