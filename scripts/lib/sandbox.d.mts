@@ -54,8 +54,8 @@ export interface SandboxUpOptions {
   install?: boolean;
   /** Where to copy inventory.yaml (default: inventory/sandbox.yaml, only for the default state dir). */
   copyInventory?: string;
-  /** Stop the sandbox once this process is gone, even on its SIGKILL (default: this process under vitest, else none). */
-  diesWith?: number;
+  /** Stop the sandbox once this process is gone, even on its SIGKILL; null: never (default: this process under vitest, else never). */
+  diesWith?: number | null;
   log?: (message: string) => void;
 }
 export interface SandboxComponent {

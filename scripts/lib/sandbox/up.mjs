@@ -333,7 +333,7 @@ async function stopStarted(started) {
  * Bring the sandbox up (idempotent). Options: dir, dcs, clusters, hostsPerCluster, net, sshBasePort,
  * release, agents (default true), install (default true), copyInventory (default: only for the default dir),
  * rolloutCli (the `rollout` entry that has `lb-agent`; default <repo>/bin/rollout.js), log, diesWith (a pid:
- * the sandbox is stopped once that process is gone; default this process under vitest, else none).
+ * the sandbox is stopped once that process is gone; null: never; default this process under vitest, else none).
  * A start that fails half-way stops everything this call started before it throws; the logs stay.
  */
 export async function sandboxUp(options = {}) {
@@ -374,8 +374,8 @@ export async function sandboxUp(options = {}) {
     if (orphan && orphan.pids.length > 0)
       log(`stopped ${orphan.pids.length} processes a dead run's sandbox left on ${state.fleet.net}.x (${orphan.dir})`);
     // Why: a test's sandbox dies with the test run, even on SIGKILL; `scripts/sandbox up` (no owner) stays up.
-    const owner = options.diesWith ?? (process.env.VITEST ? process.pid : undefined);
-    if (owner !== undefined) ownSandbox(dir, state.fleet.net, owner);
+    const owner = 'diesWith' in options ? options.diesWith : process.env.VITEST ? process.pid : undefined;
+    if (typeof owner === 'number') ownSandbox(dir, state.fleet.net, owner);
     await startAll(state, options, log, started);
     saveState(state);
     return readSandboxState(dir);
