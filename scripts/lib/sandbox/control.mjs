@@ -120,7 +120,7 @@ export function sandboxStatus(options = {}) {
 export async function sandboxDown(options = {}) {
   const dir = resolveDir(options.dir);
   const state = loadState(dir);
-  stopSandboxReaper(dir);
+  await stopSandboxReaper(dir);
   // Why: pid files first; then the same binary running the same config file, in case a pid file was lost.
   const entries = components(dir, state).flatMap((c) => {
     const pids = new Set([readPid(c.pidFile), ...findProcesses(c.exe, c.match)].filter(Boolean));

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from './layout.mjs';
-import { identity, isAlive, readPid } from './procs.mjs';
+import { identity, isAlive, readPid, sleep } from './procs.mjs';
 import { liveReaper, reapGroup, startReaper } from './reaper.mjs';
 
 // Why: fixed, not os.tmpdir(): every test run has a TMPDIR of its own, and the record must outlive it.
@@ -12,8 +12,8 @@ const NETS_DIR = '/tmp/rollout-sandbox-nets';
 const reaperPidFile = (dir) => path.join(paths(dir).run, 'reaper.pid');
 
 /** Starts the sandbox's reaper for `owner` and records the net as this sandbox's. */
-export function ownSandbox(dir, net, owner) {
-  stopSandboxReaper(dir);
+export async function ownSandbox(dir, net, owner) {
+  await stopSandboxReaper(dir);
   const reaper = startReaper(dir, { owner });
   fs.mkdirSync(paths(dir).run, { recursive: true });
   fs.writeFileSync(reaperPidFile(dir), `${reaper.pid}\n`);
@@ -21,10 +21,14 @@ export function ownSandbox(dir, net, owner) {
   fs.writeFileSync(path.join(NETS_DIR, net), `${JSON.stringify({ dir, owner: identity(owner) })}\n`);
 }
 
-/** Ends the reaper of the sandbox in `dir`, if one runs (`down` stops the servers itself). */
-export function stopSandboxReaper(dir) {
+/** Ends the reaper of the sandbox in `dir`, if one runs (`down` stops the servers itself), and waits for it (2 s at most). */
+export async function stopSandboxReaper(dir) {
   const pid = liveReaper(readPid(reaperPidFile(dir)), dir);
-  if (pid) process.kill(pid, 'SIGTERM');
+  if (!pid) return;
+  const id = identity(pid);
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline && isAlive(pid) && identity(pid) === id) await sleep(20);
 }
 
 /**

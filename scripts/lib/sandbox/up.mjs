@@ -30,7 +30,7 @@ import {
 } from './procs.mjs';
 import { BINARIES, ensurePackages } from './system.mjs';
 import { writeFiles } from './files.mjs';
-import { ownSandbox, reapOrphanOnNet } from './owner.mjs';
+import { ownSandbox, reapOrphanOnNet, stopSandboxReaper } from './owner.mjs';
 import { isDualMaster, slotPaths } from './dual-master.mjs';
 import {
   DEFAULT_DIR,
@@ -347,6 +347,7 @@ export async function sandboxUp(options = {}) {
   fs.mkdirSync(dir, { recursive: true });
   const unlock = lockDir(dir);
   const started = [];
+  let owned = false;
   try {
     const existing = loadState(dir);
     if (existing && existing.version !== 2)
@@ -375,12 +376,17 @@ export async function sandboxUp(options = {}) {
       log(`stopped ${orphan.pids.length} processes a dead run's sandbox left on ${state.fleet.net}.x (${orphan.dir})`);
     // Why: a test's sandbox dies with the test run, even on SIGKILL; `scripts/sandbox up` (no owner) stays up.
     const owner = 'diesWith' in options ? options.diesWith : process.env.VITEST ? process.pid : undefined;
-    if (typeof owner === 'number') ownSandbox(dir, state.fleet.net, owner);
+    if (typeof owner === 'number') {
+      await ownSandbox(dir, state.fleet.net, owner);
+      owned = true;
+    }
     await startAll(state, options, log, started);
     saveState(state);
     return readSandboxState(dir);
   } catch (error) {
     await stopStarted(started);
+    // Why: what this `up` started is stopped; a reaper it started would be the one process left.
+    if (owned) await stopSandboxReaper(dir);
     if (started.length > 0)
       log(
         `start failed; stopped the ${started.length} processes this \`up\` had started (logs kept in ${paths(dir).log})`,
