@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cmdline, processesOf, reapGroup } from '../../../scripts/lib/sandbox.mjs';
+import { reapOrphanOnNet } from '../../../scripts/lib/sandbox/owner.mjs';
 import { NETS } from '../../support/nets.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -62,5 +63,43 @@ describe('a test run killed while it holds a sandbox', { timeout: 180_000 }, () 
     ).toBeGreaterThan(5);
     vitest.kill(signal);
     expect(await gone(dir, 10_000)).toEqual([]);
+  });
+});
+
+describe('a new sandbox on a net an earlier run left', { timeout: 60_000 }, () => {
+  // Why: a net no sandbox uses, so the record written here meets nobody else's.
+  const NET = '127.0.251';
+  const record = (dir: string, owner: string): void => {
+    fs.mkdirSync('/tmp/rollout-sandbox-nets', { recursive: true });
+    fs.writeFileSync(`/tmp/rollout-sandbox-nets/${NET}`, JSON.stringify({ dir, owner }));
+  };
+  /** A process that names `dir` on its command line, as a sandbox daemon names its state dir. */
+  const daemonOf = (dir: string): ChildProcess =>
+    spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', path.join(dir, 'etcd')], {
+      detached: true,
+      stdio: 'ignore',
+    });
+
+  it("stops what it left when that run's owner is gone (same pid, another start time), and only that", async () => {
+    const old = fs.mkdtempSync(path.join(os.tmpdir(), 'reaper-old-'));
+    dirs.push(old);
+    const daemon = daemonOf(old);
+    await new Promise((resolve) => daemon.once('spawn', resolve));
+    record(old, '1@0'); // pid 1 is alive, but not with start time 0: that owner is gone
+    const reaped = await reapOrphanOnNet(NET, path.join(os.tmpdir(), 'new-sandbox'));
+    expect(reaped?.pids).toContain(daemon.pid);
+    expect(processesOf(old)).toEqual([]);
+  });
+
+  it('leaves a sandbox alone while its owner lives', async () => {
+    const old = fs.mkdtempSync(path.join(os.tmpdir(), 'reaper-old-'));
+    dirs.push(old);
+    const daemon = daemonOf(old);
+    await new Promise((resolve) => daemon.once('spawn', resolve));
+    const stat = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+    record(old, `${process.pid}@${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`);
+    expect(await reapOrphanOnNet(NET, path.join(os.tmpdir(), 'new-sandbox'))).toBeUndefined();
+    expect(processesOf(old)).toEqual([daemon.pid]);
+    fs.rmSync(`/tmp/rollout-sandbox-nets/${NET}`, { force: true });
   });
 });
