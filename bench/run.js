@@ -276,7 +276,7 @@ async function main() {
     for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => down().finally(() => process.exit(130)));
     try {
       log(`sandbox up in ${dir} on ${NET}.x`);
-      const sandbox = await sandboxUp({ dir, net: NET, install: false, log });
+      const sandbox = await sandboxUp({ dir, net: NET, install: false, log, diesWith: process.pid });
       if (names.includes('ssh'))
         results.ssh = { ...(await benchSsh({ sandbox, log })), reference: await benchSshReference({ sandbox, log }) };
       if (names.includes('etcd')) results.etcd = await benchEtcd({ sandbox, log });

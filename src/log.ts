@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import type { DestinationStream, Level, Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import { logFileDestination, type LogFileDestination } from './log-file.js';
 import type { RolloutEvent } from './report/events.js';
 import { describeEvent } from './report/format.js';
 
@@ -15,6 +16,8 @@ export interface LoggerOptions {
   readonly level?: string;
   /** Another destination (tests, stderr); with `file`, both get every line. */
   readonly stream?: { write(text: string): void };
+  /** Registers a listener run on process exit (Io.onExit): the file's last lines are written then. */
+  readonly onExit?: (listener: () => void) => () => void;
 }
 
 const SECRET_KEYS = ['passphrase', 'password', 'privateKey', 'private_key', 'etcdPassword'];
@@ -23,20 +26,20 @@ const SECRET_KEYS = ['passphrase', 'password', 'privateKey', 'private_key', 'etc
 export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
 /**
- * The run's JSON log. Written asynchronously, so a thousand hosts' events never wait on the disk;
- * pino flushes what is left synchronously on exit (and on a crash that still runs exit handlers).
- * Only a SIGKILL can lose the last few milliseconds of lines; the journal in etcd is unaffected.
+ * The run's JSON log. The file gets one write per event-loop turn (src/log-file.ts); `log.flush(cb)`
+ * calls back once every line is in the file, and with `onExit` what is left is written on any exit
+ * that runs exit handlers (process.exit, an uncaught error). Only a SIGKILL can lose the last turn's lines.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const destinations: DestinationStream[] = [];
-  if (options.file !== undefined) destinations.push(asyncFileDestination(options.file));
+  if (options.file !== undefined) {
+    const file = fileDestination(options.file);
+    options.onExit?.(() => file.flush());
+    destinations.push(file);
+  }
   if (options.stream !== undefined) destinations.push(options.stream);
   if (destinations.length === 0) destinations.push(pino.destination({ dest: 2, sync: true }));
   const level = options.level ?? 'info';
-  const destination =
-    destinations.length === 1 && destinations[0] !== undefined
-      ? destinations[0]
-      : pino.multistream(destinations.map((stream) => ({ stream, level: level as Level })));
   return pino(
     {
       level,
@@ -45,13 +48,36 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     },
-    destination,
+    destinations.length === 1 && destinations[0] !== undefined ? destinations[0] : tee(destinations),
   );
 }
 
-/** Opened synchronously (so a flush on exit always has a file), written asynchronously. */
-function asyncFileDestination(file: string): DestinationStream {
-  return pino.destination({ dest: openPrivate(file), sync: false });
+/** Opened synchronously (so a flush on exit always has a file), written once per event-loop turn. */
+function fileDestination(file: string): LogFileDestination {
+  return logFileDestination(openPrivate(file));
+}
+
+/** Every line to each destination; unlike pino.multistream, `flush(cb)` waits for each of them. */
+function tee(destinations: readonly DestinationStream[]): DestinationStream & Pick<LogFileDestination, 'flush'> {
+  return {
+    write: (line: string) => {
+      for (const d of destinations) d.write(line);
+    },
+    flush: (cb) => {
+      let left = destinations.length;
+      let first: Error | undefined;
+      const done = (error?: Error): void => {
+        first ??= error;
+        left -= 1;
+        if (left === 0) cb?.(first);
+      };
+      for (const d of destinations) {
+        const flush = (d as Partial<Pick<LogFileDestination, 'flush'>>).flush;
+        if (typeof flush === 'function') flush.call(d, done);
+        else done();
+      }
+    },
+  };
 }
 
 /**

@@ -35,6 +35,13 @@ if (process.argv[2] === 'lb-agent')
   process.on('SIGHUP', () => {
     for (const listener of reloads) listener();
   });
+// Why: a hangup ends the run as before (128 + 1), but through process.exit, so the exit listeners write the log's last lines.
+else process.on('SIGHUP', () => process.exit(129));
+// Why: runs on process.exit (the second Ctrl-C, the end of main) and after an uncaught error; not on SIGKILL.
+const exits = new Set<() => void>();
+process.on('exit', () => {
+  for (const listener of exits) listener();
+});
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -57,6 +64,10 @@ const io: Io = {
   onReload: (listener) => {
     reloads.add(listener);
     return () => void reloads.delete(listener);
+  },
+  onExit: (listener) => {
+    exits.add(listener);
+    return () => void exits.delete(listener);
   },
 };
 

@@ -54,6 +54,8 @@ export interface SandboxUpOptions {
   install?: boolean;
   /** Where to copy inventory.yaml (default: inventory/sandbox.yaml, only for the default state dir). */
   copyInventory?: string;
+  /** Stop the sandbox once this process is gone, even on its SIGKILL; null: never (default: this process under vitest, else never). */
+  diesWith?: number | null;
   log?: (message: string) => void;
 }
 export interface SandboxComponent {
@@ -108,3 +110,15 @@ export function stopProcesses(
   entries: { pid: number; match?: string }[],
   options?: { graceMs?: number },
 ): Promise<number[]>;
+/**
+ * Starts a detached reaper for the server group `dir`: once `owner` (default: this process; pid and
+ * start time) is gone, it stops every process naming `dir` (command line or environment) and their descendants.
+ */
+export function startReaper(
+  dir: string,
+  options?: { owner?: number; removeDir?: boolean },
+): { pid: number; stop(): Promise<void> };
+/** Stops every process of the group `dir` now (SIGTERM, then SIGKILL); returns their pids. */
+export function reapGroup(dir: string, options?: { graceMs?: number; except?: number[] }): Promise<number[]>;
+/** Live processes naming `dir` in their command line or environment, and their descendants. */
+export function processesOf(dir: string, except?: number[]): number[];

@@ -14,3 +14,4 @@ export { readSandboxState, resolveDir, DEFAULT_DIR } from './sandbox/state.mjs';
 export { fillOpcache } from './sandbox/opcache.mjs';
 export { planFleet, backendName, DEFAULT_FLEET } from './sandbox/layout.mjs';
 export { freePort, processesMentioning, cmdline, stopProcesses } from './sandbox/procs.mjs';
+export { startReaper, reapGroup, processesOf } from './sandbox/reaper.mjs';

@@ -12,4 +12,6 @@ export interface Io {
   readonly confirm: ((question: string) => Promise<boolean>) | null;
   /** Calls `listener` on each SIGHUP (the LB agent re-reads its inventory); returns the unsubscribe. */
   readonly onReload?: (listener: () => void) => () => void;
+  /** Calls `listener` when the process exits (synchronously: write what is pending); returns the unsubscribe. */
+  readonly onExit?: (listener: () => void) => () => void;
 }

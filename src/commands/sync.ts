@@ -248,7 +248,7 @@ async function execute(input: {
     const preempted = new AbortController();
     const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal]);
     const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
-    const runLog = createLogger({ file: logFile });
+    const runLog = createLogger({ file: logFile, ...(io.onExit ? { onExit: io.onExit } : {}) });
     log = runLog;
     const report = chooseReporter({
       stream: io.stdout,
@@ -356,6 +356,10 @@ async function execute(input: {
   } finally {
     for (const close of closers) await close();
     await locks.release().catch(() => undefined);
-    log?.flush?.();
+    // Why: `rollout report` reads this file; its last line (run.finished) is in it before we return.
+    if (log) {
+      const runLog = log;
+      await new Promise<void>((resolve) => runLog.flush(() => resolve()));
+    }
   }
 }

@@ -78,6 +78,8 @@ async function guardAndDepool(
         runBatchKey(ctx.options.runId, cluster.dc, cluster.name, batch),
       );
       if (outcome !== 'conflict') return;
+      // Why: with an adapter that answers at once, a retry loop that never yields starves timers and signals (a hang).
+      await new Promise((resolve) => setImmediate(resolve));
       // The cluster changed between the read and the write: read and guard again at once, within capacityWait.
       if (ctx.deps.clock.now() >= deadline) {
         throw new RolloutError(

@@ -8,6 +8,7 @@ import { sandboxDown, sandboxUp, type SandboxState } from '../../scripts/lib/san
 import type { Kv } from '../../src/kv/kv.js';
 import { lockKey } from '../../src/coordination/keys.js';
 import { BIN, connect, rollout, valueOf, type CliResult } from './cli.js';
+import { etcdctl } from '../support/etcd-settings.js';
 import { expectExit } from '../support/explain.js';
 import { NETS } from '../support/nets.js';
 
@@ -48,6 +49,14 @@ afterAll(async () => {
  * sends SIGINT; with `twice`, a second SIGINT once the first was acknowledged on stderr.
  */
 function interruptedSync(twice: boolean): Promise<CliResult & { host: string }> {
+  return syncUntilDrained((child) => child.kill('SIGINT'), twice);
+}
+
+/** `rollout sync --json --batch-size 1`, calling `act` once the first host is drained (its restart is running). */
+function syncUntilDrained(
+  act: (child: ReturnType<typeof spawn>) => void,
+  twice = false,
+): Promise<CliResult & { host: string }> {
   const env = { PATH: process.env['PATH'], HOME: dir, USER: 'tester', XDG_STATE_HOME: path.join(dir, 'state') };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'sync', '--json', '--batch-size', '1', '-i', inventory], {
@@ -65,7 +74,7 @@ function interruptedSync(twice: boolean): Promise<CliResult & { host: string }> 
       const match = /"event":"host\.drained"[^\n]*"host":"([^"]+)"/.exec(stdout);
       if (match && !host) {
         host = match[1] ?? '';
-        child.kill('SIGINT');
+        act(child);
       }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -128,6 +137,40 @@ describe('Ctrl-C during sync', { timeout: 180_000 }, () => {
     const recover = await rollout(['recover', '--yes', '--grace', '0', '-i', inventory], { cwd: dir });
     expect(recover.stdout).toMatch(new RegExp(`${r.host.replace(/\./g, '\\.')}.*repooled`));
     expectExit(recover, 0);
+    for (const host of sandbox.hosts) expect(await pooledOf(host.name)).toBe('yes');
+  });
+});
+
+describe("the run's lock lease revoked behind its back while etcd stays up", { timeout: 180_000 }, () => {
+  it('starts nothing new and writes no pool key after the revoke; the host it was restarting is left for recover', async () => {
+    const poolWrites: string[] = [];
+    let watch: { close(): Promise<void> } | undefined;
+    const r = await syncUntilDrained(() => {
+      const lock = kv.get(LOCK);
+      void lock.then(async (entry) => {
+        if (!entry?.lease) throw new Error(`no lease on ${LOCK}`);
+        // Why: every pool write after this revision came after the revoke (the restart sleeps 2 s, writing nothing).
+        const before = await kv.put('/test/revoke-marker', 'x');
+        watch = await kv.watch('/conftool/v1/pools/', before, {
+          onEvent: (e) => void poolWrites.push(`${e.type} ${e.type === 'put' ? e.entry.key : e.key}`),
+          onResync: (why) => void poolWrites.push(`resync: ${why}`),
+        });
+        etcdctl(sandbox.etcd.endpoint, 'lease', 'revoke', BigInt(entry.lease).toString(16));
+      });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // let the watch deliver anything late
+    await watch?.close();
+    expect(r.host).toBe(sandbox.hosts[0]?.name);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(poolWrites).toEqual([]);
+    expect(r.stdout).toContain('lost the cluster lock');
+    // Nothing new started: one batch, one depool, and the host in restart is not repooled.
+    expect(r.stdout.match(/"event":"batch\.started"/g)).toHaveLength(1);
+    expect(r.stdout.match(/"event":"host\.depooled"/g)).toHaveLength(1);
+    expect(r.stdout).not.toContain('"event":"host.repooled"');
+    expect(await pooledOf(r.host)).toBe('no');
+    const recover = await rollout(['recover', '--yes', '--grace', '0', '-i', inventory], { cwd: dir });
+    expect(recover.stdout).toMatch(new RegExp(`${r.host.replace(/\./g, '\\.')}.*repooled`));
     for (const host of sandbox.hosts) expect(await pooledOf(host.name)).toBe('yes');
   });
 });

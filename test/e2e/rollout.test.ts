@@ -174,6 +174,10 @@ describe('rollout on a real sandbox fleet under load', () => {
       `emergency under load: ${traffic.ok} served, ${traffic.failed} failed ${JSON.stringify(traffic.failures)}`,
     );
     expect(traffic.requests).toBeGreaterThan(0);
+    // Why: the graceful run's "0 failed" means something only if this same load check can see a failure.
+    expect(traffic.failed, 'the load check saw no failure while every master was restarted in place').toBeGreaterThan(
+      0,
+    );
   }, 180_000);
 
   it('a host whose sshd is down fails with exit 1, is never depooled, and the others are restarted', async () => {
@@ -202,8 +206,15 @@ describe('rollout on a real sandbox fleet under load', () => {
     const broken = host(0); // first batch of eqiad/appserver
     breakFpm(broken.name, { dir });
     try {
-      const result = await rollout(['sync', '--json', '--parallel-clusters', '1', '--reason', 'e2e'], inventory);
+      const logFile = path.join(work, 'fpm-broken.log');
+      const result = await rollout(
+        ['sync', '--json', '--parallel-clusters', '1', '--reason', 'e2e', '--log-file', logFile],
+        inventory,
+      );
       expectExit(result, 1);
+      // The run log is complete once the process has exited: its last line is run.finished.
+      const logged = fs.readFileSync(logFile, 'utf8').trimEnd().split('\n');
+      expect(JSON.parse(logged.at(-1) ?? '{}')).toMatchObject({ event: 'run.finished', exitCode: 1 });
       const evs = events(result.stdout);
       const failed = evs.filter((e) => e['event'] === 'host.failed');
       expect(failed).toHaveLength(1);

@@ -16,4 +16,5 @@ export const NETS = {
   canary: '127.0.76',
   dualMaster: '127.0.73',
   opcache: '127.0.74',
+  reaper: '127.0.86',
 } as const;

@@ -17,6 +17,7 @@ import {
 import { BINARIES } from './system.mjs';
 import { assertSandboxDir, loadState, resolveDir } from './state.mjs';
 import { slotComponents } from './dual-master.mjs';
+import { stopSandboxReaper } from './owner.mjs';
 
 /** Hosts from state.json, or (half-started sandbox without one) from the hosts/ directories. */
 function hostDirs(dir, state) {
@@ -119,6 +120,7 @@ export function sandboxStatus(options = {}) {
 export async function sandboxDown(options = {}) {
   const dir = resolveDir(options.dir);
   const state = loadState(dir);
+  await stopSandboxReaper(dir);
   // Why: pid files first; then the same binary running the same config file, in case a pid file was lost.
   const entries = components(dir, state).flatMap((c) => {
     const pids = new Set([readPid(c.pidFile), ...findProcesses(c.exe, c.match)].filter(Boolean));

@@ -30,6 +30,7 @@ import {
 } from './procs.mjs';
 import { BINARIES, ensurePackages } from './system.mjs';
 import { writeFiles } from './files.mjs';
+import { ownSandbox, reapOrphanOnNet, stopSandboxReaper } from './owner.mjs';
 import { isDualMaster, slotPaths } from './dual-master.mjs';
 import {
   DEFAULT_DIR,
@@ -71,7 +72,8 @@ async function ensureDaemon(
   await waitUntil(
     what,
     async () => {
-      if (!isAlive(pid, match))
+      // Why: pid alone, our own child just spawned: twice the command-line check called a HAProxy that had loaded "exited".
+      if (!isAlive(pid))
         throw Object.assign(new Error(`${what} exited; see ${logFile}:\n${tail(logFile)}`), { fatal: true });
       return ready();
     },
@@ -330,7 +332,8 @@ async function stopStarted(started) {
 /**
  * Bring the sandbox up (idempotent). Options: dir, dcs, clusters, hostsPerCluster, net, sshBasePort,
  * release, agents (default true), install (default true), copyInventory (default: only for the default dir),
- * rolloutCli (the `rollout` entry that has `lb-agent`; default <repo>/bin/rollout.js), log.
+ * rolloutCli (the `rollout` entry that has `lb-agent`; default <repo>/bin/rollout.js), log, diesWith (a pid:
+ * the sandbox is stopped once that process is gone; null: never; default this process under vitest, else none).
  * A start that fails half-way stops everything this call started before it throws; the logs stay.
  */
 export async function sandboxUp(options = {}) {
@@ -344,6 +347,7 @@ export async function sandboxUp(options = {}) {
   fs.mkdirSync(dir, { recursive: true });
   const unlock = lockDir(dir);
   const started = [];
+  let owned = false;
   try {
     const existing = loadState(dir);
     if (existing && existing.version !== 2)
@@ -367,11 +371,22 @@ export async function sandboxUp(options = {}) {
     }
     const state = existing ?? newState(dir, layout);
     saveState(state);
+    const orphan = await reapOrphanOnNet(state.fleet.net, dir);
+    if (orphan && orphan.pids.length > 0)
+      log(`stopped ${orphan.pids.length} processes a dead run's sandbox left on ${state.fleet.net}.x (${orphan.dir})`);
+    // Why: a test's sandbox dies with the test run, even on SIGKILL; `scripts/sandbox up` (no owner) stays up.
+    const owner = 'diesWith' in options ? options.diesWith : process.env.VITEST ? process.pid : undefined;
+    if (typeof owner === 'number') {
+      await ownSandbox(dir, state.fleet.net, owner);
+      owned = true;
+    }
     await startAll(state, options, log, started);
     saveState(state);
     return readSandboxState(dir);
   } catch (error) {
     await stopStarted(started);
+    // Why: what this `up` started is stopped; a reaper it started would be the one process left.
+    if (owned) await stopSandboxReaper(dir);
     if (started.length > 0)
       log(
         `start failed; stopped the ${started.length} processes this \`up\` had started (logs kept in ${paths(dir).log})`,

@@ -57,6 +57,28 @@ describe('run journal', () => {
     ]);
   });
 
+  it('refuses every write once the lock key moved (the fence), and leaves the record as it was', async () => {
+    const kv = createMemoryKv();
+    const lock = '/rollout/v1/locks/eqiad/appserver';
+    const fence = [{ key: lock, modRevision: await kv.put(lock, 'run-1') }];
+    const journal = await createJournal(kv, meta, { fence });
+    await journal.record(host);
+    await journal.recordAll([host]);
+    await kv.put(lock, 'another run'); // the lease expired and another run took the lock
+    const later = {
+      ...host,
+      phase: 'restart' as const,
+      wroteRevision: 9,
+      wroteValue: { pooled: 'no' as const, weight: 10 },
+    };
+    await expect(journal.record(later)).rejects.toMatchObject({ code: 'E_POOL_CONFLICT' });
+    await expect(journal.recordAll([later])).rejects.toMatchObject({ code: 'E_POOL_CONFLICT' });
+    await expect(journal.finish('ok')).rejects.toMatchObject({ code: 'E_POOL_CONFLICT' });
+    const [run] = await listRuns(kv);
+    expect(run?.hosts).toEqual([host]);
+    expect(run?.meta?.outcome).toBeUndefined();
+  });
+
   it('never reuses a run id', async () => {
     const kv = createMemoryKv();
     await createJournal(kv, meta);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unreachableError } from '../../../src/kv/kv-errors.js';
+import { txnConflictError, unreachableError } from '../../../src/kv/kv-errors.js';
 import { poolKeyPath } from '../../../src/pool/store.js';
 import { acquireLocks } from '../../../src/coordination/lock.js';
 import type { Fence } from '../../../src/kv/fence.js';
@@ -222,5 +222,42 @@ describe('every pool write of a run is fenced by its lock', () => {
     expect(result.hosts[0]).toMatchObject({ outcome: 'failed', code: 'E_LOCK_LOST', leftDepooled: true });
     expect((await h.value('mw1001'))?.['pooled']).toBe('no');
     expect(h.names('host.repooled')).toEqual([]);
+  });
+});
+
+describe('a depool that conflicts on every attempt', () => {
+  /** Every depool transaction is refused as if someone changed the cluster; counts event-loop turns meanwhile. */
+  function alwaysConflicting(h: Harness): { attempts: () => number; starved: () => boolean; done(): void } {
+    let attempts = 0;
+    let turns = 0;
+    let starved = false;
+    let done = false;
+    const tick = (): void => void setImmediate(() => ((turns += 1), !done && tick()));
+    tick();
+    Object.assign(h.pool, {
+      writeAll: async () => {
+        attempts += 1;
+        // Why: a loop that never yields would keep vitest's own timeout from firing; say so and fail instead.
+        if (attempts > 500 && turns === 0) {
+          starved = true;
+          throw new Error('the conflict-retry loop has not yielded to the event loop in 500 attempts');
+        }
+        throw txnConflictError({ keys: [] }, '/conftool/v1/pools/eqiad/appserver/php-fpm/mw1002');
+      },
+    });
+    return { attempts: () => attempts, starved: () => starved, done: () => void (done = true) };
+  }
+
+  it('yields to the event loop between attempts, so a Ctrl-C (a timer) still ends it with nothing depooled', async () => {
+    const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 0 }).build());
+    const conflicts = alwaysConflicting(h);
+    const stop = new AbortController();
+    setTimeout(() => stop.abort('SIGINT'), 50);
+    await h.run({ stop: stop.signal, interrupt: stop.signal }).finally(conflicts.done);
+    expect(conflicts.starved()).toBe(false);
+    expect(conflicts.attempts()).toBeGreaterThan(1);
+    expect(h.names('host.depooled')).toEqual([]);
+    expect(h.names('host.failed')).toEqual([]);
+    expect(await pooledCount(h)).toBe(2);
   });
 });

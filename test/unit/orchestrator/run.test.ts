@@ -86,6 +86,24 @@ describe('runRollout, graceful', () => {
     expect(h.journal[1]?.wroteValue).toEqual({ pooled: 'no', weight: 10 });
   });
 
+  it("has every host's journal record in the store before the transaction that depools it commits", async () => {
+    const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
+    const writes: { revision: number; key: string; value: string }[] = [];
+    await h.kv.watch('/', 0, {
+      onEvent: (e) => void (e.type === 'put' && writes.push({ revision: e.entry.modRevision, ...e.entry })),
+      onResync: () => undefined,
+    });
+    expect((await h.run()).exitCode).toBe(0);
+    for (const host of ['mw1001', 'mw1002', 'mw1003', 'mw1004']) {
+      const journaled = writes.find((w) => w.key.startsWith('/test-journal/') && w.value.includes(`"host":"${host}"`));
+      const depooled = writes.find((w) => w.key.endsWith(`/${host}`) && w.value.includes('"pooled":"no"'));
+      expect(journaled, host).toBeDefined();
+      expect(depooled, host).toBeDefined();
+      // Why: `rollout recover` finds a host only through its record; a depool first could die unrecorded.
+      expect(journaled?.revision, host).toBeLessThan(depooled?.revision ?? 0);
+    }
+  });
+
   it('runs clusters in parallel up to parallelClusters, and one at a time with 1', async () => {
     const build = () => fleet().cluster('appserver', 2, { batch: 1 }).cluster('api', 2, { batch: 1 }).build();
     const parallel = await harness(build());

@@ -48,15 +48,32 @@ describe('createLogger', () => {
     expect(lines(text)[0]).toMatchObject({ etcd: { password: '[redacted]', user: 'root' } });
   });
 
-  it('creates the log file and its directories', async () => {
+  it('creates the log file and its directories, and each line is in it when flush calls back (200 times)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-log-test-'));
     try {
-      const file = path.join(dir, 'state', 'rollout', 'r-1.log');
-      const log = createLogger({ file });
-      logEvent(log, started);
-      // Why: the file is written asynchronously; flush() calls back once it is on disk.
+      // Why: pino's async destination called back while its write was still queued; one run in several read an empty file.
+      for (let i = 0; i < 200; i += 1) {
+        const file = path.join(dir, 'state', `${i}`, 'rollout', 'r-1.log');
+        const log = createLogger({ file });
+        logEvent(log, started);
+        await new Promise<void>((resolve, reject) => log.flush((error) => (error ? reject(error) : resolve())));
+        expect(lines(fs.readFileSync(file, 'utf8'))[0], `attempt ${i}`).toMatchObject({ event: 'run.started' });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('waits for the file too when it also writes to a stream', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-log-test-'));
+    try {
+      const file = path.join(dir, 'r-1.log');
+      const stream = stringStream();
+      const log = createLogger({ file, stream });
+      for (const e of failedRun) logEvent(log, e);
       await new Promise<void>((resolve, reject) => log.flush((error) => (error ? reject(error) : resolve())));
-      expect(lines(fs.readFileSync(file, 'utf8'))[0]).toMatchObject({ event: 'run.started' });
+      expect(lines(fs.readFileSync(file, 'utf8'))).toHaveLength(failedRun.length);
+      expect(lines(stream.text())).toHaveLength(failedRun.length);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
