@@ -106,7 +106,7 @@ try {
   const complete = (shell) => run(process.execPath, [cli, 'completion', shell], { encoding: 'utf8', env: cliEnv });
   write(path.join(root, 'usr/share/bash-completion/completions/rollout'), complete('bash'));
   write(path.join(root, 'usr/share/zsh/vendor-completions/_rollout'), complete('zsh'));
-  buildManPage({ cli, out: path.join(root, 'usr/share/man/man1'), tmp, env: cliEnv });
+  buildManPage({ cli, out: path.join(root, 'usr/share/man/man1'), tmp, env: cliEnv, version: info.version });
 
   copy(path.join(REPO, 'README.md'), path.join(doc, 'README.md'));
   for (const page of fs.readdirSync(path.join(REPO, 'docs')).filter((f) => f.endsWith('.md')))

@@ -54,7 +54,7 @@ function includeFile(cli, env) {
  * Writes <out>/rollout.1.gz for the staged CLI `cli` (bin/rollout.js). help2man runs the CLI
  * through a wrapper, so the CLI needs no executable bit or shebang of its own here.
  */
-export function buildManPage({ cli, out, tmp, env }) {
+export function buildManPage({ cli, out, tmp, env, version }) {
   const include = path.join(tmp, 'rollout.h2m');
   fs.writeFileSync(include, includeFile(cli, env));
   const wrapper = path.join(tmp, 'rollout');
@@ -65,8 +65,9 @@ export function buildManPage({ cli, out, tmp, env }) {
     [
       '--no-info',
       '--section=1',
-      '--source=rollout',
+      `--source=rollout ${version}`,
       '--manual=User Commands',
+      `--version-string=${version}`,
       `--include=${include}`,
       '-o',
       page,
