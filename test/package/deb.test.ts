@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 import { DpkgRoot, run, type Ran } from './dpkg-root.js';
+import { runUnderRemoval } from './under-removal.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const UNIT = 'lib/systemd/system/rollout-lb-agent@.service';
@@ -129,6 +130,15 @@ describe('the Debian package', { timeout: 300_000 }, () => {
     );
     expect(r.stdout).toMatch(/batch/i);
     expect(r.stdout).toMatch(/appserver/);
+  });
+
+  it('lets a running sync finish when the package is removed under it (everything it runs is loaded at start)', async () => {
+    const r = await runUnderRemoval(root, deb);
+    expect(r.before, 'the run had depooled the host when the package went').toEqual({ pooled: 'no', weight: 10 });
+    expect(r.removedWhileRunning).toBe(true);
+    expect(r.run.code, explain(r.run)).toBe(0);
+    expect(r.run.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find module|ENOENT/);
+    expect(r.after).toEqual({ pooled: 'yes', weight: 10 });
   });
 
   it('ships the completion scripts `rollout completion` prints', () => {

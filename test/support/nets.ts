@@ -16,4 +16,5 @@ export const NETS = {
   canary: '127.0.76',
   dualMaster: '127.0.73',
   opcache: '127.0.74',
+  packageUpgrade: '127.0.78',
 } as const;
