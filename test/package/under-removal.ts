@@ -63,7 +63,13 @@ export async function runUnderRemoval(root: DpkgRoot, deb: string): Promise<Unde
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => {
+      child.on('close', (code) => resolve(code));
+      child.on('error', (error) => {
+        stderr += String(error);
+        resolve(null);
+      });
+    });
     const kill = setTimeout(() => child.kill('SIGKILL'), 120_000);
     let before: unknown = null;
     for (let i = 0; i < 200 && child.exitCode === null; i += 1) {
