@@ -202,6 +202,29 @@ describe('the Debian package', { timeout: 300_000 }, () => {
     expect(`${r.stdout}${r.stderr}`.trim(), 'warnings count as failures').toBe('');
   });
 
+  it("upgrades to a newer build, keeping the admin's edit of its conffile", () => {
+    const conffile = root.path('etc/default/rollout-lb-agent');
+    fs.appendFileSync(conffile, 'ROLLOUT_LB_ARGS=--backend-template {dc}-{cluster}\n');
+    // The next build: this package with a later version, as the next commit's `npm run package` would make it.
+    const next = `${version.replace(/\+git(\d{8})\.(\d+)\./, (_m, date: string, n: string) => `+git${date}.${Number(n) + 1}.`)}`;
+    const tree = tempDir('rollout-deb-next-');
+    ok(run('dpkg-deb', ['--raw-extract', deb, tree]));
+    for (const file of ['DEBIAN/control', 'usr/lib/rollout/dist/build-info.json']) {
+      const text = fs.readFileSync(path.join(tree, file), 'utf8');
+      fs.writeFileSync(path.join(tree, file), text.split(version).join(next));
+    }
+    const nextDeb = path.join(tree, '..', `rollout_${next}_all.deb`);
+    ok(run('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', tree, nextDeb]));
+    expect(ok(run('dpkg', ['--compare-versions', next, 'gt', version])).code).toBe(0);
+    ok(root.dpkg('--install', nextDeb));
+    expect(ok(root.dpkg('--status', 'rollout')).stdout).toContain(`Version: ${next}\n`);
+    expect(ok(run(root.path('usr/bin/rollout'), ['--version'])).stdout).toMatch(
+      new RegExp(`^rollout ${next.replace(/[.+]/g, '\\$&')} `),
+    );
+    expect(fs.readFileSync(conffile, 'utf8')).toContain('ROLLOUT_LB_ARGS=--backend-template {dc}-{cluster}');
+    fs.rmSync(nextDeb);
+  });
+
   it('leaves only its conffile behind when removed, and nothing when purged', () => {
     ok(root.dpkg('--remove', 'rollout'));
     const left = files.filter((file) => file !== '' && !file.endsWith('/') && fs.existsSync(root.path(file)));
