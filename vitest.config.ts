@@ -21,7 +21,12 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'real-servers',
-          include: ['test/integration/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/cli/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            'test/package/**/*.test.ts',
+          ],
           sequence: { groupOrder: 1 },
           maxWorkers: 1,
           fileParallelism: false,

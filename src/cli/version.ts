@@ -49,14 +49,16 @@ export function readVersionInfo(sources: VersionSources = { root: ROOT, git: git
   const version = typeof pkg?.['version'] === 'string' ? pkg['version'] : 'unknown';
   const built = readJson(path.join(sources.root, 'dist', 'build-info.json'));
   if (built && (typeof built['commit'] === 'string' || built['commit'] === null)) {
-    return { version, commit: built['commit'], dirty: built['dirty'] === true };
+    // Why: the build's version carries the commit (0.1.0+git20261203.208.0d26fd9a1b2c), as the Debian package's does.
+    const builtVersion = typeof built['version'] === 'string' ? built['version'] : version;
+    return { version: builtVersion, commit: built['commit'], dirty: built['dirty'] === true };
   }
   const commit = sources.git(['rev-parse', '--short=12', 'HEAD']);
   const dirty = commit !== null && (sources.git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
   return { version, commit, dirty };
 }
 
-/** `rollout 0.1.0 (commit d8fe035a1b2c)`; `(commit unknown)` for a build from a tarball without git. */
+/** `rollout 0.1.0+git20261203.208.d8fe035a1b2c (commit d8fe035a1b2c)`; `(commit unknown)` for a build from a tarball without git. */
 export function versionText(info: VersionInfo): string {
   const commit = info.commit === null ? 'unknown' : `${info.commit}${info.dirty ? ', with uncommitted changes' : ''}`;
   return `rollout ${info.version} (commit ${commit})\n`;

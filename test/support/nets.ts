@@ -17,4 +17,5 @@ export const NETS = {
   dualMaster: '127.0.73',
   opcache: '127.0.74',
   reaper: '127.0.86',
+  packageUpgrade: '127.0.78',
 } as const;

@@ -26,6 +26,14 @@ describe('the version and commit', () => {
     );
   });
 
+  it("prefers the build's version, which carries the commit", () => {
+    const info = readVersionInfo({
+      root: tree({ version: '1.2.3+git20261203.208.abcdef123456', commit: 'abcdef123456', dirty: false }),
+      git: () => null,
+    });
+    expect(versionText(info)).toBe('rollout 1.2.3+git20261203.208.abcdef123456 (commit abcdef123456)\n');
+  });
+
   it('asks git when there is no build record (running from src/)', () => {
     const answers: Record<string, string> = { 'rev-parse': '0123456789ab', status: ' M src/x.ts' };
     const info = readVersionInfo({ root: tree(), git: (args) => answers[args[0] ?? ''] ?? null });
