@@ -1,3 +1,4 @@
+import type { HostSilences } from '../alerts/types.js';
 import type { Io } from '../cli/io.js';
 import { realSleep, systemClock, type Deps } from '../deps.js';
 import { EXIT, isRolloutError, RolloutError } from '../errors.js';
@@ -26,6 +27,7 @@ import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
 import { chooseReporter } from '../report/choose.js';
 import { guardDeps, guardOptions, maxConcurrency } from './sync-guards.js';
+import { createSilences } from './ops-deps.js';
 import {
   connectPool,
   loadFor,
@@ -278,6 +280,7 @@ async function execute(input: {
         });
         preempted.abort(`preempted by ${by}`);
       });
+  let silences: HostSilences | undefined;
   try {
     const journal = await createJournal(
       connection.kv,
@@ -285,6 +288,9 @@ async function execute(input: {
       { fence: locks.fence },
     );
     const probes = createProbes(transport);
+    silences = createSilences(inventory, { runId, ...who, command, reason: holder.reason }, io.env, (message) =>
+      report.emit({ event: 'run.warning', message, time: new Date().toISOString(), runId }),
+    );
     const deps: Deps = {
       pool: connection.pool,
       transport,
@@ -297,6 +303,7 @@ async function execute(input: {
       log,
       report,
       ...guardDeps(connection.kv, locks.lease),
+      ...(silences === undefined ? {} : { silences }),
     };
     log.info(
       { runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file },
@@ -338,6 +345,7 @@ async function execute(input: {
     return result.exitCode;
   } finally {
     stopWatching();
+    await silences?.close();
     await report.close();
     await transport.close().catch(() => undefined);
     await lb.close();

@@ -16,4 +16,6 @@ export const NETS = {
   canary: '127.0.76',
   dualMaster: '127.0.73',
   opcache: '127.0.74',
+  alerts: '127.0.78',
+  ops: '127.0.79',
 } as const;
