@@ -6,7 +6,7 @@ import { createProbes } from '../health/select.js';
 import { createOpcacheProbe } from '../health/opcache.js';
 import { parseOpcacheAbove } from './opcache-arg.js';
 import { allHosts, type Amount, type Inventory, type InventoryCluster } from '../inventory/types.js';
-import { createLogger, defaultLogFile } from '../log.js';
+import { createLogger, defaultLogFile, logEvent } from '../log.js';
 import { runRollout } from '../orchestrator/run.js';
 import { planRollout, poolKeysFor } from '../planner/plan.js';
 import { selectClusters } from '../planner/select.js';
@@ -27,7 +27,9 @@ import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
 import { chooseReporter } from '../report/choose.js';
 import { guardDeps, guardOptions, maxConcurrency } from './sync-guards.js';
-import { createSilences } from './ops-deps.js';
+import { createMetricsCollector, createRunNotifier, createSilences, observed } from './ops-deps.js';
+import { publishMetrics } from '../metrics/publish.js';
+import type { RolloutEvent } from '../report/events.js';
 import {
   connectPool,
   loadFor,
@@ -246,13 +248,30 @@ async function execute(input: {
   const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal]);
   const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
   const log = createLogger({ file: logFile });
-  const report = chooseReporter({
+  const base = chooseReporter({
     stream: io.stdout,
     now: () => Date.now(),
     json: args.json === true,
     isTTY: io.stdout.isTTY === true,
     color: io.stdout.isTTY === true && !io.env['NO_COLOR'],
   });
+  // Why: a hook's or the keeper's warning goes where the run's own do: the terminal, the summary and the log.
+  const warn = (message: string): void => {
+    const event = { event: 'run.warning', message, time: new Date().toISOString(), runId } as const;
+    base.emit(event);
+    logEvent(log, event);
+  };
+  const notifier = createRunNotifier(
+    inventory,
+    { runId, ...who, command, reason: holder.reason, release: args.release, emergency },
+    io.env,
+    warn,
+  );
+  const metrics = createMetricsCollector(inventory, emergency);
+  const report = observed(base, [
+    ...(notifier === undefined ? [] : [(event: RolloutEvent) => notifier.observe(event)]),
+    ...(metrics === undefined ? [] : [(event: RolloutEvent) => metrics.observe(event)]),
+  ]);
   const lb = createWatchedLbConfirmations(connection.kv);
   const transport = createSshTransport({
     concurrency: args['ssh-concurrency'] ?? inventory.run.sshConcurrency,
@@ -288,9 +307,7 @@ async function execute(input: {
       { fence: locks.fence },
     );
     const probes = createProbes(transport);
-    silences = createSilences(inventory, { runId, ...who, command, reason: holder.reason }, io.env, (message) =>
-      report.emit({ event: 'run.warning', message, time: new Date().toISOString(), runId }),
-    );
+    silences = createSilences(inventory, { runId, ...who, command, reason: holder.reason }, io.env, warn);
     const deps: Deps = {
       pool: connection.pool,
       transport,
@@ -346,6 +363,10 @@ async function execute(input: {
   } finally {
     stopWatching();
     await silences?.close();
+    const figures = metrics?.figures();
+    if (figures !== undefined && inventory.metrics !== undefined)
+      await publishMetrics(inventory.metrics, figures, warn);
+    await notifier?.flush();
     await report.close();
     await transport.close().catch(() => undefined);
     await lb.close();
