@@ -38,9 +38,9 @@ describe('run metrics', () => {
     expect(value(text, `rollout_runs_total{${l},result="ok"}`)).toBe(1);
     expect(value(text, `rollout_run_duration_seconds{${l},result="ok"}`)).toBe(42);
     expect(value(text, `rollout_last_success_timestamp_seconds{${l}}`)).toBe(1_700_000_000);
-    expect(value(text, `rollout_host_depooled_seconds_bucket{${b("5")}}`)).toBe(1);
-    expect(value(text, `rollout_host_depooled_seconds_bucket{${b("600")}}`)).toBe(2);
-    expect(value(text, `rollout_host_depooled_seconds_bucket{${b("+Inf")}}`)).toBe(3);
+    expect(value(text, `rollout_host_depooled_seconds_bucket{${b('5')}}`)).toBe(1);
+    expect(value(text, `rollout_host_depooled_seconds_bucket{${b('600')}}`)).toBe(2);
+    expect(value(text, `rollout_host_depooled_seconds_bucket{${b('+Inf')}}`)).toBe(3);
     expect(value(text, `rollout_host_depooled_seconds_count{${l}}`)).toBe(3);
     expect(value(text, `rollout_canary_failed_requests_total{${l}}`)).toBe(7);
     expect(text).toContain('# TYPE rollout_host_depooled_seconds histogram\n');
