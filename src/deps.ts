@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { HostSilences } from './alerts/types.js';
 import type { CanaryProbes } from './health/canary-probes.js';
 import type { OpcacheProbe } from './health/opcache.js';
 import type { DrainProbe, HealthProbe } from './health/types.js';
@@ -32,6 +33,8 @@ export interface Deps {
   readonly slots?: RestartSlots;
   /** What canary gates read (HAProxy stats, a local command, a URL); absent: a configured gate fails closed. */
   readonly canary?: CanaryProbes;
+  /** Alertmanager silences of the hosts in flight (inventory `alerts:`); absent: no silences. */
+  readonly silences?: HostSilences;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };

@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'E_HAPROXY'
   /** A host's opcache figures could not be read (opcache-threshold restarts). */
   | 'E_OPCACHE'
+  /** Alertmanager did not take a host's silence (alerts.required): the host is left pooled, not restarted. */
+  | 'E_ALERTS'
   | 'E_INTERNAL';
 
 /** Exit codes of the CLI contract (docs/exit-codes.md). Only main.ts applies them. */

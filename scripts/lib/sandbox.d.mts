@@ -46,6 +46,10 @@ export interface SandboxUpOptions {
   poolApi?: 'v3' | 'v2';
   /** `dual-master`: two PHP-FPM masters per host and nginx switching between them (docs/sandbox.md). Default rolling. */
   strategy?: 'rolling' | 'dual-master';
+  /** Start Debian's Prometheus Alertmanager on <net>.2:9093 and write `alerts:` into the inventory. */
+  alertmanager?: boolean;
+  /** Start Debian's Prometheus Pushgateway on <net>.2:9091 and write `metrics.pushgateway` into the inventory. */
+  pushgateway?: boolean;
   /** Start one `rollout lb-agent` per datacenter when the built CLI has it (default true). */
   agents?: boolean;
   /** The `rollout` entry script whose `lb-agent` subcommand is started (default <repo>/bin/rollout.js). */

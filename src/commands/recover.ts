@@ -2,7 +2,9 @@ import type { Io } from '../cli/io.js';
 import { realSleep, systemClock } from '../deps.js';
 import { EXIT, RolloutError } from '../errors.js';
 import { createProbes } from '../health/select.js';
-import { allHosts } from '../inventory/types.js';
+import { allHosts, type Inventory } from '../inventory/types.js';
+import { createAlertmanagerClient } from '../alerts/client.js';
+import { expireRunSilences } from '../alerts/expire-runs.js';
 import {
   recoverRuns,
   unresolved,
@@ -194,6 +196,7 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
     );
     try {
       const outcomes = await recoverRuns(deps, { runs, hosts, act: true, who, ports });
+      await expireSilencesOf(inventory, runs, io);
       if (args.json) write(`${JSON.stringify(outcomes)}\n`);
       else if (args.yes === true) write(outcomes.length > 0 ? render(outcomes) : '  no host depooled by it\n');
       else {
@@ -209,4 +212,18 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
     await transport.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
   }
+}
+
+/** The dead runs' alert silences, when the inventory has `alerts:`: expired, said on stderr. */
+async function expireSilencesOf(inventory: Inventory, runs: readonly DeadRun[], io: Io): Promise<void> {
+  const am = inventory.alerts?.alertmanager;
+  if (am === undefined) return;
+  const api = createAlertmanagerClient({ ...am, env: io.env });
+  const result = await expireRunSilences(
+    api,
+    runs.map((r) => r.runId),
+  );
+  if (result.warning !== undefined) io.stderr.write(`rollout: ${result.warning}\n`);
+  else if (result.expired.length > 0)
+    io.stderr.write(`rollout: expired ${result.expired.length} alert silence(s) the dead run(s) left\n`);
 }

@@ -1,3 +1,4 @@
+import type { HostSilences } from '../alerts/types.js';
 import type { Io } from '../cli/io.js';
 import { realSleep, systemClock, type Deps } from '../deps.js';
 import { EXIT, isRolloutError, RolloutError } from '../errors.js';
@@ -6,7 +7,7 @@ import { createOpcacheProbe } from '../health/opcache.js';
 import { parseOpcacheAbove } from './opcache-arg.js';
 import { checkReleaseArg, checkReleaseTemplates } from './release-arg.js';
 import { allHosts, type Amount, type Inventory, type InventoryCluster } from '../inventory/types.js';
-import { createLogger, defaultLogFile, type Logger } from '../log.js';
+import { createLogger, defaultLogFile, logEvent, type Logger } from '../log.js';
 import { runRollout } from '../orchestrator/run.js';
 import { planRollout, poolKeysFor } from '../planner/plan.js';
 import { selectClusters } from '../planner/select.js';
@@ -27,6 +28,9 @@ import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
 import { chooseReporter } from '../report/choose.js';
 import { guardDeps, guardOptions, maxConcurrency } from './sync-guards.js';
+import { createMetricsCollector, createRunNotifier, createSilences, observed } from './ops-deps.js';
+import { publishMetrics } from '../metrics/publish.js';
+import type { RolloutEvent } from '../report/events.js';
 import {
   connectPool,
   loadFor,
@@ -242,6 +246,7 @@ async function execute(input: {
   let journal: Journal | undefined;
   let log: Logger | undefined;
   const closers: (() => Promise<void> | void)[] = [];
+  let silences: HostSilences | undefined;
   try {
     // The run stops on the operator's Ctrl-C, when it loses its cluster locks, or when an emergency run preempts it.
     const lockLost = new AbortController();
@@ -250,12 +255,37 @@ async function execute(input: {
     const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
     const runLog = createLogger({ file: logFile, ...(io.onExit ? { onExit: io.onExit } : {}) });
     log = runLog;
-    const report = chooseReporter({
+    const base = chooseReporter({
       stream: io.stdout,
       now: () => Date.now(),
       json: args.json === true,
       isTTY: io.stdout.isTTY === true,
       color: io.stdout.isTTY === true && !io.env['NO_COLOR'],
+    });
+    // Why: a hook's or the keeper's warning goes where the run's own do: the terminal, the summary and the log.
+    const warn = (message: string): void => {
+      const event = { event: 'run.warning', message, time: new Date().toISOString(), runId } as const;
+      base.emit(event);
+      logEvent(runLog, event);
+    };
+    const notifier = createRunNotifier(
+      inventory,
+      { runId, ...who, command, reason: holder.reason, release: args.release, emergency },
+      io.env,
+      warn,
+    );
+    const metrics = createMetricsCollector(inventory, emergency);
+    const report = observed(base, [
+      ...(notifier === undefined ? [] : [(event: RolloutEvent) => notifier.observe(event)]),
+      ...(metrics === undefined ? [] : [(event: RolloutEvent) => metrics.observe(event)]),
+    ]);
+    // Why: silences, metrics and hooks end before the reporter closes, so their warnings still reach it.
+    closers.push(async () => {
+      await silences?.close();
+      const figures = metrics?.figures();
+      if (figures !== undefined && inventory.metrics !== undefined)
+        await publishMetrics(inventory.metrics, figures, warn);
+      await notifier?.flush();
     });
     closers.push(() => report.close());
     const lb = createWatchedLbConfirmations(connection.kv);
@@ -294,6 +324,8 @@ async function execute(input: {
       { fence: locks.fence },
     );
     const probes = createProbes(transport);
+    silences = createSilences(inventory, { runId, ...who, command, reason: holder.reason }, io.env, warn);
+    silences = createSilences(inventory, { runId, ...who, command, reason: holder.reason }, io.env, warn);
     const deps: Deps = {
       pool: connection.pool,
       transport,
@@ -306,6 +338,7 @@ async function execute(input: {
       log: runLog,
       report,
       ...guardDeps(connection.kv, locks.lease, { env: io.env, passwordEnv: inventory.etcd.passwordEnv }),
+      ...(silences === undefined ? {} : { silences }),
     };
     runLog.info(
       { runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file },

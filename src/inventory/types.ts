@@ -225,12 +225,78 @@ export interface RunSettings {
   readonly restartSlotScope?: 'datacenter-service' | 'datacenter-cluster' | 'service';
 }
 
+/** `alerts:` (docs/inventory.md): a silence per host in flight in Prometheus Alertmanager. */
+export interface AlertsSettings {
+  /** True (default): a host whose silence Alertmanager does not take fails untouched (E_ALERTS); false: a warning. */
+  readonly required: boolean;
+  readonly alertmanager: {
+    readonly urls: readonly string[];
+    /** `name=~"value"` templates; placeholders {host} {address} {port} {service} {dc} {cluster} {release}. */
+    readonly matchers: readonly string[];
+    readonly ttlSeconds: number;
+    /** Template; the matchers' placeholders plus {runId} {user} {machine} {command} {reason}. */
+    readonly comment: string;
+    readonly ca: string | undefined;
+    /** Name of the environment variable holding a bearer token. */
+    readonly bearerTokenEnv: string | undefined;
+    readonly timeoutSeconds: number;
+  };
+}
+
+/** Events a notify sink may choose (docs/events.md, "Hook documents"). */
+export const NOTIFY_EVENTS = [
+  'run.started',
+  'run.finished',
+  'run.failed',
+  'cluster.finished',
+  'canary.verdict',
+  'budget.tripped',
+  'run.paused',
+  'run.resumed',
+  'run.aborted',
+] as const;
+export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
+
+interface SinkCommon {
+  /** `notify[2]`, for messages. */
+  readonly name: string;
+  readonly events: readonly NotifyEventName[];
+  readonly timeoutSeconds: number;
+  /** Attempts after the first one fails. */
+  readonly retries: number;
+}
+
+/** One `notify:` entry. */
+export type NotifySink =
+  | (SinkCommon & {
+      readonly kind: 'webhook';
+      readonly url: string;
+      /** Header name → name of the environment variable holding its value. */
+      readonly headersEnv: Readonly<Record<string, string>>;
+      /** Adds a Slack/Mattermost-compatible `text` field. */
+      readonly text: boolean;
+      readonly ca: string | undefined;
+    })
+  | (SinkCommon & { readonly kind: 'command'; readonly command: string });
+
+/** `metrics:`: where a run's metrics go at its end. */
+export interface MetricsSettings {
+  /** node_exporter's textfile collector directory: rollout.prom is written there. */
+  readonly textfile: string | undefined;
+  /** A Prometheus Pushgateway's base URL. */
+  readonly pushgateway: string | undefined;
+  readonly timeoutSeconds: number;
+}
+
 export interface Inventory {
   /** Absolute path of the file it was read from. */
   readonly file: string;
   readonly etcd: EtcdSettings;
   readonly run: RunSettings;
   readonly datacenters: readonly InventoryDatacenter[];
+  readonly alerts?: AlertsSettings | undefined;
+  readonly notify?: readonly NotifySink[] | undefined;
+  readonly metrics?: MetricsSettings | undefined;
 }
 
 /** Every host of the inventory, in file order of datacenters and clusters. */

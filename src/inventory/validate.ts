@@ -3,6 +3,7 @@ import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { readHosts, type HostDraft } from './hosts.js';
 import { naturalCompare } from './natural-sort.js';
 import { readEtcd, readRun } from './sections.js';
+import { readAlerts, readMetrics, readNotify } from './ops.js';
 import { EMPTY_SETTINGS, mergeSettings, readSettings, SETTING_KEYS, type RawSettings } from './settings.js';
 import { checkCanaryHosts } from './canary.js';
 import { clusterReleaseUses, hostReleaseUses } from './release-uses.js';
@@ -23,7 +24,7 @@ export interface ValidateOptions {
   readonly lineCounter?: LineCounter;
 }
 
-const ROOT_KEYS = ['etcd', 'run', 'defaults', 'datacenters'];
+const ROOT_KEYS = ['etcd', 'run', 'defaults', 'datacenters', 'alerts', 'notify', 'metrics'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** Keys that belong elsewhere, with where to put them (instead of a bare "unknown key"). */
@@ -81,7 +82,11 @@ export function validateInventory(doc: Document, file: string, options: Validate
       'missing: the inventory needs a "datacenters:" mapping of datacenter → clusters → hosts',
     );
   else datacenters = readDatacenters(ctx, dcs.value, defaults);
-  const inventory = ctx.errors.length === 0 ? { file, etcd, run, datacenters } : null;
+  const alerts = readAlerts(ctx, top.get('alerts')?.value ?? null);
+  const notify = readNotify(ctx, top.get('notify')?.value ?? null);
+  const metrics = readMetrics(ctx, top.get('metrics')?.value ?? null);
+  const ops = { ...(alerts && { alerts }), ...(notify && { notify }), ...(metrics && { metrics }) };
+  const inventory = ctx.errors.length === 0 ? { file, etcd, run, datacenters, ...ops } : null;
   return { inventory, errors: ctx.errors, warnings: ctx.warnings };
 }
 

@@ -11,6 +11,7 @@ import type { StepContext } from './step-context.js';
 import { confirmLb, confirmRepool, requireAgents, unconfirmedRepools } from './steps-lb.js';
 import { checkHealth, drain, preflight, restart } from './steps-host.js';
 import { depoolBatch, journal, repool } from './steps-pool.js';
+import { endSilence, silenceHost } from './steps-alerts.js';
 import { swapMasters, usesDualMaster } from './strategies/dual-master.js';
 import { skipBelowOpcacheThreshold } from './strategies/opcache.js';
 
@@ -124,6 +125,7 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
   try {
     if (run.state !== 'pending' && run.state !== 'depooled') return;
     if (stop.aborted) return run.moveTo('interrupted');
+    if (!(await silenceHost(ctx, run))) return;
     if (usesDualMaster(run)) return await swapMasters(ctx, run);
     if (run.state === 'depooled' && !(await confirmLb(ctx, run, stop))) return;
     if (!emergency) {
@@ -165,6 +167,7 @@ async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
   if (run.state === 'failed' && run.depooledByRun) {
     await journal(ctx, run, 'failed', run.failure?.reason).catch(() => undefined);
   }
+  await endSilence(ctx, run);
   run.finishedAt = ctx.deps.clock.now();
   // Why: a run holds connections for the hosts in flight only, so memory follows the batches in flight, not the fleet.
   ctx.deps.transport.release(sshTargetFor(run.host));
@@ -216,7 +219,9 @@ export async function runBatch(
   );
   for (const run of toDepool) run.step = 'depool';
   await Promise.all(
-    [...toDepool].map((run) => (ctx.options.stop.aborted ? Promise.resolve(false) : preflight(ctx, run))),
+    [...toDepool].map(async (run) =>
+      ctx.options.stop.aborted ? false : (await preflight(ctx, run)) && (await silenceHost(ctx, run)),
+    ),
   );
   let slots: BatchSlots | undefined;
   try {

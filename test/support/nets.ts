@@ -17,5 +17,7 @@ export const NETS = {
   dualMaster: '127.0.73',
   opcache: '127.0.74',
   reaper: '127.0.86',
-  packageUpgrade: '127.0.78',
+  packageUpgrade: '127.0.87',
+  alerts: '127.0.78',
+  ops: '127.0.79',
 } as const;

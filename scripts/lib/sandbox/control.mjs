@@ -15,6 +15,7 @@ import {
   waitUntil,
 } from './procs.mjs';
 import { BINARIES } from './system.mjs';
+import { ALERTMANAGER, ALERTMANAGER_PORT, PUSHGATEWAY, PUSHGATEWAY_PORT } from './prometheus.mjs';
 import { assertSandboxDir, loadState, resolveDir } from './state.mjs';
 import { slotComponents } from './dual-master.mjs';
 import { stopSandboxReaper } from './owner.mjs';
@@ -48,6 +49,24 @@ function components(dir, state) {
     exe: BINARIES.haproxy,
     address: state ? `${state.haproxy.address}:${state.haproxy.port} (runtime API ${P.haproxySock})` : '',
   });
+  for (const [component, exe, port] of [
+    ['alertmanager', ALERTMANAGER, ALERTMANAGER_PORT],
+    ['pushgateway', PUSHGATEWAY, PUSHGATEWAY_PORT],
+  ]) {
+    // Why: only when asked for at `up` (or its pid file is there), so `status` of a plain sandbox lists no dead part.
+    if (!state?.fleet[component] && !fs.existsSync(P[`${component}Pid`])) continue;
+    list.push({
+      component,
+      pidFile: P[`${component}Pid`],
+      // Why: the whole first argument of the command line up.mjs started (src: scripts/lib/sandbox/prometheus.mjs).
+      match:
+        component === 'alertmanager'
+          ? `--config.file=${path.join(P.alertmanagerDir, 'alertmanager.yml')}`
+          : `--web.listen-address=${state?.haproxy.address ?? ''}:${port}`,
+      exe,
+      address: state ? `http://${state.haproxy.address}:${port}` : '',
+    });
+  }
   for (const { name, hp, host } of hostDirs(dir, state)) {
     list.push({
       component: 'sshd',

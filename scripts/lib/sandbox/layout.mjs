@@ -2,6 +2,7 @@
 // their files live, and the inventory YAML that describes them.
 import path from 'node:path';
 import { DUAL_MASTER, dualRestartLine, isDualMaster } from './dual-master.mjs';
+import { ALERTMANAGER_PORT, PUSHGATEWAY_PORT } from './prometheus.mjs';
 
 export const DEFAULT_FLEET = Object.freeze({
   dcs: ['eqiad', 'codfw'],
@@ -14,6 +15,9 @@ export const DEFAULT_FLEET = Object.freeze({
   // Why: v2 is conftool's and PyBal's API; the sandbox then serves it and keeps the pool keys there.
   poolApi: 'v3',
   strategy: 'rolling',
+  // Why: optional real parts of the ops stack (docs/sandbox.md): Prometheus Alertmanager and Pushgateway on <net>.2.
+  alertmanager: false,
+  pushgateway: false,
 });
 
 export const HTTP_PORT = 8080;
@@ -116,6 +120,12 @@ export function paths(dir) {
     sshConfig: p('ssh', 'config'),
     agentPid: (dc) => p('run', `lb-agent-${dc}.pid`),
     agentLog: (dc) => p('log', `lb-agent-${dc}.log`),
+    alertmanagerDir: p('alertmanager'),
+    alertmanagerPid: p('run', 'alertmanager.pid'),
+    alertmanagerLog: p('log', 'alertmanager.log'),
+    pushgatewayDir: p('pushgateway'),
+    pushgatewayPid: p('run', 'pushgateway.pid'),
+    pushgatewayLog: p('log', 'pushgateway.log'),
     host: (name) => hostPaths(p('hosts', name)),
   };
 }
@@ -175,6 +185,12 @@ export function inventoryYaml(fleet, dir, etcdEndpoints) {
     `  drain: { mode: status, statusUrl: "http://{address}:${HTTP_PORT}/fpm-status?json", timeout: 15, interval: 1 }`,
     `  health: { type: http, url: "http://{address}:${HTTP_PORT}/", expectStatus: 200, releaseHeader: X-Release, attempts: 10, interval: 1, timeout: 15, requestTimeout: 2 }`,
     '  lb: { propagationSeconds: 1, confirmTimeout: 10 }',
+    ...(fleet.alertmanager
+      ? ['alerts:', `  alertmanager: { urls: ["http://${infraAddress(fleet.net)}:${ALERTMANAGER_PORT}"], ttl: 10m }`]
+      : []),
+    ...(fleet.pushgateway
+      ? ['metrics:', `  pushgateway: "http://${infraAddress(fleet.net)}:${PUSHGATEWAY_PORT}"`]
+      : []),
     'datacenters:',
   ];
   for (const dc of fleet.dcs) {

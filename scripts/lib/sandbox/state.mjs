@@ -26,6 +26,8 @@ export const OWN_ENTRIES = [
   'etcd',
   'etcd-members',
   'hosts',
+  'alertmanager',
+  'pushgateway',
 ];
 
 /** Refuse a state dir that holds files the sandbox did not create (a mistyped --dir such as the repo). */

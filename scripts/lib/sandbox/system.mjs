@@ -12,6 +12,8 @@ export const PACKAGES = [
   'nginx-light',
   'wrk',
   'socat',
+  'prometheus-alertmanager',
+  'prometheus-pushgateway',
 ];
 export const BINARIES = {
   etcd: '/usr/bin/etcd',
@@ -24,6 +26,8 @@ export const BINARIES = {
   nginx: '/usr/sbin/nginx',
   wrk: '/usr/bin/wrk',
   socat: '/usr/bin/socat',
+  alertmanager: '/usr/bin/prometheus-alertmanager',
+  pushgateway: '/usr/bin/prometheus-pushgateway',
 };
 
 const executable = (file) => {

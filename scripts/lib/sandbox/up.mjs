@@ -29,6 +29,14 @@ import {
   sleep,
 } from './procs.mjs';
 import { BINARIES, ensurePackages } from './system.mjs';
+import {
+  ALERTMANAGER,
+  alertmanagerArgs,
+  PUSHGATEWAY,
+  pushgatewayArgs,
+  ALERTMANAGER_PORT,
+  PUSHGATEWAY_PORT,
+} from './prometheus.mjs';
 import { writeFiles } from './files.mjs';
 import { ownSandbox, reapOrphanOnNet, stopSandboxReaper } from './owner.mjs';
 import { isDualMaster, slotPaths } from './dual-master.mjs';
@@ -234,6 +242,43 @@ async function startHaproxy(state, started) {
   });
 }
 
+/** `--alertmanager`, `--pushgateway`: Debian's daemons on <net>.2, data in the state dir. */
+async function startPrometheusParts(state, started) {
+  const P = paths(state.dir);
+  const address = infraAddress(state.fleet.net);
+  const parts = [
+    state.fleet.alertmanager && {
+      what: 'alertmanager',
+      binary: ALERTMANAGER,
+      dir: P.alertmanagerDir,
+      pidFile: P.alertmanagerPid,
+      logFile: P.alertmanagerLog,
+      port: ALERTMANAGER_PORT,
+      args: alertmanagerArgs(P.alertmanagerDir, address),
+    },
+    state.fleet.pushgateway && {
+      what: 'pushgateway',
+      binary: PUSHGATEWAY,
+      dir: P.pushgatewayDir,
+      pidFile: P.pushgatewayPid,
+      logFile: P.pushgatewayLog,
+      port: PUSHGATEWAY_PORT,
+      args: pushgatewayArgs(P.pushgatewayDir, address),
+    },
+  ].filter(Boolean);
+  for (const part of parts)
+    await ensureDaemon(part.what, started, {
+      pidFile: part.pidFile,
+      match: part.args[0],
+      logFile: part.logFile,
+      command: part.binary,
+      args: part.args,
+      listen: { host: address, port: part.port },
+      ready: async () =>
+        (await httpGet(`http://${address}:${part.port}/-/ready`).catch(() => ({ status: 0 }))).status === 200,
+    });
+}
+
 async function startAgents(state, log, cli, started) {
   const P = paths(state.dir);
   const help = await run(process.execPath, [cli, 'lb-agent', '--help'], { timeoutMs: 20_000 }).catch(() => ({
@@ -302,6 +347,7 @@ async function startAll(state, options, log, started) {
   const failed = hosts.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   await startHaproxy(state, started);
+  await startPrometheusParts(state, started);
   const P = paths(dir);
   fs.writeFileSync(
     P.inventory,
@@ -362,6 +408,8 @@ export async function sandboxUp(options = {}) {
       etcdMembers: options.etcdMembers,
       poolApi: options.poolApi,
       strategy: options.strategy,
+      alertmanager: options.alertmanager,
+      pushgateway: options.pushgateway,
     };
     if (existing && Object.values(layout).some((v) => v !== undefined)) {
       const wanted = planFleet(layout);

@@ -52,7 +52,7 @@ export interface Harness<K extends Kv = MemoryKv> {
   agent(dc: string, id: string, confirm: boolean | ((value: { pooled?: string }) => boolean)): void;
   names(event: RolloutEvent['event']): string[];
   /** Adapters added to the run's Deps (restart slots, canary probes). */
-  extraDeps: Partial<Pick<Deps, 'slots' | 'canary'>>;
+  extraDeps: Partial<Pick<Deps, 'slots' | 'canary' | 'silences'>>;
 }
 
 /** The memory Kv by default; an integration test may pass a real etcd Kv (or a wrapper over one). */
