@@ -325,7 +325,6 @@ async function execute(input: {
     );
     const probes = createProbes(transport);
     silences = createSilences(inventory, { runId, ...who, command, reason: holder.reason }, io.env, warn);
-    silences = createSilences(inventory, { runId, ...who, command, reason: holder.reason }, io.env, warn);
     const deps: Deps = {
       pool: connection.pool,
       transport,
