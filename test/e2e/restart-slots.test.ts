@@ -84,7 +84,7 @@ describe('the fleet-wide restart cap across runs', () => {
   it('refuses --max-concurrency 0 with exit 2 and changes nothing', async () => {
     const r = await rollout(['restart', 'appserver', 'eqiad', '--max-concurrency', '0'], fx.inventory);
     expectExit(r, 2);
-    expect(r.stderr).toContain('--max-concurrency: expected a positive whole number of hosts, got 0');
+    expect(r.stderr).toContain('--max-concurrency: expected a whole number of hosts from 1 to 100000, got "0"');
     expect(await fx.kv.list('/rollout/v1/slots/')).toEqual([]);
   }, 60_000);
 });
