@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { readSettingFile } from './settings-file.js';
 import { Etcd3, isRecoverableError } from 'etcd3';
 import type { ICompare, IKeyValue, IOptions, Lease as EtcdLease } from 'etcd3';
 import { RolloutError } from '../errors.js';
@@ -44,18 +44,6 @@ function tryEachHostOnce(hosts: number): Policy {
   return policy as unknown as Policy;
 }
 
-function readFile(setting: string, file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (error) {
-    throw new RolloutError(
-      'E_INVENTORY',
-      `cannot read ${setting} file ${file} (${(error as Error).message}): fix ${setting} in the inventory`,
-      { where: setting, cause: error },
-    );
-  }
-}
-
 function clientOptions(settings: EtcdSettings, hosts: string[], env: NodeJS.ProcessEnv): IOptions {
   const dialMs = settings.dialTimeoutSeconds * 1000;
   const options: IOptions = {
@@ -67,9 +55,10 @@ function clientOptions(settings: EtcdSettings, hosts: string[], env: NodeJS.Proc
   if (settings.ca !== undefined || settings.cert !== undefined) {
     options.credentials = {
       // Why: grpc's createSsl takes null as "the system roots", for an https endpoint with a public CA.
-      rootCertificate: settings.ca === undefined ? (null as unknown as Buffer) : readFile('etcd.ca', settings.ca),
-      ...(settings.cert === undefined ? {} : { certChain: readFile('etcd.cert', settings.cert) }),
-      ...(settings.key === undefined ? {} : { privateKey: readFile('etcd.key', settings.key) }),
+      rootCertificate:
+        settings.ca === undefined ? (null as unknown as Buffer) : readSettingFile('etcd.ca', settings.ca),
+      ...(settings.cert === undefined ? {} : { certChain: readSettingFile('etcd.cert', settings.cert) }),
+      ...(settings.key === undefined ? {} : { privateKey: readSettingFile('etcd.key', settings.key) }),
     };
   }
   if (settings.username !== undefined) {

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { readSettingFile } from './settings-file.js';
 import http from 'node:http';
 import https from 'node:https';
 import { plainTextPasswordWarning, refusePlainWithTls } from './plain-auth.js';
@@ -55,18 +55,6 @@ export interface V2Client {
   close(): void;
 }
 
-function readFile(setting: string, file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (error) {
-    throw new RolloutError(
-      'E_INVENTORY',
-      `cannot read ${setting} file ${file} (${(error as Error).message}): fix ${setting} in the inventory`,
-      { where: setting, cause: error },
-    );
-  }
-}
-
 function authHeader(settings: EtcdSettings, env: NodeJS.ProcessEnv): string | undefined {
   if (settings.username === undefined) return undefined;
   const variable = settings.passwordEnv;
@@ -108,9 +96,9 @@ export function createV2Client(
   if (warning !== undefined) options.onWarning?.(warning);
   const auth = authHeader(settings, options.env ?? process.env);
   const tls = {
-    ...(settings.ca === undefined ? {} : { ca: readFile('etcd.ca', settings.ca) }),
-    ...(settings.cert === undefined ? {} : { cert: readFile('etcd.cert', settings.cert) }),
-    ...(settings.key === undefined ? {} : { key: readFile('etcd.key', settings.key) }),
+    ...(settings.ca === undefined ? {} : { ca: readSettingFile('etcd.ca', settings.ca) }),
+    ...(settings.cert === undefined ? {} : { cert: readSettingFile('etcd.cert', settings.cert) }),
+    ...(settings.key === undefined ? {} : { key: readSettingFile('etcd.key', settings.key) }),
   };
   const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true, ...tls }) };
   const dialMs = settings.dialTimeoutSeconds * 1000;
