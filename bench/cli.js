@@ -7,10 +7,15 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(REPO, 'bin', 'rollout.js');
 
 /** Resolves exit code (128 if killed by a signal), stdout, stderr and the process's wall time. */
-export function runCli(args, env, { timeoutMs = 180_000 } = {}) {
+export function runCli(args, env, options = {}) {
+  return runNode(CLI, args, env, options);
+}
+
+/** A node script as a whole process, timed from spawn to exit as the CLI is: what runCli resolves. */
+export function runNode(script, args, env, { timeoutMs = 180_000 } = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

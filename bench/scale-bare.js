@@ -1,56 +1,32 @@
-// The bare work of an emergency restart, as a plain ssh2 script: per cluster in the same batches
-// as rollout, for each host connect, exec the restart, exec the health command, close. Clusters in
-// parallel and commands capped as rollout's settings say. No etcd, no reporting: the floor that
-// `bench/scale.js` compares rollout with. Usage: node bench/scale-bare.js PLAN.json (prints JSON).
+// The bare work of a restart at fleet scale, as a plain script: per cluster in the same batches as
+// rollout, for each host connect, exec the restart, exec the health command, close. Graceful also
+// depools each batch in one etcd transaction first and repools each host with one put after its
+// health command. Clusters in parallel and commands capped as rollout's settings say. No journal,
+// no locks, no guard, no reporting: the floor that `bench/scale.js` compares rollout with, run as
+// a whole process as rollout is. Usage: node bench/scale-bare.js PLAN.json emergency|graceful
 import fs from 'node:fs';
+import { Etcd3 } from 'etcd3';
 import pLimit from 'p-limit';
-import ssh2 from 'ssh2';
+import { connect, exec, loadKey, report } from './bare-ssh.js';
 
-const { Client } = ssh2;
-
-function connect(host, privateKey, knownKey) {
-  return new Promise((resolve, reject) => {
-    const client = new Client();
-    client.once('ready', () => resolve(client));
-    client.once('error', reject);
-    // Why: rollout verifies every host key; the floor does the same comparison, no more.
-    client.connect({
-      host: host.address,
-      port: host.port,
-      username: 'root',
-      privateKey,
-      readyTimeout: 20_000,
-      hostVerifier: (key) => key.equals(knownKey),
-    });
-  });
-}
-
-function exec(client, command) {
-  return new Promise((resolve, reject) => {
-    client.exec(command, (error, stream) => {
-      if (error) return reject(error);
-      let code = null;
-      stream.on('exit', (c) => {
-        code = c;
-      });
-      stream.on('data', () => undefined).stderr.on('data', () => undefined);
-      stream.on('close', () => (code === 0 ? resolve() : reject(new Error(`${command}: exit ${code}`))));
-    });
-  });
-}
+const POOLED = (pooled) => JSON.stringify({ pooled, weight: 10 });
 
 async function main() {
   const plan = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-  const privateKey = fs.readFileSync(plan.identityFile);
+  const graceful = process.argv[3] === 'graceful';
+  const key = loadKey(plan.identityFile);
   const keys = new Map(plan.hostKeys.map(([name, blob]) => [name, Buffer.from(blob, 'base64')]));
+  const etcd = graceful ? new Etcd3({ hosts: plan.etcd }) : undefined;
+  const poolKey = (h) => `${plan.prefix}/${h.dc}/${h.cluster}/${plan.service}/${h.name}`;
   const limit = pLimit(plan.sshConcurrency);
   const clusters = pLimit(plan.parallelClusters);
+  const restart = graceful ? plan.restartCommand : plan.emergencyCommand;
   let failed = 0;
   const one = async (host) => {
     // Why: as in rollout, the cap counts a host's connect with its first command.
     const client = await limit(async () => {
-      const c = await connect(host, privateKey, keys.get(host.name));
-      await exec(c, plan.restartCommand);
+      const c = await connect({ ...host, key, knownKey: keys.get(host.name) });
+      await exec(c, restart);
       return c;
     });
     try {
@@ -58,20 +34,32 @@ async function main() {
     } finally {
       client.end();
     }
+    if (etcd) await etcd.put(poolKey(host)).value(POOLED('yes')).exec();
   };
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    plan.clusters.map((batches) =>
-      clusters(async () => {
-        for (const batch of batches) {
-          const results = await Promise.allSettled(batch.map((host) => one(host)));
-          failed += results.filter((r) => r.status === 'rejected').length;
-        }
-      }),
-    ),
-  );
-  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-  process.stdout.write(`${JSON.stringify({ wallMs, failed })}\n`);
+  const depool = async (batch) => {
+    if (!etcd) return;
+    const [first] = batch;
+    await etcd
+      .if(poolKey(first), 'Create', '>', 0)
+      .then(...batch.map((h) => etcd.put(poolKey(h)).value(POOLED('no'))))
+      .commit();
+  };
+  try {
+    await Promise.all(
+      plan.clusters.map((batches) =>
+        clusters(async () => {
+          for (const batch of batches) {
+            await depool(batch);
+            const results = await Promise.allSettled(batch.map((host) => one(host)));
+            failed += results.filter((r) => r.status === 'rejected').length;
+          }
+        }),
+      ),
+    );
+  } finally {
+    etcd?.close();
+  }
+  report({ failed });
 }
 
 main().catch((error) => {
