@@ -54,6 +54,7 @@ export const DEFAULT_HOST_SETTINGS: HostSettings = {
 
 export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {
   batchSize: [{ kind: 'percent', value: 10 }],
+  batchMode: 'window',
   minPooled: { kind: 'percent', value: 50 },
   failureBudget: { kind: 'count', value: 0 },
 };

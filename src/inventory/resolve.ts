@@ -1,5 +1,13 @@
 // Merged settings + built-in defaults → the typed settings of src/inventory/types.ts.
-import type { Amount, CanarySettings, ClusterSettings, DrainSettings, HealthSettings, HostSettings } from './types.js';
+import type {
+  Amount,
+  BatchMode,
+  CanarySettings,
+  ClusterSettings,
+  DrainSettings,
+  HealthSettings,
+  HostSettings,
+} from './types.js';
 import { DEFAULT_CLUSTER_SETTINGS, DEFAULT_HEALTH_URL, DEFAULT_HOST_SETTINGS } from './defaults.js';
 import type { RawSettings } from './settings.js';
 import { checkStrategy } from './strategy-fields.js';
@@ -72,6 +80,7 @@ function resolveHealth(ctx: Ctx, fields: Fields): HealthSettings {
 export function resolveClusterSettings(ctx: Ctx, raw: RawSettings, hostCount: number): ClusterSettings {
   const d = DEFAULT_CLUSTER_SETTINGS;
   const batch = raw.top['batch'] as Located<Amount[]> | undefined;
+  const batchMode = raw.top['batchMode'] as Located<BatchMode> | undefined;
   const minPooled = raw.top['minPooled'] as Located<Amount> | undefined;
   const budget = raw.top['failureBudget'] as Located<Amount> | undefined;
   if (minPooled && minPooled.value.kind === 'count' && minPooled.value.value > hostCount) {
@@ -80,6 +89,7 @@ export function resolveClusterSettings(ctx: Ctx, raw: RawSettings, hostCount: nu
   }
   return {
     batchSize: batch?.value ?? d.batchSize,
+    batchMode: batchMode?.value ?? d.batchMode,
     minPooled: minPooled?.value ?? d.minPooled,
     failureBudget: budget?.value ?? d.failureBudget,
     canary: (raw.top['canary'] as Located<CanarySettings> | undefined)?.value,

@@ -20,6 +20,7 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const template: Kind = { t: 'template' };
 /** Drain and opcache templates run before the restart: {release} has no value there. */
 const earlyTemplate: Kind = { t: 'template', without: ['release'] };
+const BATCH_MODE: Kind = { t: 'enum', values: ['window', 'barrier'] };
 const f = (yaml: string, kind: Kind, field = yaml): FieldSpec => ({ yaml, field, kind });
 
 /** `ssh.jumpHost`, parsed as the transport will parse it, so a bad one is refused at load time with its line. */
@@ -144,9 +145,11 @@ export function readSettings(ctx: Ctx, entries: Map<string, Entry>, path: string
   }
   const batch = entries.get('batch');
   if (batch && !isEmpty(batch.value)) {
-    const m = readMap(ctx, batch.value, join(path, 'batch'), ['size']);
+    const m = readMap(ctx, batch.value, join(path, 'batch'), ['size', 'mode']);
     const size = m?.get('size');
     if (size) put('batch', size.value, readBatchSizes(ctx, size.value, join(path, 'batch.size')));
+    const mode = m?.get('mode');
+    if (mode) put('batchMode', mode.value, readValue(ctx, mode.value, join(path, 'batch.mode'), BATCH_MODE));
   }
   const canary = entries.get('canary');
   if (canary && !isEmpty(canary.value)) {

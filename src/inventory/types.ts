@@ -121,12 +121,17 @@ export interface HostSettings {
 export interface ClusterSettings {
   /** Ramp: entry i sizes batch i, the last entry repeats. Never empty. */
   readonly batchSize: readonly Amount[];
+  /** `window` (default): a new host starts as soon as a slot frees; `barrier`: each batch waits for its slowest host. */
+  readonly batchMode?: BatchMode | undefined;
   /** A fraction of the cluster's non-inactive hosts that must stay pooled. */
   readonly minPooled: Amount;
   readonly failureBudget: Amount;
   /** A first batch that must pass a gate on real error rates before the rest (src/orchestrator/guards/canary-gate.ts). */
   readonly canary?: CanarySettings | undefined;
 }
+
+/** How a cluster's hosts are dispatched (docs/inventory.md `batch.mode`). */
+export type BatchMode = 'window' | 'barrier';
 
 /** `canary:` of a cluster (docs/inventory.md). */
 export interface CanarySettings {

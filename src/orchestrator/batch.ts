@@ -53,22 +53,34 @@ async function guardAndDepool(
   ctx: StepContext,
   cluster: InventoryCluster,
   runs: readonly HostRun[],
-  toDepool: ReadonlySet<HostRun>,
+  toDepool: Set<HostRun>,
   batch: number,
   earlier: readonly HostRun[],
+  window: WindowDispatch | undefined,
 ): Promise<void> {
   const leftByRun = earlier.filter((r) => r.depooledByRun).map((r) => r.name);
   const deadline = ctx.deps.clock.now() + ctx.options.capacityWaitSeconds * 1000;
   let announced = false;
   for (;;) {
     const read = await ctx.deps.pool.readGuarded(poolKeysFor([cluster]));
-    for (const run of runs) if (run.state === 'pending') run.entry = read.snapshot.get(poolKeyId(run.key));
-    settle(runs, toDepool, false);
-    const wanted = runs.filter((run) => run.state === 'pending' && toDepool.has(run));
+    const live = window === undefined ? runs : runs.filter((run) => !window.deferred.includes(run));
+    for (const run of live) if (run.state === 'pending') run.entry = read.snapshot.get(poolKeyId(run.key));
+    settle(live, toDepool, false);
+    const wanted = live.filter((run) => run.state === 'pending' && toDepool.has(run));
     if (wanted.length === 0) return;
     // Why: capacity is what the load balancers serve: a repool they have not applied yet is not capacity.
     const notServing = new Set((await unconfirmedRepools(ctx, earlier)).map((r) => r.name));
     const check = checkCapacity(cluster, read.snapshot, wanted.length, notServing);
+    // Why: a window waits for its own hosts in flight to come back rather than for others', and takes what fits now.
+    if (!check.ok && window !== undefined && (check.maxDepool > 0 || window.inFlight > 0)) {
+      for (const run of wanted.slice(check.maxDepool)) {
+        toDepool.delete(run);
+        run.step = 'pending';
+        window.deferred.push(run);
+      }
+      if (check.maxDepool === 0) return;
+      continue;
+    }
     if (check.ok) {
       // Why: a Ctrl-C during the pre-check must not be followed by a depool.
       if (ctx.options.stop.aborted) return;
@@ -120,7 +132,7 @@ async function guardAndDepool(
 }
 
 /** After the depool: one host through LB confirmation, drain, restart, health and repool. */
-async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
+export async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
   const { stop, emergency } = ctx.options;
   try {
     if (run.state !== 'pending' && run.state !== 'depooled') return;
@@ -188,26 +200,27 @@ async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
   }
 }
 
+/** A window's dispatch: how many of the cluster's hosts it has in flight, and where hosts that do not fit yet go. */
+export interface WindowDispatch {
+  readonly inFlight: number;
+  /** Hosts the capacity guard had no room for: still pending, back to the head of the queue. */
+  readonly deferred: HostRun[];
+}
+
 /**
- * A batch: one read decides which hosts to depool; their SSH pre-checks run first, so nothing slow
- * sits between the guard's read and the depool's transaction; then every host concurrently.
+ * A dispatch (a barrier batch, or the hosts a window starts at once): one read decides which hosts
+ * to depool; their SSH pre-checks run first, so nothing slow sits between the guard's read and the
+ * depool's transaction; `number` names its commit marker. Resolves the restart slots it took; the
+ * caller then runs `runHost` for each host not deferred.
  */
-export async function runBatch(
+export async function dispatchHosts(
   ctx: StepContext,
   cluster: InventoryCluster,
   runs: readonly HostRun[],
-  index: number,
-  total: number,
-  earlier: readonly HostRun[] = [],
-): Promise<void> {
-  ctx.emit({
-    event: 'batch.started',
-    dc: cluster.dc,
-    cluster: cluster.name,
-    batch: index + 1,
-    batches: total,
-    hosts: runs.map((r) => r.name),
-  });
+  number: number,
+  earlier: readonly HostRun[],
+  window?: WindowDispatch,
+): Promise<BatchSlots> {
   for (const run of runs) run.startedAt = ctx.deps.clock.now();
   const first = await ctx.deps.pool.read(poolKeysFor([cluster]));
   for (const run of runs) run.entry = first.get(poolKeyId(run.key));
@@ -225,12 +238,12 @@ export async function runBatch(
   );
   let slots: BatchSlots | undefined;
   try {
-    slots = await takeSlots(ctx, cluster, runs, index + 1);
+    slots = await takeSlots(ctx, cluster, runs, number);
     // Why: an emergency run writes nothing, so the first read is all it needs: no guard, no transaction.
     if (ctx.options.emergency) settle(runs, toDepool, true);
     else {
       await requireAgents(ctx, [...toDepool]);
-      await guardAndDepool(ctx, cluster, runs, toDepool, index + 1, earlier);
+      await guardAndDepool(ctx, cluster, runs, toDepool, number, earlier, window);
     }
   } catch (error) {
     // Why: hosts already failed (pre-check) or skipped are reported even when the batch goes no further.
@@ -240,6 +253,31 @@ export async function runBatch(
     await slots?.releaseAll();
     throw error;
   }
+  for (const run of window?.deferred ?? []) await slots.release(run);
+  return slots;
+}
+
+/**
+ * A batch: every host dispatched at once, each through its steps concurrently; the next batch
+ * starts when the slowest is done.
+ */
+export async function runBatch(
+  ctx: StepContext,
+  cluster: InventoryCluster,
+  runs: readonly HostRun[],
+  index: number,
+  total: number,
+  earlier: readonly HostRun[] = [],
+): Promise<void> {
+  ctx.emit({
+    event: 'batch.started',
+    dc: cluster.dc,
+    cluster: cluster.name,
+    batch: index + 1,
+    batches: total,
+    hosts: runs.map((r) => r.name),
+  });
+  const slots = await dispatchHosts(ctx, cluster, runs, index + 1, earlier);
   await Promise.all(runs.map((run) => runHost(ctx, run).finally(() => slots.release(run))));
   const ok = runs.filter((r) => r.state === 'done').length;
   const failed = runs.filter((r) => r.state === 'failed').length;

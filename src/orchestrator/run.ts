@@ -1,15 +1,16 @@
 import pLimit from 'p-limit';
 import type { Deps } from '../deps.js';
 import { describeError, EXIT, isRolloutError } from '../errors.js';
-import { allClusters, allHosts, type InventoryCluster } from '../inventory/types.js';
-import { resolveAmount } from '../planner/amount.js';
+import { allClusters, allHosts } from '../inventory/types.js';
 import type { ClusterPlan } from '../planner/types.js';
 import { runBatch } from './batch.js';
+import { FailureBudget } from './budget.js';
 import { startCanary } from './guards/canary-gate.js';
 import { createEmitter } from './emit.js';
 import { HostRun, type HostOutcome } from './host-run.js';
 import type { StepContext } from './step-context.js';
 import type { RunInput } from './types.js';
+import { runWindow } from './window.js';
 
 export interface RunResult {
   readonly exitCode: number;
@@ -20,47 +21,11 @@ export interface RunResult {
   readonly canaryFailed: readonly string[];
 }
 
-/** Counts failures per cluster and overall; trips once a budget is passed, and stays tripped. */
-class FailureBudget {
-  private total = 0;
-  private readonly perCluster = new Map<string, number>();
-  tripped: string | undefined;
-
-  constructor(private readonly input: RunInput) {}
-
-  record(cluster: InventoryCluster, plannedHosts: number): void {
-    const key = `${cluster.name}@${cluster.dc}`;
-    const failures = (this.perCluster.get(key) ?? 0) + 1;
-    this.perCluster.set(key, failures);
-    this.total += 1;
-    const { emergency, failureBudget } = this.input.options;
-    // Why: an emergency rollback must not stop half-way unless the operator asked for a budget.
-    if (emergency && failureBudget === undefined) return;
-    const clusterBudget = resolveAmount(failureBudget ?? cluster.settings.failureBudget, plannedHosts);
-    const globalBudget =
-      failureBudget === undefined ? this.input.inventory.run.failureBudget : Number.POSITIVE_INFINITY;
-    if (failures > clusterBudget) this.tripped ??= `${key}: ${failures} failed host(s), budget ${clusterBudget}`;
-    else if (this.total > globalBudget)
-      this.tripped ??= `${this.total} failed host(s) in the run, budget ${globalBudget}`;
-  }
-
-  /**
-   * The emergency brake: without --failure-budget, an emergency run stops once a whole batch fails
-   * its health check: the "fix" it rolls out is broken too, and going on would take down the fleet.
-   */
-  afterBatch(cluster: InventoryCluster, batch: number, runs: readonly HostRun[]): void {
-    if (!this.input.options.emergency || this.input.options.failureBudget !== undefined) return;
-    const tried = runs.filter((r) => r.state !== 'skipped');
-    if (tried.length > 0 && tried.every((r) => r.state === 'failed' && r.step === 'health')) {
-      this.tripped ??= `emergency brake: every host of batch ${batch} of ${cluster.name}@${cluster.dc} failed its health check (give --failure-budget to go on regardless)`;
-    }
-  }
-}
-
 /**
- * The one sequencer: clusters in parallel (up to parallelClusters), batches in order within a
- * cluster, hosts concurrently within a batch. Stops starting batches when the failure budget is
- * passed or on a soft stop; running steps always finish.
+ * The one sequencer: clusters in parallel (up to parallelClusters); within a cluster either a
+ * sliding window of hosts (src/orchestrator/window.ts) or batches in order, hosts concurrently
+ * within a batch. Stops starting hosts when the failure budget is passed or on a soft stop;
+ * running steps always finish.
  */
 export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult> {
   const { inventory, plan, options } = input;
@@ -93,6 +58,8 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
       cluster: cp.cluster,
       hosts: cp.batches.reduce((n, b) => n + b.hosts.length, 0),
       batches: cp.batches.length,
+      mode: cp.mode,
+      ...(cp.window === undefined ? {} : { width: cp.window.widths[0] ?? 1 }),
     })),
   });
   for (const { cp } of work) {
@@ -121,7 +88,25 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
     const planned = batches.reduce((n, b) => n + b.length, 0);
     const canary = await startCanary(ctx, cluster, cp.canary);
     if (canary?.blocked !== undefined) return void canaryFailed.push(`${cp.cluster}@${cp.dc}`);
+    const windowed = cp.mode === 'window' && cp.window !== undefined;
     for (const [index, runs] of batches.entries()) {
+      if (windowed && index === (canary ? 1 : 0)) {
+        const ended = await runWindow(
+          ctx,
+          {
+            cp,
+            cluster,
+            window: cp.window,
+            runs: batches.slice(index).flat(),
+            earlier: batches.slice(0, index).flat(),
+            firstDispatch: index + 1,
+            planned,
+          },
+          budget,
+        );
+        if (ended !== undefined) capacityRefused.push(ended.capacityRefused);
+        return;
+      }
       if (options.stop.aborted || budget.tripped) return;
       if (options.steering && (await options.steering.beforeDispatch(cp)) === 'stop') return;
       if (options.stop.aborted || budget.tripped) return;

@@ -7,6 +7,7 @@ import { cutBatches, describeBatchSize } from './batches.js';
 import { blockedBy, guardArithmetic } from './guard.js';
 import { canaryHosts, canaryOrder, capBatches } from './guards.js';
 import { selectClusters } from './select.js';
+import { planWindow } from './window.js';
 import type { ClusterPlan, HostCounts, Plan, PlanOptions, PlannedHost, Selection, SkippedHost } from './types.js';
 
 /** Everything the planner needs: it reads nothing else (no clock, no randomness, no I/O). */
@@ -61,6 +62,7 @@ export function poolKeyOf(host: InventoryHost): PoolKey {
 function planCluster(cluster: InventoryCluster, snapshot: PoolSnapshot, options: PlanOptions): ClusterPlan {
   const { restart, skipped, counts } = classify(cluster, snapshot, options.emergency);
   const batchSize = options.batchSize ?? cluster.settings.batchSize;
+  const mode = options.batchMode ?? cluster.settings.batchMode ?? 'window';
   const common = {
     dc: cluster.dc,
     cluster: cluster.name,
@@ -70,11 +72,17 @@ function planCluster(cluster: InventoryCluster, snapshot: PoolSnapshot, options:
     batchSize,
     batchText: describeBatchSize(batchSize, restart.length),
     skipped,
+    mode,
   };
+  // Why: the window never holds more hosts out than one barrier batch could (guard, fleet-wide cap).
+  const windowOf = (maxDepool: number): { window?: ReturnType<typeof planWindow> } =>
+    mode === 'window'
+      ? { window: planWindow(batchSize, restart.length, Math.min(maxDepool, options.maxBatch ?? Infinity)) }
+      : {};
   const shaped = canaryOrder(cluster, restart, batchSize, options.emergency);
   if (options.emergency) {
     const batches = capBatches(cutBatches({ hosts: restart, ramp: batchSize, maxDepool: Infinity }), options.maxBatch);
-    return { ...common, guard: null, batches, blocked: null };
+    return { ...common, guard: null, batches, blocked: null, ...windowOf(Infinity) };
   }
   const guard = guardArithmetic({ minPooled: cluster.settings.minPooled, yes: counts.yes, no: counts.no });
   if (guard.maxDepool === 0 && restart.some((h) => h.depool)) {
@@ -84,7 +92,14 @@ function planCluster(cluster: InventoryCluster, snapshot: PoolSnapshot, options:
     cutBatches({ hosts: shaped.hosts, ramp: shaped.ramp, maxDepool: guard.maxDepool }),
     options.maxBatch,
   );
-  return { ...common, guard, batches, blocked: null, ...canaryHosts(cluster, batches, false) };
+  return {
+    ...common,
+    guard,
+    batches,
+    blocked: null,
+    ...canaryHosts(cluster, batches, false),
+    ...windowOf(guard.maxDepool),
+  };
 }
 
 /** Sorts hosts, in inventory (natural) order, into those to restart and those skipped, with reasons. */

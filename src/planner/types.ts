@@ -1,4 +1,5 @@
-import type { Amount } from '../inventory/types.js';
+import type { Amount, BatchMode } from '../inventory/types.js';
+import type { WindowPlan } from './window.js';
 import type { Pooled } from '../pool/types.js';
 
 /** Which clusters a command touches. */
@@ -12,6 +13,8 @@ export interface PlanOptions {
   readonly batchSize: readonly Amount[] | undefined;
   /** The fleet-wide cap (--max-concurrency): no batch is wider. */
   readonly maxBatch?: number | undefined;
+  /** --batch-mode: replaces every selected cluster's batch.mode. */
+  readonly batchMode?: BatchMode | undefined;
 }
 
 export interface PlannedHost {
@@ -73,6 +76,10 @@ export interface ClusterPlan {
   /** Null for emergency plans: nothing is depooled. */
   readonly guard: GuardArithmetic | null;
   readonly batches: readonly PlannedBatch[];
+  /** `window`: hosts in plan order (the batches, flattened), a new one as a slot frees; `barrier`: batch by batch. */
+  readonly mode: BatchMode;
+  /** The window's widths up the ramp (window mode only; the canary batch, if any, still runs as a barrier first). */
+  readonly window?: WindowPlan;
   readonly skipped: readonly SkippedHost[];
   /** Why no batch can start: set when not even one `yes` host may be depooled. */
   readonly blocked: { readonly reason: string; readonly pooled: number; readonly required: number } | null;

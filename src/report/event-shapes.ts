@@ -16,6 +16,7 @@ const SHAPES: Readonly<Record<string, Readonly<Record<string, FieldType>>>> = {
     clusters: 'clusters',
   },
   'batch.started': { ...where, batch: 'number', batches: 'number', hosts: 'strings' },
+  'host.dispatched': { ...onHost, width: 'number', inFlight: 'number' },
   'capacity.waiting': { ...where },
   'host.depooled': onHost,
   'lb.confirmed': onHost,

@@ -23,7 +23,21 @@ export type RolloutEvent =
         readonly cluster: string;
         readonly hosts: number;
         readonly batches: number;
+        /** `window` or `barrier` (absent in logs written before batch.mode: barrier). */
+        readonly mode?: 'window' | 'barrier';
+        /** Window mode: the window's first width. */
+        readonly width?: number;
       }[];
+    })
+  | (Base & {
+      readonly event: 'host.dispatched';
+      readonly dc: string;
+      readonly cluster: string;
+      readonly host: string;
+      /** The window's width when the host started. */
+      readonly width: number;
+      /** The cluster's hosts in flight, this one included. */
+      readonly inFlight: number;
     })
   | (Base & {
       readonly event: 'batch.started';

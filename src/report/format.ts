@@ -28,8 +28,10 @@ export function describeEvent(event: RolloutEvent): string {
     }
     case 'batch.started':
       return `${clusterKey(event.dc, event.cluster)} batch ${event.batch}/${event.batches}: ${event.hosts.join(', ')}`;
+    case 'host.dispatched':
+      return `${clusterKey(event.dc, event.cluster)} ${event.host} started (in flight ${event.inFlight}/${event.width})`;
     case 'capacity.waiting':
-      return `${clusterKey(event.dc, event.cluster)} waiting for capacity: ${event.pooled} pooled, ${event.required} must stay pooled, batch wants ${event.wanted}`;
+      return `${clusterKey(event.dc, event.cluster)} waiting for capacity: ${event.pooled} pooled, ${event.required} must stay pooled, ${event.wanted} wanted`;
     case 'slot.waiting':
     case 'slot.acquired':
     case 'canary.soaking':

@@ -8,6 +8,8 @@ export interface CapacityCheck {
   readonly pooled: number;
   readonly required: number;
   readonly wanted: number;
+  /** How many `yes` hosts may be depooled now. */
+  readonly maxDepool: number;
   readonly text: string;
 }
 
@@ -33,5 +35,5 @@ export function checkCapacity(
   const guard = guardArithmetic({ minPooled: cluster.settings.minPooled, yes, no });
   const ok = wanted <= guard.maxDepool;
   const text = `${cluster.name}@${cluster.dc}: ${guard.text}; wanted ${wanted}`;
-  return { ok, pooled: guard.pooled, required: guard.required, wanted, text };
+  return { ok, pooled: guard.pooled, required: guard.required, wanted, maxDepool: guard.maxDepool, text };
 }

@@ -72,6 +72,7 @@ describe('restart.strategy: dual-master', () => {
     expect(after.map((e) => e?.modRevision)).toEqual(before.map((e) => e?.modRevision));
     expect(h.journal).toEqual([]);
     expect(h.events.filter((e) => 'host' in e && e.host === 'mw1001').map((e) => e.event)).toEqual([
+      'host.dispatched',
       'host.drained',
       'host.restarted',
       'health.passed',

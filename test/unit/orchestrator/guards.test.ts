@@ -110,7 +110,7 @@ describe('canary gate', () => {
     const h = await harness({ inventory, snapshot: built.snapshot });
     const names = inventory.datacenters[0]?.clusters[0]?.hosts.map((x) => x.name) ?? [];
     h.extraDeps = { canary: fakeHaproxy(names, [], 0) };
-    const result = await h.run();
+    const result = await h.run({ batchMode: 'barrier' });
     expect(result.exitCode).toBe(0);
     expect(ofType(h.events, 'canary.passed')).toHaveLength(1);
     // Batch 1 is the one canary, then the cluster's own batches of 2.

@@ -1,6 +1,6 @@
 import type { Deps } from '../../../src/deps.js';
 import type { HealthProbe, ProbeResult } from '../../../src/health/types.js';
-import type { Inventory, InventoryHost } from '../../../src/inventory/types.js';
+import type { BatchMode, Inventory, InventoryHost } from '../../../src/inventory/types.js';
 import type { LbConfirmations } from '../../../src/lb/confirm-port.js';
 import { createWatchedLbConfirmations } from '../../../src/lb/confirm-watch.js';
 import { agentKey, appliedKey } from '../../../src/lb/keys.js';
@@ -44,7 +44,9 @@ export interface Harness<K extends Kv = MemoryKv> {
   value(host: string): Promise<Record<string, unknown> | null>;
   keyOf(host: string): PoolKey;
   /** `lb`: another LB confirmation adapter than the watch over the memory Kv (which the agents above write). */
-  run(options?: Partial<RunOptions> & { batchSize?: number; lb?: LbConfirmations }): Promise<RunResult>;
+  run(
+    options?: Partial<RunOptions> & { batchSize?: number; batchMode?: BatchMode; lb?: LbConfirmations },
+  ): Promise<RunResult>;
   /**
    * Registers an LB agent that confirms every pool write it sees (or never, with `confirm: false`;
    * or only the values a predicate accepts, e.g. depools but not repools).
@@ -118,7 +120,7 @@ export async function harness<K extends Kv = MemoryKv>(
     names(event) {
       return h.events.filter((e) => e.event === event).map((e) => ('host' in e ? e.host : e.event));
     },
-    async run({ lb, ...options } = {}) {
+    async run({ lb, batchMode, ...options } = {}) {
       const transport: Transport = {
         async exec(target: SshTarget, command: string) {
           // Why: the pre-depool reachability check (`true`) is not a restart; tests assert restarts.
@@ -183,7 +185,12 @@ export async function harness<K extends Kv = MemoryKv>(
       const emergency = options.emergency ?? false;
       const batchSize =
         options.batchSize === undefined ? undefined : [{ kind: 'count', value: options.batchSize } as const];
-      const plan = planRollout({ inventory: built.inventory, selection, snapshot, options: { emergency, batchSize } });
+      const plan = planRollout({
+        inventory: built.inventory,
+        selection,
+        snapshot,
+        options: { emergency, batchSize, batchMode },
+      });
       try {
         return await runRollout(deps, {
           meta: { command: 'rollout sync', argv: ['sync'], user: 'test', machine: 'test', pid: 1 },

@@ -6,7 +6,7 @@ describe('capacity is what the load balancers serve', () => {
   it('waits for every LB agent to apply a repool before the next batch starts', async () => {
     const h = await harness(fleet().cluster('appserver', 2, { batch: 1, minPooled: 1 }).build());
     h.agent('eqiad', 'lb1', true);
-    const result = await h.run();
+    const result = await h.run({ batchMode: 'barrier' });
     expect(result.exitCode).toBe(0);
     const seen = h.events.map((e) => `${e.event}${'host' in e ? ` ${e.host}` : ''}`);
     const confirmed = seen.indexOf('lb.repool-confirmed mw1001');
@@ -53,7 +53,7 @@ describe('the emergency brake', () => {
   it('stops an emergency run once a whole batch fails its health check', async () => {
     const h = await harness(fleet().cluster('appserver', 4, { batch: 2, minPooled: 0 }).build());
     h.health = (host) => (['mw1001', 'mw1002'].includes(host.name) ? { ok: false, detail: 'HTTP 500' } : undefined);
-    const result = await h.run({ emergency: true });
+    const result = await h.run({ emergency: true, batchMode: 'barrier' });
     expect(result.exitCode).toBe(1);
     expect(result.budgetExceeded).toBe(true);
     expect(h.execs.map((e) => e.host)).toEqual(['mw1001', 'mw1002']);

@@ -9,7 +9,7 @@ const order = (events: { event: string; host?: string }[], host: string): string
 describe('runRollout, graceful', () => {
   it('depools, confirms, drains, restarts, checks and repools every pooled host, in batches', async () => {
     const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
-    const result = await h.run();
+    const result = await h.run({ batchMode: 'barrier' });
     expect(result.exitCode).toBe(0);
     expect(result.hosts.map((x) => x.outcome)).toEqual(['done', 'done', 'done', 'done']);
     expect(order(h.events, 'mw1001')).toEqual([
@@ -107,13 +107,13 @@ describe('runRollout, graceful', () => {
   it('runs clusters in parallel up to parallelClusters, and one at a time with 1', async () => {
     const build = () => fleet().cluster('appserver', 2, { batch: 1 }).cluster('api', 2, { batch: 1 }).build();
     const parallel = await harness(build());
-    await parallel.run({ parallelClusters: 2 });
+    await parallel.run({ parallelClusters: 2, batchMode: 'barrier' });
     const starts = parallel.events
       .filter((e) => e.event === 'batch.started')
       .map((e) => ('cluster' in e ? e.cluster : ''));
     expect(starts.slice(0, 2).sort()).toEqual(['api', 'appserver']);
     const serial = await harness(build());
-    await serial.run({ parallelClusters: 1 });
+    await serial.run({ parallelClusters: 1, batchMode: 'barrier' });
     const serialStarts = serial.events
       .filter((e) => e.event === 'batch.started')
       .map((e) => ('cluster' in e ? e.cluster : ''));
@@ -301,7 +301,7 @@ describe('runRollout, emergency and interrupts', () => {
   it('makes no pool write in an emergency, uses the emergency command and keeps the batches', async () => {
     const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
     const before = await h.kv.revision();
-    const result = await h.run({ emergency: true });
+    const result = await h.run({ emergency: true, batchMode: 'barrier' });
     expect(result.exitCode).toBe(0);
     expect(await h.kv.revision()).toBe(before);
     expect(h.execs.map((e) => e.command)).toEqual(Array(4).fill('systemctl kill-restart php8.2-fpm'));

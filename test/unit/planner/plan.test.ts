@@ -39,6 +39,8 @@ describe('planRollout', () => {
           batches: inBatches(yesHosts(25), [3, 3, 3, 3, 3, 3, 3, 3, 1]),
           skipped: [],
           blocked: null,
+          mode: 'window',
+          window: { widths: [3], text: 'window 3 (10% of 25 hosts)' },
         },
       ],
     });
@@ -110,6 +112,8 @@ describe('planRollout', () => {
         { host: 'mw1005', reason: 'malformed: pooled: expected "yes", "no" or "inactive", got "maybe"' },
       ],
       blocked: null,
+      mode: 'window',
+      window: { widths: [1], text: 'window 1 (1 of 3 hosts)' },
     });
   });
 
