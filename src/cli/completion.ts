@@ -22,6 +22,7 @@ const VALUE_OPTIONS = new Set([
   '--cluster',
   '--release',
   '--batch-size',
+  '--batch-mode',
   '--failure-budget',
   '--parallel-clusters',
   '--capacity-wait',

@@ -14,6 +14,13 @@ const list = (value: unknown): string[] =>
     .map((v) => v.trim())
     .filter(Boolean);
 
+/** --batch-mode on sync, restart and plan: replaces every cluster's batch.mode. */
+const BATCH_MODE_OPTION = {
+  type: 'string',
+  choices: ['window', 'barrier'],
+  describe: 'override batch.mode: window (a host starts as a slot frees) or barrier (batch by batch)',
+} as const;
+
 function common(y: Argv): Argv {
   return y
     .option('inventory', {
@@ -41,6 +48,7 @@ function runOptions(y: Argv): Argv {
       describe: 'restart only hosts whose opcache use is above this, like "80%" (not with --release)',
     })
     .option('batch-size', { type: 'string', describe: 'override batch.size: 3, "10%" or a ramp "1,10%,25%"' })
+    .option('batch-mode', BATCH_MODE_OPTION)
     .option('failure-budget', {
       type: 'string',
       describe: 'failed hosts per cluster before stopping: a count or a percentage',
@@ -144,6 +152,7 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
           .option('cluster', { type: 'string', array: true })
           .option('emergency', { type: 'boolean', default: false })
           .option('batch-size', { type: 'string' })
+          .option('batch-mode', BATCH_MODE_OPTION)
           .option('release', {
             type: 'string',
             describe: 'the release the run would check for (templates naming {release} need it)',

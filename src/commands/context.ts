@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Io } from '../cli/io.js';
 import { RolloutError } from '../errors.js';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.js';
-import type { Amount, Inventory } from '../inventory/types.js';
+import type { Amount, BatchMode, Inventory } from '../inventory/types.js';
 import { connectEtcd } from '../kv/etcd-kv.js';
 import { ENDPOINT } from '../kv/plain-auth.js';
 import { connectV2Pool } from '../pool/etcd-v2-connect.js';
@@ -111,4 +111,12 @@ export function parseAmountArg(option: string, text: string): Amount {
 
 export function parseRampArg(option: string, text: string): Amount[] {
   return text.split(',').map((part) => parseAmountArg(option, part));
+}
+
+/** --batch-mode: window or barrier (yargs checks the choice too; a direct caller gets the same message). */
+export function parseBatchMode(text: string | undefined): BatchMode | undefined {
+  if (text === undefined || text === 'window' || text === 'barrier') return text;
+  throw new RolloutError('E_USAGE', `--batch-mode: expected window or barrier, got "${text}"`, {
+    where: '--batch-mode',
+  });
 }

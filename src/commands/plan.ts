@@ -6,7 +6,7 @@ import type { Selection } from '../planner/types.js';
 import { planToJson } from '../report/plan-json.js';
 import { renderPlanText } from '../report/plan-text.js';
 import { checkReleaseArg, checkReleaseTemplates } from './release-arg.js';
-import { connectPool, loadFor, parseRampArg, type CommonArgs } from './context.js';
+import { connectPool, loadFor, parseBatchMode, parseRampArg, type CommonArgs } from './context.js';
 
 export interface PlanArgs extends CommonArgs {
   /** Positional `plan <cluster> <dc>`: the same selection as `restart <cluster> <dc>`. */
@@ -17,6 +17,7 @@ export interface PlanArgs extends CommonArgs {
   readonly emergency?: boolean;
   readonly offline?: boolean;
   readonly 'batch-size'?: string | undefined;
+  readonly 'batch-mode'?: string | undefined;
   readonly release?: string | undefined;
   readonly 'skip-canary-gate'?: boolean | undefined;
 }
@@ -57,7 +58,12 @@ export async function planCommand(args: PlanArgs, io: Io): Promise<number> {
     inventory,
     selection,
     snapshot,
-    options: { emergency: args.emergency === true, batchSize, maxBatch: inventory.run.maxConcurrentRestarts },
+    options: {
+      emergency: args.emergency === true,
+      batchSize,
+      maxBatch: inventory.run.maxConcurrentRestarts,
+      batchMode: parseBatchMode(args['batch-mode']),
+    },
   });
   io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlanText(plan));
   return isBlocked(plan) ? EXIT.capacity : EXIT.ok;

@@ -35,6 +35,7 @@ import {
   connectPool,
   loadFor,
   parseAmountArg,
+  parseBatchMode,
   parseRampArg,
   whoami,
   type CommonArgs,
@@ -50,6 +51,7 @@ export interface SyncArgs extends CommonArgs {
   readonly 'dry-run'?: boolean;
   readonly release?: string | undefined;
   readonly 'batch-size'?: string | undefined;
+  readonly 'batch-mode'?: string | undefined;
   readonly 'failure-budget'?: string | undefined;
   readonly 'parallel-clusters'?: number | undefined;
   readonly 'capacity-wait'?: number | undefined;
@@ -91,7 +93,12 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
       inventory,
       selection,
       snapshot,
-      options: { emergency, batchSize, maxBatch: maxConcurrency(args, inventory) },
+      options: {
+        emergency,
+        batchSize,
+        maxBatch: maxConcurrency(args, inventory),
+        batchMode: parseBatchMode(args['batch-mode']),
+      },
     });
     if (args.release !== undefined) checkReleaseReadable(inventory, plan, args.release);
     if (args['dry-run']) {

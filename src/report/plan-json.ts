@@ -26,6 +26,10 @@ export interface PlanJson {
     readonly blocked: { readonly reason: string; readonly pooled: number; readonly required: number } | null;
     /** The canary batch's hosts (batch 1), when the cluster has `canary:`. */
     readonly canary?: readonly string[];
+    /** `window` or `barrier` (docs/inventory.md batch.mode). */
+    readonly mode: 'window' | 'barrier';
+    /** Window mode: the width of each stage up the ramp (the last repeats), in words too. */
+    readonly window?: { readonly widths: readonly number[]; readonly text: string };
   }[];
 }
 
@@ -58,6 +62,8 @@ export function planToJson(plan: Plan): PlanJson {
       skipped: c.skipped.map((s) => ({ host: s.host, reason: s.reason })),
       blocked: c.blocked === null ? null : { ...c.blocked },
       ...(c.canary ? { canary: [...c.canary] } : {}),
+      mode: c.mode,
+      ...(c.window ? { window: { widths: [...c.window.widths], text: c.window.text } } : {}),
     })),
   };
 }

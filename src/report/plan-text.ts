@@ -4,7 +4,9 @@ import type { ClusterPlan, HostCounts, Plan, PlannedHost } from '../planner/type
 export function renderPlanText(plan: Plan): string {
   const mode = plan.emergency
     ? 'EMERGENCY plan: hard restart in batches, no depool, no drain: requests in flight are killed'
-    : 'Plan: per batch depool → LB confirm → drain → restart → health → repool';
+    : plan.clusters.some((c) => c.window !== undefined)
+      ? 'Plan: per host depool → LB confirm → drain → restart → health → repool, a sliding window per cluster'
+      : 'Plan: per batch depool → LB confirm → drain → restart → health → repool';
   const sections = plan.clusters.map((c) => renderCluster(c, plan.emergency));
   return [mode, '', ...sections.flatMap((s) => [s, '']), summary(plan)].join('\n') + '\n';
 }
@@ -15,11 +17,17 @@ function renderCluster(c: ClusterPlan, emergency: boolean): string {
     `  hosts:   ${describeCounts(c.counts)}`,
     `  batches: ${c.batchText}`,
   ];
+  if (c.window !== undefined)
+    lines.push(
+      `  window:  ${c.window.text}; a host starts as soon as one of the cluster's completes (the batches below are the order)`,
+    );
   lines.push(c.guard === null ? '  guard:   none (emergency: nothing is depooled)' : `  guard:   ${c.guard.text}`);
   // The reason carries the numbers (pooled, required, minPooled).
   if (c.blocked !== null) lines.push(`  BLOCKED: ${c.blocked.reason}`);
   if (c.canary)
-    lines.push(`  canary:  batch 1 (${c.canary.join(', ')}); the other batches wait for its gate after the soak`);
+    lines.push(
+      `  canary:  batch 1 (${c.canary.join(', ')}); the other ${c.window ? 'hosts' : 'batches'} wait for its gate after the soak`,
+    );
   const width = String(c.batches.length).length;
   c.batches.forEach((batch, i) => {
     lines.push(`  ${String(i + 1).padStart(width)}. ${batch.hosts.map((h) => describeHost(h, emergency)).join(', ')}`);

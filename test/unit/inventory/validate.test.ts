@@ -123,6 +123,20 @@ describe('validateInventory rejects', () => {
     expect(e).toContain(got);
   });
 
+  it('a batch mode other than window or barrier, with its line', () => {
+    const text = cluster(['batch: { size: 2, mode: sliding }']);
+    expect(onlyError(check(text))).toMatch(
+      /^inv\.yaml:5:\d+: datacenters\.eqiad\.clusters\.appserver\.batch\.mode: expected one of .*window.*barrier.*sliding/,
+    );
+  });
+
+  it('batch.mode: window by default, barrier when written, inherited from defaults', () => {
+    const mode = (text: string) => check(text).inventory?.datacenters[0]?.clusters[0]?.settings.batchMode;
+    expect(mode(cluster(['batch: { size: 2 }']))).toBe('window');
+    expect(mode(cluster(['batch: { mode: barrier }']))).toBe('barrier');
+    expect(mode(`defaults:\n  batch: { mode: barrier }\n${cluster([])}`)).toBe('barrier');
+  });
+
   it('an empty batch ramp', () => {
     const text = cluster(['batch: { size: [] }']);
     expect(onlyError(check(text))).toBe(

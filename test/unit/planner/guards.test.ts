@@ -35,7 +35,7 @@ describe('planner: canary batch and the fleet-wide cap', () => {
     ]);
     expect(plan.clusters[0]?.canary).toEqual(['mw1002', 'mw1004']);
     expect(renderPlanText(plan)).toContain(
-      '  canary:  batch 1 (mw1002, mw1004); the other batches wait for its gate after the soak',
+      '  canary:  batch 1 (mw1002, mw1004); the other hosts wait for its gate after the soak',
     );
     expect(planToJson(plan).clusters[0]?.canary).toEqual(['mw1002', 'mw1004']);
   });

@@ -20,11 +20,12 @@ describe('renderPlanText', () => {
   it('shows each cluster with its counts, arithmetic, batches and skipped hosts', () => {
     expect(renderPlanText(plan)).toBe(
       [
-        'Plan: per batch depool → LB confirm → drain → restart → health → repool',
+        'Plan: per host depool → LB confirm → drain → restart → health → repool, a sliding window per cluster',
         '',
         'appserver@eqiad (php-fpm)',
         '  hosts:   6 (3 pooled, 1 depooled by others, 1 inactive, 1 missing)',
         '  batches: 2 of 4 hosts → 2 per batch',
+        "  window:  window 2 (2 of 4 hosts); a host starts as soon as one of the cluster's completes (the batches below are the order)",
         '  guard:   min 1 of 4 → 1 must stay pooled; 3 pooled → at most 2 depooled at once',
         '  1. mw1001, mw1002',
         '  2. mw1003 (depooled by others: restart only), mw1004',
@@ -41,6 +42,14 @@ describe('renderPlanText', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('in barrier mode says each batch waits, and shows no window', () => {
+    const text = renderPlanText(
+      planRollout({ inventory, selection: all, snapshot, options: { ...graceful, batchMode: 'barrier' } }),
+    );
+    expect(text).toMatch(/^Plan: per batch depool/);
+    expect(text).not.toContain('window:');
   });
 
   it('says an emergency plan depools nothing and has no guard', () => {
@@ -83,6 +92,8 @@ describe('planToJson', () => {
             { host: 'mw1006', reason: 'missing: no pool key in etcd (create it with `rollout pool mw1006`)' },
           ],
           blocked: null,
+          mode: 'window',
+          window: { widths: [2], text: 'window 2 (2 of 4 hosts)' },
         },
         {
           dc: 'codfw',
@@ -107,6 +118,7 @@ describe('planToJson', () => {
             pooled: 2,
             required: 2,
           },
+          mode: 'window',
         },
       ],
     });
