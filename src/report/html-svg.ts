@@ -84,9 +84,29 @@ function laneRow(scale: Scale, lane: Lane, y: number): string {
   return `<g class="lane o-${cls(lane.outcome)}" data-hosts="${esc(lane.hosts.length)}"><text class="label" x="4" y="${y + LANE_HEIGHT - 4}">${esc(laneLabel(lane))}<title>${esc(title)}</title></text>${body.join('')}</g>`;
 }
 
-/** One cluster: its batches as bands behind the lanes, a time axis, a lane per host or per merged group. */
+const IN_FLIGHT_HEIGHT = 40;
+
+/** A window run's hosts in flight over time: a step line under the lanes, labelled with its peak. */
+function inFlightRow(scale: Scale, c: ClusterTimeline, top: number): string {
+  const peak = Math.max(1, ...c.inFlight.map((p) => p.hosts));
+  const y = (hosts: number): string => px(top + IN_FLIGHT_HEIGHT - 4 - (hosts / peak) * (IN_FLIGHT_HEIGHT - 10));
+  const points = c.inFlight
+    .map((p, i) => {
+      const at = px(x(scale, p.atMs));
+      const before = c.inFlight[i - 1];
+      return before === undefined ? `${at},${y(p.hosts)}` : `${at},${y(before.hosts)} ${at},${y(p.hosts)}`;
+    })
+    .join(' ');
+  return `<g class="in-flight"><text class="label" x="4" y="${top + 14}">in flight (peak ${esc(peak)})</text><polyline class="in-flight" points="${points}"/></g>`;
+}
+
+/**
+ * One cluster: its batches as bands behind the lanes (a barrier run), a time axis, a lane per host
+ * or per merged group, and a window run's hosts in flight over time.
+ */
 export function clusterSvg(scale: Scale, c: ClusterTimeline): string {
-  const height = AXIS_HEIGHT + c.lanes.length * LANE_HEIGHT + 4;
+  const lanesEnd = AXIS_HEIGHT + c.lanes.length * LANE_HEIGHT;
+  const height = lanesEnd + 4 + (c.inFlight.length > 0 ? IN_FLIGHT_HEIGHT : 0);
   const full = scale.left + scale.width + 10;
   const bands = c.batches.map((b, i) => {
     const x1 = x(scale, b.startMs);
@@ -95,7 +115,8 @@ export function clusterSvg(scale: Scale, c: ClusterTimeline): string {
   });
   const lanes = c.lanes.map((lane, i) => laneRow(scale, lane, AXIS_HEIGHT + i * LANE_HEIGHT));
   const marks = c.marks.map((m) => markGlyph(scale, m, 2));
-  return `<svg class="cluster" width="${full}" height="${height}" viewBox="0 0 ${full} ${height}" role="img">${bands.join('')}${axis(scale, height)}${lanes.join('')}${marks.join('')}</svg>`;
+  const flying = c.inFlight.length > 0 ? inFlightRow(scale, c, lanesEnd + 4) : '';
+  return `<svg class="cluster" width="${full}" height="${height}" viewBox="0 0 ${full} ${height}" role="img">${bands.join('')}${axis(scale, height)}${lanes.join('')}${flying}${marks.join('')}</svg>`;
 }
 
 /** Requests per second (a line) and failed requests per second (red bars, same scale) over the run. */

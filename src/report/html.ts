@@ -23,7 +23,7 @@ h1{font-size:18px;margin:0 0 4px}h2{font-size:14px;margin:18px 0 4px}
 .legend span{display:inline-block;margin-right:12px}.legend i{display:inline-block;width:14px;height:10px;margin-right:4px;vertical-align:middle}
 ul.warnings{color:#a35200;margin:4px 0}ul.failures{color:#c00;margin:4px 0}
 svg text{font-size:11px;fill:#222}svg text.tick,svg text.batch{fill:#888;font-size:10px}
-line.tick{stroke:#eee}rect.band-0{fill:#f7f7fb}rect.band-1{fill:#eef1f7}
+line.tick{stroke:#eee}polyline.in-flight{fill:none;stroke:#3a6ea5;stroke-width:1.5}rect.band-0{fill:#f7f7fb}rect.band-1{fill:#eef1f7}
 rect.envelope{opacity:.3}rect.failed{stroke:#c00;stroke-width:2}
 g.o-failed text.label,.failed-text{fill:#c00;font-weight:bold}g.o-skipped text.label,g.o-not-started text.label{fill:#999}g.o-interrupted text.label{fill:#a35200}
 path.mark-failed{stroke:#c00;stroke-width:2.5;fill:none}path.mark-warning{fill:#e69138}
@@ -56,7 +56,8 @@ function total(label: string, value: number | string, tone = ''): string {
 function clusterSection(scale: Scale, c: ClusterTimeline): string {
   const merged = c.lanes.filter((l) => l.hosts.length > 1);
   const failed = c.lanes.filter((l) => l.outcome === 'failed').reduce((n, l) => n + l.hosts.length, 0);
-  const heading = `${esc(`${c.cluster}@${c.dc} — ${c.hosts} hosts, ${c.batches.length} batches`)}${failed ? `, <span class="failed-text">${esc(failed)} failed</span>` : ''}${c.notStarted ? esc(`, ${c.notStarted} not started`) : ''}${c.collapsed ? esc(` (lanes that are the same merged: ${c.lanes.length} lanes)`) : ''}`;
+  const shape = c.inFlight.length > 0 ? 'a sliding window' : `${c.batches.length} batches`;
+  const heading = `${esc(`${c.cluster}@${c.dc} — ${c.hosts} hosts, ${shape}`)}${failed ? `, <span class="failed-text">${esc(failed)} failed</span>` : ''}${c.notStarted ? esc(`, ${c.notStarted} not started`) : ''}${c.collapsed ? esc(` (lanes that are the same merged: ${c.lanes.length} lanes)`) : ''}`;
   const groups =
     merged.length === 0
       ? ''

@@ -10,6 +10,8 @@ export interface ClusterProgress {
   /** The batch running or last run (0 before the first). */
   readonly batch: number;
   readonly batches: number;
+  /** Window mode: the window's width now; undefined for a barrier run. */
+  readonly width: number | undefined;
   readonly inFlight: number;
   readonly ok: number;
   readonly failed: number;
@@ -27,6 +29,7 @@ interface MutableProgress {
   planned: number | undefined;
   batch: number;
   batches: number;
+  width: number | undefined;
   inFlight: Set<string>;
   /** Hosts listed by batch.started: the ones run.started counted. */
   batched: Set<string>;
@@ -58,6 +61,7 @@ export function createProgressTracker(): ProgressTracker {
         planned: undefined,
         batch: 0,
         batches: 0,
+        width: undefined,
         inFlight: new Set(),
         batched: new Set(),
         skippedUpFront: 0,
@@ -79,6 +83,7 @@ export function createProgressTracker(): ProgressTracker {
       hosts,
       batch: p.batch,
       batches: p.batches,
+      width: p.width,
       inFlight: p.inFlight.size,
       ok: p.ok,
       failed: p.failed,
@@ -99,8 +104,21 @@ export function createProgressTracker(): ProgressTracker {
       const atMs = Date.parse(event.time);
       switch (event.event) {
         case 'run.started':
-          for (const c of event.clusters) Object.assign(get(c.dc, c.cluster), { planned: c.hosts, batches: c.batches });
+          for (const c of event.clusters)
+            Object.assign(get(c.dc, c.cluster), {
+              planned: c.hosts,
+              batches: c.batches,
+              width: c.mode === 'window' ? (c.width ?? 1) : undefined,
+            });
           return;
+        case 'host.dispatched': {
+          const p = get(event.dc, event.cluster);
+          Object.assign(p, { width: event.width, finishedMs: undefined });
+          p.startedMs ??= atMs;
+          p.batched.add(event.host);
+          p.inFlight.add(event.host);
+          return;
+        }
         case 'batch.started': {
           const p = get(event.dc, event.cluster);
           Object.assign(p, { batch: event.batch, batches: event.batches, finishedMs: undefined });
@@ -138,12 +156,17 @@ export function progressFrom(events: readonly RolloutEvent[]): ClusterProgress[]
   return tracker.clusters();
 }
 
-/** `appserver@eqiad  45% (batch 2/5; in-flight: 3; ok: 10; fail: 0; left: 9) 0:42`, scap-style. */
+/**
+ * `appserver@eqiad  45% (batch 2/5; in-flight: 3; ok: 10; fail: 0; left: 9) 0:42`, scap-style; a
+ * window run: `appserver@eqiad  37% (in flight 10/10; ok 35; fail 0; left 63) 0:42`.
+ */
 export function renderProgressLine(p: ClusterProgress, nowMs: number, nameWidth = 0): string {
   const finished = p.ok + p.failed + p.skipped;
   const percent = p.hosts === 0 ? 100 : Math.floor((finished / p.hosts) * 100);
   const elapsed = p.startedMs === undefined ? 0 : (p.finishedMs ?? nowMs) - p.startedMs;
   const skipped = p.skipped > 0 ? `; skipped: ${p.skipped}` : '';
+  if (p.width !== undefined)
+    return `${clusterKey(p.dc, p.cluster).padEnd(nameWidth)} ${String(percent).padStart(3)}% (in flight ${p.inFlight}/${p.width}; ok ${p.ok}; fail ${p.failed}${p.skipped > 0 ? `; skipped ${p.skipped}` : ''}; left ${p.left}) ${formatElapsed(elapsed)}`;
   return `${clusterKey(p.dc, p.cluster).padEnd(nameWidth)} ${String(percent).padStart(3)}% (batch ${p.batch}/${p.batches}; in-flight: ${p.inFlight}; ok: ${p.ok}; fail: ${p.failed}${skipped}; left: ${p.left}) ${formatElapsed(elapsed)}`;
 }
 

@@ -181,6 +181,7 @@ export function createSummarizer(): Summarizer {
     const step = stepOf[event.event];
     if (step !== undefined && h.outcome === undefined) h.step = step;
     if (event.event === 'host.depooled') h.depooled = true;
+    if (event.event === 'host.dispatched') h.inBatch = true;
     if (event.event === 'host.repooled') h.depooled = false;
     if (event.event === 'lb.propagation-assumed') {
       const p = propagation.get(event.dc) ?? { seconds: event.seconds, hosts: 0 };

@@ -1,3 +1,4 @@
+import { inFlightSeries, type InFlightPoint } from './in-flight.js';
 import type { RolloutEvent } from './events.js';
 import { describeEvent } from './format.js';
 import { stepOf, summarize } from './summary.js';
@@ -54,6 +55,8 @@ export interface ClusterTimeline {
   readonly collapsed: boolean;
   readonly notStarted: number;
   readonly marks: readonly Mark[];
+  /** A window run: its hosts in flight over time (empty for a barrier run, which has batch bands instead). */
+  readonly inFlight: readonly InFlightPoint[];
 }
 
 export interface RunTimeline {
@@ -145,7 +148,7 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
         clusterMarks.get(cluster(event.dc, event.cluster))?.push({
           atMs,
           kind: 'warning',
-          text: `waiting for capacity: ${event.pooled} pooled, ${event.required} must stay pooled, batch wants ${event.wanted}`,
+          text: `waiting for capacity: ${event.pooled} pooled, ${event.required} must stay pooled, ${event.wanted} wanted`,
         });
         continue;
       case 'slot.waiting':
@@ -154,6 +157,9 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
         continue;
       case 'canary.failed':
         clusterMarks.get(cluster(event.dc, event.cluster))?.push({ atMs, kind: 'failed', text: describeEvent(event) });
+        continue;
+      case 'host.dispatched':
+        track(event, atMs).lastMs = atMs;
         continue;
       case 'slot.acquired':
       case 'canary.soaking':
@@ -202,6 +208,7 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
   }
 
   const outcomes = new Map(summary.hosts.map((h) => [h.host, h]));
+  const flying = inFlightSeries(events, startEpochMs);
   const clusters = order.map((k): ClusterTimeline => {
     const [dc = '', name = ''] = k.split('\u0000');
     const members = [...tracks.values()].filter((t) => t.dc === dc && t.cluster === name);
@@ -217,6 +224,7 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
       collapsed,
       notStarted,
       marks: clusterMarks.get(k) ?? [],
+      inFlight: flying.get(k) ?? [],
     };
   });
   return { summary, startEpochMs, durationMs: Math.max(endMs, summary.durationMs), clusters, marks: runMarks };

@@ -20,4 +20,6 @@ export const NETS = {
   packageUpgrade: '127.0.87',
   alerts: '127.0.78',
   ops: '127.0.79',
+  window: '127.0.65',
+  windowRace: '127.0.95',
 } as const;

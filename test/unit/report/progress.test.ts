@@ -17,6 +17,7 @@ describe('progressFrom', () => {
       hosts: 3,
       batch: 2,
       batches: 2,
+      width: undefined,
       inFlight: 2,
       ok: 1,
       failed: 0,
@@ -50,6 +51,7 @@ describe('renderProgressLine', () => {
       hosts: 22,
       batch: 2,
       batches: 5,
+      width: undefined,
       inFlight: 3,
       ok: 10,
       failed: 0,
@@ -68,6 +70,35 @@ describe('renderProgressLine', () => {
       'appserver@eqiad     100% (batch 2/2; in-flight: 0; ok: 2; fail: 1; left: 0) 0:20',
       'api_appserver@eqiad  50% (batch 1/2; in-flight: 0; ok: 1; fail: 0; skipped: 1; left: 2) 1:00:00',
     ]);
+  });
+});
+
+describe('a window run', () => {
+  it('shows the hosts in flight against the width, with no batch', () => {
+    const win = { dc: 'eqiad', cluster: 'appserver' };
+    const events = [
+      at(0, {
+        event: 'run.started',
+        command: 'sync',
+        argv: [],
+        user: 'u',
+        machine: 'm',
+        pid: 1,
+        emergency: false,
+        release: null,
+        clusters: [{ ...win, hosts: 100, batches: 10, mode: 'window', width: 10 }],
+      }),
+      ...Array.from({ length: 45 }, (_, i) =>
+        at(1, { event: 'host.dispatched', ...win, host: `mw${i}`, width: 10, inFlight: Math.min(10, i + 1) }),
+      ),
+      ...Array.from({ length: 35 }, (_, i) => at(2, { event: 'host.done', ...win, host: `mw${i}`, durationMs: 1 })),
+    ];
+    const [p] = progressFrom(events);
+    expect(p).toMatchObject({ width: 10, inFlight: 10, ok: 35, left: 55 });
+    if (!p) throw new Error('no progress');
+    expect(renderProgressLine(p, T0 + 42_000)).toBe(
+      'appserver@eqiad  35% (in flight 10/10; ok 35; fail 0; left 55) 0:41',
+    );
   });
 });
 
