@@ -49,6 +49,8 @@ export class DocumentBuilder {
   private readonly perCluster = new Map<string, Counts>();
   private readonly batches = new Map<string, number>();
   private readonly finished = new Set<string>();
+  /** Window clusters: hosts planned, hosts started (canary batch or dispatch), and how many of those ended. */
+  private readonly windows = new Map<string, { planned: number; started: Set<string>; ended: number }>();
 
   constructor(private readonly run: RunContext) {}
 
@@ -59,6 +61,8 @@ export class DocumentBuilder {
       case 'run.started':
         for (const c of event.clusters) {
           this.batches.set(`${c.cluster}@${c.dc}`, c.batches);
+          if (c.mode === 'window')
+            this.windows.set(`${c.cluster}@${c.dc}`, { planned: c.hosts, started: new Set(), ended: 0 });
           this.perCluster.set(`${c.cluster}@${c.dc}`, { ok: 0, failed: 0, skipped: 0 });
         }
         return [
@@ -74,11 +78,22 @@ export class DocumentBuilder {
         this.total[key] += 1;
         const c = this.perCluster.get(`${event.cluster}@${event.dc}`);
         if (c) c[key] += 1;
-        return [];
+        // Why: a window run has no last batch: its cluster is finished when every planned host has ended.
+        const w = this.windows.get(`${event.cluster}@${event.dc}`);
+        if (w === undefined || !w.started.has(event.host) || ++w.ended < w.planned) return [];
+        return this.clusterDone(event, event.dc, event.cluster);
       }
+      case 'host.dispatched':
+        this.windows.get(`${event.cluster}@${event.dc}`)?.started.add(event.host);
+        return [];
+      case 'batch.started':
+        for (const host of event.hosts) this.windows.get(`${event.cluster}@${event.dc}`)?.started.add(host);
+        return [];
       case 'batch.finished': {
         const id = `${event.cluster}@${event.dc}`;
-        return event.batch === this.batches.get(id) ? this.clusterDone(event, event.dc, event.cluster) : [];
+        return event.batch === this.batches.get(id) && !this.windows.has(id)
+          ? this.clusterDone(event, event.dc, event.cluster)
+          : [];
       }
       case 'canary.passed':
       case 'canary.failed':
