@@ -114,9 +114,10 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
     }
     const hostCount = plan.clusters.reduce((n, c) => n + c.batches.reduce((m, b) => m + b.hosts.length, 0), 0);
     if (emergency && !args.yes) {
+      const windowed = plan.clusters.some((c) => c.mode === 'window');
       const brake =
         failureBudget === undefined
-          ? ' It stops if every host of a batch fails its health check (--failure-budget replaces this rule).'
+          ? ` It stops if ${windowed ? 'the last hosts of a cluster, as many as its window, all fail' : 'every host of a batch fails'} its health check (--failure-budget replaces this rule).`
           : '';
       const question = `EMERGENCY: hard-restart ${hostCount} host(s) in ${plan.clusters.length} cluster(s) while they serve traffic (no depool; requests in flight will fail).${brake} Go on?`;
       if (!io.confirm)
