@@ -191,6 +191,19 @@ describe('plan --offline', { timeout: 120_000 }, () => {
     const plan = JSON.parse(r.stdout) as { clusters: { batches: { hosts: string[] }[] }[] };
     expect(plan.clusters[0]?.batches.map((b) => b.hosts.length)).toEqual([4, 4]);
   });
+
+  it('takes --batch-mode over the inventory, and refuses anything but window or barrier with exit 2', async () => {
+    const plan = async (mode: string) =>
+      rollout(['plan', 'appserver', 'eqiad', '--offline', '--json', '--batch-mode', mode, '-i', inventory]);
+    const barrier = await plan('barrier');
+    expectExit(barrier, 0);
+    expect(JSON.parse(barrier.stdout)).toMatchObject({ clusters: [{ mode: 'barrier' }] });
+    const window = await plan('window');
+    expect(JSON.parse(window.stdout)).toMatchObject({ clusters: [{ mode: 'window', window: { widths: [2] } }] });
+    const bad = await plan('sliding');
+    expectExit(bad, 2);
+    expect(bad.stderr).toMatch(/batch-mode.*sliding|sliding.*batch-mode/);
+  });
 });
 
 describe('etcd unreachable', { timeout: 120_000 }, () => {
