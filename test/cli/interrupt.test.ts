@@ -166,8 +166,8 @@ describe("the run's lock lease revoked behind its back while etcd stays up", { t
     expect(r.code, r.stderr).not.toBe(0);
     expect(poolWrites).toEqual([]);
     expect(r.stdout).toContain('lost the cluster lock');
-    // Nothing new started: one batch, one depool, and the host in restart is not repooled.
-    expect(r.stdout.match(/"event":"batch\.started"/g)).toHaveLength(1);
+    // Nothing new started: one dispatch (a window of 1, the default mode), one depool, and the host in restart is not repooled.
+    expect(r.stdout.match(/"event":"host\.dispatched"/g)).toHaveLength(1);
     expect(r.stdout.match(/"event":"host\.depooled"/g)).toHaveLength(1);
     expect(r.stdout).not.toContain('"event":"host.repooled"');
     expect(await pooledOf(r.host)).toBe('no');
