@@ -1,7 +1,7 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
 import type { InventoryCluster } from '../inventory/types.js';
 import { runBatchKey } from '../coordination/keys.js';
-import { poolKeyId, type PoolEntry } from '../pool/types.js';
+import { poolKeyId, type PoolEntry, type PoolSnapshot } from '../pool/types.js';
 import { poolKeysFor } from '../planner/plan.js';
 import { sshTargetFor } from '../health/ssh-target.js';
 import { checkCapacity } from './guards/capacity.js';
@@ -63,6 +63,7 @@ async function guardAndDepool(
   let announced = false;
   for (;;) {
     const read = await ctx.deps.pool.readGuarded(poolKeysFor([cluster]));
+    if (window) Object.assign(window.recent, { snapshot: read.snapshot, atMs: ctx.deps.clock.now() });
     const live = window === undefined ? runs : runs.filter((run) => !window.deferred.includes(run));
     for (const run of live) if (run.state === 'pending') run.entry = read.snapshot.get(poolKeyId(run.key));
     settle(live, toDepool, false);
@@ -205,7 +206,15 @@ export interface WindowDispatch {
   readonly inFlight: number;
   /** Hosts the capacity guard had no room for: still pending, back to the head of the queue. */
   readonly deferred: HostRun[];
+  /** The window's latest read of the cluster (its last guarded read; emergency: its last read), shared by its dispatches. */
+  readonly recent: { snapshot: PoolSnapshot | undefined; atMs: number };
 }
+
+/**
+ * How old a window's latest read of the cluster may be to decide a dispatch's depools (the
+ * guarded read re-checks every host before the write): a busy window then pays no read per dispatch.
+ */
+const RECENT_READ_MS = 1000;
 
 /**
  * A dispatch (a barrier batch, or the hosts a window starts at once): one read decides which hosts
@@ -222,7 +231,11 @@ export async function dispatchHosts(
   window?: WindowDispatch,
 ): Promise<BatchSlots> {
   for (const run of runs) run.startedAt = ctx.deps.clock.now();
-  const first = await ctx.deps.pool.read(poolKeysFor([cluster]));
+  const recent = window?.recent;
+  const cached =
+    recent !== undefined && ctx.deps.clock.now() - recent.atMs <= RECENT_READ_MS ? recent.snapshot : undefined;
+  const first = cached ?? (await ctx.deps.pool.read(poolKeysFor([cluster])));
+  if (recent && cached === undefined) Object.assign(recent, { snapshot: first, atMs: ctx.deps.clock.now() });
   for (const run of runs) run.entry = first.get(poolKeyId(run.key));
   await skipBelowOpcacheThreshold(ctx, runs);
   const toDepool = new Set(

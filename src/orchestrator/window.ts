@@ -2,7 +2,7 @@ import { describeError, isRolloutError } from '../errors.js';
 import type { InventoryCluster } from '../inventory/types.js';
 import type { ClusterPlan } from '../planner/types.js';
 import { windowWidth, type WindowPlan } from '../planner/window.js';
-import { dispatchHosts, runHost } from './batch.js';
+import { dispatchHosts, runHost, type WindowDispatch } from './batch.js';
 import type { FailureBudget } from './budget.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
@@ -55,6 +55,7 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
   let completions = 0;
   const settled = pulse();
   let dispatch = work.firstDispatch;
+  const recent: WindowDispatch['recent'] = { snapshot: undefined, atMs: 0 };
   let end: WindowEnd;
 
   const complete = (run: HostRun): void => {
@@ -100,6 +101,7 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
       slots = await dispatchHosts(ctx, cluster, take, dispatch++, completed, {
         inFlight: inFlight.size - take.length,
         deferred,
+        recent,
       });
     } catch (error) {
       for (const run of take) inFlight.delete(run);

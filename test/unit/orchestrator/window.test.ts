@@ -208,6 +208,21 @@ describe('the sliding window', () => {
   });
 });
 
+describe('the cost of a dispatch', () => {
+  it('reuses the cluster read of the last second instead of reading the cluster for every dispatch', async () => {
+    const h = await harness(fleet().cluster('appserver', 20, { batch: 2, minPooled: 0 }).build());
+    let reads = 0;
+    const read = h.pool.read.bind(h.pool);
+    Object.assign(h.pool, { read: async (...args: Parameters<typeof read>) => ((reads += 1), read(...args)) });
+    h.exec = async () => void (await ticks(3));
+    const result = await h.run({ emergency: true });
+    expect(result.exitCode).toBe(0);
+    // The fake clock stands still: one read serves every dispatch (the plan's read is the harness's own).
+    expect(reads).toBe(2);
+    expect(h.names('host.dispatched')).toHaveLength(20);
+  });
+});
+
 describe('the canary in window mode', () => {
   it('runs the canary batch as a barrier first, then opens the window', async () => {
     const built = fleet().cluster('appserver', 6, { batch: 2, minPooled: 0 }).build();
