@@ -62,73 +62,82 @@ async function guardAndDepool(
   const deadline = ctx.deps.clock.now() + ctx.options.capacityWaitSeconds * 1000;
   let announced = false;
   for (;;) {
-    const read = await ctx.deps.pool.readGuarded(poolKeysFor([cluster]));
-    if (window) Object.assign(window.recent, { snapshot: read.snapshot, atMs: ctx.deps.clock.now() });
-    const live = window === undefined ? runs : runs.filter((run) => !window.deferred.includes(run));
-    for (const run of live) if (run.state === 'pending') run.entry = read.snapshot.get(poolKeyId(run.key));
-    settle(live, toDepool, false);
-    const wanted = live.filter((run) => run.state === 'pending' && toDepool.has(run));
-    if (wanted.length === 0) return;
-    // Why: capacity is what the load balancers serve: a repool they have not applied yet is not capacity.
-    const notServing = new Set((await unconfirmedRepools(ctx, earlier)).map((r) => r.name));
-    const check = checkCapacity(cluster, read.snapshot, wanted.length, notServing);
-    // Why: a window waits for its own hosts in flight to come back rather than for others', and takes what fits now.
-    if (!check.ok && window !== undefined && (check.maxDepool > 0 || window.inFlight > 0)) {
-      for (const run of wanted.slice(check.maxDepool)) {
-        toDepool.delete(run);
-        run.step = 'pending';
-        window.deferred.push(run);
+    // Why: in a window, this run's own repools of the cluster wait while it reads and depools, so they never abort its transaction.
+    const release = (await window?.exclusive()) ?? (() => undefined);
+    let pauseMs: number;
+    try {
+      const read = await ctx.deps.pool.readGuarded(poolKeysFor([cluster]));
+      if (window) Object.assign(window.recent, { snapshot: read.snapshot, atMs: ctx.deps.clock.now() });
+      const live = window === undefined ? runs : runs.filter((run) => !window.deferred.includes(run));
+      for (const run of live) if (run.state === 'pending') run.entry = read.snapshot.get(poolKeyId(run.key));
+      settle(live, toDepool, false);
+      const wanted = live.filter((run) => run.state === 'pending' && toDepool.has(run));
+      if (wanted.length === 0) return;
+      // Why: capacity is what the load balancers serve: a repool they have not applied yet is not capacity.
+      const notServing = new Set((await unconfirmedRepools(ctx, earlier)).map((r) => r.name));
+      const check = checkCapacity(cluster, read.snapshot, wanted.length, notServing);
+      // Why: a window waits for its own hosts in flight to come back rather than for others', and takes what fits now.
+      if (!check.ok && window !== undefined && (check.maxDepool > 0 || window.inFlight > 0)) {
+        for (const run of wanted.slice(check.maxDepool)) {
+          toDepool.delete(run);
+          run.step = 'pending';
+          window.deferred.push(run);
+        }
+        if (check.maxDepool === 0) return;
+        continue;
       }
-      if (check.maxDepool === 0) return;
-      continue;
-    }
-    if (check.ok) {
-      // Why: a Ctrl-C during the pre-check must not be followed by a depool.
-      if (ctx.options.stop.aborted) return;
-      const outcome = await depoolBatch(
-        ctx,
-        read,
-        wanted,
-        runBatchKey(ctx.options.runId, cluster.dc, cluster.name, batch),
-      );
-      if (outcome !== 'conflict') return;
-      // Why: with an adapter that answers at once, a retry loop that never yields starves timers and signals (a hang).
-      await new Promise((resolve) => setImmediate(resolve));
-      // The cluster changed between the read and the write: read and guard again at once, within capacityWait.
-      if (ctx.deps.clock.now() >= deadline) {
+      if (check.ok) {
+        // Why: a Ctrl-C during the pre-check must not be followed by a depool.
+        if (ctx.options.stop.aborted) return;
+        const outcome = await depoolBatch(
+          ctx,
+          read,
+          wanted,
+          runBatchKey(ctx.options.runId, cluster.dc, cluster.name, batch),
+        );
+        if (outcome !== 'conflict') return;
+        // The cluster changed between the read and the write: read and guard again at once, within capacityWait.
+        if (ctx.deps.clock.now() >= deadline) {
+          throw new RolloutError(
+            'E_POOL_CONFLICT',
+            `${cluster.name}@${cluster.dc}: its pool state kept changing between the capacity guard's read and the depool for ${ctx.options.capacityWaitSeconds}s; nothing of batch ${batch} was depooled`,
+            { where: `${cluster.name}@${cluster.dc}` },
+          );
+        }
+        // Why: with an adapter that answers at once, a retry loop that never yields starves timers and signals (a hang).
+        pauseMs = 0;
+      } else if (leftByRun.length > 0) {
+        // Why: hosts this run failed stay depooled until someone fixes them; waiting for them is pointless.
         throw new RolloutError(
-          'E_POOL_CONFLICT',
-          `${cluster.name}@${cluster.dc}: its pool state kept changing between the capacity guard's read and the depool for ${ctx.options.capacityWaitSeconds}s; nothing of batch ${batch} was depooled`,
+          'E_CAPACITY',
+          `capacity guard: ${check.text}: ${leftByRun.join(', ')} failed earlier in this run and stay depooled, so no more hosts of ${cluster.name}@${cluster.dc} can be depooled. Fix and repool them, then run again`,
           { where: `${cluster.name}@${cluster.dc}` },
         );
+      } else if (ctx.deps.clock.now() >= deadline) {
+        throw new RolloutError(
+          'E_CAPACITY',
+          `capacity guard: ${check.text}; waited ${ctx.options.capacityWaitSeconds}s for hosts others depooled to come back. Repool them, or lower minPooled/--batch-size`,
+          { where: `${cluster.name}@${cluster.dc}` },
+        );
+      } else {
+        if (!announced) {
+          announced = true;
+          ctx.emit({
+            event: 'capacity.waiting',
+            dc: cluster.dc,
+            cluster: cluster.name,
+            pooled: check.pooled,
+            required: check.required,
+            wanted: wanted.length,
+          });
+        }
+        pauseMs = CAPACITY_POLL_MS;
       }
-    } else if (leftByRun.length > 0) {
-      // Why: hosts this run failed stay depooled until someone fixes them; waiting for them is pointless.
-      throw new RolloutError(
-        'E_CAPACITY',
-        `capacity guard: ${check.text}: ${leftByRun.join(', ')} failed earlier in this run and stay depooled, so no more hosts of ${cluster.name}@${cluster.dc} can be depooled. Fix and repool them, then run again`,
-        { where: `${cluster.name}@${cluster.dc}` },
-      );
-    } else if (ctx.deps.clock.now() >= deadline) {
-      throw new RolloutError(
-        'E_CAPACITY',
-        `capacity guard: ${check.text}; waited ${ctx.options.capacityWaitSeconds}s for hosts others depooled to come back. Repool them, or lower minPooled/--batch-size`,
-        { where: `${cluster.name}@${cluster.dc}` },
-      );
-    } else {
-      if (!announced) {
-        announced = true;
-        ctx.emit({
-          event: 'capacity.waiting',
-          dc: cluster.dc,
-          cluster: cluster.name,
-          pooled: check.pooled,
-          required: check.required,
-          wanted: wanted.length,
-        });
-      }
-      await ctx.deps.sleep(CAPACITY_POLL_MS, ctx.options.stop);
+    } finally {
+      release();
     }
+    if (pauseMs === 0) await new Promise((resolve) => setImmediate(resolve));
+    else await ctx.deps.sleep(pauseMs, ctx.options.stop);
   }
 }
 
@@ -206,6 +215,8 @@ export interface WindowDispatch {
   readonly inFlight: number;
   /** Hosts the capacity guard had no room for: still pending, back to the head of the queue. */
   readonly deferred: HostRun[];
+  /** Holds back this run's own repools of the cluster while a guarded read and its depool run (src/orchestrator/cluster-gate.ts). */
+  readonly exclusive: () => Promise<() => void>;
   /** The window's latest read of the cluster (its last guarded read; emergency: its last read), shared by its dispatches. */
   readonly recent: { snapshot: PoolSnapshot | undefined; atMs: number };
 }

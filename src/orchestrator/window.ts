@@ -4,6 +4,7 @@ import type { ClusterPlan } from '../planner/types.js';
 import { windowWidth, type WindowPlan } from '../planner/window.js';
 import { dispatchHosts, runHost, type WindowDispatch } from './batch.js';
 import type { FailureBudget } from './budget.js';
+import { createClusterGate } from './cluster-gate.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 
@@ -56,6 +57,9 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
   const settled = pulse();
   let dispatch = work.firstDispatch;
   const recent: WindowDispatch['recent'] = { snapshot: undefined, atMs: 0 };
+  const gate = createClusterGate();
+  // Why: the hosts' own steps write through the gate, so their repools never abort a dispatch's depool.
+  const hostCtx: StepContext = { ...ctx, deps: { ...ctx.deps, pool: gate.gated(ctx.deps.pool) } };
   let end: WindowEnd;
 
   const complete = (run: HostRun): void => {
@@ -102,6 +106,7 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
         inFlight: inFlight.size - take.length,
         deferred,
         recent,
+        exclusive: gate.exclusive,
       });
     } catch (error) {
       for (const run of take) inFlight.delete(run);
@@ -116,7 +121,7 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
       next = 0;
     }
     for (const run of take.filter((r) => !deferred.includes(r))) {
-      const host = runHost(ctx, run)
+      const host = runHost(hostCtx, run)
         .finally(() => slots.release(run))
         .catch((error: unknown) => ctx.emit({ event: 'run.warning', message: `${run.name}: ${describeError(error)}` }))
         .finally(() => {
