@@ -41,15 +41,20 @@ process.on('uncaughtException', (error) => {
   Promise.resolve(cleanup?.()).finally(() => process.exit(1));
 });
 
-/** `--hosts N` and `--mode emergency|graceful` (of the scale benchmark), taken out of argv. */
+/** `--hosts N`, `--mode emergency|graceful`, `--slow-fraction F --slow-ms MS` (of the scale benchmark), taken out of argv. */
 function parseFlags(argv) {
-  const flags = { hosts: 1000, modes: ['emergency', 'graceful'] };
+  const flags = { hosts: 1000, modes: ['emergency', 'graceful'], slow: { fraction: 0, ms: 2000 } };
   const rest = [];
   for (let i = 0; i < argv.length; i += 1) {
     if (argv[i] === '--hosts') flags.hosts = Number(argv[++i]);
     else if (argv[i] === '--mode') flags.modes = [argv[++i]];
+    else if (argv[i] === '--slow-fraction') flags.slow.fraction = Number(argv[++i]);
+    else if (argv[i] === '--slow-ms') flags.slow.ms = Number(argv[++i]);
     else rest.push(argv[i]);
   }
+  if (!(flags.slow.fraction >= 0 && flags.slow.fraction <= 1)) fail('--slow-fraction: expected a number from 0 to 1');
+  if (!Number.isInteger(flags.slow.ms) || flags.slow.ms < 0 || flags.slow.ms > 600_000)
+    fail('--slow-ms: expected a whole number of milliseconds from 0 to 600000');
   if (!Number.isInteger(flags.hosts) || flags.hosts < 20 || flags.hosts > 20000)
     fail('--hosts: expected a whole number from 20 to 20000');
   if (!flags.modes.every((m) => m === 'emergency' || m === 'graceful')) fail('--mode: expected emergency or graceful');
@@ -195,38 +200,61 @@ function rows(results) {
   }
   const sc = results.scale;
   if (sc) {
+    const stragglers = sc.slow?.fraction > 0 ? `, ${sc.slow.fraction * 100}% stragglers of ${sc.slow.ms} ms` : '';
     for (const r of sc.results) {
-      const ro = r.rollout;
       const label = r.mode === 'emergency' ? 'sync --emergency' : 'sync';
+      const runs = (b) => b.runsMs.map((ms) => fmt(ms / 1000)).join(' / ');
+      const line = (what, ro) =>
+        out.push([
+          'scale',
+          `${label} --batch-mode ${what}, ${r.hosts} hosts${stragglers}: wall (exit ${ro.exitCode}, done ${ro.ok}, failed ${ro.failed})`,
+          fmt(ro.wallMs / 1000),
+          's',
+        ]);
+      line('window', r.window);
+      line('barrier', r.rollout);
       out.push([
         'scale',
-        `${label}, ${r.hosts} hosts (${ro.batches} batches): wall (exit ${ro.exitCode}, done ${ro.ok}, failed ${ro.failed})`,
-        fmt(ro.wallMs / 1000),
+        `  bare ${r.mode} reference, sliding window, whole process: wall, faster of before/after (${runs(r.bareWindow)} s)`,
+        fmt(r.bareWindow.wallMs / 1000),
         's',
       ]);
       out.push([
         'scale',
-        `  bare ${r.mode} reference, same batches, whole process: wall, faster of before/after (${r.bare.runsMs.map((ms) => fmt(ms / 1000)).join(' / ')} s)`,
+        `  bare ${r.mode} reference, same batches, whole process: wall, faster of before/after (${runs(r.bare)} s)`,
         fmt(r.bare.wallMs / 1000),
         's',
       ]);
-      out.push(['scale', '  rollout / bare', r.ratio.toFixed(2), '×']);
-      out.push(['scale', '  bare reference max RSS', fmt(r.bare.maxRssMiB), 'MiB']);
-      out.push(['scale', '  rollout max RSS', fmt(ro.maxRssMiB), 'MiB']);
+      out.push(['scale', '  rollout window / bare window', r.windowRatio.toFixed(2), '×']);
+      out.push(['scale', '  rollout window / bare barrier', r.windowToBareBarrier.toFixed(2), '×']);
+      out.push(['scale', '  rollout barrier / bare barrier', r.ratio.toFixed(2), '×']);
+      out.push(['scale', '  rollout barrier / rollout window (speed-up)', r.speedup.toFixed(2), '×']);
       out.push([
         'scale',
-        `  SSH sessions / connections per host (most open at once: ${ro.maxOpenConnections})`,
-        `${ro.sessionsPerHost.toFixed(2)} / ${ro.connectionsPerHost.toFixed(2)}`,
-        '',
+        '  bare reference max RSS (barrier / window)',
+        `${fmt(r.bare.maxRssMiB)} / ${fmt(r.bareWindow.maxRssMiB)}`,
+        'MiB',
       ]);
-      out.push([
-        'scale',
-        `  etcd requests per host (${Object.entries(ro.etcdRequests)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(', ')})`,
-        ro.etcdRequestsPerHost.toFixed(2),
-        '',
-      ]);
+      for (const [what, ro] of [
+        ['window', r.window],
+        ['barrier', r.rollout],
+      ]) {
+        out.push(['scale', `  rollout ${what} max RSS`, fmt(ro.maxRssMiB), 'MiB']);
+        out.push([
+          'scale',
+          `  rollout ${what}: SSH sessions / connections per host (most open at once: ${ro.maxOpenConnections})`,
+          `${ro.sessionsPerHost.toFixed(2)} / ${ro.connectionsPerHost.toFixed(2)}`,
+          '',
+        ]);
+        out.push([
+          'scale',
+          `  rollout ${what}: etcd requests per host (${Object.entries(ro.etcdRequests)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')})`,
+          ro.etcdRequestsPerHost.toFixed(2),
+          '',
+        ]);
+      }
     }
   }
   const j = results.journal;
@@ -262,7 +290,7 @@ async function main() {
   }
   if (names.includes('scale')) {
     log(`scale: ${flags.hosts} simulated hosts, ${flags.modes.join(' and ')}`);
-    results.scale = await benchScale({ hosts: flags.hosts, modes: flags.modes, log });
+    results.scale = await benchScale({ hosts: flags.hosts, modes: flags.modes, slow: flags.slow, log });
   }
   const needSandbox = names.filter((n) => n !== 'planner' && n !== 'scale');
   if (needSandbox.length > 0) {

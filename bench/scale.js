@@ -2,7 +2,9 @@
 // a child process of its own) and one real etcd, next to the bare ssh2 work (bench/scale-bare.js) in
 // the same run. Wall time and max RSS come from the OS (GNU time's %M), SSH connections and sessions
 // from the fleet, etcd requests from etcd's own gRPC counters.
-//   node bench/run.js scale [--hosts N] [--mode emergency|graceful|both]
+//   node bench/run.js scale [--hosts N] [--mode emergency|graceful] [--slow-fraction F --slow-ms MS]
+// Each mode runs rollout twice (--batch-mode window, then barrier) beside both bare references
+// (the same barriers; a sliding window as wide as a batch).
 import { execFile, fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -150,7 +152,7 @@ function diff(after, before) {
   return out;
 }
 
-function startFleet(hosts, clientPublic, log) {
+function startFleet(hosts, clientPublic, slow, log) {
   const child = fork(path.join(HERE, 'sim-fleet.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ask = (message, field) =>
     new Promise((resolve, reject) => {
@@ -166,8 +168,11 @@ function startFleet(hosts, clientPublic, log) {
       child.on('message', on);
       child.send(message);
     });
-  return ask({ hosts, restartMs: 60, clientKey: clientPublic }, 'ready').then((ready) => {
-    log(`simulated fleet: ${hosts.length} ssh2 servers (pid ${child.pid})`);
+  const message = { hosts, restartMs: 60, slowFraction: slow.fraction, slowMs: slow.ms, clientKey: clientPublic };
+  return ask(message, 'ready').then((ready) => {
+    const stragglers =
+      slow.fraction > 0 ? `, ${Math.round(hosts.length * slow.fraction)} restart in ${slow.ms} ms` : '';
+    log(`simulated fleet: ${hosts.length} ssh2 servers (pid ${child.pid}), restarts in 60 ms${stragglers}`);
     return {
       child,
       hostKeys: ready.hostKeys,
@@ -219,11 +224,11 @@ function summaryOf(stdout) {
 }
 
 /** The bare reference of `mode` as a whole process, on a freshly seeded pool; its figures and the fleet's counts. */
-async function bareRun({ mode, hosts, files, fleet, env }) {
+async function bareRun({ mode, schedule, hosts, files, fleet, env }) {
   await seedPool(hosts);
   await fleet.reset();
-  const bare = await timed(process.execPath, [path.join(HERE, 'scale-bare.js'), files.plan, mode], env);
-  if (bare.code !== 0) throw new Error(`bare ${mode} reference failed: ${bare.stderr}`);
+  const bare = await timed(process.execPath, [path.join(HERE, 'scale-bare.js'), files.plan, mode, schedule], env);
+  if (bare.code !== 0) throw new Error(`bare ${mode} ${schedule} reference failed: ${bare.stderr}`);
   const out = JSON.parse(bare.stdout.trim().split('\n').at(-1));
   const counts = await fleet.stats();
   return {
@@ -235,25 +240,39 @@ async function bareRun({ mode, hosts, files, fleet, env }) {
   };
 }
 
+/** A bare reference before and after rollout: the faster counts, so neither a cold nor a warm run flatters rollout. */
+function fasterOf(before, after) {
+  return { ...(after.wallMs < before.wallMs ? after : before), runsMs: [before.wallMs, after.wallMs] };
+}
+
 /**
- * One mode: the bare reference, rollout, then the bare reference again, on the same fleet. The
- * faster reference counts, so neither a cold first run nor a warm second one flatters rollout.
+ * One mode: both bare references (barrier, window), rollout in window then barrier mode, then both
+ * references again, on the same fleet.
  */
 async function measure({ mode, hosts, files, fleet, log }) {
   const env = { ...process.env, XDG_STATE_HOME: files.state, NO_COLOR: '1' };
   const result = { mode, hosts: hosts.length };
-  const before = await bareRun({ mode, hosts, files, fleet, env });
-  log(`bare ${mode} reference (before): ${(before.wallMs / 1000).toFixed(2)} s, ${before.maxRssMiB.toFixed(0)} MiB`);
-  result.rollout = await rolloutRun({ mode, hosts, files, fleet, env, log });
-  const after = await bareRun({ mode, hosts, files, fleet, env });
-  log(`bare ${mode} reference (after): ${(after.wallMs / 1000).toFixed(2)} s, ${after.maxRssMiB.toFixed(0)} MiB`);
-  result.bare = { ...(after.wallMs < before.wallMs ? after : before), runsMs: [before.wallMs, after.wallMs] };
+  const bare = async (schedule, when) => {
+    const r = await bareRun({ mode, schedule, hosts, files, fleet, env });
+    log(
+      `bare ${mode} ${schedule} reference (${when}): ${(r.wallMs / 1000).toFixed(2)} s, ${r.maxRssMiB.toFixed(0)} MiB`,
+    );
+    return r;
+  };
+  const before = { barrier: await bare('barrier', 'before'), window: await bare('window', 'before') };
+  result.window = await rolloutRun({ mode, batchMode: 'window', hosts, files, fleet, env, log });
+  result.rollout = await rolloutRun({ mode, batchMode: 'barrier', hosts, files, fleet, env, log });
+  result.bare = fasterOf(before.barrier, await bare('barrier', 'after'));
+  result.bareWindow = fasterOf(before.window, await bare('window', 'after'));
   result.ratio = result.rollout.wallMs / result.bare.wallMs;
+  result.windowRatio = result.window.wallMs / result.bareWindow.wallMs;
+  result.windowToBareBarrier = result.window.wallMs / result.bare.wallMs;
+  result.speedup = result.rollout.wallMs / result.window.wallMs;
   return result;
 }
 
 /** The built CLI, `rollout sync [--emergency]`, timed as a whole process. */
-async function rolloutRun({ mode, hosts, files, fleet, env, log }) {
+async function rolloutRun({ mode, batchMode, hosts, files, fleet, env, log }) {
   await seedPool(hosts);
   await fleet.reset();
   const before = await etcdRequests();
@@ -267,6 +286,8 @@ async function rolloutRun({ mode, hosts, files, fleet, env, log }) {
     files.inventory,
     '--json',
     ...(mode === 'emergency' ? ['--emergency', '--yes'] : []),
+    '--batch-mode',
+    batchMode,
   ];
   const cli = await timed(process.execPath, args, env);
   const requests = diff(await etcdRequests(), before);
@@ -289,12 +310,17 @@ async function rolloutRun({ mode, hosts, files, fleet, env, log }) {
     batches: batchesOf(hosts).reduce((n, b) => n + b.length, 0),
   };
   log(
-    `rollout sync${mode === 'emergency' ? ' --emergency' : ''}: exit ${cli.code}, ${(cli.wallMs / 1000).toFixed(2)} s, ${cli.maxRssMiB.toFixed(0)} MiB, ${finished.ok}/${hosts.length} done`,
+    `rollout sync${mode === 'emergency' ? ' --emergency' : ''} --batch-mode ${batchMode}: exit ${cli.code}, ${(cli.wallMs / 1000).toFixed(2)} s, ${cli.maxRssMiB.toFixed(0)} MiB, ${finished.ok}/${hosts.length} done`,
   );
   return rollout;
 }
 
-export async function benchScale({ hosts: total = 1000, modes = ['emergency', 'graceful'], log }) {
+export async function benchScale({
+  hosts: total = 1000,
+  modes = ['emergency', 'graceful'],
+  slow = { fraction: 0, ms: 60 },
+  log,
+}) {
   const dir = fs.mkdtempSync('/tmp/rollout-scale-');
   const hosts = scaleFleet(total);
   const files = {
@@ -310,7 +336,7 @@ export async function benchScale({ hosts: total = 1000, modes = ['emergency', 'g
   let fleet;
   try {
     etcd = await startEtcd(dir, log);
-    fleet = await startFleet(hosts, key.public, log);
+    fleet = await startFleet(hosts, key.public, slow, log);
     fs.writeFileSync(
       files.knownHosts,
       hosts.map((h, i) => `[${h.name}]:${h.port},[${h.address}]:${h.port} ${fleet.hostKeys[i]}\n`).join(''),
@@ -337,6 +363,7 @@ export async function benchScale({ hosts: total = 1000, modes = ['emergency', 'g
     for (const mode of modes) results.push(await measure({ mode, hosts, files, fleet, log }));
     return {
       hosts: total,
+      slow,
       addresses: new Set(hosts.map((h) => h.address.split('.').slice(0, 3).join('.'))).size,
       results,
     };

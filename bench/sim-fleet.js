@@ -2,7 +2,9 @@
 // host key, answering `systemctl restart|hard-restart php-fpm` after `restartMs` and
 // `systemctl status php-fpm` at once. Run as a child process of its own (IPC), so its CPU and
 // memory are not counted as rollout's. It counts connections and sessions per host.
-//   parent → child: { hosts: [{ name, address, port }], restartMs, clientKey }   (once)
+//   parent → child: { hosts: [{ name, address, port }], restartMs, slowFraction, slowMs, clientKey }   (once)
+// A fixed pseudo-random `slowFraction` of the hosts (the same ones every time) restart in `slowMs`:
+// the stragglers of a real fleet (a long drain, a slow box, an SSH retry).
 //   child → parent: { ready: true, hostKeys: [public key line per host] } | { stats } | { error }
 //   parent → child: 'stats' → { stats: { connections, sessions, maxOpenConnections } }
 import { timingSafeEqual } from 'node:crypto';
@@ -14,6 +16,24 @@ let open = 0;
 let maxOpen = 0;
 let connections = 0;
 let sessions = 0;
+
+/** Exactly round(fraction × n) host indexes, picked by a seeded shuffle: the same stragglers every run. */
+function stragglers(n, fraction) {
+  let seed = 0x2f6b21;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return new Set(order.slice(0, Math.round(n * fraction)));
+}
 
 /** The exit code and delay of a simulated command: what a PHP-FPM host would answer. */
 function answer(command, restartMs) {
@@ -84,15 +104,18 @@ process.on('message', async (message) => {
     maxOpen = open;
     return process.send({ reset: true });
   }
-  const { hosts, restartMs, clientKey } = message;
+  const { hosts, restartMs, slowFraction = 0, slowMs = restartMs, clientKey } = message;
   const allowed = utils.parseKey(clientKey);
+  const slow = stragglers(hosts.length, slowFraction);
   try {
     const hostKeys = [];
     // Why: ten thousand listens at once would only contend; a few hundred at a time is as fast.
     for (let i = 0; i < hosts.length; i += 500) {
       const chunk = hosts.slice(i, i + 500);
       const keys = chunk.map(() => hostKeyPair());
-      await Promise.all(chunk.map((host, j) => serve(host, keys[j].private, allowed, restartMs)));
+      await Promise.all(
+        chunk.map((host, j) => serve(host, keys[j].private, allowed, slow.has(i + j) ? slowMs : restartMs)),
+      );
       hostKeys.push(...keys.map((k) => k.public));
     }
     process.send({ ready: true, hostKeys });
