@@ -19,7 +19,7 @@ const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(HERE, '..', 'bin', 'rollout.js');
 /** etcd of the scale bench; the fleet starts at 127.0.80.x (250 hosts a /24, SSH port 2022). */
-const ETCD = { address: '127.0.79.2', client: 2379, peer: 2380 };
+const ETCD = { address: '127.0.120.2', client: 2379, peer: 2380 };
 const SSH_PORT = 2022;
 const PREFIX = '/conftool/v1/pools';
 const SERVICE = 'php-fpm';

@@ -2,7 +2,7 @@
  * One loopback /24 for each test file that starts a sandbox. The sandbox's ports are fixed per
  * address (etcd and HAProxy on <net>.2, hosts from <net>.11), so two sandboxes must never share a
  * net; the real-server files run one at a time, and a fixed table rules out a collision that a
- * net derived from the pid would only make unlikely. The bench uses 127.0.77, `scripts/sandbox` 127.0.0.
+ * net derived from the pid would only make unlikely. The bench uses 127.0.77 (and 127.0.120 for the scale bench's etcd), `scripts/sandbox` 127.0.0.
  */
 export const NETS = {
   e2e: '127.0.66',
