@@ -1,8 +1,17 @@
 // Merged settings + built-in defaults → the typed settings of src/inventory/types.ts.
-import type { Amount, CanarySettings, ClusterSettings, DrainSettings, HealthSettings, HostSettings } from './types.js';
+import type {
+  Amount,
+  CanarySettings,
+  ClusterSettings,
+  DrainSettings,
+  HealthSettings,
+  HostSettings,
+  LbSettings,
+} from './types.js';
 import { DEFAULT_CLUSTER_SETTINGS, DEFAULT_HEALTH_URL, DEFAULT_HOST_SETTINGS } from './defaults.js';
 import type { RawSettings } from './settings.js';
 import { checkStrategy } from './strategy-fields.js';
+import { checkLbConfirm } from './lb-fields.js';
 import type { Ctx, Located } from './yaml-nodes.js';
 
 type Fields = Readonly<Record<string, Located<unknown>>>;
@@ -35,8 +44,14 @@ export function resolveHostSettings(ctx: Ctx, raw: RawSettings): HostSettings {
         : restart,
     drain: resolveDrain(ctx, raw.groups.drain),
     health: resolveHealth(ctx, raw.groups.health),
-    lb: over(d.lb, raw.groups.lb),
+    lb: resolveLb(ctx, raw.groups.lb),
   };
+}
+
+function resolveLb(ctx: Ctx, fields: Fields): LbSettings {
+  const lb = over(DEFAULT_HOST_SETTINGS.lb, fields);
+  checkLbConfirm(ctx, fields, lb);
+  return lb;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Node } from 'yaml';
 import { readBatchSizes, readAmount, FRACTION_RULE } from './amount.js';
 import { readCanary } from './canary.js';
 import { count, positiveSeconds, readLocated, readValue, seconds, type Kind } from './fields.js';
+import { PYBAL_KIND } from './lb-fields.js';
 import { parseJumpHost } from '../transport/jump.js';
 import { DUAL_MASTER_KIND, OPCACHE_KIND } from './strategy-fields.js';
 import { error, isEmpty, join, readMap, where, type Ctx, type Entry, type Located } from './yaml-nodes.js';
@@ -88,6 +89,8 @@ export const GROUPS = {
     f('propagationSeconds', seconds),
     f('confirmTimeout', positiveSeconds, 'confirmTimeoutSeconds'),
     f('requireAgents', { t: 'bool' }),
+    f('confirm', { t: 'enum', values: ['agents', 'pybal', 'none'] }),
+    f('pybal', PYBAL_KIND),
   ],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 

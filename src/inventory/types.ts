@@ -104,6 +104,18 @@ export interface LbSettings {
   readonly confirmTimeoutSeconds: number;
   /** No agent registered for the datacenter fails the batch closed instead of waiting propagationSeconds. */
   readonly requireAgents: boolean;
+  /** Who confirms: rollout's LB agents (default), PyBal's instrumentation API, or nobody (the fixed wait). */
+  readonly confirm: 'agents' | 'pybal' | 'none';
+  /** With confirm: pybal. */
+  readonly pybal?: PybalSettings | undefined;
+}
+
+/** The PyBals (LVS) of a datacenter, polled on their instrumentation API (docs/lb-agent.md "PyBal"). */
+export interface PybalSettings {
+  /** `http://lvs1001:9090`, one per PyBal; every one must confirm. */
+  readonly urls: readonly string[];
+  /** The PyBal pool of a conftool service, a template: `{service}` (default), `{cluster}_{service}`... */
+  readonly service: string;
 }
 
 /** Settings every host carries after merging. */

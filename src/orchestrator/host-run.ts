@@ -55,6 +55,11 @@ export class HostRun {
     };
   }
 
+  /** Every pool key of the host, one per service it is in. */
+  get keys(): readonly PoolKey[] {
+    return [this.key];
+  }
+
   moveTo(state: HostState, step?: HostStep): void {
     assertTransition(this.name, this.state, state);
     this.state = state;

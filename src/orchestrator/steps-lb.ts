@@ -1,5 +1,6 @@
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
+import { waitPybal } from './steps-pybal.js';
 
 /** The longest wait between two looks at the LB view, should a change go unannounced. */
 const RECHECK_MS = 250;
@@ -48,7 +49,13 @@ async function untilChanged(ctx: StepContext, dc: string, ms: number, signal?: A
  * hosts closed (not depooled, not restarted) instead of trusting a propagation delay.
  */
 export async function requireAgents(ctx: StepContext, runs: readonly HostRun[]): Promise<void> {
-  const strict = runs.filter((run) => run.state === 'pending' && run.host.settings.lb.requireAgents);
+  // Why: without a PyBal poller nothing could confirm a pybal host's depool; refuse before writing.
+  if (ctx.deps.lb.pybal === undefined)
+    for (const run of runs.filter((r) => r.state === 'pending' && r.host.settings.lb.confirm === 'pybal'))
+      run.fail('depool', 'lb.confirm is pybal but this command has no PyBal poller: not depooled', 'E_LB_CONFIRM');
+  const strict = runs.filter(
+    (run) => run.state === 'pending' && run.host.settings.lb.confirm === 'agents' && run.host.settings.lb.requireAgents,
+  );
   for (const dc of new Set(strict.map((run) => run.planned.dc))) {
     if ((await ctx.deps.lb.agents(dc)).length > 0) continue;
     for (const run of strict.filter((r) => r.planned.dc === dc)) {
@@ -70,9 +77,17 @@ export async function confirmLb(ctx: StepContext, run: HostRun, signal: AbortSig
   const { dc, cluster } = run.planned;
   const revision = run.wrote?.revision ?? 0;
   const lb = run.host.settings.lb;
-  const agents = await ctx.deps.lb.agents(dc);
+  if (lb.confirm === 'pybal') return confirmPybalDepool(ctx, run, signal);
+  const agents = lb.confirm === 'none' ? [] : await ctx.deps.lb.agents(dc);
   if (agents.length === 0) {
-    ctx.emit({ event: 'lb.propagation-assumed', dc, cluster, host: run.name, seconds: lb.propagationSeconds });
+    ctx.emit({
+      event: 'lb.propagation-assumed',
+      dc,
+      cluster,
+      host: run.name,
+      seconds: lb.propagationSeconds,
+      ...(lb.confirm === 'none' ? { because: 'confirm-none' as const } : {}),
+    });
     await ctx.deps.sleep(lb.propagationSeconds * 1000, signal);
     run.moveTo('lb-confirmed', 'drain');
     return true;
@@ -92,38 +107,77 @@ export async function confirmLb(ctx: StepContext, run: HostRun, signal: AbortSig
 }
 
 /**
+ * PyBal: every PyBal shows the host disabled and out of LVS (or gone) in every pool it is in. Kept
+ * pooled by the depool threshold, or a PyBal that does not answer: the host fails, stays depooled.
+ */
+async function confirmPybalDepool(ctx: StepContext, run: HostRun, signal: AbortSignal): Promise<boolean> {
+  const { dc, cluster } = run.planned;
+  const outcome = await waitPybal(ctx, run, run.keys, 'depooled', signal);
+  if (!outcome.ok) {
+    run.fail(
+      'lb-confirm',
+      `depool not confirmed within ${run.host.settings.lb.confirmTimeoutSeconds}s: ${outcome.message}; not restarted, the host stays depooled in etcd (fail closed)`,
+      'E_LB_CONFIRM',
+    );
+    return false;
+  }
+  ctx.emit({
+    event: 'lb.confirmed',
+    dc,
+    cluster,
+    host: run.name,
+    agents: outcome.confirmers,
+    waitedMs: outcome.waitedMs,
+  });
+  run.moveTo('lb-confirmed', 'drain');
+  return true;
+}
+
+/**
  * After the repool: waits until every registered agent serves the host again, so the next batch's
  * capacity guard counts what the load balancer serves. One that does not confirm in time leaves the
  * host marked `lbUnconfirmed`: the guard counts it as not pooled until an agent catches up.
  */
 export async function confirmRepool(ctx: StepContext, run: HostRun): Promise<void> {
   const { dc, cluster } = run.planned;
+  const lb = run.host.settings.lb;
   const revision = run.repoolRevision ?? 0;
-  const agents = await ctx.deps.lb.agents(dc);
-  if (agents.length === 0) return;
-  const applied = await waitApplied(ctx, run, agents, revision);
-  if (applied.ok) {
-    ctx.emit({
-      event: 'lb.repool-confirmed',
-      dc,
-      cluster,
-      host: run.name,
-      agents: applied.agents,
-      waitedMs: applied.waitedMs,
-    });
+  if (lb.confirm === 'none') return;
+  let confirmed: { readonly by: readonly string[]; readonly waitedMs: number } | undefined;
+  let unconfirmed = '';
+  if (lb.confirm === 'pybal') {
+    const outcome = await waitPybal(ctx, run, run.keys, 'enabled');
+    if (outcome.ok) confirmed = { by: outcome.confirmers, waitedMs: outcome.waitedMs };
+    else
+      unconfirmed = `the repool is not confirmed within ${lb.confirmTimeoutSeconds}s (${outcome.message}); the capacity guard counts it as not pooled until PyBal shows it enabled`;
+  } else {
+    const agents = await ctx.deps.lb.agents(dc);
+    if (agents.length === 0) return;
+    const applied = await waitApplied(ctx, run, agents, revision);
+    if (applied.ok) confirmed = { by: applied.agents, waitedMs: applied.waitedMs };
+    else
+      unconfirmed = `LB agent(s) ${applied.pending.join(', ')} did not confirm the repool (revision ${revision}) within ${lb.confirmTimeoutSeconds}s; the capacity guard counts it as not pooled until they do`;
+  }
+  if (confirmed !== undefined) {
+    const { by, waitedMs } = confirmed;
+    ctx.emit({ event: 'lb.repool-confirmed', dc, cluster, host: run.name, agents: by, waitedMs });
     return;
   }
   run.lbUnconfirmed = true;
-  ctx.emit({
-    event: 'run.warning',
-    message: `${run.name}: LB agent(s) ${applied.pending.join(', ')} did not confirm the repool (revision ${revision}) within ${run.host.settings.lb.confirmTimeoutSeconds}s; the capacity guard counts it as not pooled until they do`,
-  });
+  ctx.emit({ event: 'run.warning', message: `${run.name}: ${unconfirmed}` });
 }
 
-/** The hosts of earlier batches whose repool the LB agents have still not all applied. */
+/** The hosts of earlier batches whose repool the LB agents (or PyBals) have still not all applied. */
 export async function unconfirmedRepools(ctx: StepContext, earlier: readonly HostRun[]): Promise<HostRun[]> {
   const open: HostRun[] = [];
   for (const run of earlier.filter((r) => r.lbUnconfirmed)) {
+    if (run.host.settings.lb.confirm === 'pybal') {
+      // Why: one more look (a tick), not a new wait of lb.confirmTimeout.
+      const look = await waitPybal(ctx, run, run.keys, 'enabled', undefined, 5).catch(() => undefined);
+      if (look?.ok === true) run.lbUnconfirmed = false;
+      else open.push(run);
+      continue;
+    }
     const agents = await ctx.deps.lb.agents(run.planned.dc);
     if ((await ctx.deps.lb.notApplied(run.key, run.repoolRevision ?? 0, agents)).length === 0)
       run.lbUnconfirmed = false;

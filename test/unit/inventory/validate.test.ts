@@ -180,6 +180,11 @@ describe('validateInventory rejects', () => {
     ['health: { expectStatus: 700 }', 'health.expectStatus', 'expected an integer from 100 to 599, got 700'],
     ['health: [http]', 'health', 'expected a mapping, got a list'],
     ['lb: { confirmTimeout: -1 }', 'lb.confirmTimeout', 'expected a number of seconds > 0, got -1'],
+    ['lb: { confirm: haproxy }', 'lb.confirm', 'expected one of agents, pybal, none, got "haproxy"'],
+    ['lb: { confirm: pybal }', 'lb.confirm', 'confirm "pybal" needs lb.pybal.urls'],
+    ['lb: { pybal: { service: x } }', 'lb.pybal.urls', 'urls is required'],
+    ['lb: { pybal: { urls: [lvs1001] } }', 'lb.pybal.urls\\[0\\]', 'expected a PyBal instrumentation URL like'],
+    ['lb: { pybal: { urls: [http://a:9090], pool: x } }', 'lb.pybal.pool', 'unknown key'],
   ])('a wrong type: %s', (line, key, message) => {
     const text = cluster([line]);
     expect(onlyError(check(text))).toMatch(
@@ -188,6 +193,12 @@ describe('validateInventory rejects', () => {
       ),
     );
     expect(onlyError(check(text))).toContain(message);
+  });
+
+  it('reads lb.confirm: pybal with its URLs and the pool template', () => {
+    const text = cluster(['lb: { confirm: pybal, pybal: { urls: [http://lvs1001:9090/], service: "{cluster}_80" } }']);
+    const lb = check(text).inventory?.datacenters[0]?.clusters[0]?.hosts[0]?.settings.lb;
+    expect(lb).toMatchObject({ confirm: 'pybal', pybal: { urls: ['http://lvs1001:9090'], service: '{cluster}_80' } });
   });
 
   it('wrong types in the etcd and run sections', () => {
