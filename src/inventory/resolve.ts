@@ -34,7 +34,7 @@ export function resolveHostSettings(ctx: Ctx, raw: RawSettings): HostSettings {
   const restart = over(d.restart, raw.groups.restart);
   checkStrategy(ctx, raw.groups.restart, restart);
   return {
-    service: (raw.top['service']?.value as string | undefined) ?? d.service,
+    ...servicesOf(raw, d.service),
     weight: (raw.top['weight']?.value as number | undefined) ?? d.weight,
     ssh: over(d.ssh, raw.groups.ssh),
     // The emergency command is the normal one unless written: a restart is a restart.
@@ -46,6 +46,13 @@ export function resolveHostSettings(ctx: Ctx, raw: RawSettings): HostSettings {
     health: resolveHealth(ctx, raw.groups.health),
     lb: resolveLb(ctx, raw.groups.lb),
   };
+}
+
+/** The host's pools: `services`, the first of them also as `service` ({service} in templates). */
+function servicesOf(raw: RawSettings, fallback: string): { service: string; services?: readonly string[] } {
+  const services = (raw.top['services']?.value as readonly string[] | undefined) ?? [fallback];
+  // Why: a host in one pool has just `service`, as before there were several.
+  return services.length > 1 ? { service: services[0] ?? fallback, services } : { service: services[0] ?? fallback };
 }
 
 function resolveLb(ctx: Ctx, fields: Fields): LbSettings {

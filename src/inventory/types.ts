@@ -120,13 +120,21 @@ export interface PybalSettings {
 
 /** Settings every host carries after merging. */
 export interface HostSettings {
+  /** The first of `services`: what {service} means in templates. */
   readonly service: string;
+  /** Every pool (conftool service) the host is in, one pool key each; absent: just `service` (see hostServices). */
+  readonly services?: readonly string[];
   readonly weight: number;
   readonly ssh: SshSettings;
   readonly restart: RestartSettings;
   readonly drain: DrainSettings;
   readonly health: HealthSettings;
   readonly lb: LbSettings;
+}
+
+/** Every pool the host is in: `services`, or its one `service`. */
+export function hostServices(settings: Pick<HostSettings, 'service' | 'services'>): readonly string[] {
+  return settings.services !== undefined && settings.services.length > 0 ? settings.services : [settings.service];
 }
 
 /** Settings that only make sense for a whole cluster. */

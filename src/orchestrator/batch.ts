@@ -1,7 +1,7 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
 import type { InventoryCluster } from '../inventory/types.js';
 import { runBatchKey } from '../coordination/keys.js';
-import { poolKeyId, type PoolEntry } from '../pool/types.js';
+import type { PoolEntry } from '../pool/types.js';
 import { poolKeysFor } from '../planner/plan.js';
 import { sshTargetFor } from '../health/ssh-target.js';
 import { checkCapacity } from './guards/capacity.js';
@@ -62,7 +62,7 @@ async function guardAndDepool(
   let announced = false;
   for (;;) {
     const read = await ctx.deps.pool.readGuarded(poolKeysFor([cluster]));
-    for (const run of runs) if (run.state === 'pending') run.entry = read.snapshot.get(poolKeyId(run.key));
+    for (const run of runs) if (run.state === 'pending') run.readFrom(read.snapshot);
     settle(runs, toDepool, false);
     const wanted = runs.filter((run) => run.state === 'pending' && toDepool.has(run));
     if (wanted.length === 0) return;
@@ -210,7 +210,7 @@ export async function runBatch(
   });
   for (const run of runs) run.startedAt = ctx.deps.clock.now();
   const first = await ctx.deps.pool.read(poolKeysFor([cluster]));
-  for (const run of runs) run.entry = first.get(poolKeyId(run.key));
+  for (const run of runs) run.readFrom(first);
   await skipBelowOpcacheThreshold(ctx, runs);
   const toDepool = new Set(
     ctx.options.emergency

@@ -1,3 +1,4 @@
+import type { PoolKey } from '../pool/types.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 import { waitPybal } from './steps-pybal.js';
@@ -9,12 +10,38 @@ type Applied =
   | { readonly ok: true; readonly agents: readonly string[]; readonly waitedMs: number }
   | { readonly ok: false; readonly pending: readonly string[] };
 
+/** The agents that have not applied every one of these writes (a host in several pools has one per key). */
+async function notAppliedAnywhere(
+  ctx: StepContext,
+  writes: readonly { readonly key: PoolKey; readonly revision: number }[],
+  agents: readonly string[],
+): Promise<string[]> {
+  const pending = new Set<string>();
+  for (const { key, revision } of writes)
+    for (const agent of await ctx.deps.lb.notApplied(key, revision, agents)) pending.add(agent);
+  return [...pending];
+}
+
+type Writes = readonly { readonly key: PoolKey; readonly revision: number }[];
+
+/** The depool's writes: every key it wrote, all at the transaction's revision. */
+function depoolWrites(run: HostRun): Writes {
+  const revision = run.wrote?.revision ?? 0;
+  const keys = run.wroteKeys.length > 0 ? run.wroteKeys.map((w) => w.read.key) : [run.key];
+  return keys.map((key) => ({ key, revision }));
+}
+
+/** The keys the repool put back (a key an operator changed meanwhile is not waited on). */
+function repooledKeys(run: HostRun): readonly PoolKey[] {
+  return run.repooledKeys.length > 0 ? run.repooledKeys.map((r) => r.key) : run.keys;
+}
+
 /** Waits until every registered LB agent of the host's datacenter has applied `revision`, up to lb.confirmTimeout. */
 async function waitApplied(
   ctx: StepContext,
   run: HostRun,
   initial: readonly string[],
-  revision: number,
+  writes: Writes,
   signal?: AbortSignal,
 ): Promise<Applied> {
   const { lb, clock } = ctx.deps;
@@ -22,7 +49,7 @@ async function waitApplied(
   const deadline = started + run.host.settings.lb.confirmTimeoutSeconds * 1000;
   let agents = initial;
   for (;;) {
-    const pending = await lb.notApplied(run.key, revision, agents);
+    const pending = await notAppliedAnywhere(ctx, writes, agents);
     if (pending.length === 0) return { ok: true, agents, waitedMs: clock.now() - started };
     if (clock.now() >= deadline) return { ok: false, pending };
     await untilChanged(ctx, run.planned.dc, Math.min(RECHECK_MS, deadline - clock.now()), signal);
@@ -92,7 +119,7 @@ export async function confirmLb(ctx: StepContext, run: HostRun, signal: AbortSig
     run.moveTo('lb-confirmed', 'drain');
     return true;
   }
-  const applied = await waitApplied(ctx, run, agents, revision, signal);
+  const applied = await waitApplied(ctx, run, agents, depoolWrites(run), signal);
   if (!applied.ok) {
     run.fail(
       'lb-confirm',
@@ -146,14 +173,14 @@ export async function confirmRepool(ctx: StepContext, run: HostRun): Promise<voi
   let confirmed: { readonly by: readonly string[]; readonly waitedMs: number } | undefined;
   let unconfirmed = '';
   if (lb.confirm === 'pybal') {
-    const outcome = await waitPybal(ctx, run, run.keys, 'enabled');
+    const outcome = await waitPybal(ctx, run, repooledKeys(run), 'enabled');
     if (outcome.ok) confirmed = { by: outcome.confirmers, waitedMs: outcome.waitedMs };
     else
       unconfirmed = `the repool is not confirmed within ${lb.confirmTimeoutSeconds}s (${outcome.message}); the capacity guard counts it as not pooled until PyBal shows it enabled`;
   } else {
     const agents = await ctx.deps.lb.agents(dc);
     if (agents.length === 0) return;
-    const applied = await waitApplied(ctx, run, agents, revision);
+    const applied = await waitApplied(ctx, run, agents, run.repooledKeys);
     if (applied.ok) confirmed = { by: applied.agents, waitedMs: applied.waitedMs };
     else
       unconfirmed = `LB agent(s) ${applied.pending.join(', ')} did not confirm the repool (revision ${revision}) within ${lb.confirmTimeoutSeconds}s; the capacity guard counts it as not pooled until they do`;
@@ -173,14 +200,13 @@ export async function unconfirmedRepools(ctx: StepContext, earlier: readonly Hos
   for (const run of earlier.filter((r) => r.lbUnconfirmed)) {
     if (run.host.settings.lb.confirm === 'pybal') {
       // Why: one more look (a tick), not a new wait of lb.confirmTimeout.
-      const look = await waitPybal(ctx, run, run.keys, 'enabled', undefined, 5).catch(() => undefined);
+      const look = await waitPybal(ctx, run, repooledKeys(run), 'enabled', undefined, 5).catch(() => undefined);
       if (look?.ok === true) run.lbUnconfirmed = false;
       else open.push(run);
       continue;
     }
     const agents = await ctx.deps.lb.agents(run.planned.dc);
-    if ((await ctx.deps.lb.notApplied(run.key, run.repoolRevision ?? 0, agents)).length === 0)
-      run.lbUnconfirmed = false;
+    if ((await notAppliedAnywhere(ctx, run.repooledKeys, agents)).length === 0) run.lbUnconfirmed = false;
     else open.push(run);
   }
   return open;
