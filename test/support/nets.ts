@@ -20,4 +20,6 @@ export const NETS = {
   packageUpgrade: '127.0.87',
   alerts: '127.0.78',
   ops: '127.0.79',
+  services: '127.0.93',
+  servicesSandbox: '127.0.94',
 } as const;
