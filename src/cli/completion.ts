@@ -29,6 +29,7 @@ const VALUE_OPTIONS = new Set([
   '--wait-lock',
   '--ssh-concurrency',
   '--reason',
+  '--service',
   '--grace',
   '--haproxy-socket',
   '--agent-id',

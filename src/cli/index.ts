@@ -79,7 +79,8 @@ function manualOptions(y: Argv): Argv {
   return common(y)
     .positional('hosts', { type: 'string', array: true })
     .option('reason', { type: 'string', demandOption: true, describe: 'why (shown by `rollout status`)' })
-    .option('force', { type: 'boolean', default: false, describe: 'depool even below minPooled' });
+    .option('force', { type: 'boolean', default: false, describe: 'depool even below minPooled' })
+    .option('service', { type: 'string', describe: 'only this pool of a host in several (default: every one)' });
 }
 
 /** Ctrl-C at a prompt rejects readline's question with an AbortError: an interruption, not a bug. */

@@ -2,9 +2,10 @@ import type { Io } from '../cli/io.js';
 import { EXIT, isRolloutError, RolloutError } from '../errors.js';
 import { allClusters, type Inventory, type InventoryCluster, type InventoryHost } from '../inventory/types.js';
 import { checkCapacity } from '../orchestrator/guards/capacity.js';
-import { poolKeyOf, poolKeysFor } from '../planner/plan.js';
+import { poolKeysFor, poolKeysOf } from '../planner/plan.js';
+import { hostEntries, pooledEverywhere } from '../pool/host-entry.js';
 import { pruneManual, recordManual } from '../pool/manual.js';
-import { poolKeyId, type PoolEntry, type PoolStore } from '../pool/types.js';
+import { poolKeyId, type PoolEntry, type PoolKey, type PoolStore } from '../pool/types.js';
 import { connectPool, loadFor, whoami, type CommonArgs } from './context.js';
 
 export interface PoolArgs extends CommonArgs {
@@ -12,6 +13,27 @@ export interface PoolArgs extends CommonArgs {
   readonly hosts: readonly string[];
   readonly reason?: string | undefined;
   readonly force?: boolean;
+  /** Only this pool of hosts in several (`services`); default: every pool of each host. */
+  readonly service?: string | undefined;
+}
+
+/** The keys a manual pool or depool writes: every service of the host, or the one asked for. */
+export function targetKeys(host: InventoryHost, service?: string): PoolKey[] {
+  const keys = poolKeysOf(host);
+  if (service === undefined) return keys;
+  const key = keys.find((k) => k.service === service);
+  if (key === undefined)
+    throw new RolloutError(
+      'E_USAGE',
+      `--service ${service}: ${host.name} is not in that pool (its services: ${keys.map((k) => k.service).join(', ')})`,
+      { host: host.name, where: '--service' },
+    );
+  return [key];
+}
+
+/** `mw1001` for a host in one pool, `mw1001/nginx` for one key of a host in several. */
+function keyName(host: InventoryHost, key: PoolKey): string {
+  return poolKeysOf(host).length > 1 ? `${host.name}/${key.service}` : host.name;
 }
 
 function findHosts(
@@ -45,11 +67,19 @@ export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
   const who = whoami(io);
   try {
     // Why: refuse before the first write, so a bad host in the list never leaves the others half done.
-    const all = await connection.pool.read(targets.map((t) => poolKeyOf(t.host)));
+    const keysOf = (host: InventoryHost): PoolKey[] => targetKeys(host, args.service);
+    const all = await connection.pool.read(targets.flatMap((t) => keysOf(t.host)));
     for (const { host } of targets)
-      checkWritable(host, all.get(poolKeyId(poolKeyOf(host))), args.action, '. Nothing was changed');
-    const record = async (host: InventoryHost, revision: number, before: string, after: string): Promise<void> => {
-      await recordManual(connection.kv, poolKeyOf(host), {
+      for (const key of keysOf(host))
+        checkWritable(host, all.get(poolKeyId(key)), args.action, '. Nothing was changed');
+    const record = async (
+      host: InventoryHost,
+      key: PoolKey,
+      revision: number,
+      before: string,
+      after: string,
+    ): Promise<void> => {
+      await recordManual(connection.kv, key, {
         action: args.action,
         user: who.user,
         machine: who.machine,
@@ -57,7 +87,7 @@ export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
         time: new Date().toISOString(),
         revision,
       });
-      io.stdout.write(`${host.name}: ${before} → ${after} (revision ${revision})\n`);
+      io.stdout.write(`${keyName(host, key)}: ${before} → ${after} (revision ${revision})\n`);
     };
     // Why: records of keys changed since are stale; pruning them here keeps /rollout/v1/manual/ bounded.
     const prune = async (): Promise<void> => {
@@ -67,24 +97,32 @@ export async function poolCommand(args: PoolArgs, io: Io): Promise<number> {
     if (args.action === 'depool') {
       for (const cluster of new Set(targets.map((t) => t.cluster))) {
         const hosts = targets.filter((t) => t.cluster === cluster).map((t) => t.host);
-        const { revision, before } = await depoolCluster(connection.pool, cluster, hosts, args.force === true);
-        for (const host of hosts) await record(host, revision, before.get(host.name) ?? 'missing', 'no');
+        const { revision, before } = await depoolCluster(
+          connection.pool,
+          cluster,
+          hosts,
+          args.force === true,
+          args.service,
+        );
+        for (const host of hosts)
+          for (const key of keysOf(host))
+            await record(host, key, revision, before.get(poolKeyId(key)) ?? 'missing', 'no');
       }
       await prune();
       return EXIT.ok;
     }
-    for (const { host } of targets) {
-      const key = poolKeyOf(host);
-      const entry = (await connection.pool.read([key])).get(poolKeyId(key));
-      if (!entry) continue;
-      checkWritable(host, entry, args.action, ' (it changed during this command)');
-      const before = entry.state === 'present' ? entry.value.pooled : 'missing';
-      const revision = await connection.pool.write(
-        entry,
-        entry.state === 'missing' ? { pooled: 'yes', weight: host.settings.weight } : { pooled: 'yes' },
-      );
-      await record(host, revision, before, 'yes');
-    }
+    for (const { host } of targets)
+      for (const key of keysOf(host)) {
+        const entry = (await connection.pool.read([key])).get(poolKeyId(key));
+        if (!entry) continue;
+        checkWritable(host, entry, args.action, ' (it changed during this command)');
+        const before = entry.state === 'present' ? entry.value.pooled : 'missing';
+        const revision = await connection.pool.write(
+          entry,
+          entry.state === 'missing' ? { pooled: 'yes', weight: host.settings.weight } : { pooled: 'yes' },
+        );
+        await record(host, key, revision, before, 'yes');
+      }
     await prune();
     return EXIT.ok;
   } finally {
@@ -104,15 +142,19 @@ export async function depoolCluster(
   cluster: InventoryCluster,
   hosts: readonly InventoryHost[],
   force: boolean,
+  service?: string,
 ): Promise<{ revision: number; before: Map<string, string> }> {
   for (let attempt = 1; ; attempt += 1) {
     const read = await pool.readGuarded(poolKeysFor([cluster]));
-    const entries = hosts.map((host) => ({ host, entry: read.snapshot.get(poolKeyId(poolKeyOf(host))) }));
+    const entries = hosts.flatMap((host) =>
+      targetKeys(host, service).map((key) => ({ host, entry: read.snapshot.get(poolKeyId(key)) })),
+    );
     for (const { host, entry } of entries)
       checkWritable(host, entry, 'depool', ' (it changed during this command). Nothing was changed');
     if (!force) {
-      // The guard, on fresh state: the same arithmetic as a rollout's.
-      const check = checkCapacity(cluster, read.snapshot, entries.filter(({ entry }) => isPooled(entry)).length);
+      // The guard, on fresh state: the same arithmetic as a rollout's; a host pooled in every service is one it takes out.
+      const wanted = hosts.filter((host) => pooledEverywhere(hostEntries(read.snapshot, poolKeysOf(host)))).length;
+      const check = checkCapacity(cluster, read.snapshot, wanted);
       if (!check.ok)
         throw new RolloutError(
           'E_CAPACITY',
@@ -120,8 +162,12 @@ export async function depoolCluster(
           { where: `${cluster.name}@${cluster.dc}` },
         );
     }
+    // Why: keyed by pool key, so a host in several pools says what each of its keys was.
     const before = new Map(
-      entries.map(({ host, entry }) => [host.name, entry?.state === 'present' ? entry.value.pooled : 'missing']),
+      entries.map(({ host, entry }) => [
+        entry === undefined ? host.name : poolKeyId(entry.key),
+        entry?.state === 'present' ? entry.value.pooled : 'missing',
+      ]),
     );
     const writes = entries.map(({ entry }) => ({ entry: entry as PoolEntry, change: { pooled: 'no' } as const }));
     try {
@@ -150,8 +196,4 @@ function checkWritable(
       `${host.name}: no pool key in etcd; \`rollout pool ${host.name}\` creates it${suffix}`,
       { host: host.name },
     );
-}
-
-function isPooled(entry: PoolEntry | undefined): boolean {
-  return entry?.state === 'present' && entry.value.pooled === 'yes';
 }

@@ -49,10 +49,15 @@ function journalPorts(kv: Kv): RecoverPorts {
 }
 
 function render(outcomes: readonly RecoverOutcome[]): string {
+  // Why: a host in several pools has one outcome per key; those lines name the pool.
+  const seen = outcomes.map((o) => `${o.runId} ${o.host}`);
+  const several = new Set(seen.filter((id, i) => seen.indexOf(id) !== i));
+  const label = (o: RecoverOutcome): string =>
+    several.has(`${o.runId} ${o.host}`) && o.service !== undefined ? `${o.host}/${o.service}` : o.host;
   return outcomes
     .map(
       (o) =>
-        `  ${o.host.padEnd(28)} ${o.cluster}@${o.dc}  run ${o.runId}  phase ${o.phase}, was ${o.prior}: ${o.action} — ${terminalSafe(o.detail)}\n`,
+        `  ${label(o).padEnd(28)} ${o.cluster}@${o.dc}  run ${o.runId}  phase ${o.phase}, was ${o.prior}: ${o.action} — ${terminalSafe(o.detail)}\n`,
     )
     .join('');
 }
@@ -201,8 +206,8 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
       else if (args.yes === true) write(outcomes.length > 0 ? render(outcomes) : '  no host depooled by it\n');
       else {
         // After a confirmation the preview is on screen: say only what changed from it.
-        const said = new Set(preview.map((o) => `${o.runId} ${o.host} ${o.action}`));
-        write(render(outcomes.filter((o) => !said.has(`${o.runId} ${o.host} ${o.action}`))));
+        const said = new Set(preview.map((o) => `${o.runId} ${o.host} ${o.service ?? ''} ${o.action}`));
+        write(render(outcomes.filter((o) => !said.has(`${o.runId} ${o.host} ${o.service ?? ''} ${o.action}`))));
       }
       return outcomes.some((o) => o.action === 'unhealthy' || o.action === 'unknown-host') ? EXIT.failedHosts : EXIT.ok;
     } finally {

@@ -54,12 +54,20 @@ export async function agentRows(
 }
 
 /** The status lines for the agents of `dcs`; a datacenter without one in red on a terminal. */
-export function renderAgents(dcs: readonly string[], rows: readonly AgentRow[], color: boolean): string {
+export function renderAgents(
+  dcs: readonly string[],
+  rows: readonly AgentRow[],
+  color: boolean,
+  /** Datacenters whose hosts confirm through PyBal or not at all (`lb.confirm`), with what confirms them. */
+  confirmedBy: ReadonlyMap<string, string> = new Map(),
+): string {
   const red = (s: string): string => (color ? `\x1b[31m${s}\x1b[0m` : s);
   const lines = ['LB agents:'];
   for (const dc of dcs) {
     const mine = rows.filter((r) => r.dc === dc);
-    if (mine.length === 0)
+    const other = confirmedBy.get(dc);
+    if (mine.length === 0 && other !== undefined) lines.push(`  ${dc}: no LB agent; ${other}`);
+    else if (mine.length === 0)
       lines.push(
         red(
           `  ${dc}: no LB agent registered (rollouts here wait lb.propagationSeconds, or fail with lb.requireAgents)`,

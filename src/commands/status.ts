@@ -1,5 +1,6 @@
 import type { Io } from '../cli/io.js';
 import { EXIT } from '../errors.js';
+import type { InventoryCluster } from '../inventory/types.js';
 import { poolKeysFor } from '../planner/plan.js';
 import { selectClusters } from '../planner/select.js';
 import { listRuns } from '../coordination/journal.js';
@@ -19,6 +20,19 @@ export interface StatusArgs extends CommonArgs {
 }
 
 /** `rollout status [cluster] [dc]`: every host's pool state, who changed it and why, locks, unfinished runs. */
+/** Per datacenter whose hosts do not confirm through agents: what does (`lb.confirm: pybal` or `none`). */
+function lbConfirmers(clusters: readonly InventoryCluster[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const host of clusters.flatMap((c) => c.hosts)) {
+    const lb = host.settings.lb;
+    if (lb.confirm === 'pybal')
+      out.set(host.dc, `confirmed through PyBal (lb.confirm: pybal): ${lb.pybal?.urls.join(', ') ?? '?'}`);
+    else if (lb.confirm === 'none' && !out.has(host.dc))
+      out.set(host.dc, 'lb.confirm: none (a fixed wait of lb.propagationSeconds)');
+  }
+  return out;
+}
+
 export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const inventory = loadFor(args, io);
   const cluster = typeof args.cluster === 'string' ? [args.cluster] : [];
@@ -74,7 +88,7 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
     const agents = (
       await Promise.all(dcs.map((dc) => agentRows(connection.kv, connection.pool.prefix, dc, connection.feed)))
     ).flat();
-    io.stdout.write(renderAgents(dcs, agents, io.stdout.isTTY === true && !io.env['NO_COLOR']));
+    io.stdout.write(renderAgents(dcs, agents, io.stdout.isTTY === true && !io.env['NO_COLOR'], lbConfirmers(clusters)));
     for (const run of runs.filter(
       (r) => !r.dead && !r.locked && r.meta?.finishedAt !== undefined && r.hosts.some(unresolved),
     )) {

@@ -13,6 +13,9 @@ import { planRollout, poolKeysFor } from '../planner/plan.js';
 import { selectClusters } from '../planner/select.js';
 import type { Plan, Selection } from '../planner/types.js';
 import { createWatchedLbConfirmations } from '../lb/confirm-watch.js';
+import { withPybal } from '../lb/confirm-port.js';
+import { createPybalClient } from '../lb/pybal-client.js';
+import { createPybalPoller } from '../lb/pybal-poller.js';
 import { createJournal, newRunId, type Journal } from '../coordination/journal.js';
 import {
   acquireLocks,
@@ -296,7 +299,11 @@ async function execute(input: {
       await notifier?.flush();
     });
     closers.push(() => report.close());
-    const lb = createWatchedLbConfirmations(connection.kv);
+    const agents = createWatchedLbConfirmations(connection.kv);
+    // Why: a poller (and its keep-alive connections) only where a datacenter confirms through PyBal.
+    const lb = allHosts(inventory).some((host) => host.settings.lb.confirm === 'pybal')
+      ? withPybal(agents, createPybalPoller({ client: createPybalClient() }))
+      : agents;
     closers.push(() => lb.close());
     const transport = createSshTransport({
       concurrency: args['ssh-concurrency'] ?? inventory.run.sshConcurrency,

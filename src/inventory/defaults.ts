@@ -49,7 +49,7 @@ export const DEFAULT_HOST_SETTINGS: HostSettings = {
     requestTimeoutSeconds: 5,
     minHealthySeconds: 0,
   },
-  lb: { propagationSeconds: 3, confirmTimeoutSeconds: 30, requireAgents: false },
+  lb: { propagationSeconds: 3, confirmTimeoutSeconds: 30, requireAgents: false, confirm: 'agents' },
 };
 
 export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {

@@ -7,10 +7,12 @@ import type {
   DrainSettings,
   HealthSettings,
   HostSettings,
+  LbSettings,
 } from './types.js';
 import { DEFAULT_CLUSTER_SETTINGS, DEFAULT_HEALTH_URL, DEFAULT_HOST_SETTINGS } from './defaults.js';
 import type { RawSettings } from './settings.js';
 import { checkStrategy } from './strategy-fields.js';
+import { checkLbConfirm } from './lb-fields.js';
 import type { Ctx, Located } from './yaml-nodes.js';
 
 type Fields = Readonly<Record<string, Located<unknown>>>;
@@ -33,7 +35,7 @@ export function resolveHostSettings(ctx: Ctx, raw: RawSettings): HostSettings {
   const restart = over(d.restart, raw.groups.restart);
   checkStrategy(ctx, raw.groups.restart, restart);
   return {
-    service: (raw.top['service']?.value as string | undefined) ?? d.service,
+    ...servicesOf(raw, d.service),
     weight: (raw.top['weight']?.value as number | undefined) ?? d.weight,
     ssh: over(d.ssh, raw.groups.ssh),
     // The emergency command is the normal one unless written: a restart is a restart.
@@ -43,8 +45,21 @@ export function resolveHostSettings(ctx: Ctx, raw: RawSettings): HostSettings {
         : restart,
     drain: resolveDrain(ctx, raw.groups.drain),
     health: resolveHealth(ctx, raw.groups.health),
-    lb: over(d.lb, raw.groups.lb),
+    lb: resolveLb(ctx, raw.groups.lb),
   };
+}
+
+/** The host's pools: `services`, the first of them also as `service` ({service} in templates). */
+function servicesOf(raw: RawSettings, fallback: string): { service: string; services?: readonly string[] } {
+  const services = (raw.top['services']?.value as readonly string[] | undefined) ?? [fallback];
+  // Why: a host in one pool has just `service`, as before there were several.
+  return services.length > 1 ? { service: services[0] ?? fallback, services } : { service: services[0] ?? fallback };
+}
+
+function resolveLb(ctx: Ctx, fields: Fields): LbSettings {
+  const lb = over(DEFAULT_HOST_SETTINGS.lb, fields);
+  checkLbConfirm(ctx, fields, lb);
+  return lb;
 }
 
 /**

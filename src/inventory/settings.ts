@@ -3,6 +3,7 @@ import type { Node } from 'yaml';
 import { readBatchSizes, readAmount, FRACTION_RULE } from './amount.js';
 import { readCanary } from './canary.js';
 import { count, positiveSeconds, readLocated, readValue, seconds, type Kind } from './fields.js';
+import { PYBAL_KIND } from './lb-fields.js';
 import { parseJumpHost } from '../transport/jump.js';
 import { DUAL_MASTER_KIND, OPCACHE_KIND } from './strategy-fields.js';
 import { error, isEmpty, join, readMap, where, type Ctx, type Entry, type Located } from './yaml-nodes.js';
@@ -89,6 +90,8 @@ export const GROUPS = {
     f('propagationSeconds', seconds),
     f('confirmTimeout', positiveSeconds, 'confirmTimeoutSeconds'),
     f('requireAgents', { t: 'bool' }),
+    f('confirm', { t: 'enum', values: ['agents', 'pybal', 'none'] }),
+    f('pybal', PYBAL_KIND),
   ],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
@@ -99,12 +102,12 @@ type Fields = Readonly<Record<string, Located<unknown>>>;
 
 /** Settings written at one level; absent fields fall through to the level above. */
 export interface RawSettings {
-  /** service, weight, batch, minPooled, failureBudget. */
+  /** services (from `service` or `services`), weight, batch, minPooled, failureBudget. */
   readonly top: Fields;
   readonly groups: Readonly<Record<GroupName, Fields>>;
 }
 
-export const HOST_SETTING_KEYS: readonly string[] = ['service', 'weight', ...GROUP_NAMES];
+export const HOST_SETTING_KEYS: readonly string[] = ['service', 'services', 'weight', ...GROUP_NAMES];
 export const CLUSTER_ONLY_KEYS: readonly string[] = ['batch', 'minPooled', 'failureBudget', 'canary'];
 export const SETTING_KEYS: readonly string[] = [...HOST_SETTING_KEYS, ...CLUSTER_ONLY_KEYS];
 
@@ -118,25 +121,50 @@ export const HOST_MISPLACED: Readonly<Record<string, string>> = Object.fromEntri
 
 export const EMPTY_SETTINGS: RawSettings = { top: {}, groups: { ssh: {}, restart: {}, drain: {}, health: {}, lb: {} } };
 
+/**
+ * `service: apache2` or `services: [apache2, nginx]`, kept as one `services` list so the nearest
+ * level wins whichever spelling it uses. Each name is a segment of a pool key.
+ */
+function readServices(
+  ctx: Ctx,
+  entries: Map<string, Entry>,
+  path: string,
+  put: (key: string, node: Node | null, value: unknown) => void,
+): void {
+  const one = entries.get('service');
+  const many = entries.get('services');
+  if (one && many) {
+    error(ctx, many.value, join(path, 'services'), 'give service (one pool) or services (a list), not both');
+    return;
+  }
+  const entry = one ?? many;
+  if (!entry) return;
+  const key = one ? 'service' : 'services';
+  const names = readLocated<string | string[]>(ctx, entry.value, join(path, key), one ? str : { t: 'strings' })?.value;
+  if (names === undefined) return;
+  const list = typeof names === 'string' ? [names] : names;
+  // Why: the service is a segment of every pool key; a "/" in it makes keys the LB agents never read.
+  const bad = list.find((name) => !SEGMENT.test(name));
+  if (bad !== undefined)
+    return error(
+      ctx,
+      entry.value,
+      join(path, key),
+      `service name ${JSON.stringify(bad)} is not valid: use letters, digits, "_", "-" and "." (it becomes a segment of the pool keys)`,
+    );
+  const twice = list.find((name, i) => list.indexOf(name) !== i);
+  if (twice !== undefined)
+    return error(ctx, entry.value, join(path, key), `service ${JSON.stringify(twice)} is listed twice`);
+  put('services', entry.value, list);
+}
+
 /** Reads the setting keys among `entries` (other keys are the caller's business). */
 export function readSettings(ctx: Ctx, entries: Map<string, Entry>, path: string): RawSettings {
   const top: Record<string, Located<unknown>> = {};
   const put = (key: string, node: Node | null, value: unknown): void => {
     if (value !== undefined) top[key] = { value, where: where(ctx, node), path: join(path, key) };
   };
-  const service = entries.get('service');
-  const serviceName = service
-    ? readLocated<string>(ctx, service.value, join(path, 'service'), { t: 'string' })?.value
-    : undefined;
-  // Why: the service is a segment of every pool key; a "/" in it makes keys the LB agents never read.
-  if (service && serviceName !== undefined && !SEGMENT.test(serviceName)) {
-    error(
-      ctx,
-      service.value,
-      join(path, 'service'),
-      `service name ${JSON.stringify(serviceName)} is not valid: use letters, digits, "_", "-" and "." (it becomes a segment of the pool keys)`,
-    );
-  } else if (service) put('service', service.value, serviceName);
+  readServices(ctx, entries, path, put);
   const weight = entries.get('weight');
   if (weight) put('weight', weight.value, readLocated(ctx, weight.value, join(path, 'weight'), count(0))?.value);
   for (const key of ['minPooled', 'failureBudget']) {

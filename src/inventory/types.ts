@@ -104,17 +104,37 @@ export interface LbSettings {
   readonly confirmTimeoutSeconds: number;
   /** No agent registered for the datacenter fails the batch closed instead of waiting propagationSeconds. */
   readonly requireAgents: boolean;
+  /** Who confirms: rollout's LB agents (default), PyBal's instrumentation API, or nobody (the fixed wait). */
+  readonly confirm: 'agents' | 'pybal' | 'none';
+  /** With confirm: pybal. */
+  readonly pybal?: PybalSettings | undefined;
+}
+
+/** The PyBals (LVS) of a datacenter, polled on their instrumentation API (docs/lb-agent.md "PyBal"). */
+export interface PybalSettings {
+  /** `http://lvs1001:9090`, one per PyBal; every one must confirm. */
+  readonly urls: readonly string[];
+  /** The PyBal pool of a conftool service, a template: `{service}` (default), `{cluster}_{service}`... */
+  readonly service: string;
 }
 
 /** Settings every host carries after merging. */
 export interface HostSettings {
+  /** The first of `services`: what {service} means in templates. */
   readonly service: string;
+  /** Every pool (conftool service) the host is in, one pool key each; absent: just `service` (see hostServices). */
+  readonly services?: readonly string[];
   readonly weight: number;
   readonly ssh: SshSettings;
   readonly restart: RestartSettings;
   readonly drain: DrainSettings;
   readonly health: HealthSettings;
   readonly lb: LbSettings;
+}
+
+/** Every pool the host is in: `services`, or its one `service`. */
+export function hostServices(settings: Pick<HostSettings, 'service' | 'services'>): readonly string[] {
+  return settings.services !== undefined && settings.services.length > 0 ? settings.services : [settings.service];
 }
 
 /** Settings that only make sense for a whole cluster. */

@@ -1,4 +1,5 @@
 import type { PoolKey } from '../pool/types.js';
+import type { PybalPoller } from './pybal-poller.js';
 
 /**
  * What the orchestrator asks of the load balancers' agents: who is registered in a datacenter,
@@ -13,4 +14,19 @@ export interface LbConfirmations {
   /** Resolves at the next change to the datacenter's agents or what they applied, or when `signal` aborts. */
   changed(dc: string, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
+  /** PyBal's instrumentation API, for datacenters with `lb.confirm: pybal`; absent: such hosts fail closed. */
+  readonly pybal?: PybalPoller;
+}
+
+/** The agents' confirmations, with PyBal's poller behind the same port (closed with it). */
+export function withPybal(lb: LbConfirmations, pybal: PybalPoller): LbConfirmations {
+  return {
+    agents: (dc) => lb.agents(dc),
+    notApplied: (key, revision, agents) => lb.notApplied(key, revision, agents),
+    changed: (dc, signal) => lb.changed(dc, signal),
+    pybal,
+    async close() {
+      await Promise.all([lb.close(), pybal.close()]);
+    },
+  };
 }

@@ -16,6 +16,8 @@ export interface HttpRequest {
   /** PEM text of the CA that signed the server's certificate (https only). */
   readonly ca?: string;
   readonly signal?: AbortSignal;
+  /** A keep-alive agent, so a poller reuses one connection per server (http only). */
+  readonly agent?: http.Agent;
 }
 
 // Why: a hook's or an API's answer is small; a huge one means the URL points at the wrong thing.
@@ -39,6 +41,7 @@ export function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
         },
         ...(secure && request.ca !== undefined ? { ca: request.ca } : {}),
         ...(request.signal === undefined ? {} : { signal: request.signal }),
+        ...(request.agent === undefined || secure ? {} : { agent: request.agent }),
       },
       (response) => {
         const chunks: Buffer[] = [];

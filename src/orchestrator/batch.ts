@@ -1,7 +1,7 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
 import type { InventoryCluster } from '../inventory/types.js';
 import { runBatchKey } from '../coordination/keys.js';
-import { poolKeyId, type PoolEntry, type PoolSnapshot } from '../pool/types.js';
+import type { PoolEntry, PoolSnapshot } from '../pool/types.js';
 import { poolKeysFor } from '../planner/plan.js';
 import { sshTargetFor } from '../health/ssh-target.js';
 import { checkCapacity } from './guards/capacity.js';
@@ -69,7 +69,7 @@ async function guardAndDepool(
       const read = await ctx.deps.pool.readGuarded(poolKeysFor([cluster]));
       if (window) Object.assign(window.recent, { snapshot: read.snapshot, atMs: ctx.deps.clock.now() });
       const live = window === undefined ? runs : runs.filter((run) => !window.deferred.includes(run));
-      for (const run of live) if (run.state === 'pending') run.entry = read.snapshot.get(poolKeyId(run.key));
+      for (const run of live) if (run.state === 'pending') run.readFrom(read.snapshot);
       settle(live, toDepool, false);
       const wanted = live.filter((run) => run.state === 'pending' && toDepool.has(run));
       if (wanted.length === 0) return;
@@ -247,7 +247,7 @@ export async function dispatchHosts(
     recent !== undefined && ctx.deps.clock.now() - recent.atMs <= RECENT_READ_MS ? recent.snapshot : undefined;
   const first = cached ?? (await ctx.deps.pool.read(poolKeysFor([cluster])));
   if (recent && cached === undefined) Object.assign(recent, { snapshot: first, atMs: ctx.deps.clock.now() });
-  for (const run of runs) run.entry = first.get(poolKeyId(run.key));
+  for (const run of runs) run.readFrom(first);
   await skipBelowOpcacheThreshold(ctx, runs);
   const toDepool = new Set(
     ctx.options.emergency

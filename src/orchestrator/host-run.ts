@@ -1,6 +1,9 @@
-import type { InventoryHost } from '../inventory/types.js';
+import { hostServices, type InventoryHost } from '../inventory/types.js';
+import { hostEntries, hostEntry } from '../pool/host-entry.js';
 import type { PlannedHost } from '../planner/types.js';
-import type { PoolEntry, PoolKey, PoolValue } from '../pool/types.js';
+import type { PoolEntry, PoolKey, PoolSnapshot, PoolValue } from '../pool/types.js';
+
+type PresentEntry = PoolEntry & { readonly state: 'present' };
 import type { HostStep } from '../report/events.js';
 import { assertTransition, type HostState } from './host-state.js';
 
@@ -23,10 +26,16 @@ export interface HostOutcome {
 export class HostRun {
   state: HostState = 'pending';
   step: HostStep = 'pending';
-  /** The pool entry read just before the depool. */
+  /** The pool entry read just before the depool; for a host in several pools, all its keys as one (hostEntry). */
   entry: PoolEntry | undefined;
+  /** Each key's entry as read, one per service (set by readFrom). */
+  entries: readonly PoolEntry[] = [];
   /** Set once this run's depool write succeeded: what it wrote, to CAS the repool against. */
   wrote: { readonly value: PoolValue; readonly revision: number } | undefined;
+  /** Every key the depool wrote (those that were `yes`): as read, and the value written. */
+  wroteKeys: readonly { readonly read: PresentEntry; readonly value: PoolValue }[] = [];
+  /** The repool's revision of each key it put back. */
+  repooledKeys: readonly { readonly key: PoolKey; readonly revision: number }[] = [];
   /** True while the host is depooled by this run. */
   depooledByRun = false;
   /** The revision of this run's repool, once repooled. */
@@ -53,6 +62,18 @@ export class HostRun {
       service: this.planned.service,
       host: this.planned.host,
     };
+  }
+
+  /** Every pool key of the host, one per service it is in. */
+  get keys(): readonly PoolKey[] {
+    const { dc, cluster, host } = this.planned;
+    return hostServices(this.host.settings).map((service) => ({ dc, cluster, service, host }));
+  }
+
+  /** Takes the host's keys from a fresh read. */
+  readFrom(snapshot: PoolSnapshot): void {
+    this.entries = hostEntries(snapshot, this.keys);
+    this.entry = hostEntry(this.entries);
   }
 
   moveTo(state: HostState, step?: HostStep): void {

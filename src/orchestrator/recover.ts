@@ -31,6 +31,8 @@ export interface RecoverOutcome {
   readonly host: string;
   readonly dc: string;
   readonly cluster: string;
+  /** The pool (conftool service) of the key: a host in several pools has one outcome per key. */
+  readonly service?: string;
   readonly phase: string;
   readonly prior: string;
   readonly action: RecoverAction;
@@ -87,6 +89,8 @@ export async function recoverRuns(
   },
 ): Promise<RecoverOutcome[]> {
   const outcomes: RecoverOutcome[] = [];
+  // Why: a host in several pools has one record per key, and one health check answers for all of them.
+  const checked = new Map<string, Promise<{ ok: boolean; detail: string }>>();
   for (const run of input.runs) {
     let left = 0;
     for (const record of run.hosts) {
@@ -96,6 +100,7 @@ export async function recoverRuns(
         host: record.key.host,
         dc: record.key.dc,
         cluster: record.key.cluster,
+        service: record.key.service,
         phase: record.phase,
         prior: record.prior.pooled,
       };
@@ -143,7 +148,12 @@ export async function recoverRuns(
         });
         continue;
       }
-      const health = await healthy(deps, host).catch((error: unknown) => ({ ok: false, detail: describeError(error) }));
+      let check = checked.get(host.name);
+      if (check === undefined) {
+        check = healthy(deps, host).catch((error: unknown) => ({ ok: false, detail: describeError(error) }));
+        checked.set(host.name, check);
+      }
+      const health = await check;
       if (!health.ok) {
         outcomes.push({
           ...base,

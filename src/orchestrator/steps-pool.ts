@@ -1,28 +1,45 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
 import { movedFenceKey } from '../kv/fence.js';
 import { isElectionError } from '../kv/kv-errors.js';
-import { poolKeyId, type GuardedRead, type PoolEntry, type Pooled } from '../pool/types.js';
+import {
+  poolKeyId,
+  type GuardedRead,
+  type PoolEntry,
+  type PoolKey,
+  type Pooled,
+  type PoolValue,
+} from '../pool/types.js';
 import type { HostRun } from './host-run.js';
 import type { StepContext } from './step-context.js';
 import type { JournalHostRecord, JournalPhase } from './types.js';
 
-/** The host's journal record as of now: its prior value, and what this run wrote. */
-function journalEntry(ctx: StepContext, run: HostRun, phase: JournalPhase, note?: string): JournalHostRecord {
-  const entry = run.entry;
-  return {
-    key: run.key,
-    prior: entry?.state === 'present' ? entry.value : null,
-    priorRevision: entry?.state === 'present' ? entry.modRevision : 0,
+type PresentEntry = PoolEntry & { state: 'present' };
+
+/** The keys a depool writes: every key of the host that is `yes` (a host in several pools has several). */
+function keysToDepool(run: HostRun): PresentEntry[] {
+  return run.entries.filter((e): e is PresentEntry => e.state === 'present' && e.value.pooled === 'yes');
+}
+
+/** The host's journal records as of now, one per key this run writes: its prior value, and what this run wrote. */
+function journalEntries(ctx: StepContext, run: HostRun, phase: JournalPhase, note?: string): JournalHostRecord[] {
+  const updatedAt = new Date(ctx.deps.clock.now()).toISOString();
+  const keys = run.wroteKeys.length > 0 ? run.wroteKeys : keysToDepool(run).map((read) => ({ read, value: null }));
+  return keys.map(({ read, value }) => ({
+    key: read.key,
+    prior: read.value,
+    priorRevision: read.modRevision,
     phase,
-    wroteRevision: run.wrote?.revision ?? null,
-    wroteValue: run.wrote?.value ?? null,
-    updatedAt: new Date(ctx.deps.clock.now()).toISOString(),
+    wroteRevision: value === null ? null : (run.wrote?.revision ?? null),
+    wroteValue: value,
+    updatedAt,
     ...(note === undefined ? {} : { note }),
-  };
+  }));
 }
 
 export async function journal(ctx: StepContext, run: HostRun, phase: JournalPhase, note?: string): Promise<void> {
-  await ctx.journal.record(journalEntry(ctx, run, phase, note));
+  const records = journalEntries(ctx, run, phase, note);
+  if (records.length === 1) await ctx.journal.record(records[0] as JournalHostRecord);
+  else if (records.length > 1) await ctx.journal.recordAll(records);
 }
 
 /**
@@ -59,7 +76,7 @@ export async function depoolBatch(
   marker: string,
 ): Promise<number | 'conflict' | 'failed'> {
   try {
-    await ctx.journal.recordAll(runs.map((run) => journalEntry(ctx, run, 'depool')));
+    await ctx.journal.recordAll(runs.flatMap((run) => journalEntries(ctx, run, 'depool')));
   } catch (error) {
     // Why: a journal record is only overwritten by resending it; during a leader election, guard and send again.
     if (isElectionError(error)) return 'conflict';
@@ -72,7 +89,10 @@ export async function depoolBatch(
       );
     return 'failed';
   }
-  const writes = runs.map((run) => ({ entry: run.entry as PoolEntry, change: { pooled: 'no' } as const }));
+  // Why: every key of every host in one transaction: a host is never left pooled in one service and not the other.
+  const writes = runs.flatMap((run) =>
+    keysToDepool(run).map((entry) => ({ entry, change: { pooled: 'no' } as const })),
+  );
   const stamp = JSON.stringify({
     hosts: runs.map((run) => run.name),
     at: new Date(ctx.deps.clock.now()).toISOString(),
@@ -113,7 +133,8 @@ export async function depoolBatch(
     revision = found;
   }
   for (const run of runs) {
-    const entry = run.entry as PoolEntry & { state: 'present' };
+    const entry = run.entry as PresentEntry;
+    run.wroteKeys = keysToDepool(run).map((read) => ({ read, value: { ...read.value, pooled: 'no' as const } }));
     run.wrote = { value: { ...entry.value, pooled: 'no' }, revision };
     run.depooledByRun = true;
     run.moveTo('depooled', 'lb-confirm');
@@ -138,21 +159,20 @@ export async function depoolBatch(
  */
 async function landed(
   ctx: StepContext,
-  run: HostRun,
-  read: PoolEntry & { state: 'present' },
+  read: PresentEntry,
   pooled: Pooled,
   also: readonly JournalPut[],
   error: unknown,
   resend = true,
 ): Promise<number> {
-  const after = (await ctx.deps.pool.read([run.key]).catch(() => undefined))?.get(poolKeyId(run.key));
+  const after = (await ctx.deps.pool.read([read.key]).catch(() => undefined))?.get(poolKeyId(read.key));
   const wanted = JSON.stringify({ ...read.value, pooled });
   if (after?.state === 'present' && after.modRevision > read.modRevision && JSON.stringify(after.value) === wanted)
     return after.modRevision;
   if (resend && isElectionError(error) && after?.state === 'present' && after.modRevision === read.modRevision) {
     return ctx.deps.pool
       .write(read, { pooled }, ctx.options.fence, also)
-      .catch((again: unknown) => landed(ctx, run, read, pooled, also, again, false));
+      .catch((again: unknown) => landed(ctx, read, pooled, also, again, false));
   }
   throw error;
 }
@@ -160,8 +180,8 @@ async function landed(
 type JournalPut = ReturnType<StepContext['journal']['put']>;
 
 /** What the key holds now, for a message: `pooled=no at revision 12`, or `missing`. */
-async function seenNow(ctx: StepContext, run: HostRun): Promise<string> {
-  const now = (await ctx.deps.pool.read([run.key]).catch(() => undefined))?.get(poolKeyId(run.key));
+async function seenNow(ctx: StepContext, key: PoolKey): Promise<string> {
+  const now = (await ctx.deps.pool.read([key]).catch(() => undefined))?.get(poolKeyId(key));
   return now === undefined
     ? 'unreadable'
     : now.state === 'present'
@@ -169,45 +189,70 @@ async function seenNow(ctx: StepContext, run: HostRun): Promise<string> {
       : now.state;
 }
 
+/** One key's repool: a CAS on the depool's revision, with its journal record in the same transaction. */
+async function repoolKey(
+  ctx: StepContext,
+  run: HostRun,
+  wrote: { readonly read: PresentEntry; readonly value: PoolValue },
+  revision: number,
+): Promise<{ readonly revision: number } | { readonly left: string }> {
+  const ours: PresentEntry = { key: wrote.read.key, state: 'present', value: wrote.value, modRevision: revision };
+  const prior = wrote.read.value.pooled;
+  const record = journalEntries(ctx, run, 'repooled').filter((r) => poolKeyId(r.key) === poolKeyId(ours.key));
+  const also = record.map((r) => ctx.journal.put(r));
+  try {
+    const done = await ctx.deps.pool
+      .write(ours, { pooled: prior }, ctx.options.fence, also)
+      .catch((error: unknown) => landed(ctx, ours, prior, also, error));
+    return { revision: done };
+  } catch (error) {
+    // Why: a fenced write refused because the lock is gone is not someone else's change: the host stays this run's, depooled.
+    if (await refusedForLostLock(ctx, error)) throw lockLostError(`${run.name}: repool`);
+    if (isRolloutError(error, 'E_POOL_CONFLICT'))
+      return {
+        left: `changed by someone else during the run (wrote revision ${revision}, now ${await seenNow(ctx, ours.key)}): left as it is`,
+      };
+    throw error;
+  }
+}
+
 /**
- * Puts back the prior value, only if the key still holds what this run wrote: one CAS on the
- * depool's revision, with the host's journal record in the same transaction. No read first:
- * the CAS is the check, and a refused one is read only to say what changed.
+ * Puts back the prior value of every key this run depooled, each only if it still holds what this
+ * run wrote: one CAS per key on the depool's revision, with its journal record in the same
+ * transaction. No read first: the CAS is the check. A key someone else changed stays as it is and
+ * is reported (its service named); the host's other keys are still repooled.
  */
 export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled' | 'left'> {
   const wrote = run.wrote;
   const where = { dc: run.planned.dc, cluster: run.planned.cluster, host: run.name };
   if (!wrote || !run.depooledByRun) return 'left';
-  // Someone else's change stands: the host is no longer ours to repool.
-  const leave = async (reason: string): Promise<'left'> => {
-    run.depooledByRun = false;
-    await journal(ctx, run, 'left', reason);
-    ctx.emit({ event: 'host.repool-skipped', ...where, reason });
-    return 'left';
-  };
-  const ours: PoolEntry & { state: 'present' } = {
-    key: run.key,
-    state: 'present',
-    value: wrote.value,
-    modRevision: wrote.revision,
-  };
-  const prior = run.entry?.state === 'present' ? run.entry.value.pooled : 'yes';
-  const record = [ctx.journal.put(journalEntry(ctx, run, 'repooled'))];
-  try {
-    const revision = await ctx.deps.pool
-      .write(ours, { pooled: prior }, ctx.options.fence, record)
-      .catch((error: unknown) => landed(ctx, run, ours, prior, record, error));
-    run.depooledByRun = false;
-    run.repoolRevision = revision;
-    ctx.emit({ event: 'host.repooled', ...where, modRevision: revision });
-    return 'repooled';
-  } catch (error) {
-    // Why: a fenced write refused because the lock is gone is not someone else's change: the host stays this run's, depooled.
-    if (await refusedForLostLock(ctx, error)) throw lockLostError(`${run.name}: repool`);
-    if (isRolloutError(error, 'E_POOL_CONFLICT'))
-      return leave(
-        `changed by someone else during the run (wrote revision ${wrote.revision}, now ${await seenNow(ctx, run)}): left as it is`,
-      );
-    throw error;
+  const several = run.wroteKeys.length > 1;
+  const repooled: { key: PoolKey; revision: number }[] = [];
+  const left: string[] = [];
+  const leftKeys: (typeof run.wroteKeys)[number][] = [];
+  for (const [i, key] of run.wroteKeys.entries()) {
+    let outcome: Awaited<ReturnType<typeof repoolKey>>;
+    try {
+      outcome = await repoolKey(ctx, run, key, wrote.revision);
+    } catch (error) {
+      // Why: keys already put back are no longer this run's; a later repool (or recover) acts on the rest only.
+      run.wroteKeys = [...leftKeys, ...run.wroteKeys.slice(i)];
+      throw error;
+    }
+    if ('revision' in outcome) repooled.push({ key: key.read.key, revision: outcome.revision });
+    else {
+      leftKeys.push(key);
+      left.push(several ? `${key.read.key.service}: ${outcome.left}` : outcome.left);
+    }
   }
+  run.depooledByRun = false;
+  run.repooledKeys = repooled;
+  run.wroteKeys = leftKeys;
+  for (const reason of left) ctx.emit({ event: 'host.repool-skipped', ...where, reason });
+  // Why: only the keys left as they are get a `left` record; the others got `repooled` in their own transaction.
+  if (left.length > 0) await journal(ctx, run, 'left', left.join('; '));
+  if (repooled.length === 0) return 'left';
+  run.repoolRevision = Math.max(...repooled.map((r) => r.revision));
+  ctx.emit({ event: 'host.repooled', ...where, modRevision: run.repoolRevision });
+  return 'repooled';
 }

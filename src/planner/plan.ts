@@ -1,5 +1,6 @@
 import { RolloutError } from '../errors.js';
-import { allClusters } from '../inventory/types.js';
+import { allClusters, hostServices } from '../inventory/types.js';
+import { hostEntries, hostEntry, pooledEverywhere } from '../pool/host-entry.js';
 import type { Inventory, InventoryCluster, InventoryHost } from '../inventory/types.js';
 import { poolKeyId } from '../pool/types.js';
 import type { PoolKey, PoolSnapshot } from '../pool/types.js';
@@ -36,7 +37,7 @@ export function isBlocked(plan: Plan): boolean {
 
 /** The pool keys of every host of these clusters, in order, to read the snapshot with. */
 export function poolKeysFor(clusters: readonly InventoryCluster[]): PoolKey[] {
-  return clusters.flatMap((c) => c.hosts.map(poolKeyOf));
+  return clusters.flatMap((c) => c.hosts.flatMap(poolKeysOf));
 }
 
 /** For --offline: every host pooled `yes` with its inventory weight, as if etcd said so. */
@@ -45,18 +46,29 @@ export function offlineSnapshot(
   clusters: readonly InventoryCluster[] = allClusters(inventory),
 ): PoolSnapshot {
   const entries = clusters.flatMap((c) =>
-    c.hosts.map((host) => {
-      const key = poolKeyOf(host);
-      const value = { pooled: 'yes' as const, weight: host.settings.weight };
-      return [poolKeyId(key), { key, state: 'present' as const, value, modRevision: 0 }] as const;
-    }),
+    c.hosts.flatMap((host) =>
+      poolKeysOf(host).map((key) => {
+        const value = { pooled: 'yes' as const, weight: host.settings.weight };
+        return [poolKeyId(key), { key, state: 'present' as const, value, modRevision: 0 }] as const;
+      }),
+    ),
   );
   return new Map(entries);
 }
 
-/** The conftool key of an inventory host. */
+/** The conftool key of an inventory host (of its first service). */
 export function poolKeyOf(host: InventoryHost): PoolKey {
   return { dc: host.dc, cluster: host.cluster, service: host.settings.service, host: host.name };
+}
+
+/** Every conftool key of an inventory host: one per service it is in. */
+export function poolKeysOf(host: InventoryHost): PoolKey[] {
+  return hostServices(host.settings).map((service) => ({
+    dc: host.dc,
+    cluster: host.cluster,
+    service,
+    host: host.name,
+  }));
 }
 
 function planCluster(cluster: InventoryCluster, snapshot: PoolSnapshot, options: PlanOptions): ClusterPlan {
@@ -66,7 +78,7 @@ function planCluster(cluster: InventoryCluster, snapshot: PoolSnapshot, options:
   const common = {
     dc: cluster.dc,
     cluster: cluster.name,
-    service: [...new Set(cluster.hosts.map((h) => h.settings.service))].join(', '),
+    service: [...new Set(cluster.hosts.flatMap((h) => hostServices(h.settings)))].join(', '),
     counts,
     toRestart: restart.length,
     batchSize,
@@ -113,7 +125,8 @@ function classify(
   const counts = { total: cluster.hosts.length, yes: 0, no: 0, inactive: 0, missing: 0, malformed: 0 };
   for (const host of cluster.hosts) {
     const key = poolKeyOf(host);
-    const entry = snapshot.get(poolKeyId(key));
+    const entries = hostEntries(snapshot, poolKeysOf(host));
+    const entry = hostEntry(entries);
     if (entry === undefined || entry.state === 'missing') {
       counts.missing += 1;
       const reason = `missing: no pool key in etcd (create it with \`rollout pool ${host.name}\`)`;
@@ -126,7 +139,8 @@ function classify(
       skipped.push({ host: host.name, reason: 'inactive' });
     } else {
       const pooled = entry.value.pooled;
-      counts[pooled] += 1;
+      // Why: a host counts as pooled only when it is pooled in every service (docs/inventory.md, services).
+      counts[pooledEverywhere(entries) ? 'yes' : 'no'] += 1;
       // `no` hosts were depooled by someone else: restart them, never touch their state.
       // A dual-master host swaps its masters and never leaves the pool.
       const depool = pooled === 'yes' && !emergency && host.settings.restart.strategy !== 'dual-master';

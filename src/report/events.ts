@@ -125,6 +125,8 @@ export type RolloutEvent =
       readonly cluster: string;
       readonly host: string;
       readonly seconds: number;
+      /** Why nothing confirms: no agent registered (absent), or `lb.confirm: none`. */
+      readonly because?: 'confirm-none';
     })
   | (Base & {
       readonly event: 'lb.repool-confirmed';

@@ -44,7 +44,9 @@ export function describeEvent(event: RolloutEvent): string {
     case 'lb.confirmed':
       return `${event.host} depool confirmed by ${event.agents.join(', ')} after ${seconds(event.waitedMs)}`;
     case 'lb.propagation-assumed':
-      return `${event.host}: no LB agent registered in ${event.dc}, waited ${event.seconds} s for propagation`;
+      return event.because === 'confirm-none'
+        ? `${event.host}: lb.confirm is none in ${event.dc}, waited ${event.seconds} s for propagation (unconfirmed)`
+        : `${event.host}: no LB agent registered in ${event.dc}, waited ${event.seconds} s for propagation`;
     case 'lb.repool-confirmed':
       return `${event.host} repool confirmed by ${event.agents.join(', ')} after ${seconds(event.waitedMs)}`;
     case 'host.drained':
@@ -79,7 +81,9 @@ export function describeEvent(event: RolloutEvent): string {
 }
 
 /** The assumed LB propagation, said once per datacenter rather than once per host. */
-export function propagationWarning(dc: string, seconds: number): string {
+export function propagationWarning(dc: string, seconds: number, because?: 'confirm-none'): string {
+  if (because === 'confirm-none')
+    return `lb.confirm is none in ${dc}: used a ${seconds} s propagation delay, nothing confirmed the load balancers followed`;
   return `no LB agent registered in ${dc}: used a ${seconds} s propagation delay`;
 }
 
@@ -107,7 +111,7 @@ export function createNotableFilter(): (event: RolloutEvent) => string | undefin
       case 'lb.propagation-assumed':
         if (warnedDcs.has(event.dc)) return undefined;
         warnedDcs.add(event.dc);
-        return `warning: ${propagationWarning(event.dc, event.seconds)}`;
+        return `warning: ${propagationWarning(event.dc, event.seconds, event.because)}`;
       default:
         return undefined;
     }

@@ -107,7 +107,7 @@ export function summarize(events: readonly RolloutEvent[]): RunSummary {
 export function createSummarizer(): Summarizer {
   const hosts = new Map<string, HostState>();
   const planned = new Map<string, { dc: string; cluster: string; hosts: number }>();
-  const propagation = new Map<string, { seconds: number; hosts: number }>();
+  const propagation = new Map<string, { seconds: number; hosts: number; because?: 'confirm-none' }>();
   const warnings: string[] = [];
   const repoolSkipped: RunSummary['repoolSkipped'][number][] = [];
   let head: Extract<RolloutEvent, { event: 'run.started' }> | undefined;
@@ -185,7 +185,12 @@ export function createSummarizer(): Summarizer {
     if (event.event === 'host.repooled') h.depooled = false;
     if (event.event === 'lb.propagation-assumed') {
       const p = propagation.get(event.dc) ?? { seconds: event.seconds, hosts: 0 };
-      propagation.set(event.dc, { seconds: Math.max(p.seconds, event.seconds), hosts: p.hosts + 1 });
+      const because = event.because ?? p.because;
+      propagation.set(event.dc, {
+        seconds: Math.max(p.seconds, event.seconds),
+        hosts: p.hosts + 1,
+        ...(because === undefined ? {} : { because }),
+      });
     }
     if (event.event === 'host.repool-skipped')
       repoolSkipped.push({ host: event.host, dc: event.dc, cluster: event.cluster, reason: event.reason });
@@ -208,7 +213,7 @@ export function createSummarizer(): Summarizer {
     // Why: result() may be asked more than once; the propagation warnings are derived, not kept.
     const said = [...warnings];
     for (const [dc, p] of propagation)
-      said.push(`${propagationWarning(dc, p.seconds)} (${p.hosts} host${p.hosts === 1 ? '' : 's'})`);
+      said.push(`${propagationWarning(dc, p.seconds, p.because)} (${p.hosts} host${p.hosts === 1 ? '' : 's'})`);
     const summaries: HostSummary[] = [...hosts.values()].map((h) => ({
       host: h.host,
       dc: h.dc,

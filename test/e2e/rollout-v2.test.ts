@@ -16,6 +16,7 @@ import type { Kv } from '../../src/kv/kv.js';
 import { poolKeyId, type PoolStore } from '../../src/pool/types.js';
 import { etcdSettings } from '../support/etcd-settings.js';
 import { expectExit } from '../support/explain.js';
+import { CONFTOOL_SCRIPT } from '../support/conftool.js';
 import { NETS } from '../support/nets.js';
 import { events, exitOf, loadAll, pids, rollout, spawnRollout, until, writeTestInventory } from './helpers.js';
 
@@ -60,14 +61,7 @@ afterAll(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 }, 60_000);
 
-const CONFTOOL = path.join(
-  path.dirname(new URL(import.meta.url).pathname),
-  '..',
-  'integration',
-  'pool',
-  'fixtures',
-  'conftool.py',
-);
+const CONFTOOL = CONFTOOL_SCRIPT;
 const run = promisify(execFile);
 
 const keyOf = (h: SandboxState['hosts'][number]) => ({

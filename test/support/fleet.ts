@@ -105,7 +105,7 @@ const DEFAULT_HOST_SETTINGS: HostSettings = {
     requestTimeoutSeconds: 2,
     minHealthySeconds: 0,
   },
-  lb: { propagationSeconds: 1, confirmTimeoutSeconds: 10, requireAgents: false },
+  lb: { propagationSeconds: 1, confirmTimeoutSeconds: 10, requireAgents: false, confirm: 'agents' },
 };
 
 /** Realistic resolved HostSettings (like the sandbox inventory), with per-section overrides. */

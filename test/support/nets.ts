@@ -22,4 +22,6 @@ export const NETS = {
   ops: '127.0.79',
   window: '127.0.65',
   windowRace: '127.0.95',
+  services: '127.0.93',
+  servicesSandbox: '127.0.94',
 } as const;

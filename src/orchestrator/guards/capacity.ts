@@ -1,7 +1,8 @@
 import type { InventoryCluster } from '../../inventory/types.js';
 import { guardArithmetic } from '../../planner/guard.js';
-import { poolKeysFor } from '../../planner/plan.js';
-import { poolKeyId, type PoolSnapshot } from '../../pool/types.js';
+import { poolKeysOf } from '../../planner/plan.js';
+import { hostEntries, pooledEverywhere } from '../../pool/host-entry.js';
+import type { PoolSnapshot } from '../../pool/types.js';
 
 export interface CapacityCheck {
   readonly ok: boolean;
@@ -25,12 +26,12 @@ export function checkCapacity(
 ): CapacityCheck {
   let yes = 0;
   let no = 0;
-  for (const key of poolKeysFor([cluster])) {
-    const entry = snapshot.get(poolKeyId(key));
-    if (entry?.state !== 'present') continue;
-    if (entry.value.pooled === 'yes' && !notServing.has(key.host)) yes += 1;
-    else if (entry.value.pooled === 'yes') no += 1;
-    else if (entry.value.pooled === 'no') no += 1;
+  // Why: per host, not per key: a restart takes the host out of every pool it is in (docs/inventory.md, services).
+  for (const host of cluster.hosts) {
+    const entries = hostEntries(snapshot, poolKeysOf(host));
+    if (entries.some((e) => e.state !== 'present' || e.value.pooled === 'inactive')) continue;
+    if (pooledEverywhere(entries) && !notServing.has(host.name)) yes += 1;
+    else no += 1;
   }
   const guard = guardArithmetic({ minPooled: cluster.settings.minPooled, yes, no });
   const ok = wanted <= guard.maxDepool;

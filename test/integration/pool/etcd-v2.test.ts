@@ -6,7 +6,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { depoolCluster } from '../../../src/commands/pool.js';
 import { realSleep } from '../../../src/deps.js';
 import { isRolloutError } from '../../../src/errors.js';
 import type { InventoryCluster } from '../../../src/inventory/types.js';
@@ -23,6 +22,7 @@ import { startEtcd, type TestEtcd } from '../../support/etcd.js';
 import { etcdctl, etcdSettings } from '../../support/etcd-settings.js';
 import { expectExit } from '../../support/explain.js';
 import { fleet } from '../../support/fleet.js';
+import { raceDepools } from '../../support/pool-race.js';
 
 const PREFIX = '/conftool/v1/pools';
 const CONFTOOL = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'conftool.py');
@@ -243,17 +243,7 @@ describe('two guarded depools of different hosts at the same moment on v2, minPo
     let lowest = Infinity;
     for (let i = 0; i < TRIES; i += 1) {
       await seedAll({ pooled: 'yes', weight: 10 });
-      const results = await Promise.allSettled([
-        depoolCluster(pools[0] as PoolStore, cluster, [a], false),
-        depoolCluster(pools[1] as PoolStore, cluster, [b], false),
-      ]);
-      const won = results.filter((r) => r.status === 'fulfilled').length;
-      for (const r of results)
-        if (r.status === 'rejected')
-          expect(
-            isRolloutError(r.reason, 'E_CAPACITY') || isRolloutError(r.reason, 'E_POOL_CONFLICT'),
-            String(r.reason),
-          ).toBe(true);
+      const won = await raceDepools(pools, cluster, a, b);
       outcomes[won === 1 ? 'one' : won === 2 ? 'both' : 'neither'] += 1;
       const now = await pooledNow();
       expect(now).toBe(4 - won);

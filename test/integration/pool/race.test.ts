@@ -1,6 +1,5 @@
 // The capacity guard under concurrency on a real etcd: two depools racing on one cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { depoolCluster } from '../../../src/commands/pool.js';
 import { isRolloutError } from '../../../src/errors.js';
 import type { InventoryCluster } from '../../../src/inventory/types.js';
 import { connectEtcd } from '../../../src/kv/etcd-kv.js';
@@ -13,7 +12,7 @@ import { poolKeysFor } from '../../../src/planner/plan.js';
 import { startEtcd, type TestEtcd } from '../../support/etcd.js';
 import { etcdctl, etcdSettings } from '../../support/etcd-settings.js';
 import { fleet } from '../../support/fleet.js';
-import { countRefused } from './refused.js';
+import { countConflicts, raceDepools } from '../../support/pool-race.js';
 
 const PREFIX = '/conftool/v1/pools';
 const TRIES = 50;
@@ -47,23 +46,17 @@ describe('two depools of different hosts at the same moment, minPooled 3 of 4', 
     const outcomes = { one: 0, both: 0, neither: 0 };
     let lowest = Infinity;
     // Why: a race that never overlapped proves nothing; count the commits etcd refused because the other landed first.
-    const refused = countRefused(pools);
+    const refused = countConflicts(pools);
     for (let i = 0; i < TRIES; i += 1) {
       for (const key of poolKeysFor([cluster]))
         await kvs[0]?.put(poolKeyPath(PREFIX, key), JSON.stringify({ pooled: 'yes', weight: 10 }));
-      const results = await Promise.allSettled([
-        depoolCluster(pools[0], cluster, [a], false),
-        depoolCluster(pools[1], cluster, [b], false),
-      ]);
-      const won = results.filter((r) => r.status === 'fulfilled').length;
-      for (const r of results)
-        if (r.status === 'rejected') expect(isRolloutError(r.reason, 'E_CAPACITY'), String(r.reason)).toBe(true);
+      const won = await raceDepools(pools, cluster, a, b, ['E_CAPACITY']);
       outcomes[won === 1 ? 'one' : won === 2 ? 'both' : 'neither'] += 1;
       lowest = Math.min(lowest, await pooledNow());
     }
     expect({ lowest, both: outcomes.both, neither: outcomes.neither }).toEqual({ lowest: 3, both: 0, neither: 0 });
-    console.log(`race: ${refused.count} of ${TRIES} tries had a commit refused because the other depool landed first`);
-    expect(refused.count, 'the two depools never overlapped: the test raced nothing').toBeGreaterThan(0);
+    console.log(`race: ${refused()} of ${TRIES} tries had a commit refused because the other depool landed first`);
+    expect(refused(), 'the two depools never overlapped: the test raced nothing').toBeGreaterThan(0);
   }, 120_000);
 });
 

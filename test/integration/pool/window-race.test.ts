@@ -11,7 +11,7 @@ import { startEtcd, type TestEtcd } from '../../support/etcd.js';
 import { etcdSettings } from '../../support/etcd-settings.js';
 import { fleet } from '../../support/fleet.js';
 import { NETS } from '../../support/nets.js';
-import { countRefused } from './refused.js';
+import { countConflicts } from '../../support/pool-race.js';
 import { harness, PREFIX, type Harness } from '../../unit/orchestrator/harness.js';
 
 const TRIES = 50;
@@ -70,7 +70,7 @@ describe('two window runs and a manual depool racing on one cluster (8 hosts, mi
     if (!ka || !kb || !km) throw new Error('fixture');
     const runs: Harness<Kv>[] = [await harness(built, ka), await harness(built, kb)];
     const manualPool = createPoolStore(km, PREFIX);
-    const refused = countRefused([...runs.map((h) => h.pool), manualPool]);
+    const refused = countConflicts([...runs.map((h) => h.pool), manualPool]);
     let lowest = Infinity;
     let manualDepools = 0;
     let bothDepooled = 0;
@@ -97,10 +97,10 @@ describe('two window runs and a manual depool racing on one cluster (8 hosts, mi
       lowest = Math.min(lowest, lowestPooled(await history(ka, from), cluster.hosts.length));
     }
     console.log(
-      `window race: lowest ${lowest} pooled (min ${MIN_POOLED}); ${refused.count} depool commits refused because another landed first; manual depool landed in ${manualDepools} of ${TRIES} tries; both runs restarted hosts in ${bothDepooled}`,
+      `window race: lowest ${lowest} pooled (min ${MIN_POOLED}); ${refused()} depool commits refused because another landed first; manual depool landed in ${manualDepools} of ${TRIES} tries; both runs restarted hosts in ${bothDepooled}`,
     );
     expect(lowest).toBeGreaterThanOrEqual(MIN_POOLED);
-    expect(refused.count, 'the depools never overlapped: the test raced nothing').toBeGreaterThan(0);
+    expect(refused(), 'the depools never overlapped: the test raced nothing').toBeGreaterThan(0);
     expect(bothDepooled, 'the two runs never overlapped').toBeGreaterThan(0);
   }, 300_000);
 });

@@ -47,3 +47,17 @@ describe('rollout status: LB agents', () => {
     expect(renderAgents(['codfw'], [], false)).not.toContain('\x1b[');
   });
 });
+
+describe('renderAgents for datacenters that confirm through PyBal', () => {
+  it('says what confirms there instead of warning that no agent is registered', () => {
+    const text = renderAgents(
+      ['eqiad'],
+      [],
+      false,
+      new Map([['eqiad', 'confirmed through PyBal (lb.confirm: pybal): http://lvs1013:9090']]),
+    );
+    expect(text).toBe(
+      'LB agents:\n  eqiad: no LB agent; confirmed through PyBal (lb.confirm: pybal): http://lvs1013:9090\n',
+    );
+  });
+});

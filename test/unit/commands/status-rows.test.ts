@@ -59,3 +59,41 @@ describe('renderStatusTable', () => {
     expect(lines[1]?.indexOf('yes')).toBe(lines[2]?.indexOf('missing'));
   });
 });
+
+describe('statusRows for hosts in several pools', () => {
+  it('gives one row per host with the state of each service, pooled only when pooled in all', () => {
+    const { inventory, snapshot } = fleet()
+      .cluster('appserver', 2, { states: ['yes', 'yes'], settings: { service: 'apache2' } })
+      .build();
+    for (const host of allClusters(inventory)[0]?.hosts ?? [])
+      Object.assign(host.settings, { services: ['apache2', 'nginx'] });
+    const withNginx = new Map(snapshot);
+    for (const [host, pooled] of [
+      ['mw1001', 'yes'],
+      ['mw1002', 'no'],
+    ] as const) {
+      const key = { dc: 'eqiad', cluster: 'appserver', service: 'nginx', host };
+      withNginx.set(`eqiad/appserver/nginx/${host}`, {
+        key,
+        state: 'present',
+        value: { pooled, weight: 5 },
+        modRevision: 9,
+      });
+    }
+    const rows = statusRows(
+      allClusters(inventory),
+      withNginx,
+      new Map([['eqiad/appserver/nginx/mw1002', note(9, 'depool: nginx only')]]),
+    );
+    expect(rows.map((r) => [r.host, r.service, r.pooled])).toEqual([
+      ['mw1001', 'apache2,nginx', 'yes'],
+      ['mw1002', 'apache2,nginx', 'no'],
+    ]);
+    expect(rows[1]?.pools).toEqual([
+      { service: 'apache2', pooled: 'yes', weight: 10 },
+      { service: 'nginx', pooled: 'no', weight: 5 },
+    ]);
+    expect(rows[1]?.reason).toBe('depool: nginx only');
+    expect(renderStatusTable(rows)).toMatch(/mw1002\s+apache2=yes nginx=no\s+10/);
+  });
+});

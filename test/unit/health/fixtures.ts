@@ -53,7 +53,7 @@ export function testHost(
         minHealthySeconds: 0,
         ...overrides.health,
       },
-      lb: { propagationSeconds: 1, confirmTimeoutSeconds: 10, requireAgents: false },
+      lb: { propagationSeconds: 1, confirmTimeoutSeconds: 10, requireAgents: false, confirm: 'agents' },
     },
   };
 }

@@ -194,6 +194,13 @@ describe('validateInventory rejects', () => {
     ['health: { expectStatus: 700 }', 'health.expectStatus', 'expected an integer from 100 to 599, got 700'],
     ['health: [http]', 'health', 'expected a mapping, got a list'],
     ['lb: { confirmTimeout: -1 }', 'lb.confirmTimeout', 'expected a number of seconds > 0, got -1'],
+    ['services: [apache2, apache2]', 'services', 'service "apache2" is listed twice'],
+    ['services: [apache2, "a/b"]', 'services', 'service name "a/b" is not valid'],
+    ['lb: { confirm: haproxy }', 'lb.confirm', 'expected one of agents, pybal, none, got "haproxy"'],
+    ['lb: { confirm: pybal }', 'lb.confirm', 'confirm "pybal" needs lb.pybal.urls'],
+    ['lb: { pybal: { service: x } }', 'lb.pybal.urls', 'urls is required'],
+    ['lb: { pybal: { urls: [lvs1001] } }', 'lb.pybal.urls\\[0\\]', 'expected a PyBal instrumentation URL like'],
+    ['lb: { pybal: { urls: [http://a:9090], pool: x } }', 'lb.pybal.pool', 'unknown key'],
   ])('a wrong type: %s', (line, key, message) => {
     const text = cluster([line]);
     expect(onlyError(check(text))).toMatch(
@@ -202,6 +209,27 @@ describe('validateInventory rejects', () => {
       ),
     );
     expect(onlyError(check(text))).toContain(message);
+  });
+
+  it('reads services at any level, the nearest level winning over a service above it', () => {
+    const text = cluster(['services: [apache2, nginx]'], ['- mw1', '- { name: mw2, service: php }']);
+    const hosts = check(text).inventory?.datacenters[0]?.clusters[0]?.hosts;
+    expect(hosts?.map((h) => [h.settings.service, h.settings.services])).toEqual([
+      ['apache2', ['apache2', 'nginx']],
+      ['php', undefined],
+    ]);
+  });
+
+  it('refuses service and services at the same level', () => {
+    expect(onlyError(check(cluster(['service: a', 'services: [b, c]'])))).toMatch(
+      /appserver\.services: give service \(one pool\) or services \(a list\), not both/,
+    );
+  });
+
+  it('reads lb.confirm: pybal with its URLs and the pool template', () => {
+    const text = cluster(['lb: { confirm: pybal, pybal: { urls: [http://lvs1001:9090/], service: "{cluster}_80" } }']);
+    const lb = check(text).inventory?.datacenters[0]?.clusters[0]?.hosts[0]?.settings.lb;
+    expect(lb).toMatchObject({ confirm: 'pybal', pybal: { urls: ['http://lvs1001:9090'], service: '{cluster}_80' } });
   });
 
   it('wrong types in the etcd and run sections', () => {

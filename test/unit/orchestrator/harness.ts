@@ -61,13 +61,17 @@ export interface Harness<K extends Kv = MemoryKv> {
 export async function harness<K extends Kv = MemoryKv>(
   built: { inventory: Inventory; snapshot: PoolSnapshot },
   given?: K,
+  /** Another pool store on `given` (etcd v2): the snapshot's present keys are then created through it. */
+  store?: (kv: K) => PoolStore,
 ): Promise<Harness<K>> {
   // Why: the default K is MemoryKv, so without `given` the memory store is exactly what the type says.
   const kv = given ?? (createMemoryKv() as unknown as K);
-  const pool = createPoolStore(kv, PREFIX);
+  const pool = store?.(kv) ?? createPoolStore(kv, PREFIX);
   for (const entry of built.snapshot.values()) {
-    if (entry.state === 'present') await kv.put(poolKeyPath(PREFIX, entry.key), JSON.stringify(entry.value));
-    if (entry.state === 'malformed') await kv.put(poolKeyPath(PREFIX, entry.key), entry.raw);
+    if (store !== undefined && entry.state === 'present')
+      await pool.write({ key: entry.key, state: 'missing' }, entry.value);
+    else if (entry.state === 'present') await kv.put(poolKeyPath(PREFIX, entry.key), JSON.stringify(entry.value));
+    else if (entry.state === 'malformed') await kv.put(poolKeyPath(PREFIX, entry.key), entry.raw);
   }
   const hosts = new Map(
     built.inventory.datacenters.flatMap((d) => d.clusters.flatMap((c) => c.hosts.map((h) => [h.name, h] as const))),

@@ -275,3 +275,61 @@ describe('recoverRuns', () => {
     expect(await w.value('mw1002')).toMatchObject({ pooled: 'yes' });
   });
 });
+
+describe('recoverRuns for a host in several pools', () => {
+  it('repools every key the dead run depooled, after one health check of the host, and reports each pool', async () => {
+    const w = await world();
+    const host = w.hosts.get('mw1001') as InventoryHost;
+    const keys = ['apache2', 'nginx'].map((service) => ({ ...w.key('mw1001'), service }));
+    for (const key of keys) await w.kv.put(poolKeyPath(PREFIX, key), JSON.stringify({ pooled: 'yes', weight: 10 }));
+    Object.assign(host.settings, { service: 'apache2', services: ['apache2', 'nginx'] });
+    const runId = 'r-two';
+    const startedAt = new Date(NOW).toISOString();
+    const holder = { user: 'alice', machine: 'deploy1', pid: 1, command: 'rollout sync', runId, startedAt, reason: '' };
+    const journal = await createJournal(w.kv, {
+      runId,
+      holder,
+      command: 'rollout sync',
+      emergency: false,
+      startedAt,
+      lease: '0',
+    });
+    const read = await w.pool.readGuarded(keys);
+    const entries = keys.map((k) => read.snapshot.get(`${k.dc}/${k.cluster}/${k.service}/${k.host}`));
+    const bases = entries.map((e): JournalHost => {
+      if (e?.state !== 'present') throw new Error('setup');
+      return {
+        key: e.key,
+        prior: e.value,
+        priorRevision: e.modRevision,
+        phase: 'depool',
+        wroteRevision: null,
+        wroteValue: null,
+        updatedAt: startedAt,
+      };
+    });
+    await journal.recordAll(bases);
+    // As a run depools a host in two pools: both keys in one transaction with the batch's marker; it dies before journaling more.
+    await w.pool.writeAll(
+      read,
+      entries.map((entry) => ({ entry: entry as NonNullable<typeof entry>, change: { pooled: 'no' } as const })),
+      [
+        {
+          key: runBatchKey(runId, 'eqiad', 'appserver', 1),
+          value: JSON.stringify({ hosts: ['mw1001'], at: startedAt }),
+        },
+      ],
+    );
+    const outcomes = await w.recover(true);
+    expect(outcomes.map((o) => [o.host, o.service, o.action])).toEqual([
+      ['mw1001', 'apache2', 'repooled'],
+      ['mw1001', 'nginx', 'repooled'],
+    ]);
+    expect(w.probed).toEqual(['mw1001']);
+    for (const key of keys)
+      expect(JSON.parse((await w.kv.get(poolKeyPath(PREFIX, key)))?.value ?? '')).toEqual({
+        pooled: 'yes',
+        weight: 10,
+      });
+  });
+});
