@@ -23,6 +23,9 @@ import {
   type RunLocks,
 } from '../coordination/lock.js';
 import { clearPreempt, requestPreempt, watchPreempt } from '../coordination/preempt.js';
+import { createLivePublisher } from '../coordination/live.js';
+import { checkFreeze } from './freeze.js';
+import { startSteering } from './steering-wire.js';
 import { renderPlanText } from '../report/plan-text.js';
 import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
@@ -31,6 +34,8 @@ import { guardDeps, guardOptions, maxConcurrency } from './sync-guards.js';
 import { createMetricsCollector, createRunNotifier, createSilences, observed } from './ops-deps.js';
 import { publishMetrics } from '../metrics/publish.js';
 import type { RolloutEvent } from '../report/events.js';
+import { createSummarizer } from '../report/summary.js';
+import { renderSummary } from '../report/summary-render.js';
 import {
   connectPool,
   loadFor,
@@ -59,6 +64,9 @@ export interface SyncArgs extends CommonArgs {
   readonly 'max-concurrency'?: number | undefined;
   readonly 'skip-canary-gate'?: boolean | undefined;
   readonly 'if-opcache-above'?: string | undefined;
+  readonly deadline?: { readonly ms: number; readonly text: string } | undefined;
+  readonly pace?: { readonly ms: number; readonly text: string } | undefined;
+  readonly 'ignore-freeze'?: boolean | undefined;
 }
 
 /** `rollout sync` and `rollout restart <cluster> <dc>`: plan from live state, lock, journal, run. */
@@ -105,6 +113,12 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
         `${blocked.map((c) => c.blocked?.reason ?? '').join('; ')}. Nothing was changed; see \`rollout plan\` and \`rollout status\``,
       );
     }
+    const freezeIgnored = await checkFreeze(
+      connection.kv,
+      clusters.map((c) => ({ dc: c.dc, cluster: c.name })),
+      { ignore: args['ignore-freeze'] === true, emergency },
+    );
+    for (const freeze of freezeIgnored) io.stderr.write(`rollout: --ignore-freeze: running despite: ${freeze}\n`);
     const hostCount = plan.clusters.reduce((n, c) => n + c.batches.reduce((m, b) => m + b.hosts.length, 0), 0);
     if (emergency && !args.yes) {
       const brake =
@@ -122,7 +136,18 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
         return EXIT.usage;
       }
     }
-    return await execute({ args, io, inventory, plan, connection, emergency, failureBudget, clusters, opcacheAbove });
+    return await execute({
+      args,
+      io,
+      inventory,
+      plan,
+      connection,
+      emergency,
+      failureBudget,
+      clusters,
+      opcacheAbove,
+      freezeIgnored,
+    });
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -155,6 +180,11 @@ function checkReleaseReadable(inventory: Inventory, plan: Plan, release: string)
     `--release ${release}: the HTTP health check of ${names} cannot tell which release a host serves (set health.releaseHeader or health.releaseField for it, e.g. at ${first.source.file}:${first.source.line}), so every host would fail after its depool. Nothing was changed`,
     { host: first.name, where: '--release' },
   );
+}
+
+/** tmux, screen, or a systemd unit (INVOCATION_ID): a dropped SSH session does not hang the run up. */
+function underMultiplexer(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env['TMUX'] || env['STY'] || env['INVOCATION_ID']);
 }
 
 /** How long an emergency run waits for a preempted graceful run to repool what is healthy and let go. */
@@ -210,6 +240,7 @@ async function execute(input: {
   failureBudget: Amount | undefined;
   clusters: readonly InventoryCluster[];
   opcacheAbove: number | undefined;
+  freezeIgnored: readonly string[];
 }): Promise<number> {
   const { args, io, inventory, plan, connection, emergency } = input;
   const who = whoami(io);
@@ -251,7 +282,8 @@ async function execute(input: {
     // The run stops on the operator's Ctrl-C, when it loses its cluster locks, or when an emergency run preempts it.
     const lockLost = new AbortController();
     const preempted = new AbortController();
-    const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal]);
+    const aborted = new AbortController();
+    const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal, aborted.signal]);
     const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
     const runLog = createLogger({ file: logFile, ...(io.onExit ? { onExit: io.onExit } : {}) });
     log = runLog;
@@ -275,7 +307,14 @@ async function execute(input: {
       warn,
     );
     const metrics = createMetricsCollector(inventory, emergency);
+    const live = createLivePublisher(connection.kv, locks.lease, warn);
+    // Why: the terminal may be gone (a hangup) or scrolled away: the log keeps the same summary the terminal shows.
+    const summary = createSummarizer();
+    closers.push(() => void runLog.info({ runId }, `summary:\n${renderSummary(summary.result())}`));
+    closers.push(() => live.flush());
     const report = observed(base, [
+      (event: RolloutEvent) => live.observe(event),
+      (event: RolloutEvent) => summary.apply(event),
       ...(notifier === undefined ? [] : [(event: RolloutEvent) => notifier.observe(event)]),
       ...(metrics === undefined ? [] : [(event: RolloutEvent) => metrics.observe(event)]),
     ]);
@@ -343,11 +382,27 @@ async function execute(input: {
       { runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file },
       `${who.user}@${who.machine} ran ${command}`,
     );
+    if (io.stdinIsTTY === true && !underMultiplexer(io.env))
+      io.stderr.write(
+        `rollout: hint: not inside tmux, screen or a systemd unit: if this session drops, the run stops softly (as on Ctrl-C); \`rollout sync --resume ${runId}\` restarts what it left\n`,
+      );
+    const steering = await startSteering({
+      kv: connection.kv,
+      deps,
+      runId,
+      stop,
+      onStop: (reason) => aborted.abort(reason),
+      deadline: args.deadline ?? inventory.run.deadline,
+      pace: args.pace ?? inventory.run.pace,
+      warn,
+    });
+    closers.unshift(steering.close);
     const result = await runRollout(deps, {
       meta: {
         command: args.kind === 'restart' ? `restart ${args.clusters[0] ?? ''} ${args.dcs[0] ?? ''}` : 'sync',
         argv: io.argv,
         ...who,
+        ...(input.freezeIgnored.length > 0 ? { freezeIgnored: input.freezeIgnored } : {}),
       },
       inventory,
       plan,
@@ -364,6 +419,7 @@ async function execute(input: {
         fence: locks.fence,
         ...guardOptions(args, inventory, who),
         ...(input.opcacheAbove === undefined ? {} : { opcacheAbove: input.opcacheAbove }),
+        steering: steering.steering,
       },
     });
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);

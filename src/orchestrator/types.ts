@@ -47,6 +47,8 @@ export interface RunMeta {
   readonly user: string;
   readonly machine: string;
   readonly pid: number;
+  /** --ignore-freeze over freezes in force: what was overridden, said in run.started. */
+  readonly freezeIgnored?: readonly string[];
 }
 
 export interface RunInput {
