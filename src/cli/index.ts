@@ -204,7 +204,12 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
     .command(
       'status [cluster] [dc]',
       'pool state of the fleet, who depooled what, locks and unfinished runs',
-      (y) => common(y).positional('cluster', { type: 'string' }).positional('dc', { type: 'string' }),
+      (y) =>
+        common(y).positional('cluster', { type: 'string' }).positional('dc', { type: 'string' }).option('runs', {
+          type: 'boolean',
+          default: false,
+          describe: 'only the live runs (state, who, progress per cluster) and the freezes; with --json as one object',
+        }),
       (a) => {
         action = async () => (await import('../commands/status.js')).statusCommand(a, io);
       },

@@ -20,4 +20,6 @@ export const NETS = {
   packageUpgrade: '127.0.87',
   alerts: '127.0.78',
   ops: '127.0.79',
+  steering: '127.0.92',
+  steeringResume: '127.0.96',
 } as const;
