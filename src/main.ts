@@ -58,6 +58,18 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/** One free answer on the terminal; the run's stop (Ctrl-C, an abort) cancels the question. */
+async function ask(question: string, signal: AbortSignal): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // Why: readline takes Ctrl-C at its prompt for itself; it must still be the operator's soft stop.
+  rl.on('SIGINT', () => onSignal('SIGINT'));
+  try {
+    return await rl.question(question, { signal });
+  } finally {
+    rl.close();
+  }
+}
+
 const io: Io = {
   stdout: process.stdout,
   stderr: process.stderr,
@@ -67,6 +79,7 @@ const io: Io = {
   stop: stop.signal,
   confirm: process.stdin.isTTY && process.stderr.isTTY ? confirm : null,
   stdinIsTTY: process.stdin.isTTY === true,
+  ask: process.stdin.isTTY && process.stderr.isTTY ? ask : null,
   onReload: (listener) => {
     reloads.add(listener);
     return () => void reloads.delete(listener);

@@ -26,6 +26,7 @@ import { clearPreempt, requestPreempt, watchPreempt } from '../coordination/pree
 import { createLivePublisher } from '../coordination/live.js';
 import { checkFreeze } from './freeze.js';
 import { startSteering } from './steering-wire.js';
+import { terminalQuestion } from './ask-terminal.js';
 import { renderPlanText } from '../report/plan-text.js';
 import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
@@ -397,6 +398,8 @@ async function execute(input: {
       warn,
     });
     closers.unshift(steering.close);
+    // Why: only an operator at a terminal can answer; --yes and scripts never wait on a question.
+    const asks = io.ask && !args.yes && (inventory.run.askOnFailure ?? true) ? io.ask : undefined;
     const result = await runRollout(deps, {
       meta: {
         command: args.kind === 'restart' ? `restart ${args.clusters[0] ?? ''} ${args.dcs[0] ?? ''}` : 'sync',
@@ -420,6 +423,16 @@ async function execute(input: {
         ...guardOptions(args, inventory, who),
         ...(input.opcacheAbove === undefined ? {} : { opcacheAbove: input.opcacheAbove }),
         steering: steering.steering,
+        ...(asks
+          ? {
+              askOnFailure: terminalQuestion({
+                ask: asks,
+                steering: steering.steering,
+                who: `${who.user}@${who.machine}`,
+                stop,
+              }),
+            }
+          : {}),
       },
     });
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);

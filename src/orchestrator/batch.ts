@@ -14,6 +14,7 @@ import { depoolBatch, journal, repool } from './steps-pool.js';
 import { endSilence, silenceHost } from './steps-alerts.js';
 import { swapMasters, usesDualMaster } from './strategies/dual-master.js';
 import { skipBelowOpcacheThreshold } from './strategies/opcache.js';
+import { askOnFailure } from './ask.js';
 
 const CAPACITY_POLL_MS = 2000;
 
@@ -149,6 +150,7 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
     else if (run.state !== 'failed')
       run.fail(run.step, describeError(error), isRolloutError(error) ? error.code : 'E_INTERNAL');
   } finally {
+    await askOnFailure(ctx, run);
     await finishHost(ctx, run);
   }
 }

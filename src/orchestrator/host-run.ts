@@ -72,6 +72,14 @@ export class HostRun {
     this.moveTo('failed');
   }
 
+  /** Puts a failed host back before its failed step, for a retry (the operator answered so). */
+  retry(state: HostState): void {
+    // Why: only a failed host goes back; from any other state this is the table's illegal move, and raises.
+    if (this.state !== 'failed') assertTransition(this.name, this.state, 'pending');
+    this.state = state;
+    this.failure = undefined;
+  }
+
   outcome(): HostOutcome {
     const outcome: HostOutcome['outcome'] =
       this.state === 'done'

@@ -38,6 +38,8 @@ export interface RunOptions {
   readonly opcacheAbove?: number;
   /** Operator steering (pause, resume, abort, deadline, pace): asked before every dispatch (a batch, or a window's host). */
   readonly steering?: Steering;
+  /** Asked when a host fails (a terminal run with run.askOnFailure): retry it, skip it, or abort the run. */
+  readonly askOnFailure?: FailureQuestion;
 }
 
 /** Who ran what: the first event of a run says so. */
@@ -82,4 +84,25 @@ export interface CanaryGateOption {
  */
 export interface Steering {
   beforeDispatch(cluster: { readonly dc: string; readonly cluster: string }): Promise<'go' | 'stop'>;
+}
+
+/** A failed host as the question on failure shows it. */
+export interface FailedHostView {
+  readonly dc: string;
+  readonly cluster: string;
+  readonly host: string;
+  readonly step: string;
+  readonly reason: string;
+  readonly code: string;
+  /** False when its failed step cannot be run again (a pool conflict, a pre-check): only skip or abort. */
+  readonly canRetry: boolean;
+}
+
+/**
+ * Asked by the sequencer once a host has failed, before it is reported: 'retry' runs the host's
+ * steps again from the one that failed, 'skip' leaves it failed (depooled), 'abort' leaves it failed
+ * and the implementation stops the run (as `rollout abort`). While it waits, the run is held paused.
+ */
+export interface FailureQuestion {
+  ask(failed: FailedHostView): Promise<'retry' | 'skip' | 'abort'>;
 }
