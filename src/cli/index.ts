@@ -73,6 +73,10 @@ function runOptions(y: Argv): Argv {
       ),
     )
     .option('pace', durationOption('pace', 'least time between two dispatches in a cluster, e.g. 30s (run.pace)'))
+    .option('resume', {
+      type: 'string',
+      describe: 'RUN: restart only the hosts that stopped run did not finish (its selection; see docs/commands.md)',
+    })
     .option('ignore-freeze', {
       type: 'boolean',
       default: false,
@@ -277,6 +281,11 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
       (y) =>
         common(y)
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'act (without it: show and ask)' })
+          .option('forget', {
+            type: 'string',
+            describe:
+              'RUN: drop what that stopped run kept for `--resume` (its journal too, when it lists no depooled host)',
+          })
           .option('wait', {
             type: 'boolean',
             default: true,

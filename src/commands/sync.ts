@@ -27,6 +27,9 @@ import { createLivePublisher } from '../coordination/live.js';
 import { checkFreeze } from './freeze.js';
 import { startSteering } from './steering-wire.js';
 import { terminalQuestion } from './ask-terminal.js';
+import { openResume, settleResume, type ResumeFrom } from './resume.js';
+import { pruneResumeRecords } from '../coordination/resume.js';
+import { withoutHosts } from '../planner/resume.js';
 import { renderPlanText } from '../report/plan-text.js';
 import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
@@ -68,15 +71,19 @@ export interface SyncArgs extends CommonArgs {
   readonly deadline?: { readonly ms: number; readonly text: string } | undefined;
   readonly pace?: { readonly ms: number; readonly text: string } | undefined;
   readonly 'ignore-freeze'?: boolean | undefined;
+  /** --resume RUN: restart only what that stopped run did not finish. */
+  readonly resume?: string | undefined;
 }
 
 /** `rollout sync` and `rollout restart <cluster> <dc>`: plan from live state, lock, journal, run. */
 export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
   const inventory = loadFor(args, io);
+  const resume = await openResume(args, () => connectPool(inventory, args, io));
   const selection: Selection =
-    args.kind === 'restart'
+    resume?.from.selection ??
+    (args.kind === 'restart'
       ? { kind: 'restart', dc: args.dcs[0] ?? '', cluster: args.clusters[0] ?? '' }
-      : { kind: 'sync', dcs: args.dcs, clusters: args.clusters };
+      : { kind: 'sync', dcs: args.dcs, clusters: args.clusters });
   const clusters = selectClusters(inventory, selection);
   const emergency = args.emergency === true;
   const batchSize = args['batch-size'] === undefined ? undefined : parseRampArg('--batch-size', args['batch-size']);
@@ -93,15 +100,20 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
     io.stderr.write(
       'rollout: --release given: code changed, so every host restarts; --if-opcache-above is not applied\n',
     );
-  const connection = await connectPool(inventory, args, io);
+  const connection = resume?.connection ?? (await connectPool(inventory, args, io));
   try {
     const snapshot = await connection.pool.read(poolKeysFor(clusters));
-    const plan = planRollout({
+    const planned = planRollout({
       inventory,
       selection,
       snapshot,
       options: { emergency, batchSize, maxBatch: maxConcurrency(args, inventory) },
     });
+    const plan = resume ? withoutHosts(planned, resume.from.done) : planned;
+    if (resume)
+      io.stderr.write(
+        `rollout: resuming run ${resume.from.record.runId} (${resume.from.record.command}): ${resume.from.done.size} host(s) it finished are left alone; ${resume.from.adopted.size} it left depooled are taken over\n`,
+      );
     if (args.release !== undefined) checkReleaseReadable(inventory, plan, args.release);
     if (args['dry-run']) {
       io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlanText(plan));
@@ -148,6 +160,8 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
       clusters,
       opcacheAbove,
       freezeIgnored,
+      resume: resume?.from,
+      selection,
     });
   } finally {
     await connection.close().catch(() => undefined);
@@ -242,8 +256,10 @@ async function execute(input: {
   clusters: readonly InventoryCluster[];
   opcacheAbove: number | undefined;
   freezeIgnored: readonly string[];
+  resume: ResumeFrom | undefined;
+  selection: Selection;
 }): Promise<number> {
-  const { args, io, inventory, plan, connection, emergency } = input;
+  const { args, io, inventory, plan, connection, emergency, selection } = input;
   const who = whoami(io);
   const runId = newRunId(Date.now(), Math.random);
   const command = `rollout ${io.argv.join(' ')}`;
@@ -387,6 +403,8 @@ async function execute(input: {
       io.stderr.write(
         `rollout: hint: not inside tmux, screen or a systemd unit: if this session drops, the run stops softly (as on Ctrl-C); \`rollout sync --resume ${runId}\` restarts what it left\n`,
       );
+    // Why: resume records are kept 7 days at most; every run start deletes the older ones, so they stay bounded.
+    await pruneResumeRecords(connection.kv, Date.now()).catch(() => []);
     const steering = await startSteering({
       kv: connection.kv,
       deps,
@@ -410,6 +428,7 @@ async function execute(input: {
       inventory,
       plan,
       journal,
+      ...(input.resume ? { adopted: input.resume.adopted } : {}),
       options: {
         runId,
         emergency,
@@ -435,6 +454,21 @@ async function execute(input: {
           : {}),
       },
     });
+    await settleResume(connection.kv, {
+      run: {
+        runId,
+        kind: selection.kind,
+        dcs: selection.kind === 'restart' ? [selection.dc] : selection.dcs,
+        clusters: selection.kind === 'restart' ? [selection.cluster] : selection.clusters,
+        command,
+        user: who.user,
+        machine: who.machine,
+        exitCode: result.exitCode,
+      },
+      hosts: result.hosts,
+      from: input.resume,
+      nowMs: Date.now(),
+    }).catch((error: unknown) => warn(`could not keep what this run finished for --resume: ${String(error)}`));
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);
     const finished = journal;
     journal = undefined;

@@ -158,7 +158,8 @@ async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
 /** Puts back what an interrupted host had depooled, journals a failure, and reports the host's end. */
 async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
   const where = { dc: run.planned.dc, cluster: run.planned.cluster, host: run.name };
-  if (run.state === 'interrupted' && run.depooledByRun) {
+  // Why: a host taken over from a stopped run was never restarted by this one: it stays depooled, for the next resume or recover.
+  if (run.state === 'interrupted' && run.depooledByRun && run.adopted === undefined) {
     await repool(ctx, run).catch((error: unknown) =>
       ctx.emit({
         event: 'run.warning',

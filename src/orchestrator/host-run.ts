@@ -34,6 +34,8 @@ export class HostRun {
   /** Repooled, but not every LB agent has applied it yet: the capacity guard counts it as not pooled. */
   lbUnconfirmed = false;
   failure: { readonly reason: string; readonly code: string } | undefined;
+  /** Taken over from a stopped run (`--resume`): its pool state before that run depooled it. */
+  adopted: { readonly prior: PoolValue; readonly priorRevision: number } | undefined;
   startedAt = 0;
   finishedAt = 0;
 

@@ -11,8 +11,8 @@ function journalEntry(ctx: StepContext, run: HostRun, phase: JournalPhase, note?
   const entry = run.entry;
   return {
     key: run.key,
-    prior: entry?.state === 'present' ? entry.value : null,
-    priorRevision: entry?.state === 'present' ? entry.modRevision : 0,
+    prior: run.adopted?.prior ?? (entry?.state === 'present' ? entry.value : null),
+    priorRevision: run.adopted?.priorRevision ?? (entry?.state === 'present' ? entry.modRevision : 0),
     phase,
     wroteRevision: run.wrote?.revision ?? null,
     wroteValue: run.wrote?.value ?? null,
@@ -191,7 +191,7 @@ export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled'
     value: wrote.value,
     modRevision: wrote.revision,
   };
-  const prior = run.entry?.state === 'present' ? run.entry.value.pooled : 'yes';
+  const prior = run.adopted?.prior.pooled ?? (run.entry?.state === 'present' ? run.entry.value.pooled : 'yes');
   const record = [ctx.journal.put(journalEntry(ctx, run, 'repooled'))];
   try {
     const revision = await ctx.deps.pool

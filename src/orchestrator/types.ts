@@ -1,6 +1,7 @@
 import type { Fence } from '../kv/fence.js';
 import type { Amount, Inventory } from '../inventory/types.js';
 import type { Plan } from '../planner/types.js';
+import type { PoolValue } from '../pool/types.js';
 
 import type { JournalHost } from '../coordination/journal.js';
 
@@ -59,6 +60,15 @@ export interface RunInput {
   readonly plan: Plan;
   readonly options: RunOptions;
   readonly journal: JournalWriter;
+  /** `--resume`: hosts the stopped run left depooled, proven still its by revision: this run's to restart and repool. */
+  readonly adopted?: ReadonlyMap<string, AdoptedHost>;
+}
+
+/** A host a stopped run depooled and left: what it was before, and the stopped run's write (to CAS the repool). */
+export interface AdoptedHost {
+  readonly prior: PoolValue;
+  readonly priorRevision: number;
+  readonly wrote: { readonly value: PoolValue; readonly revision: number };
 }
 
 /** What the fleet-wide cap is shared by (docs/inventory.md `run.restartSlotScope`). */

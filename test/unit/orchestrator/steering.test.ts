@@ -135,3 +135,32 @@ describe('steering a run', () => {
     expect(await dispatch).toBe('go');
   });
 });
+
+describe('a run resuming a stopped one', () => {
+  it('restarts a host the stopped run left depooled, health-checks it and repools it to its prior state, by revision', async () => {
+    const h = await harness(
+      fleet()
+        .cluster('appserver', 4, { batch: 2, states: ['no', 'yes', 'yes', 'yes'] })
+        .build(),
+    );
+    const entry = await h.kv.get(`/conftool/v1/pools/eqiad/appserver/${h.keyOf('mw1001').service}/mw1001`);
+    if (!entry) throw new Error('no pool key for mw1001');
+    const value = JSON.parse(entry.value) as { pooled: 'no'; weight: number };
+    const adopted = new Map([
+      [
+        'mw1001',
+        {
+          prior: { ...value, pooled: 'yes' as const },
+          priorRevision: 1,
+          wrote: { value, revision: entry.modRevision },
+        },
+      ],
+    ]);
+    const result = await h.run({ adopted });
+    expect(result.exitCode).toBe(0);
+    expect((await h.value('mw1001'))?.['pooled']).toBe('yes');
+    expect(h.names('host.repooled')).toContain('mw1001');
+    // Its record in this run's journal names its prior state from the stopped run.
+    expect(h.journal.find((r) => r.key.host === 'mw1001' && r.phase === 'repooled')?.prior?.pooled).toBe('yes');
+  });
+});
