@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { expectExit } from '../support/explain.js';
+import { NETS } from '../support/nets.js';
+import { events, pids, rollout } from './helpers.js';
+import { useSandbox } from './use-sandbox.js';
+
+// A run stopped by its failure budget, then `--resume`: only what it left is restarted (real sshd, PHP-FPM, etcd, HAProxy).
+const fx = useSandbox(
+  'resume',
+  { dcs: ['eqiad'], clusters: ['appserver'], hostsPerCluster: 4, net: NETS.steeringResume, sshBasePort: 2960 },
+  (doc) => {
+    // Why: a host's restart fails while a marker file names it, so the test decides which host fails, and when.
+    const marker = path.join(path.dirname(fx.inventory ?? '/tmp'), 'fail-{host}');
+    doc.setIn(
+      ['defaults', 'restart', 'command'],
+      `test ! -e ${marker} && ${String(doc.getIn(['defaults', 'restart', 'command']))}`,
+    );
+    doc.setIn(['defaults', 'failureBudget'], 0);
+  },
+);
+
+const pooledOf = async (host: string): Promise<string> => {
+  const [entry] = (await fx.kv.list('/conftool/v1/pools/eqiad/appserver/')).filter((e) => e.key.endsWith(`/${host}`));
+  return String((JSON.parse(entry?.value ?? '{}') as { pooled?: string }).pooled);
+};
+
+describe('sync --resume', { timeout: 240_000 }, () => {
+  it('restarts only the hosts the stopped run left (master pids), takes over the failed one, and leaves no journal', async () => {
+    const [first, second, third, fourth] = fx.sandbox.hosts.map((h) => h.name);
+    if (!first || !second || !third || !fourth) throw new Error('the sandbox has 4 hosts');
+    const marker = path.join(path.dirname(fx.inventory), `fail-${second}`);
+    fs.writeFileSync(marker, '');
+    const before = await pids(fx.sandbox);
+    const stopped = await rollout(['sync', '--json', '--batch-size', '1'], fx.inventory);
+    expectExit(stopped, 1);
+    const runId = String(events(stopped.stdout).find((e) => e['event'] === 'run.started')?.['runId']);
+    expect(await pooledOf(second)).toBe('no');
+    const middle = await pids(fx.sandbox);
+    expect(middle.get(first)).not.toBe(before.get(first));
+    expect(middle.get(third)).toBe(before.get(third));
+
+    fs.rmSync(marker);
+    const resumed = await rollout(['sync', '--json', '--resume', runId], fx.inventory);
+    expectExit(resumed, 0);
+    expect(resumed.stderr).toContain(`resuming run ${runId}`);
+    const after = await pids(fx.sandbox);
+    expect(after.get(first), 'the host the stopped run finished').toBe(middle.get(first));
+    for (const host of [second, third, fourth]) expect(after.get(host), host).not.toBe(middle.get(host));
+    for (const host of [first, second, third, fourth]) expect(await pooledOf(host), host).toBe('yes');
+    const restarted = events(resumed.stdout)
+      .filter((e) => e['event'] === 'host.restarted')
+      .map((e) => e['host']);
+    expect([...restarted].sort()).toEqual([second, third, fourth].sort());
+    expect(await fx.kv.list(`/rollout/v1/runs/${runId}/`)).toEqual([]);
+    expect(await fx.kv.list(`/rollout/v1/resume/${runId}`)).toEqual([]);
+    const again = await rollout(['sync', '--resume', runId], fx.inventory);
+    expectExit(again, 2);
+    expect(again.stderr).toContain('nothing to resume');
+  });
+});
