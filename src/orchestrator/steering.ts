@@ -37,6 +37,8 @@ export class RunSteering implements Steering {
   private wake: (() => void) | undefined;
   private held: Promise<void> | undefined;
   private readonly holds = new Set<string>();
+  /** Set while an operator's pause stands (a question's hold is apart from it: either keeps the run paused). */
+  private operatorPause: SteeringBy | undefined;
   private readonly lastDispatch = new Map<string, number>();
   private readonly listeners = new Set<(state: SteeringState) => void>();
 
@@ -55,14 +57,17 @@ export class RunSteering implements Steering {
   }
 
   pause(who: SteeringBy): void {
-    if (this.current !== 'running') return;
-    this.enterPause();
+    if (this.current === 'stopped' || this.operatorPause !== undefined) return;
+    this.operatorPause = who;
+    if (this.current === 'running') this.enterPause();
     this.options.emit({ event: 'run.paused', by: who.by, reason: who.reason });
   }
 
   resume(who: Pick<SteeringBy, 'by'>): void {
-    if (this.current !== 'paused' || this.holds.size > 0) return;
-    this.leavePause(who.by);
+    if (this.operatorPause === undefined) return;
+    this.operatorPause = undefined;
+    // Why: a question still waiting keeps the run paused; its answer resumes it.
+    if (this.current === 'paused' && this.holds.size === 0) this.leavePause(who.by);
   }
 
   abort(who: SteeringBy): void {
@@ -97,7 +102,7 @@ export class RunSteering implements Steering {
     }
     return () => {
       if (!this.holds.delete(token) || this.holds.size > 0 || this.current !== 'paused') return;
-      this.leavePause(why.by);
+      if (this.operatorPause === undefined) this.leavePause(why.by);
     };
   }
 

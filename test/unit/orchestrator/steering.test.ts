@@ -134,6 +134,18 @@ describe('steering a run', () => {
     release();
     expect(await dispatch).toBe('go');
   });
+
+  it("an operator's pause during a question outlasts the answer, until resume", async () => {
+    const h = await harness(fleet().cluster('appserver', 2, { batch: 1 }).build());
+    const { steering } = steer(h);
+    const release = steering.hold({ by: 'alice@deploy1', reason: 'asking about mw1001' });
+    steering.pause({ by: 'bob@laptop', reason: 'incident' });
+    release();
+    expect(steering.state).toBe('paused');
+    steering.resume({ by: 'bob@laptop' });
+    expect(steering.state).toBe('running');
+    expect(h.events.map((e) => e.event)).toEqual(['run.paused', 'run.paused', 'run.resumed']);
+  });
 });
 
 describe('a run resuming a stopped one', () => {
