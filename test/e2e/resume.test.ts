@@ -1,10 +1,13 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectExit } from '../support/explain.js';
 import { NETS } from '../support/nets.js';
-import { events, pids, rollout } from './helpers.js';
+import { events, exitOf, pids, REPO, rollout, until } from './helpers.js';
 import { useSandbox } from './use-sandbox.js';
+
+const BIN = path.join(REPO, 'bin', 'rollout.js');
 
 // A run stopped by its failure budget, then `--resume`: only what it left is restarted (real sshd, PHP-FPM, etcd, HAProxy).
 const fx = useSandbox(
@@ -58,5 +61,39 @@ describe('sync --resume', { timeout: 240_000 }, () => {
     const again = await rollout(['sync', '--resume', runId], fx.inventory);
     expectExit(again, 2);
     expect(again.stderr).toContain('nothing to resume');
+  });
+});
+
+describe('the question on failure, in a real pseudo-terminal', { timeout: 240_000 }, () => {
+  it('asks retry/skip/abort on the terminal, holds the run paused, and a retry finishes the host', async () => {
+    const host = fx.sandbox.hosts[2]?.name ?? '';
+    const marker = path.join(path.dirname(fx.inventory), `fail-${host}`);
+    fs.writeFileSync(marker, '');
+    // Why: `script` gives the CLI a pseudo-terminal for stdin and stderr, as an operator's SSH session would.
+    const command = `${process.execPath} ${BIN} sync --batch-size 1`;
+    const child = spawn('script', ['-qefc', command, '/dev/null'], {
+      env: {
+        ...process.env,
+        ROLLOUT_INVENTORY: fx.inventory,
+        XDG_STATE_HOME: path.dirname(fx.inventory),
+        NO_COLOR: '1',
+        TMUX: 'x',
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    await until('the question', async () => out.includes('[r]etry / [s]kip / [a]bort?'));
+    expect(out).toContain(`${host} (appserver@eqiad) FAILED at restart`);
+    const status = JSON.parse((await rollout(['status', '--runs', '--json'], fx.inventory)).stdout) as {
+      runs: { state: string }[];
+    };
+    expect(status.runs[0]?.state).toBe('asking');
+    fs.rmSync(marker);
+    child.stdin.write('r\r');
+    const code = await exitOf(child);
+    expect(code, out).toBe(0);
+    expect(out).toContain('retrying from its restart step');
+    expect(await pooledOf(host)).toBe('yes');
   });
 });
