@@ -77,7 +77,9 @@ describe('the question on failure, in a real pseudo-terminal', { timeout: 240_00
         ROLLOUT_INVENTORY: fx.inventory,
         XDG_STATE_HOME: path.dirname(fx.inventory),
         NO_COLOR: '1',
-        TMUX: 'x',
+        TMUX: '',
+        STY: '',
+        INVOCATION_ID: '',
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -85,6 +87,8 @@ describe('the question on failure, in a real pseudo-terminal', { timeout: 240_00
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     await until('the question', async () => out.includes('[r]etry / [s]kip / [a]bort?'));
     expect(out).toContain(`${host} (appserver@eqiad) FAILED at restart`);
+    // A terminal outside tmux, screen or a systemd unit: the run says at its start what a hangup would do.
+    expect(out).toContain('hint: not inside tmux, screen or a systemd unit');
     const status = JSON.parse((await rollout(['status', '--runs', '--json'], fx.inventory)).stdout) as {
       runs: { state: string }[];
     };

@@ -128,6 +128,17 @@ describe('steering a running sync from another process', { timeout: 240_000 }, (
     expectExit(await rollout(['sync', '--dry-run'], fx.inventory), 0);
   });
 
+  it('--deadline: past it nothing new starts, the run ends as on abort (exit 1), saying so, nothing left depooled', async () => {
+    const r = await rollout(['sync', '--json', '--batch-size', '1', '--deadline', '2s'], fx.inventory);
+    expectExit(r, 1);
+    const all = events(r.stdout);
+    const aborted = all.find((e) => e['event'] === 'run.aborted');
+    expect(aborted).toMatchObject({ by: 'deadline' });
+    expect(String(aborted?.['reason'])).toContain('the deadline (2s');
+    expect(all.filter((e) => e['event'] === 'batch.started').length).toBeLessThan(4);
+    expect(await pooledStates()).toEqual(['yes', 'yes', 'yes', 'yes']);
+  });
+
   it('pause with no live run, or a run that is not live, is a usage error (exit 2)', async () => {
     const none = await rollout(['pause', '--reason', 'x'], fx.inventory);
     expectExit(none, 2);
