@@ -15,13 +15,3 @@ export function parseDuration(text: string): number | undefined {
 
 /** What a bad duration message says the value should look like. */
 export const DURATION_HINT = 'a duration like "45m", "90s" or "1h30m"';
-
-/** `1h30m`, `45m`, `12s`: for messages. */
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = s % 60;
-  return `${h > 0 ? `${h}h` : ''}${m > 0 ? `${m}m` : ''}${rest > 0 ? `${rest}s` : ''}`;
-}

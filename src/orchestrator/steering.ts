@@ -1,5 +1,4 @@
 import type { Deps } from '../deps.js';
-import { formatDuration } from '../duration.js';
 import type { Emit } from './emit.js';
 import type { Steering } from './types.js';
 
@@ -169,6 +168,3 @@ export class RunSteering implements Steering {
     for (const listener of this.listeners) listener(this.current);
   }
 }
-
-/** How a pace reads in messages. */
-export const describePace = (ms: number): string => `at least ${formatDuration(ms)} between dispatches in a cluster`;
