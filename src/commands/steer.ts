@@ -23,7 +23,7 @@ export function describeLiveRun(run: LiveRunRef): string {
 }
 
 /** The run to steer: the one named, else the only live one; several or none is a usage error (exit 2). */
-function chooseRun(live: readonly LiveRunRef[], named: string | undefined, action: ControlAction): LiveRunRef {
+export function chooseRun(live: readonly LiveRunRef[], named: string | undefined, action: ControlAction): LiveRunRef {
   const list =
     live.length === 0 ? 'there is no live run' : `live runs:\n${live.map((r) => `  ${describeLiveRun(r)}`).join('\n')}`;
   if (named !== undefined) {
