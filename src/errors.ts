@@ -5,6 +5,8 @@ export type ErrorCode =
   | 'E_SELECTION'
   | 'E_CAPACITY'
   | 'E_LOCKED'
+  /** A deploy freeze (`rollout freeze`) covers a selected cluster: the run is refused, exit 3 like a held lock. */
+  | 'E_FROZEN'
   /** The run's cluster locks are gone (lease expired, etcd lost too long): it may write nothing more. */
   | 'E_LOCK_LOST'
   | 'E_ETCD_UNREACHABLE'
@@ -32,6 +34,7 @@ export const EXIT = {
   ok: 0,
   failedHosts: 1,
   usage: 2,
+  /** A selected cluster is held: another run's lock (E_LOCKED) or a deploy freeze (E_FROZEN). */
   locked: 3,
   capacity: 4,
   etcdUnreachable: 5,
@@ -47,6 +50,7 @@ const exitByCode: Partial<Record<ErrorCode, number>> = {
   E_POOL_MISSING: EXIT.usage,
   E_CAPACITY: EXIT.capacity,
   E_LOCKED: EXIT.locked,
+  E_FROZEN: EXIT.locked,
   E_ETCD_UNREACHABLE: EXIT.etcdUnreachable,
   E_INTERRUPTED: EXIT.interrupted,
 };

@@ -122,6 +122,8 @@ function levelOf(event: RolloutEvent): 'info' | 'warn' | 'error' {
     case 'canary.skipped':
     case 'run.warning':
     case 'run.interrupted':
+    case 'run.paused':
+    case 'run.aborted':
       return 'warn';
     case 'run.finished':
       return event.exitCode === 0 ? 'info' : 'warn';

@@ -35,8 +35,13 @@ if (process.argv[2] === 'lb-agent')
   process.on('SIGHUP', () => {
     for (const listener of reloads) listener();
   });
-// Why: a hangup ends the run as before (128 + 1), but through process.exit, so the exit listeners write the log's last lines.
-else process.on('SIGHUP', () => process.exit(129));
+// Why: a closed SSH session must not kill a run mid-batch: a hangup is the first Ctrl-C (soft stop, repool, summary to the log).
+else
+  process.on('SIGHUP', () => {
+    // Why: the terminal is gone; a write to it fails (EIO/EPIPE), which must not end the run that is putting hosts back.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    onSignal('SIGHUP');
+  });
 // Why: runs on process.exit (the second Ctrl-C, the end of main) and after an uncaught error; not on SIGKILL.
 const exits = new Set<() => void>();
 process.on('exit', () => {
@@ -53,6 +58,18 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/** One free answer on the terminal; the run's stop (Ctrl-C, an abort) cancels the question. */
+async function ask(question: string, signal: AbortSignal): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // Why: readline takes Ctrl-C at its prompt for itself; it must still be the operator's soft stop.
+  rl.on('SIGINT', () => onSignal('SIGINT'));
+  try {
+    return await rl.question(question, { signal });
+  } finally {
+    rl.close();
+  }
+}
+
 const io: Io = {
   stdout: process.stdout,
   stderr: process.stderr,
@@ -61,6 +78,8 @@ const io: Io = {
   argv: process.argv.slice(2),
   stop: stop.signal,
   confirm: process.stdin.isTTY && process.stderr.isTTY ? confirm : null,
+  stdinIsTTY: process.stdin.isTTY === true,
+  ask: process.stdin.isTTY && process.stderr.isTTY ? ask : null,
   onReload: (listener) => {
     reloads.add(listener);
     return () => void reloads.delete(listener);

@@ -38,6 +38,10 @@ const VALUE_OPTIONS = new Set([
   '-o',
   '--output',
   '--load',
+  '--deadline',
+  '--pace',
+  '--until',
+  '--resume',
 ]);
 const CLUSTER_DC_COMMANDS = new Set(['restart', 'plan', 'status']);
 

@@ -2,7 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { EXIT, isRolloutError, RolloutError } from '../errors.js';
 import type { Io } from './io.js';
 import { renderError } from './render-error.js';
-import { numberOption } from './numbers.js';
+import { durationOption, numberOption } from './numbers.js';
 import { completeWords, completionNames, completionScript } from './completion.js';
 import { readVersionInfo, versionText } from './version.js';
 
@@ -72,7 +72,50 @@ function runOptions(y: Argv): Argv {
       default: false,
       describe: 'canaries still go first, but no gate judges them (recorded in the log)',
     })
-    .option('reason', { type: 'string', describe: 'why, recorded in the lock and the journal' });
+    .option('reason', { type: 'string', describe: 'why, recorded in the lock and the journal' })
+    .option(
+      'deadline',
+      durationOption(
+        'deadline',
+        'past this long (e.g. 45m) nothing new starts; the run ends as on abort (run.deadline)',
+      ),
+    )
+    .option('pace', durationOption('pace', 'least time between two dispatches in a cluster, e.g. 30s (run.pace)'))
+    .option('resume', {
+      type: 'string',
+      describe: 'RUN: restart only the hosts that stopped run did not finish (its selection; see docs/commands.md)',
+    })
+    .option('ignore-freeze', {
+      type: 'boolean',
+      default: false,
+      describe: 'run although a deploy freeze covers the selection (logged; the first event says so)',
+    });
+}
+
+/** The arguments of `rollout pause|resume|abort [run]`. */
+function steerArgs(kind: 'pause' | 'resume' | 'abort', a: Record<string, unknown>) {
+  return {
+    ...a,
+    action: kind,
+    ...(typeof a['run'] === 'string' ? { run: a['run'] } : {}),
+    ...(typeof a['reason'] === 'string' ? { reason: a['reason'] } : {}),
+  };
+}
+
+function steerTarget(y: Argv): Argv {
+  return common(y).positional('run', { type: 'string', describe: 'the run id (default: the only live run)' });
+}
+
+/** The arguments of `rollout freeze|unfreeze`. */
+function freezeArgs(kind: 'freeze' | 'unfreeze', a: Record<string, unknown>) {
+  const pick = (name: string) => (typeof a[name] === 'string' ? { [name]: a[name] as string } : {});
+  return { ...a, action: kind, ...pick('dc'), ...pick('cluster'), ...pick('reason'), ...pick('until') };
+}
+
+function freezeScope(y: Argv): Argv {
+  return common(y)
+    .option('dc', { type: 'string', describe: 'only this datacenter (default: every one)' })
+    .option('cluster', { type: 'string', describe: 'only this cluster (default: every one)' });
 }
 
 function manualOptions(y: Argv): Argv {
@@ -175,11 +218,55 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
     .command(
       'status [cluster] [dc]',
       'pool state of the fleet, who depooled what, locks and unfinished runs',
-      (y) => common(y).positional('cluster', { type: 'string' }).positional('dc', { type: 'string' }),
+      (y) =>
+        common(y).positional('cluster', { type: 'string' }).positional('dc', { type: 'string' }).option('runs', {
+          type: 'boolean',
+          default: false,
+          describe: 'only the live runs (state, who, progress per cluster) and the freezes; with --json as one object',
+        }),
       (a) => {
         action = async () => (await import('../commands/status.js')).statusCommand(a, io);
       },
     )
+    .command(
+      'pause [run]',
+      'pause a running rollout from any machine: nothing new starts, hosts in flight finish and are repooled',
+      (y) =>
+        steerTarget(y).option('reason', {
+          type: 'string',
+          demandOption: true,
+          describe: "why (shown to the run's operator)",
+        }),
+      (a) => {
+        action = async () => (await import('../commands/steer.js')).steerCommand(steerArgs('pause', a), io);
+      },
+    )
+    .command('resume [run]', 'resume a paused rollout', steerTarget, (a) => {
+      action = async () => (await import('../commands/steer.js')).steerCommand(steerArgs('resume', a), io);
+    })
+    .command(
+      'abort [run]',
+      'stop a running rollout as Ctrl-C would: running steps finish, healthy hosts are repooled, it exits 1',
+      (y) =>
+        steerTarget(y).option('reason', { type: 'string', demandOption: true, describe: 'why (named in its summary)' }),
+      (a) => {
+        action = async () => (await import('../commands/steer.js')).steerCommand(steerArgs('abort', a), io);
+      },
+    )
+    .command(
+      'freeze',
+      'refuse every new sync/restart in scope (exit 3) until `rollout unfreeze`',
+      (y) =>
+        freezeScope(y)
+          .option('reason', { type: 'string', demandOption: true, describe: 'why (every refused run shows it)' })
+          .option('until', { type: 'string', describe: 'lapses then: a time (ISO 8601) or a duration from now (2h)' }),
+      (a) => {
+        action = async () => (await import('../commands/freeze.js')).freezeCommand(freezeArgs('freeze', a), io);
+      },
+    )
+    .command('unfreeze', 'lift the freeze set on exactly this scope', freezeScope, (a) => {
+      action = async () => (await import('../commands/freeze.js')).freezeCommand(freezeArgs('unfreeze', a), io);
+    })
     .command(
       'depool <hosts..>',
       'depool hosts by hand (refused below minPooled unless --force), recorded with a reason',
@@ -204,6 +291,11 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
       (y) =>
         common(y)
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'act (without it: show and ask)' })
+          .option('forget', {
+            type: 'string',
+            describe:
+              'RUN: drop what that stopped run kept for `--resume` (its journal too, when it lists no depooled host)',
+          })
           .option('wait', {
             type: 'boolean',
             default: true,
@@ -304,7 +396,7 @@ export async function runCli(argv: readonly string[], rawIo: Io): Promise<number
     )
     .demandCommand(
       1,
-      'name a command: sync, restart, plan, status, pool, depool, recover, lb-agent, report, completion',
+      'name a command: sync, restart, plan, status, pause, resume, abort, freeze, unfreeze, pool, depool, recover, lb-agent, report, completion',
     )
     .strict()
     .help()

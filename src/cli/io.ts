@@ -10,6 +10,10 @@ export interface Io {
   readonly stop: AbortSignal;
   /** Asks yes/no on the terminal; null when there is no terminal to ask on. */
   readonly confirm: ((question: string) => Promise<boolean>) | null;
+  /** Reads one answer on the terminal (the question on failure); null when there is no terminal to ask on. */
+  readonly ask?: ((question: string, signal: AbortSignal) => Promise<string>) | null;
+  /** stdin is a terminal (an operator typing, whose session may drop): sync hints at tmux/screen. */
+  readonly stdinIsTTY?: boolean;
   /** Calls `listener` on each SIGHUP (the LB agent re-reads its inventory); returns the unsubscribe. */
   readonly onReload?: (listener: () => void) => () => void;
   /** Calls `listener` when the process exits (synchronously: write what is pending); returns the unsubscribe. */

@@ -1,4 +1,5 @@
 import { RolloutError } from '../errors.js';
+import { DURATION_HINT, parseDuration } from '../duration.js';
 
 /** What a numeric flag accepts: bounds, whole numbers only or not, and the unit named in messages. */
 export interface NumberSpec {
@@ -44,5 +45,22 @@ export function numberOption(flag: keyof typeof NUMERIC_FLAGS, describe: string,
     describe,
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
     coerce: (raw: unknown): number => parseNumberFlag(flag, raw),
+  };
+}
+
+/** yargs option fields for a duration flag (`--deadline 45m`): checked at parse time, E_USAGE naming the flag. */
+export function durationOption(flag: string, describe: string) {
+  return {
+    type: 'string' as const,
+    describe,
+    coerce: (raw: unknown): { ms: number; text: string } => {
+      const text = Array.isArray(raw) ? String(raw[raw.length - 1]) : String(raw);
+      const ms = parseDuration(text);
+      if (ms === undefined)
+        throw new RolloutError('E_USAGE', `--${flag}: expected ${DURATION_HINT}, got "${text}"`, {
+          where: `--${flag}`,
+        });
+      return { ms, text };
+    },
   };
 }

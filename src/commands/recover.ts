@@ -13,6 +13,7 @@ import {
   type RecoverPorts,
 } from '../orchestrator/recover.js';
 import { discardRun, finishRun, listRuns, recordJournalHost, type RunRecord } from '../coordination/journal.js';
+import { forgetResumeRecord } from '../coordination/resume.js';
 import type { Kv } from '../kv/kv.js';
 import { acquireLocks } from '../coordination/lock.js';
 import { createSshTransport } from '../transport/ssh.js';
@@ -25,6 +26,8 @@ export interface RecoverArgs extends CommonArgs {
   readonly wait?: boolean | undefined;
   /** Seconds since a dead run's last journal write before recover acts on it (default 20). */
   readonly grace?: number | undefined;
+  /** `--forget RUN`: drop what the run kept for `--resume`. */
+  readonly forget?: string | undefined;
 }
 
 const DEFAULT_GRACE_SECONDS = 20;
@@ -119,6 +122,7 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
   const connection = await connectPool(inventory, args, io);
   const transport = createSshTransport({ concurrency: inventory.run.sshConcurrency, env: io.env });
   try {
+    if (args.forget !== undefined) return await forget(connection.kv, args.forget, io);
     const grace = args.grace ?? DEFAULT_GRACE_SECONDS;
     if (!Number.isFinite(grace) || grace < 0)
       throw new RolloutError('E_USAGE', `--grace: expected a number of seconds ≥ 0, got ${String(args.grace)}`, {
@@ -217,6 +221,26 @@ export async function recoverCommand(args: RecoverArgs, io: Io): Promise<number>
     await transport.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
   }
+}
+
+/** `recover --forget RUN`: the run's resume record goes; its journal too when it lists no host it left depooled. */
+async function forget(kv: Kv, runId: string, io: Io): Promise<number> {
+  const record = await forgetResumeRecord(kv, runId);
+  const journal = (await listRuns(kv)).find((r) => r.runId === runId);
+  if (journal?.locked)
+    throw new RolloutError('E_USAGE', `--forget ${runId}: that run is live; \`rollout abort\` it first`, {
+      where: '--forget',
+    });
+  const left = journal?.hosts.filter(unresolved).length ?? 0;
+  if (journal !== undefined && left === 0) await discardRun(kv, runId);
+  if (!record && journal === undefined) {
+    io.stderr.write(`rollout: --forget ${runId}: nothing is kept for that run\n`);
+    return EXIT.usage;
+  }
+  io.stdout.write(
+    `forgot run ${runId}: \`--resume ${runId}\` is no longer possible${left > 0 ? `; its journal still lists ${left} host(s) it left depooled, for \`rollout recover\`` : ''}\n`,
+  );
+  return EXIT.ok;
 }
 
 /** The dead runs' alert silences, when the inventory has `alerts:`: expired, said on stderr. */

@@ -13,10 +13,13 @@ import { renderStatusTable, statusRows, type ChangeNote } from './status-rows.js
 import { agentRows, renderAgents } from './status-agents.js';
 import { renderSlots } from './status-slots.js';
 import { listSlots } from '../coordination/semaphore.js';
+import { readRunsStatus, renderRunsStatus } from './status-runs.js';
 
 export interface StatusArgs extends CommonArgs {
   readonly cluster?: unknown;
   readonly dc?: unknown;
+  /** Only the live runs and the freezes (the pool table's --json stays a list of rows). */
+  readonly runs?: boolean | undefined;
 }
 
 /** `rollout status [cluster] [dc]`: every host's pool state, who changed it and why, locks, unfinished runs. */
@@ -40,6 +43,11 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const clusters = selectClusters(inventory, { kind: 'sync', dcs: dc, clusters: cluster });
   const connection = await connectPool(inventory, args, io);
   try {
+    const live = await readRunsStatus(connection.kv, Date.now());
+    if (args.runs === true) {
+      io.stdout.write(args.json ? `${JSON.stringify(live)}\n` : renderRunsStatus(live));
+      return EXIT.ok;
+    }
     const [snapshot, manual, runs, locks] = await Promise.all([
       connection.pool.read(poolKeysFor(clusters)),
       readManual(connection.kv),
@@ -84,6 +92,7 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
     io.stdout.write(`\n${rows.length} hosts: ${counts}\n`);
     for (const lock of locks) io.stdout.write(`lock ${lock.cluster}@${lock.dc}: ${describeHolder(lock.holder)}\n`);
     io.stdout.write(renderSlots(await listSlots(connection.kv)));
+    io.stdout.write(renderRunsStatus(live));
     const dcs = [...new Set(clusters.map((c) => c.dc))];
     const agents = (
       await Promise.all(dcs.map((dc) => agentRows(connection.kv, connection.pool.prefix, dc, connection.feed)))

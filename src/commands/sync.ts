@@ -26,6 +26,13 @@ import {
   type RunLocks,
 } from '../coordination/lock.js';
 import { clearPreempt, requestPreempt, watchPreempt } from '../coordination/preempt.js';
+import { createLivePublisher } from '../coordination/live.js';
+import { checkFreeze } from './freeze.js';
+import { startSteering } from './steering-wire.js';
+import { terminalQuestion } from './ask-terminal.js';
+import { openResume, settleResume, type ResumeFrom } from './resume.js';
+import { pruneResumeRecords } from '../coordination/resume.js';
+import { withoutHosts } from '../planner/resume.js';
 import { renderPlanText } from '../report/plan-text.js';
 import { planToJson } from '../report/plan-json.js';
 import { createSshTransport } from '../transport/ssh.js';
@@ -34,6 +41,8 @@ import { guardDeps, guardOptions, maxConcurrency } from './sync-guards.js';
 import { createMetricsCollector, createRunNotifier, createSilences, observed } from './ops-deps.js';
 import { publishMetrics } from '../metrics/publish.js';
 import type { RolloutEvent } from '../report/events.js';
+import { createSummarizer } from '../report/summary.js';
+import { renderSummary } from '../report/summary-render.js';
 import {
   connectPool,
   loadFor,
@@ -64,15 +73,22 @@ export interface SyncArgs extends CommonArgs {
   readonly 'max-concurrency'?: number | undefined;
   readonly 'skip-canary-gate'?: boolean | undefined;
   readonly 'if-opcache-above'?: string | undefined;
+  readonly deadline?: { readonly ms: number; readonly text: string } | undefined;
+  readonly pace?: { readonly ms: number; readonly text: string } | undefined;
+  readonly 'ignore-freeze'?: boolean | undefined;
+  /** --resume RUN: restart only what that stopped run did not finish. */
+  readonly resume?: string | undefined;
 }
 
 /** `rollout sync` and `rollout restart <cluster> <dc>`: plan from live state, lock, journal, run. */
 export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
   const inventory = loadFor(args, io);
+  const resume = await openResume(args, () => connectPool(inventory, args, io));
   const selection: Selection =
-    args.kind === 'restart'
+    resume?.from.selection ??
+    (args.kind === 'restart'
       ? { kind: 'restart', dc: args.dcs[0] ?? '', cluster: args.clusters[0] ?? '' }
-      : { kind: 'sync', dcs: args.dcs, clusters: args.clusters };
+      : { kind: 'sync', dcs: args.dcs, clusters: args.clusters });
   const clusters = selectClusters(inventory, selection);
   const emergency = args.emergency === true;
   const batchSize = args['batch-size'] === undefined ? undefined : parseRampArg('--batch-size', args['batch-size']);
@@ -89,10 +105,10 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
     io.stderr.write(
       'rollout: --release given: code changed, so every host restarts; --if-opcache-above is not applied\n',
     );
-  const connection = await connectPool(inventory, args, io);
+  const connection = resume?.connection ?? (await connectPool(inventory, args, io));
   try {
     const snapshot = await connection.pool.read(poolKeysFor(clusters));
-    const plan = planRollout({
+    const planned = planRollout({
       inventory,
       selection,
       snapshot,
@@ -103,6 +119,11 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
         batchMode: parseBatchMode(args['batch-mode']),
       },
     });
+    const plan = resume ? withoutHosts(planned, resume.from.done) : planned;
+    if (resume)
+      io.stderr.write(
+        `rollout: resuming run ${resume.from.record.runId} (${resume.from.record.command}): ${resume.from.done.size} host(s) it finished are left alone; ${resume.from.adopted.size} it left depooled are taken over\n`,
+      );
     if (args.release !== undefined) checkReleaseReadable(inventory, plan, args.release);
     if (args['dry-run']) {
       io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlanText(plan));
@@ -115,6 +136,12 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
         `${blocked.map((c) => c.blocked?.reason ?? '').join('; ')}. Nothing was changed; see \`rollout plan\` and \`rollout status\``,
       );
     }
+    const freezeIgnored = await checkFreeze(
+      connection.kv,
+      clusters.map((c) => ({ dc: c.dc, cluster: c.name })),
+      { ignore: args['ignore-freeze'] === true, emergency },
+    );
+    for (const freeze of freezeIgnored) io.stderr.write(`rollout: --ignore-freeze: running despite: ${freeze}\n`);
     const hostCount = plan.clusters.reduce((n, c) => n + c.batches.reduce((m, b) => m + b.hosts.length, 0), 0);
     if (emergency && !args.yes) {
       const windowed = plan.clusters.some((c) => c.mode === 'window');
@@ -133,7 +160,20 @@ export async function syncCommand(args: SyncArgs, io: Io): Promise<number> {
         return EXIT.usage;
       }
     }
-    return await execute({ args, io, inventory, plan, connection, emergency, failureBudget, clusters, opcacheAbove });
+    return await execute({
+      args,
+      io,
+      inventory,
+      plan,
+      connection,
+      emergency,
+      failureBudget,
+      clusters,
+      opcacheAbove,
+      freezeIgnored,
+      resume: resume?.from,
+      selection,
+    });
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -166,6 +206,11 @@ function checkReleaseReadable(inventory: Inventory, plan: Plan, release: string)
     `--release ${release}: the HTTP health check of ${names} cannot tell which release a host serves (set health.releaseHeader or health.releaseField for it, e.g. at ${first.source.file}:${first.source.line}), so every host would fail after its depool. Nothing was changed`,
     { host: first.name, where: '--release' },
   );
+}
+
+/** tmux, screen, or a systemd unit (INVOCATION_ID): a dropped SSH session does not hang the run up. */
+function underMultiplexer(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env['TMUX'] || env['STY'] || env['INVOCATION_ID']);
 }
 
 /** How long an emergency run waits for a preempted graceful run to repool what is healthy and let go. */
@@ -221,8 +266,11 @@ async function execute(input: {
   failureBudget: Amount | undefined;
   clusters: readonly InventoryCluster[];
   opcacheAbove: number | undefined;
+  freezeIgnored: readonly string[];
+  resume: ResumeFrom | undefined;
+  selection: Selection;
 }): Promise<number> {
-  const { args, io, inventory, plan, connection, emergency } = input;
+  const { args, io, inventory, plan, connection, emergency, selection } = input;
   const who = whoami(io);
   const runId = newRunId(Date.now(), Math.random);
   const command = `rollout ${io.argv.join(' ')}`;
@@ -262,7 +310,8 @@ async function execute(input: {
     // The run stops on the operator's Ctrl-C, when it loses its cluster locks, or when an emergency run preempts it.
     const lockLost = new AbortController();
     const preempted = new AbortController();
-    const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal]);
+    const aborted = new AbortController();
+    const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal, aborted.signal]);
     const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
     const runLog = createLogger({ file: logFile, ...(io.onExit ? { onExit: io.onExit } : {}) });
     log = runLog;
@@ -286,7 +335,14 @@ async function execute(input: {
       warn,
     );
     const metrics = createMetricsCollector(inventory, emergency);
+    const live = createLivePublisher(connection.kv, locks.lease, warn);
+    // Why: the terminal may be gone (a hangup) or scrolled away: the log keeps the same summary the terminal shows.
+    const summary = createSummarizer();
+    closers.push(() => void runLog.info({ runId }, `summary:\n${renderSummary(summary.result())}`));
+    closers.push(() => live.flush());
     const report = observed(base, [
+      (event: RolloutEvent) => live.observe(event),
+      (event: RolloutEvent) => summary.apply(event),
       ...(notifier === undefined ? [] : [(event: RolloutEvent) => notifier.observe(event)]),
       ...(metrics === undefined ? [] : [(event: RolloutEvent) => metrics.observe(event)]),
     ]);
@@ -358,15 +414,36 @@ async function execute(input: {
       { runId, user: who.user, machine: who.machine, pid: who.pid, argv: io.argv, inventory: inventory.file },
       `${who.user}@${who.machine} ran ${command}`,
     );
+    if (io.stdinIsTTY === true && !underMultiplexer(io.env))
+      io.stderr.write(
+        `rollout: hint: not inside tmux, screen or a systemd unit: if this session drops, the run stops softly (as on Ctrl-C); \`rollout sync --resume ${runId}\` restarts what it left\n`,
+      );
+    // Why: resume records are kept 7 days at most; every run start deletes the older ones, so they stay bounded.
+    await pruneResumeRecords(connection.kv, Date.now()).catch(() => []);
+    const steering = await startSteering({
+      kv: connection.kv,
+      deps,
+      runId,
+      stop,
+      onStop: (reason) => aborted.abort(reason),
+      deadline: args.deadline ?? inventory.run.deadline,
+      pace: args.pace ?? inventory.run.pace,
+      warn,
+    });
+    closers.unshift(steering.close);
+    // Why: only an operator at a terminal can answer; --yes and scripts never wait on a question.
+    const asks = io.ask && !args.yes && (inventory.run.askOnFailure ?? true) ? io.ask : undefined;
     const result = await runRollout(deps, {
       meta: {
         command: args.kind === 'restart' ? `restart ${args.clusters[0] ?? ''} ${args.dcs[0] ?? ''}` : 'sync',
         argv: io.argv,
         ...who,
+        ...(input.freezeIgnored.length > 0 ? { freezeIgnored: input.freezeIgnored } : {}),
       },
       inventory,
       plan,
       journal,
+      ...(input.resume ? { adopted: input.resume.adopted } : {}),
       options: {
         runId,
         emergency,
@@ -379,8 +456,34 @@ async function execute(input: {
         fence: locks.fence,
         ...guardOptions(args, inventory, who),
         ...(input.opcacheAbove === undefined ? {} : { opcacheAbove: input.opcacheAbove }),
+        steering: steering.steering,
+        ...(asks
+          ? {
+              askOnFailure: terminalQuestion({
+                ask: asks,
+                steering: steering.steering,
+                who: `${who.user}@${who.machine}`,
+                stop,
+              }),
+            }
+          : {}),
       },
     });
+    await settleResume(connection.kv, {
+      run: {
+        runId,
+        kind: selection.kind,
+        dcs: selection.kind === 'restart' ? [selection.dc] : selection.dcs,
+        clusters: selection.kind === 'restart' ? [selection.cluster] : selection.clusters,
+        command,
+        user: who.user,
+        machine: who.machine,
+        exitCode: result.exitCode,
+      },
+      hosts: result.hosts,
+      from: input.resume,
+      nowMs: Date.now(),
+    }).catch((error: unknown) => warn(`could not keep what this run finished for --resume: ${String(error)}`));
     const leftDepooled = result.hosts.some((h) => h.leftDepooled);
     const finished = journal;
     journal = undefined;

@@ -1,12 +1,23 @@
 // The `etcd:` and `run:` sections: global, so they may stand only at the top of the file.
-import { isMap, type Node } from 'yaml';
+import { isMap, isScalar, type Node } from 'yaml';
+import { DURATION_HINT, parseDuration } from '../duration.js';
 import { ROLLOUT_PREFIX } from '../keyspace.js';
 import { DEFAULT_ETCD, DEFAULT_RUN } from './defaults.js';
 import { count, positiveSeconds, readValue, seconds, type Kind } from './fields.js';
 import type { EtcdSettings, RunSettings } from './types.js';
-import { error, isEmpty, join, readMap, type Ctx } from './yaml-nodes.js';
+import { error, expected, isEmpty, join, readMap, type Ctx } from './yaml-nodes.js';
 
 const str: Kind = { t: 'string' };
+
+/** `45m`, `90s`, `1h30m`: kept with the text the operator wrote, for messages. */
+const DURATION: Kind = {
+  t: 'custom',
+  read: (ctx, node, path) => {
+    const text = isScalar(node) ? node.value : undefined;
+    const ms = typeof text === 'string' ? parseDuration(text) : undefined;
+    return ms === undefined ? expected(ctx, node, path, DURATION_HINT) : { ms, text };
+  },
+};
 
 /** YAML key → [field, kind]. */
 const ETCD: Readonly<Record<string, readonly [keyof EtcdSettings, Kind]>> = {
@@ -31,6 +42,9 @@ const RUN: Readonly<Record<string, readonly [keyof RunSettings, Kind]>> = {
     'restartSlotScope',
     { t: 'enum', values: ['datacenter-service', 'datacenter-cluster', 'service'] },
   ],
+  deadline: ['deadline', DURATION],
+  pace: ['pace', DURATION],
+  askOnFailure: ['askOnFailure', { t: 'bool' }],
 };
 
 function readSection<T extends object>(

@@ -248,6 +248,12 @@ export interface RunSettings {
   readonly maxConcurrentRestarts?: number | undefined;
   /** What the cap is shared by; datacenter-service unless told. */
   readonly restartSlotScope?: 'datacenter-service' | 'datacenter-cluster' | 'service';
+  /** `run.deadline` (a duration like 45m): past it nothing new starts and the run ends as on abort. */
+  readonly deadline?: { readonly ms: number; readonly text: string } | undefined;
+  /** `run.pace` (a duration): the least time between two dispatches in a cluster. */
+  readonly pace?: { readonly ms: number; readonly text: string } | undefined;
+  /** `run.askOnFailure`: ask retry/skip/abort on a terminal when a host fails; undefined: yes on a terminal. */
+  readonly askOnFailure?: boolean | undefined;
 }
 
 /** `alerts:` (docs/inventory.md): a silence per host in flight in Prometheus Alertmanager. */

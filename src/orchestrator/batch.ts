@@ -14,6 +14,7 @@ import { depoolBatch, journal, repool } from './steps-pool.js';
 import { endSilence, silenceHost } from './steps-alerts.js';
 import { swapMasters, usesDualMaster } from './strategies/dual-master.js';
 import { skipBelowOpcacheThreshold } from './strategies/opcache.js';
+import { askOnFailure } from './ask.js';
 
 const CAPACITY_POLL_MS = 2000;
 
@@ -171,6 +172,7 @@ export async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
     else if (run.state !== 'failed')
       run.fail(run.step, describeError(error), isRolloutError(error) ? error.code : 'E_INTERNAL');
   } finally {
+    await askOnFailure(ctx, run);
     await finishHost(ctx, run);
   }
 }
@@ -178,7 +180,8 @@ export async function runHost(ctx: StepContext, run: HostRun): Promise<void> {
 /** Puts back what an interrupted host had depooled, journals a failure, and reports the host's end. */
 async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
   const where = { dc: run.planned.dc, cluster: run.planned.cluster, host: run.name };
-  if (run.state === 'interrupted' && run.depooledByRun) {
+  // Why: a host taken over from a stopped run was never restarted by this one: it stays depooled, for the next resume or recover.
+  if (run.state === 'interrupted' && run.depooledByRun && !run.adopted) {
     await repool(ctx, run).catch((error: unknown) =>
       ctx.emit({
         event: 'run.warning',

@@ -7,6 +7,13 @@ type PresentEntry = PoolEntry & { readonly state: 'present' };
 import type { HostStep } from '../report/events.js';
 import { assertTransition, type HostState } from './host-state.js';
 
+/** One key a depool wrote: as read before it, the value written, and (taken over by `--resume`) the key's own write revision. */
+export interface WroteKey {
+  readonly read: PresentEntry;
+  readonly value: PoolValue;
+  readonly revision?: number;
+}
+
 /** Final word on one host, for the summary and the exit code. */
 export interface HostOutcome {
   readonly host: string;
@@ -33,7 +40,7 @@ export class HostRun {
   /** Set once this run's depool write succeeded: what it wrote, to CAS the repool against. */
   wrote: { readonly value: PoolValue; readonly revision: number } | undefined;
   /** Every key the depool wrote (those that were `yes`): as read, and the value written. */
-  wroteKeys: readonly { readonly read: PresentEntry; readonly value: PoolValue }[] = [];
+  wroteKeys: readonly WroteKey[] = [];
   /** The repool's revision of each key it put back. */
   repooledKeys: readonly { readonly key: PoolKey; readonly revision: number }[] = [];
   /** True while the host is depooled by this run. */
@@ -43,6 +50,8 @@ export class HostRun {
   /** Repooled, but not every LB agent has applied it yet: the capacity guard counts it as not pooled. */
   lbUnconfirmed = false;
   failure: { readonly reason: string; readonly code: string } | undefined;
+  /** Taken over from a stopped run (`--resume`): its pool state before that run depooled it. */
+  adopted = false;
   startedAt = 0;
   finishedAt = 0;
 
@@ -91,6 +100,14 @@ export class HostRun {
     this.step = step;
     this.failure = { reason, code };
     this.moveTo('failed');
+  }
+
+  /** Puts a failed host back before its failed step, for a retry (the operator answered so). */
+  retry(state: HostState): void {
+    // Why: only a failed host goes back; from any other state this is the table's illegal move, and raises.
+    if (this.state !== 'failed') assertTransition(this.name, this.state, 'pending');
+    this.state = state;
+    this.failure = undefined;
   }
 
   outcome(): HostOutcome {

@@ -44,3 +44,19 @@ export function assertTransition(host: string, from: HostState, to: HostState): 
 export function isTerminal(state: HostState): boolean {
   return allowed[state].length === 0;
 }
+
+/** Where a retry of a failed step starts from: the state the host was in before it. Steps not here cannot be retried. */
+const retryFrom: Partial<Record<string, HostState>> = {
+  'lb-confirm': 'depooled',
+  drain: 'lb-confirmed',
+  restart: 'drained',
+  health: 'restarted',
+  repool: 'healthy',
+};
+
+/** The state to put a failed host back in to run its failed step again; undefined: not retryable. */
+export function retryState(step: string, emergency: boolean, depooled: boolean): HostState | undefined {
+  // Why: an emergency run (or a host others depooled) restarts straight from pending, with no drain before.
+  if (step === 'restart' && (emergency || !depooled)) return 'pending';
+  return retryFrom[step];
+}

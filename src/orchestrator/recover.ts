@@ -50,7 +50,11 @@ export interface RecoverPorts {
  * of the batch marker that the same transaction wrote. Nothing weaker: a manual depool writes
  * exactly the value a run would.
  */
-function stillOurs(record: JournalHostRecord, entry: PoolEntry | undefined, batches: readonly BatchMarker[]): boolean {
+export function stillOurs(
+  record: JournalHostRecord,
+  entry: PoolEntry | undefined,
+  batches: readonly BatchMarker[],
+): boolean {
   if (entry?.state !== 'present') return false;
   const { dc, cluster, host } = record.key;
   const wrote =

@@ -37,7 +37,9 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
     allClusters(inventory).map((cluster) => [`${cluster.dc}/${cluster.name}`, cluster] as const),
   );
   const batchesOf = (cp: ClusterPlan): HostRun[][] =>
-    cp.batches.map((b) => b.hosts.map((h) => new HostRun(h, byName.get(h.host) ?? missingHost(h.host))));
+    cp.batches.map((b) =>
+      b.hosts.map((h) => adopt(new HostRun(h, byName.get(h.host) ?? missingHost(h.host)), input.adopted)),
+    );
   const work = plan.clusters.map((cp) => ({
     cp,
     cluster: clusters.get(`${cp.dc}/${cp.cluster}`),
@@ -174,6 +176,22 @@ export async function runRollout(deps: Deps, input: RunInput): Promise<RunResult
     durationMs: deps.clock.now() - started,
   });
   return { exitCode, hosts, budgetExceeded: budget.tripped !== undefined, capacityRefused, canaryFailed };
+}
+
+/** `--resume`: a host the stopped run left depooled is this run's, as if it had depooled it itself. */
+function adopt(run: HostRun, adopted: RunInput['adopted']): HostRun {
+  const host = adopted?.get(run.name);
+  const first = host?.keys[0];
+  if (host === undefined || first === undefined) return run;
+  run.adopted = true;
+  run.wroteKeys = host.keys.map((k) => ({
+    read: { key: k.key, state: 'present', value: k.prior, modRevision: k.priorRevision },
+    value: k.wrote.value,
+    revision: k.wrote.revision,
+  }));
+  run.wrote = first.wrote;
+  run.depooledByRun = true;
+  return run;
 }
 
 function missingHost(name: string): never {

@@ -23,13 +23,14 @@ function keysToDepool(run: HostRun): PresentEntry[] {
 /** The host's journal records as of now, one per key this run writes: its prior value, and what this run wrote. */
 function journalEntries(ctx: StepContext, run: HostRun, phase: JournalPhase, note?: string): JournalHostRecord[] {
   const updatedAt = new Date(ctx.deps.clock.now()).toISOString();
-  const keys = run.wroteKeys.length > 0 ? run.wroteKeys : keysToDepool(run).map((read) => ({ read, value: null }));
-  return keys.map(({ read, value }) => ({
+  const keys: readonly { read: PresentEntry; value: PoolValue | null; revision?: number }[] =
+    run.wroteKeys.length > 0 ? run.wroteKeys : keysToDepool(run).map((read) => ({ read, value: null }));
+  return keys.map(({ read, value, revision }) => ({
     key: read.key,
     prior: read.value,
     priorRevision: read.modRevision,
     phase,
-    wroteRevision: value === null ? null : (run.wrote?.revision ?? null),
+    wroteRevision: value === null ? null : (revision ?? run.wrote?.revision ?? null),
     wroteValue: value,
     updatedAt,
     ...(note === undefined ? {} : { note }),
@@ -233,7 +234,7 @@ export async function repool(ctx: StepContext, run: HostRun): Promise<'repooled'
   for (const [i, key] of run.wroteKeys.entries()) {
     let outcome: Awaited<ReturnType<typeof repoolKey>>;
     try {
-      outcome = await repoolKey(ctx, run, key, wrote.revision);
+      outcome = await repoolKey(ctx, run, key, key.revision ?? wrote.revision);
     } catch (error) {
       // Why: keys already put back are no longer this run's; a later repool (or recover) acts on the rest only.
       run.wroteKeys = [...leftKeys, ...run.wroteKeys.slice(i)];

@@ -1,6 +1,7 @@
 import type { Fence } from '../kv/fence.js';
 import type { Amount, Inventory } from '../inventory/types.js';
 import type { Plan } from '../planner/types.js';
+import type { PoolKey, PoolValue } from '../pool/types.js';
 
 import type { JournalHost } from '../coordination/journal.js';
 
@@ -38,6 +39,8 @@ export interface RunOptions {
   readonly opcacheAbove?: number;
   /** Operator steering (pause, resume, abort, deadline, pace): asked before every dispatch (a batch, or a window's host). */
   readonly steering?: Steering;
+  /** Asked when a host fails (a terminal run with run.askOnFailure): retry it, skip it, or abort the run. */
+  readonly askOnFailure?: FailureQuestion;
 }
 
 /** Who ran what: the first event of a run says so. */
@@ -47,6 +50,8 @@ export interface RunMeta {
   readonly user: string;
   readonly machine: string;
   readonly pid: number;
+  /** --ignore-freeze over freezes in force: what was overridden, said in run.started. */
+  readonly freezeIgnored?: readonly string[];
 }
 
 export interface RunInput {
@@ -55,6 +60,21 @@ export interface RunInput {
   readonly plan: Plan;
   readonly options: RunOptions;
   readonly journal: JournalWriter;
+  /** `--resume`: hosts the stopped run left depooled, proven still its by revision: this run's to restart and repool. */
+  readonly adopted?: ReadonlyMap<string, AdoptedHost>;
+}
+
+/** A host a stopped run depooled and left: each key still holding its write (a host in several pools has several). */
+export interface AdoptedHost {
+  readonly keys: readonly AdoptedKey[];
+}
+
+/** One key of an adopted host: what it was before, and the stopped run's write (to CAS the repool). */
+export interface AdoptedKey {
+  readonly key: PoolKey;
+  readonly prior: PoolValue;
+  readonly priorRevision: number;
+  readonly wrote: { readonly value: PoolValue; readonly revision: number };
 }
 
 /** What the fleet-wide cap is shared by (docs/inventory.md `run.restartSlotScope`). */
@@ -79,5 +99,28 @@ export interface CanaryGateOption {
  * nothing new may start (aborted, past the deadline). It never interrupts what already runs.
  */
 export interface Steering {
+  /** True with a pace: a window then dispatches one host at a time, so the pace spaces hosts, not groups. */
+  readonly paced: boolean;
   beforeDispatch(cluster: { readonly dc: string; readonly cluster: string }): Promise<'go' | 'stop'>;
+}
+
+/** A failed host as the question on failure shows it. */
+export interface FailedHostView {
+  readonly dc: string;
+  readonly cluster: string;
+  readonly host: string;
+  readonly step: string;
+  readonly reason: string;
+  readonly code: string;
+  /** False when its failed step cannot be run again (a pool conflict, a pre-check): only skip or abort. */
+  readonly canRetry: boolean;
+}
+
+/**
+ * Asked by the sequencer once a host has failed, before it is reported: 'retry' runs the host's
+ * steps again from the one that failed, 'skip' leaves it failed (depooled), 'abort' leaves it failed
+ * and the implementation stops the run (as `rollout abort`). While it waits, the run is held paused.
+ */
+export interface FailureQuestion {
+  ask(failed: FailedHostView): Promise<'retry' | 'skip' | 'abort'>;
 }

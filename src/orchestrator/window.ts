@@ -86,7 +86,8 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
     }
     if (steering && (await steering.beforeDispatch(cp)) === 'stop') break;
     if (halted()) break;
-    const take = queue.slice(next, next + free);
+    // Why: with a pace (cumin's batch sleep in a moving window) hosts enter one by one, each the pace after the last.
+    const take = queue.slice(next, next + (steering?.paced ? 1 : free));
     next += take.length;
     for (const run of take) {
       inFlight.add(run);

@@ -34,6 +34,9 @@ const SHAPES: Readonly<Record<string, Readonly<Record<string, FieldType>>>> = {
   'batch.finished': { ...where, batch: 'number', ok: 'number', failed: 'number' },
   'run.warning': { message: 'string' },
   'run.interrupted': { signal: 'string' },
+  'run.paused': { by: 'string', reason: 'string' },
+  'run.resumed': { by: 'string', pausedMs: 'number' },
+  'run.aborted': { by: 'string', reason: 'string' },
   'run.finished': {
     exitCode: 'number',
     ok: 'number',

@@ -18,6 +18,8 @@ export type RolloutEvent =
       readonly pid: number;
       readonly emergency: boolean;
       readonly release: string | null;
+      /** --ignore-freeze over a freeze in force: who froze and why, said in the run's first event. */
+      readonly freezeIgnored?: readonly string[];
       readonly clusters: readonly {
         readonly dc: string;
         readonly cluster: string;
@@ -225,6 +227,11 @@ export type RolloutEvent =
     })
   | (Base & { readonly event: 'run.warning'; readonly message: string })
   | (Base & { readonly event: 'run.interrupted'; readonly signal: string })
+  /** Steering (src/orchestrator/steering.ts): `by` is user@machine, or why the run itself paused (a question on failure). */
+  | (Base & { readonly event: 'run.paused'; readonly by: string; readonly reason: string })
+  | (Base & { readonly event: 'run.resumed'; readonly by: string; readonly pausedMs: number })
+  /** `rollout abort`, or the deadline (`by: "deadline"`): nothing new starts, running steps finish, exit 1. */
+  | (Base & { readonly event: 'run.aborted'; readonly by: string; readonly reason: string })
   | (Base & {
       readonly event: 'run.finished';
       readonly exitCode: number;

@@ -24,7 +24,8 @@ export function describeEvent(event: RolloutEvent): string {
   switch (event.event) {
     case 'run.started': {
       const hosts = event.clusters.reduce((n, c) => n + c.hosts, 0);
-      return `${event.user}@${event.machine} started rollout ${event.command}${event.emergency ? ' --emergency' : ''}${event.release ? ` for release ${event.release}` : ''}: ${hosts} hosts in ${event.clusters.length} cluster${event.clusters.length === 1 ? '' : 's'} (run ${event.runId})`;
+      const ignored = event.freezeIgnored?.length ? `; IGNORING the freeze: ${event.freezeIgnored.join('; ')}` : '';
+      return `${event.user}@${event.machine} started rollout ${event.command}${event.emergency ? ' --emergency' : ''}${event.release ? ` for release ${event.release}` : ''}: ${hosts} hosts in ${event.clusters.length} cluster${event.clusters.length === 1 ? '' : 's'} (run ${event.runId})${ignored}`;
     }
     case 'batch.started':
       return `${clusterKey(event.dc, event.cluster)} batch ${event.batch}/${event.batches}: ${event.hosts.join(', ')}`;
@@ -75,6 +76,12 @@ export function describeEvent(event: RolloutEvent): string {
       return `warning: ${event.message}`;
     case 'run.interrupted':
       return `interrupted by ${event.signal}: finishing the running steps, repooling healthy hosts`;
+    case 'run.paused':
+      return `PAUSED by ${event.by}: ${event.reason} (hosts in flight finish; nothing new starts until \`rollout resume ${event.runId}\`)`;
+    case 'run.resumed':
+      return `resumed by ${event.by} after ${formatElapsed(event.pausedMs)} paused`;
+    case 'run.aborted':
+      return `ABORTED by ${event.by}: ${event.reason} (finishing the running steps, repooling healthy hosts)`;
     case 'run.finished':
       return `finished in ${formatElapsed(event.durationMs)} with exit code ${event.exitCode}: ${event.ok} ok, ${event.failed} failed, ${event.skipped} skipped, ${event.notStarted} not started`;
   }
@@ -107,6 +114,9 @@ export function createNotableFilter(): (event: RolloutEvent) => string | undefin
       case 'host.repool-skipped':
       case 'run.warning':
       case 'run.interrupted':
+      case 'run.paused':
+      case 'run.resumed':
+      case 'run.aborted':
         return describeEvent(event);
       case 'lb.propagation-assumed':
         if (warnedDcs.has(event.dc)) return undefined;

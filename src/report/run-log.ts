@@ -77,5 +77,8 @@ const KNOWN = new Set<string>([
   'batch.finished',
   'run.warning',
   'run.interrupted',
+  'run.paused',
+  'run.resumed',
+  'run.aborted',
   'run.finished',
 ] satisfies RolloutEvent['event'][]);

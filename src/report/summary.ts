@@ -1,5 +1,5 @@
 import type { HostStep, RolloutEvent } from './events.js';
-import { clusterKey, propagationWarning } from './format.js';
+import { clusterKey, describeEvent, propagationWarning } from './format.js';
 import { describeGuardEvent } from './format-guards.js';
 
 export type HostOutcome = 'done' | 'failed' | 'skipped' | 'not-started' | 'interrupted';
@@ -158,6 +158,12 @@ export function createSummarizer(): Summarizer {
         return;
       case 'run.interrupted':
         interruptedBy = event.signal;
+        return;
+      case 'run.aborted':
+        warnings.push(describeEvent(event));
+        return;
+      case 'run.paused':
+      case 'run.resumed':
         return;
       case 'run.finished':
         finished = event;

@@ -171,6 +171,13 @@ export function buildTimeline(events: readonly RolloutEvent[]): RunTimeline {
       case 'run.interrupted':
         runMarks.push({ atMs, kind: 'failed', text: `interrupted by ${event.signal}` });
         continue;
+      case 'run.paused':
+      case 'run.resumed':
+        runMarks.push({ atMs, kind: 'warning', text: describeEvent(event) });
+        continue;
+      case 'run.aborted':
+        runMarks.push({ atMs, kind: 'failed', text: describeEvent(event) });
+        continue;
       case 'run.finished':
         continue;
       default:

@@ -24,4 +24,6 @@ export const NETS = {
   windowRace: '127.0.95',
   services: '127.0.93',
   servicesSandbox: '127.0.94',
+  steering: '127.0.92',
+  steeringResume: '127.0.96',
 } as const;

@@ -29,8 +29,8 @@ function includeFile(cli, env) {
   sections.push(
     '[EXIT STATUS]',
     '0 every host done; 1 finished with failed hosts or stopped by the failure budget; 2 usage, configuration',
-    'or inventory error (nothing was changed); 3 another rollout holds the lock; 4 refused by the capacity',
-    'guard; 5 etcd unreachable; 130 interrupted.',
+    'or inventory error (nothing was changed); 3 a selected cluster is held: another rollout holds the lock, or a',
+    'deploy freeze covers it; 4 refused by the capacity guard; 5 etcd unreachable; 130 interrupted (also SIGHUP).',
     '',
     '[FILES]',
     '.TP',

@@ -5,7 +5,7 @@ import type { LbConfirmations } from '../../../src/lb/confirm-port.js';
 import { createWatchedLbConfirmations } from '../../../src/lb/confirm-watch.js';
 import { agentKey, appliedKey } from '../../../src/lb/keys.js';
 import { runRollout, type RunResult } from '../../../src/orchestrator/run.js';
-import type { JournalHostRecord, RunOptions } from '../../../src/orchestrator/types.js';
+import type { JournalHostRecord, RunInput, RunOptions } from '../../../src/orchestrator/types.js';
 import { planRollout, poolKeysFor } from '../../../src/planner/plan.js';
 import type { Kv } from '../../../src/kv/kv.js';
 import { createMemoryKv, type MemoryKv } from '../../../src/kv/memory-kv.js';
@@ -45,7 +45,12 @@ export interface Harness<K extends Kv = MemoryKv> {
   keyOf(host: string): PoolKey;
   /** `lb`: another LB confirmation adapter than the watch over the memory Kv (which the agents above write). */
   run(
-    options?: Partial<RunOptions> & { batchSize?: number; batchMode?: BatchMode; lb?: LbConfirmations },
+    options?: Partial<RunOptions> & {
+      batchSize?: number;
+      batchMode?: BatchMode;
+      lb?: LbConfirmations;
+      adopted?: RunInput['adopted'];
+    },
   ): Promise<RunResult>;
   /**
    * Registers an LB agent that confirms every pool write it sees (or never, with `confirm: false`;
@@ -124,7 +129,7 @@ export async function harness<K extends Kv = MemoryKv>(
     names(event) {
       return h.events.filter((e) => e.event === event).map((e) => ('host' in e ? e.host : e.event));
     },
-    async run({ lb, batchMode, ...options } = {}) {
+    async run({ lb, batchMode, adopted, ...options } = {}) {
       const transport: Transport = {
         async exec(target: SshTarget, command: string) {
           // Why: the pre-depool reachability check (`true`) is not a restart; tests assert restarts.
@@ -201,6 +206,7 @@ export async function harness<K extends Kv = MemoryKv>(
           inventory: built.inventory,
           plan,
           journal,
+          ...(adopted === undefined ? {} : { adopted }),
           options: {
             runId: 'run-1',
             emergency,

@@ -164,7 +164,7 @@ describe('the sliding window', () => {
     const h = await harness(fleet().cluster('appserver', 6, { batch: 2, minPooled: 0 }).build());
     let asked = 0;
     const result = await h.run({
-      steering: { beforeDispatch: async () => (++asked <= 2 ? 'go' : 'stop') },
+      steering: { paced: false, beforeDispatch: async () => (++asked <= 2 ? 'go' : 'stop') },
     });
     expect(asked).toBe(3);
     const started = result.hosts.filter((x) => x.outcome !== 'not-started');
