@@ -50,15 +50,15 @@ describe('steering a running sync from another process', { timeout: 240_000 }, (
     expect(paused.stdout).toMatch(/asked run \S+ .* to pause/);
     await until('the pause', () => Promise.resolve(count(run, 'run.paused') === 1));
     await until('the host in flight to finish', () =>
-      Promise.resolve(count(run, 'batch.finished') === count(run, 'batch.started')),
+      Promise.resolve(count(run, 'host.done') + count(run, 'host.failed') === count(run, 'host.dispatched')),
     );
-    const started = count(run, 'batch.started');
-    // Sample the pool keys for 5 s: every host stays pooled, no batch starts.
+    const started = count(run, 'host.dispatched');
+    // Sample the pool keys for 5 s: every host stays pooled, no host is dispatched.
     for (let i = 0; i < 25; i += 1) {
       expect(await pooledStates()).toEqual(['yes', 'yes', 'yes', 'yes']);
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(count(run, 'batch.started')).toBe(started);
+    expect(count(run, 'host.dispatched')).toBe(started);
     const status = JSON.parse((await rollout(['status', '--runs', '--json'], fx.inventory)).stdout) as {
       runs: { state: string; detail: string; clusters: { done: number }[] }[];
     };
@@ -93,7 +93,7 @@ describe('steering a running sync from another process', { timeout: 240_000 }, (
     expect(await pooledStates()).toEqual(['yes', 'yes', 'yes', 'yes']);
     const summary = events(run.stdout).find((e) => e['event'] === 'run.summary') as { warnings: string[] };
     expect(summary.warnings.join('\n')).toMatch(/ABORTED by \S+@\S+: e2e: bad release/);
-    expect(count(run, 'batch.started')).toBe(1);
+    expect(count(run, 'host.dispatched')).toBe(1);
   });
 
   it('SIGHUP: a soft stop like the first Ctrl-C, nothing left depooled, the summary in the log', async () => {
@@ -135,7 +135,7 @@ describe('steering a running sync from another process', { timeout: 240_000 }, (
     const aborted = all.find((e) => e['event'] === 'run.aborted');
     expect(aborted).toMatchObject({ by: 'deadline' });
     expect(String(aborted?.['reason'])).toContain('the deadline (2s');
-    expect(all.filter((e) => e['event'] === 'batch.started').length).toBeLessThan(4);
+    expect(all.filter((e) => e['event'] === 'host.dispatched').length).toBeLessThan(4);
     expect(await pooledStates()).toEqual(['yes', 'yes', 'yes', 'yes']);
   });
 
