@@ -53,7 +53,7 @@ function complete(words: readonly string[], env: NodeJS.ProcessEnv = {}): string
 describe('rollout completion', { timeout: 120_000 }, () => {
   it('completes a command in bash', () => {
     expect(complete(['rollout', 'sta'])).toEqual(['status']);
-    expect(complete(['rollout', 're'])).toEqual(['restart', 'recover', 'report']);
+    expect(complete(['rollout', 're'])).toEqual(['restart', 'resume', 'recover', 'report']);
   });
 
   it('completes cluster and datacenter names from the inventory of -i', () => {

@@ -212,9 +212,14 @@ describe('rollout on a real sandbox fleet under load', () => {
         inventory,
       );
       expectExit(result, 1);
-      // The run log is complete once the process has exited: its last line is run.finished.
-      const logged = fs.readFileSync(logFile, 'utf8').trimEnd().split('\n');
-      expect(JSON.parse(logged.at(-1) ?? '{}')).toMatchObject({ event: 'run.finished', exitCode: 1 });
+      // The run log is complete once the process has exited: its last event is run.finished, then the summary.
+      const logged = fs
+        .readFileSync(logFile, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { event?: string; msg?: string });
+      expect(logged.filter((l) => l.event !== undefined).at(-1)).toMatchObject({ event: 'run.finished', exitCode: 1 });
+      expect(logged.at(-1)?.msg).toMatch(/^summary:\n.*exit 1/);
       const evs = events(result.stdout);
       const failed = evs.filter((e) => e['event'] === 'host.failed');
       expect(failed).toHaveLength(1);
