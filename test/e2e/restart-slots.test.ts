@@ -70,9 +70,11 @@ describe('the fleet-wide restart cap across runs', () => {
     expect(measured.samples).toBeGreaterThan(10);
     expect(measured.maxDepooled).toBe(2);
     expect(measured.maxSlots).toBeLessThanOrEqual(2);
-    expect(status.stdout).toMatch(/restart slots dc-service\/eqiad\/php-fpm: 2\/2 held/);
+    // Why: in a window a run may ask for 2 slots while the other holds 1 (its other host done): it waits with 1 of 2 held.
+    expect(status.stdout).toMatch(/restart slots dc-service\/eqiad\/php-fpm: [12]\/2 held/);
     const waiting = [...events(out.a), ...events(out.b)].filter((e) => e.event === 'slot.waiting');
-    expect(waiting[0]).toMatchObject({ scope: 'dc-service/eqiad/php-fpm', limit: 2, held: 2 });
+    expect(waiting[0]).toMatchObject({ scope: 'dc-service/eqiad/php-fpm', limit: 2 });
+    expect(waiting[0]?.['held']).toBeGreaterThanOrEqual(1);
     const after = await pids(fx.sandbox);
     for (const h of fx.sandbox.hosts) expect(after.get(h.name), h.name).not.toBe(before.get(h.name));
     expect(await fx.kv.list('/rollout/v1/slots/')).toEqual([]);
