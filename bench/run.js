@@ -231,6 +231,12 @@ function rows(results) {
       out.push(['scale', '  rollout barrier / rollout window (speed-up)', r.speedup.toFixed(2), '×']);
       out.push([
         'scale',
+        '  CPU, user + system (rollout window / barrier; bare barrier / window)',
+        `${r.window.cpuS.toFixed(2)} / ${r.rollout.cpuS.toFixed(2)}; ${r.bare.cpuS.toFixed(2)} / ${r.bareWindow.cpuS.toFixed(2)}`,
+        's',
+      ]);
+      out.push([
+        'scale',
         '  bare reference max RSS (barrier / window)',
         `${fmt(r.bare.maxRssMiB)} / ${fmt(r.bareWindow.maxRssMiB)}`,
         'MiB',

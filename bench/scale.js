@@ -186,7 +186,7 @@ function startFleet(hosts, clientPublic, slow, log) {
 async function timed(command, args, env) {
   const rss = path.join(os.tmpdir(), `rollout-scale-rss-${process.pid}-${Date.now()}`);
   const started = process.hrtime.bigint();
-  const result = await run('/usr/bin/time', ['-f', '%M', '-o', rss, command, ...args], {
+  const result = await run('/usr/bin/time', ['-f', '%M %U %S', '-o', rss, command, ...args], {
     env,
     maxBuffer: 256 * 1024 ** 2,
     timeout: 900_000,
@@ -195,9 +195,10 @@ async function timed(command, args, env) {
     (e) => ({ code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
   );
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const maxRssMiB = Number(fs.readFileSync(rss, 'utf8').trim().split('\n').at(-1)) / 1024;
+  const [kib, user, sys] = fs.readFileSync(rss, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
   fs.rmSync(rss, { force: true });
-  return { ...result, wallMs, maxRssMiB };
+  // Why: CPU seconds (user + system) compare rollout's own work with the reference's even on a busy machine, where wall time does not.
+  return { ...result, wallMs, maxRssMiB: kib / 1024, cpuS: user + sys };
 }
 
 async function seedPool(hosts) {
@@ -234,6 +235,7 @@ async function bareRun({ mode, schedule, hosts, files, fleet, env }) {
   return {
     wallMs: bare.wallMs,
     maxRssMiB: bare.maxRssMiB,
+    cpuS: bare.cpuS,
     failed: out.failed,
     sessionsPerHost: counts.sessions / hosts.length,
     connectionsPerHost: counts.connections / hosts.length,
@@ -255,7 +257,7 @@ async function measure({ mode, hosts, files, fleet, log }) {
   const bare = async (schedule, when) => {
     const r = await bareRun({ mode, schedule, hosts, files, fleet, env });
     log(
-      `bare ${mode} ${schedule} reference (${when}): ${(r.wallMs / 1000).toFixed(2)} s, ${r.maxRssMiB.toFixed(0)} MiB`,
+      `bare ${mode} ${schedule} reference (${when}): ${(r.wallMs / 1000).toFixed(2)} s, ${r.cpuS.toFixed(2)} s CPU, ${r.maxRssMiB.toFixed(0)} MiB`,
     );
     return r;
   };
@@ -300,6 +302,7 @@ async function rolloutRun({ mode, batchMode, hosts, files, fleet, env, log }) {
     exitCode: cli.code,
     wallMs: cli.wallMs,
     maxRssMiB: cli.maxRssMiB,
+    cpuS: cli.cpuS,
     ok: finished.ok,
     failed: finished.failed,
     sessionsPerHost: stats.sessions / hosts.length,
@@ -310,7 +313,7 @@ async function rolloutRun({ mode, batchMode, hosts, files, fleet, env, log }) {
     batches: batchesOf(hosts).reduce((n, b) => n + b.length, 0),
   };
   log(
-    `rollout sync${mode === 'emergency' ? ' --emergency' : ''} --batch-mode ${batchMode}: exit ${cli.code}, ${(cli.wallMs / 1000).toFixed(2)} s, ${cli.maxRssMiB.toFixed(0)} MiB, ${finished.ok}/${hosts.length} done`,
+    `rollout sync${mode === 'emergency' ? ' --emergency' : ''} --batch-mode ${batchMode}: exit ${cli.code}, ${(cli.wallMs / 1000).toFixed(2)} s, ${cli.cpuS.toFixed(2)} s CPU, ${cli.maxRssMiB.toFixed(0)} MiB, ${finished.ok}/${hosts.length} done`,
   );
   return rollout;
 }

@@ -3,6 +3,7 @@
 // repool, wait until the agents have applied it. The agents' applied revisions come from one etcd
 // watch, as rollout's confirmation does, not from polling; drain and health poll every 2 ms.
 // Usage: node bench/side-by-side-bare.js SANDBOX.json (the sandbox's description as JSON).
+import { performance } from 'node:perf_hooks';
 import fs from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { connect, exec, loadKey, report } from './bare-ssh.js';
@@ -108,18 +109,22 @@ async function main() {
     clusters.set(`${h.dc}/${h.cluster}`, [...(clusters.get(`${h.dc}/${h.cluster}`) ?? []), h]);
   const etcd = new Etcd3({ hosts: sandbox.etcd.endpoints });
   const applied = await appliedRevisions(etcd);
+  // Why: rollout's run.finished times its run from its first host on; this is the same span of the bare loop.
+  let runMs;
   try {
+    const started = performance.now();
     await Promise.all(
       [...clusters.values()].map(async (hosts) => {
         for (const host of hosts) await bareHost(sandbox, key, etcd, applied, host);
       }),
     );
+    runMs = performance.now() - started;
   } finally {
     await applied.close();
     etcd.close();
   }
   // Why: one host a batch, clusters in parallel: the longest cluster is the number of batches in a row.
-  report({ batches: Math.max(...[...clusters.values()].map((hosts) => hosts.length)) });
+  report({ batches: Math.max(...[...clusters.values()].map((hosts) => hosts.length)), runMs });
 }
 
 main().catch((error) => {

@@ -321,6 +321,7 @@ async function execute(input: {
       json: args.json === true,
       isTTY: io.stdout.isTTY === true,
       color: io.stdout.isTTY === true && !io.env['NO_COLOR'],
+      ...(io.onExit ? { onExit: io.onExit } : {}),
     });
     // Why: a hook's or the keeper's warning goes where the run's own do: the terminal, the summary and the log.
     const warn = (message: string): void => {
