@@ -228,7 +228,11 @@ function summaryOf(stdout) {
 async function bareRun({ mode, schedule, hosts, files, fleet, env }) {
   await seedPool(hosts);
   await fleet.reset();
-  const bare = await timed(process.execPath, [path.join(HERE, 'scale-bare.js'), files.plan, mode, schedule], env);
+  const bare = await timed(
+    process.execPath,
+    [...nodeArgsFrom('SCALE_BARE_NODE_ARGS'), path.join(HERE, 'scale-bare.js'), files.plan, mode, schedule],
+    env,
+  );
   if (bare.code !== 0) throw new Error(`bare ${mode} ${schedule} reference failed: ${bare.stderr}`);
   const out = JSON.parse(bare.stdout.trim().split('\n').at(-1));
   const counts = await fleet.stats();
@@ -240,6 +244,14 @@ async function bareRun({ mode, schedule, hosts, files, fleet, env }) {
     sessionsPerHost: counts.sessions / hosts.length,
     connectionsPerHost: counts.connections / hosts.length,
   };
+}
+
+/**
+ * Node flags from the environment. Why: SCALE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * profiles the CLI on the same fleet, and SCALE_BARE_NODE_ARGS the bare references.
+ */
+function nodeArgsFrom(name) {
+  return (process.env[name] ?? '').split(' ').filter(Boolean);
 }
 
 /** A bare reference before and after rollout: the faster counts, so neither a cold nor a warm run flatters rollout. */
@@ -278,8 +290,7 @@ async function rolloutRun({ mode, batchMode, hosts, files, fleet, env, log }) {
   await seedPool(hosts);
   await fleet.reset();
   const before = await etcdRequests();
-  // Why: SCALE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the CLI on the same fleet.
-  const nodeArgs = (process.env.SCALE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = nodeArgsFrom('SCALE_NODE_ARGS');
   const args = [
     ...nodeArgs,
     CLI,
