@@ -1,4 +1,5 @@
 import { fencedPut, type Fence } from '../kv/fence.js';
+import { TXN_OPS } from '../kv/kv.js';
 import type { Kv } from '../kv/kv.js';
 import { listLocks } from './lock.js';
 import type { LockHolder } from './lock.js';
@@ -140,9 +141,6 @@ export async function createJournal(kv: Kv, meta: RunMeta, options: JournalOptio
     discard: () => discardRun(kv, meta.runId),
   };
 }
-
-/** etcd's default limit of operations in one transaction. */
-const TXN_OPS = 128;
 
 function journalPut(runId: string, host: JournalHost): { readonly key: string; readonly value: string } {
   return { key: runHostKey(runId, host.key), value: JSON.stringify(host) };

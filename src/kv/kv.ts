@@ -3,6 +3,9 @@
  * Implemented by etcd (etcd-kv.ts) and memory (memory-kv.ts); both pass test/contract/kv.
  * Revisions are etcd's: one cluster-wide counter, each key has a modRevision.
  */
+/** etcd's default limit of operations in one transaction (--max-txn-ops). */
+export const TXN_OPS = 128;
+
 export interface KvEntry {
   readonly key: string;
   readonly value: string;

@@ -1,6 +1,7 @@
 import { describeError, isRolloutError, RolloutError } from '../errors.js';
 import { movedFenceKey } from '../kv/fence.js';
 import { isElectionError } from '../kv/kv-errors.js';
+import { TXN_OPS } from '../kv/kv.js';
 import {
   poolKeyId,
   type GuardedRead,
@@ -64,20 +65,15 @@ async function committedAt(ctx: StepContext, marker: string): Promise<number | u
   return (await ctx.deps.pool.kv.get(marker))?.modRevision;
 }
 
-/**
- * Journal first, then one transaction for the whole batch: every host's CAS to `pooled: no`, only if
- * no pool key of the cluster changed since the guard's read, plus a commit marker. Resolves the
- * revision, or 'conflict' (nothing written: re-read and guard again). A lost answer is resolved by
- * reading the marker back, never guessed; if even that fails, the hosts fail as possibly depooled.
- */
-export async function depoolBatch(
+/** The batch's journal records on their own, before its depool: where they cannot share its transaction. */
+async function journalFirst(
   ctx: StepContext,
-  read: GuardedRead,
   runs: readonly HostRun[],
-  marker: string,
-): Promise<number | 'conflict' | 'failed'> {
+  records: readonly JournalHostRecord[],
+): Promise<'ok' | 'conflict' | 'failed'> {
   try {
-    await ctx.journal.recordAll(runs.flatMap((run) => journalEntries(ctx, run, 'depool')));
+    await ctx.journal.recordAll(records);
+    return 'ok';
   } catch (error) {
     // Why: a journal record is only overwritten by resending it; during a leader election, guard and send again.
     if (isElectionError(error)) return 'conflict';
@@ -90,6 +86,31 @@ export async function depoolBatch(
       );
     return 'failed';
   }
+}
+
+/**
+ * One transaction for the whole batch: every host's CAS to `pooled: no`, only if no pool key of the
+ * cluster changed since the guard's read, plus a commit marker and every host's journal record. The
+ * record is never later than the depool: in the same transaction where the store commits rollout's
+ * own keys with the pool's (etcd v3), else journaled first (v2, or a batch too big for one
+ * transaction). Resolves the revision, or 'conflict' (nothing written: re-read and guard again). A
+ * lost answer is resolved by reading the marker back, never guessed; if even that fails, the hosts
+ * fail as possibly depooled.
+ */
+export async function depoolBatch(
+  ctx: StepContext,
+  read: GuardedRead,
+  runs: readonly HostRun[],
+  marker: string,
+): Promise<number | 'conflict' | 'failed'> {
+  const records = runs.flatMap((run) => journalEntries(ctx, run, 'depool'));
+  const keyCount = runs.reduce((n, run) => n + keysToDepool(run).length, 0);
+  // Why: one request less per dispatch, and no journal record of a depool that never committed.
+  const inline = ctx.deps.pool.atomicAlso && keyCount + 1 + records.length <= TXN_OPS;
+  if (!inline) {
+    const journaled = await journalFirst(ctx, runs, records);
+    if (journaled !== 'ok') return journaled;
+  }
   // Why: every key of every host in one transaction: a host is never left pooled in one service and not the other.
   const writes = runs.flatMap((run) =>
     keysToDepool(run).map((entry) => ({ entry, change: { pooled: 'no' } as const })),
@@ -100,7 +121,8 @@ export async function depoolBatch(
   });
   let revision: number | undefined;
   try {
-    revision = await ctx.deps.pool.writeAll(read, writes, [{ key: marker, value: stamp }], ctx.options.fence);
+    const also = [{ key: marker, value: stamp }, ...(inline ? records.map((r) => ctx.journal.put(r)) : [])];
+    revision = await ctx.deps.pool.writeAll(read, writes, also, ctx.options.fence);
   } catch (error) {
     // Why: etcd may have committed a write whose answer was lost (or retried on another endpoint): ask the marker.
     const found = await committedAt(ctx, marker).catch(() => null);

@@ -127,6 +127,8 @@ export function createV2PoolStore(kv: Kv, client: V2Client, prefix: string): Poo
   return {
     kv,
     prefix,
+    // Why: the pool keys live in v2 and rollout's own keys in v3: no transaction spans both.
+    atomicAlso: false,
     read: async (keys) => (await readGuarded(keys)).snapshot,
     readGuarded,
     write,

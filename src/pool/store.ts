@@ -154,5 +154,13 @@ export function createPoolStore(kv: Kv, prefix: string): PoolStore {
     );
   }
 
-  return { kv, prefix, read: async (keys) => (await readGuarded(keys)).snapshot, readGuarded, write, writeAll };
+  return {
+    kv,
+    prefix,
+    atomicAlso: true,
+    read: async (keys) => (await readGuarded(keys)).snapshot,
+    readGuarded,
+    write,
+    writeAll,
+  };
 }

@@ -55,6 +55,11 @@ export interface GuardedRead {
 export interface PoolStore {
   readonly kv: Kv;
   readonly prefix: string;
+  /**
+   * Whether writeAll's `also` puts commit in the very transaction of its writes (etcd v3), or only
+   * after them (the v2 store: another API). Only then may a journal record ride with the depool.
+   */
+  readonly atomicAlso: boolean;
   read(keys: readonly PoolKey[]): Promise<PoolSnapshot>;
   /** read(), keeping the revision of every cluster read, for writeAll(). */
   readGuarded(keys: readonly PoolKey[]): Promise<GuardedRead>;

@@ -86,22 +86,46 @@ describe('runRollout, graceful', () => {
     expect(h.journal[1]?.wroteValue).toEqual({ pooled: 'no', weight: 10 });
   });
 
-  it("has every host's journal record in the store before the transaction that depools it commits", async () => {
-    const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
+  /** Runs the harness; resolves each named host's journal and depool revisions. */
+  async function journalAndDepool(
+    h: Awaited<ReturnType<typeof harness>>,
+    hosts = ['mw1001', 'mw1002', 'mw1003', 'mw1004'],
+  ): Promise<Map<string, [number, number]>> {
     const writes: { revision: number; key: string; value: string }[] = [];
     await h.kv.watch('/', 0, {
       onEvent: (e) => void (e.type === 'put' && writes.push({ revision: e.entry.modRevision, ...e.entry })),
       onResync: () => undefined,
     });
     expect((await h.run()).exitCode).toBe(0);
-    for (const host of ['mw1001', 'mw1002', 'mw1003', 'mw1004']) {
+    const out = new Map<string, [number, number]>();
+    for (const host of hosts) {
       const journaled = writes.find((w) => w.key.startsWith('/test-journal/') && w.value.includes(`"host":"${host}"`));
       const depooled = writes.find((w) => w.key.endsWith(`/${host}`) && w.value.includes('"pooled":"no"'));
       expect(journaled, host).toBeDefined();
       expect(depooled, host).toBeDefined();
-      // Why: `rollout recover` finds a host only through its record; a depool first could die unrecorded.
-      expect(journaled?.revision, host).toBeLessThan(depooled?.revision ?? 0);
+      out.set(host, [journaled?.revision ?? Infinity, depooled?.revision ?? 0]);
     }
+    return out;
+  }
+
+  it("commits every host's journal record in the very transaction that depools it (etcd v3)", async () => {
+    const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
+    // Why: `rollout recover` finds a host only through its record; a depool without one could die unrecorded.
+    for (const [host, [journaled, depooled]] of await journalAndDepool(h)) expect(journaled, host).toBe(depooled);
+  });
+
+  it('journals first, in a write of its own, where the store cannot commit it with the depool (v2)', async () => {
+    const h = await harness(fleet().cluster('appserver', 4, { batch: 2 }).build());
+    Object.assign(h.pool, { atomicAlso: false });
+    for (const [host, [journaled, depooled]] of await journalAndDepool(h))
+      expect(journaled, host).toBeLessThan(depooled);
+  });
+
+  it("journals first a batch whose records would take its transaction past etcd's 128 operations", async () => {
+    // 64 depools + a marker + 64 records is 129 operations.
+    const h = await harness(fleet().cluster('appserver', 64, { batch: 64, minPooled: 0 }).build());
+    const revisions = await journalAndDepool(h, ['mw1001', 'mw1064']);
+    for (const [host, [journaled, depooled]] of revisions) expect(journaled, host).toBeLessThan(depooled);
   });
 
   it('runs clusters in parallel up to parallelClusters, and one at a time with 1', async () => {
