@@ -103,18 +103,17 @@ export async function depoolBatch(
   runs: readonly HostRun[],
   marker: string,
 ): Promise<number | 'conflict' | 'failed'> {
-  const records = runs.flatMap((run) => journalEntries(ctx, run, 'depool'));
-  const keyCount = runs.reduce((n, run) => n + keysToDepool(run).length, 0);
-  // Why: one request less per dispatch, and no journal record of a depool that never committed.
-  const inline = ctx.deps.pool.atomicAlso && keyCount + 1 + records.length <= TXN_OPS;
-  if (!inline) {
-    const journaled = await journalFirst(ctx, runs, records);
-    if (journaled !== 'ok') return journaled;
-  }
   // Why: every key of every host in one transaction: a host is never left pooled in one service and not the other.
   const writes = runs.flatMap((run) =>
     keysToDepool(run).map((entry) => ({ entry, change: { pooled: 'no' } as const })),
   );
+  const records = runs.flatMap((run) => journalEntries(ctx, run, 'depool'));
+  // Why: one request less per dispatch, and no journal record of a depool that never committed.
+  const inline = ctx.deps.pool.atomicAlso && writes.length + 1 + records.length <= TXN_OPS;
+  if (!inline) {
+    const journaled = await journalFirst(ctx, runs, records);
+    if (journaled !== 'ok') return journaled;
+  }
   const stamp = JSON.stringify({
     hosts: runs.map((run) => run.name),
     at: new Date(ctx.deps.clock.now()).toISOString(),
