@@ -87,16 +87,28 @@ export function createAlertmanagerClient(options: AlertmanagerClientOptions): Al
       if (answer.status !== 200) throw refused('list silences', answer);
       const raw = parse<RawSilence[]>(answer.text);
       if (!Array.isArray(raw)) throw refused('list silences as JSON', answer);
-      return raw.map((s) => ({
-        id: s.id ?? '',
-        state: s.status?.state === 'active' || s.status?.state === 'pending' ? s.status.state : 'expired',
-        matchers: s.matchers ?? [],
-        startsAt: s.startsAt ?? '',
-        endsAt: s.endsAt ?? '',
-        createdBy: s.createdBy ?? '',
-        comment: s.comment ?? '',
-      }));
+      return raw.map(viewOf);
     },
+    async get(id: string) {
+      const answer = await call('GET', `/silence/${encodeURIComponent(id)}`);
+      if (answer.status === 404) return undefined;
+      if (answer.status !== 200) throw refused(`read silence ${id}`, answer);
+      const raw = parse<RawSilence>(answer.text);
+      if (raw === null || typeof raw !== 'object') throw refused(`read silence ${id} as JSON`, answer);
+      return viewOf(raw);
+    },
+  };
+}
+
+function viewOf(s: RawSilence): SilenceView {
+  return {
+    id: s.id ?? '',
+    state: s.status?.state === 'active' || s.status?.state === 'pending' ? s.status.state : 'expired',
+    matchers: s.matchers ?? [],
+    startsAt: s.startsAt ?? '',
+    endsAt: s.endsAt ?? '',
+    createdBy: s.createdBy ?? '',
+    comment: s.comment ?? '',
   };
 }
 

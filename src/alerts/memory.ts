@@ -33,6 +33,12 @@ export class MemoryAlertmanager implements AlertmanagerApi {
     return Promise.resolve([...this.silences].map(([id, s]) => ({ ...s, id, state: this.stateOf(id) })));
   }
 
+  get(id: string): Promise<SilenceView | undefined> {
+    if (this.down) return Promise.reject(new Error('connect ECONNREFUSED (memory alertmanager is down)'));
+    const s = this.silences.get(id);
+    return Promise.resolve(s && { ...s, id, state: this.stateOf(id) });
+  }
+
   /** The silences active now. */
   active(): (SilenceSpec & { id: string })[] {
     return [...this.silences].filter(([id]) => this.stateOf(id) === 'active').map(([id, s]) => ({ ...s, id }));

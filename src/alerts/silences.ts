@@ -78,8 +78,10 @@ export function createHostSilences(options: HostSilencesOptions): HostSilences &
     const now = options.clock.now();
     for (const [host, h] of held) {
       if (Date.parse(h.spec.endsAt) - now > ttlMs / 2) continue;
-      const spec = { ...h.spec, endsAt: iso(now + ttlMs) };
       try {
+        // Why: Alertmanager updates in place only if the start is unchanged (to the second), and it keeps its own clock's start for one posted in the past.
+        const startsAt = (await options.api.get(h.id))?.startsAt || h.spec.startsAt;
+        const spec = { ...h.spec, startsAt, endsAt: iso(now + ttlMs) };
         const id = await options.api.post(spec, h.id);
         // Why: the host may have finished (and its silence expired) while the extension was on its way.
         if (held.get(host) === h) held.set(host, { id, spec });

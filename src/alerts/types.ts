@@ -29,6 +29,8 @@ export interface AlertmanagerApi {
   /** Expires a silence now; an already expired or unknown one is not an error. */
   expire(id: string): Promise<void>;
   list(): Promise<SilenceView[]>;
+  /** One silence as Alertmanager holds it (its start is Alertmanager's, not the poster's); undefined when unknown. */
+  get(id: string): Promise<SilenceView | undefined>;
 }
 
 /** The host a silence is for, with the values its matcher templates may name. */

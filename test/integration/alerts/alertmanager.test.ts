@@ -54,6 +54,22 @@ describe('the Alertmanager API v2 client and the silence keeper, against a real 
     await silences.close();
   });
 
+  it("extends in place even when the deploy host's clock is behind Alertmanager's (it keeps its own start)", async () => {
+    // Why: Alertmanager stores a past start as its own now, and updates in place only if the start is unchanged (to the second).
+    let now = Date.now() - 1_500;
+    const api = createAlertmanagerClient({ urls: [am.url], timeoutSeconds: 5, env: {} });
+    const silences = silencesFor('run-skew', () => now);
+    await silences.hold({ host: 'mw4.eqiad', vars: { host: 'mw4.eqiad' } });
+    const [created] = (await api.list()).filter((s) => s.createdBy.endsWith('(rollout run run-skew)'));
+    now += 40_000;
+    await silences.extendDue();
+    const mine = (await api.list()).filter((s) => s.createdBy.endsWith('(rollout run run-skew)'));
+    expect(mine.map((s) => s.id)).toEqual([created?.id]);
+    expect(Date.parse(mine[0]?.endsAt ?? '')).toBe(now + 60_000);
+    expect(await api.get('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+    await silences.close();
+  });
+
   it("finds and expires a dead run's silences by their createdBy tag, and no other run's", async () => {
     const api = createAlertmanagerClient({ urls: [am.url], timeoutSeconds: 5, env: {} });
     const dead = silencesFor('run-dead', Date.now);
