@@ -303,6 +303,12 @@ async function rolloutRun({ mode, batchMode, hosts, files, fleet, env, log }) {
     batchMode,
   ];
   const cli = await timed(process.execPath, args, env);
+  // Why: SCALE_KEEP_OUTPUT=/tmp/x keeps each run's events and stderr (/tmp/x-graceful-window.ndjson …), for a timeline of where hosts wait.
+  const keep = process.env.SCALE_KEEP_OUTPUT;
+  if (keep) {
+    fs.writeFileSync(`${keep}-${mode}-${batchMode}.ndjson`, cli.stdout);
+    fs.writeFileSync(`${keep}-${mode}-${batchMode}.err`, cli.stderr);
+  }
   const requests = diff(await etcdRequests(), before);
   const stats = await fleet.stats();
   const finished = summaryOf(cli.stdout);

@@ -215,6 +215,7 @@ async function finishHost(ctx: StepContext, run: HostRun): Promise<void> {
 
 /** A window's dispatch: how many of the cluster's hosts it has in flight, and where hosts that do not fit yet go. */
 export interface WindowDispatch {
+  /** Its hosts past their depool and not yet complete: those the guard may wait for. */
   readonly inFlight: number;
   /** Hosts the capacity guard had no room for: still pending, back to the head of the queue. */
   readonly deferred: HostRun[];
@@ -230,22 +231,23 @@ export interface WindowDispatch {
  */
 const RECENT_READ_MS = 1000;
 
+/** A dispatch's hosts after their pre-checks, and those of them to depool. */
+export interface PreparedDispatch {
+  readonly runs: readonly HostRun[];
+  readonly toDepool: Set<HostRun>;
+}
+
 /**
- * A dispatch (a barrier batch, or the hosts a window starts at once): one read decides which hosts
- * to depool; their SSH pre-checks run first, so nothing slow sits between the guard's read and the
- * depool's transaction; `number` names its commit marker. Resolves the restart slots it took; the
- * caller then runs `runHost` for each host not deferred.
+ * A dispatch's first read, which touches no pool key: it decides which hosts to depool (their step
+ * becomes 'depool'). Their pre-checks (`precheck`) come next, before the guard.
  */
-export async function dispatchHosts(
+export async function readDispatch(
   ctx: StepContext,
   cluster: InventoryCluster,
   runs: readonly HostRun[],
-  number: number,
-  earlier: readonly HostRun[],
-  window?: WindowDispatch,
-): Promise<BatchSlots> {
+  recent?: WindowDispatch['recent'],
+): Promise<Set<HostRun>> {
   for (const run of runs) run.startedAt = ctx.deps.clock.now();
-  const recent = window?.recent;
   const cached =
     recent !== undefined && ctx.deps.clock.now() - recent.atMs <= RECENT_READ_MS ? recent.snapshot : undefined;
   const first = cached ?? (await ctx.deps.pool.read(poolKeysFor([cluster])));
@@ -258,11 +260,28 @@ export async function dispatchHosts(
       : runs.filter((run) => run.state === 'pending' && isYes(run.entry) && !usesDualMaster(run)),
   );
   for (const run of toDepool) run.step = 'depool';
-  await Promise.all(
-    [...toDepool].map(async (run) =>
-      ctx.options.stop.aborted ? false : (await preflight(ctx, run)) && (await silenceHost(ctx, run)),
-    ),
-  );
+  return toDepool;
+}
+
+/** A host's checks before its depool: reachable over SSH, and its alerts silenced; false when it failed one. */
+export async function precheck(ctx: StepContext, run: HostRun): Promise<boolean> {
+  return ctx.options.stop.aborted ? false : (await preflight(ctx, run)) && (await silenceHost(ctx, run));
+}
+
+/**
+ * A dispatch's second half: restart slots, then the guarded depool of the hosts still to depool
+ * as one transaction, `number` naming its commit marker. Resolves the restart slots it took; the
+ * caller then runs `runHost` for each host not deferred. A window runs one at a time per cluster.
+ */
+export async function admitDispatch(
+  ctx: StepContext,
+  cluster: InventoryCluster,
+  prepared: PreparedDispatch,
+  number: number,
+  earlier: readonly HostRun[],
+  window?: WindowDispatch,
+): Promise<BatchSlots> {
+  const { runs, toDepool } = prepared;
   let slots: BatchSlots | undefined;
   try {
     slots = await takeSlots(ctx, cluster, runs, number);
@@ -274,14 +293,33 @@ export async function dispatchHosts(
     }
   } catch (error) {
     // Why: hosts already failed (pre-check) or skipped are reported even when the batch goes no further.
-    await Promise.all(
-      runs.filter((run) => run.state === 'failed' || run.state === 'skipped').map((run) => finishHost(ctx, run)),
-    );
+    await finishUnstarted(ctx, runs);
     await slots?.releaseAll();
     throw error;
   }
   for (const run of window?.deferred ?? []) await slots.release(run);
   return slots;
+}
+
+/** Reports the hosts of a dispatch that went no further and already failed (pre-check) or were skipped. */
+export async function finishUnstarted(ctx: StepContext, runs: readonly HostRun[]): Promise<void> {
+  await Promise.all(
+    runs.filter((run) => run.state === 'failed' || run.state === 'skipped').map((run) => finishHost(ctx, run)),
+  );
+}
+
+/** A barrier batch's dispatch: its read, every pre-check, then its admission. */
+export async function dispatchHosts(
+  ctx: StepContext,
+  cluster: InventoryCluster,
+  runs: readonly HostRun[],
+  number: number,
+  earlier: readonly HostRun[],
+): Promise<BatchSlots> {
+  const toDepool = await readDispatch(ctx, cluster, runs);
+  // Why: the pre-checks run before the guard's read, so nothing slow sits between it and the depool's transaction.
+  await Promise.all([...toDepool].map((run) => precheck(ctx, run)));
+  return admitDispatch(ctx, cluster, { runs, toDepool }, number, earlier);
 }
 
 /**

@@ -2,7 +2,15 @@ import { describeError, isRolloutError } from '../errors.js';
 import type { InventoryCluster } from '../inventory/types.js';
 import type { ClusterPlan } from '../planner/types.js';
 import { windowWidth, type WindowPlan } from '../planner/window.js';
-import { dispatchHosts, runHost, type WindowDispatch } from './batch.js';
+import {
+  admitDispatch,
+  finishUnstarted,
+  precheck,
+  readDispatch,
+  runHost,
+  type PreparedDispatch,
+  type WindowDispatch,
+} from './batch.js';
 import type { FailureBudget } from './budget.js';
 import { createClusterGate } from './cluster-gate.js';
 import type { HostRun } from './host-run.js';
@@ -41,17 +49,22 @@ function pulse(): { wait: () => Promise<void>; fire: () => void } {
 
 /**
  * The sliding window of one cluster: at most `width` hosts between their dispatch and their
- * completion, a new host dispatched as soon as one completes, in plan order. Hosts freed while a
- * dispatch is under way start together in the next one (one guarded depool transaction). Stops
- * dispatching on a soft stop, a tripped budget or steering's 'stop'; hosts in flight always finish.
+ * completion, a new host dispatched as soon as one completes, in plan order. Each host's
+ * pre-checks (the SSH connect) run on their own, so a slow connect holds up no other host; depools
+ * are admitted one at a time, and hosts whose pre-checks finished while one was admitted share the
+ * next guarded transaction. Stops dispatching on a soft stop, a tripped budget or steering's
+ * 'stop'; hosts already dispatched always finish (a soft stop depools none of those still in
+ * their pre-checks), and after a failed dispatch those still waiting are not started.
  */
 export async function runWindow(ctx: StepContext, work: WindowWork, budget: FailureBudget): Promise<WindowEnd> {
   const { cp, cluster, window } = work;
   const { stop, steering } = ctx.options;
   let queue: HostRun[] = [...work.runs];
+  const order = new Map(work.runs.map((run, i) => [run, i] as const));
   let next = 0;
   const inFlight = new Set<HostRun>();
   const running = new Set<Promise<void>>();
+  const preparing = new Set<Promise<void>>();
   const completed: HostRun[] = [...work.earlier];
   let completions = 0;
   const settled = pulse();
@@ -61,6 +74,13 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
   // Why: the hosts' own steps write through the gate, so their repools never abort a dispatch's depool.
   const hostCtx: StepContext = { ...ctx, deps: { ...ctx.deps, pool: gate.gated(ctx.deps.pool) } };
   let end: WindowEnd;
+  let broken = false;
+  /** Set to the completion count when the guard deferred hosts: no dispatch until one of this run's hosts comes back. */
+  let heldAt: number | undefined;
+  /** Prepared dispatches waiting for their turn at the guard. */
+  const ready: PreparedDispatch[] = [];
+  /** Admissions, one at a time. */
+  let admissions: Promise<void> = Promise.resolve();
 
   const complete = (run: HostRun): void => {
     inFlight.delete(run);
@@ -75,12 +95,90 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
       });
     settled.fire();
   };
-  const halted = (): boolean => stop.aborted || budget.tripped !== undefined;
+  const halted = (): boolean => stop.aborted || budget.tripped !== undefined || broken;
+  const fail = (runs: readonly HostRun[], error: unknown): void => {
+    for (const run of runs) inFlight.delete(run);
+    if (!broken) {
+      end = stopped(ctx, cp, error, runs);
+      if (end === undefined && !stop.aborted) budget.record(cluster, work.planned);
+    }
+    broken = true;
+    settled.fire();
+  };
+  /** Hosts dispatched that will not be depooled now: failed pre-checks are reported, the others stay not started. */
+  const drop = async (runs: readonly HostRun[]): Promise<void> => {
+    for (const run of runs) {
+      inFlight.delete(run);
+      if (run.state === 'pending') run.step = 'pending';
+    }
+    await finishUnstarted(ctx, runs);
+    settled.fire();
+  };
+  const launch = (run: HostRun, release: (run: HostRun) => Promise<void>): void => {
+    const host = runHost(hostCtx, run)
+      .finally(() => release(run))
+      .catch((error: unknown) => ctx.emit({ event: 'run.warning', message: `${run.name}: ${describeError(error)}` }))
+      .finally(() => {
+        running.delete(host);
+        complete(run);
+      });
+    running.add(host);
+  };
+  /** Admits every prepared dispatch waiting: one guarded depool for all of them. */
+  const admit = async (): Promise<void> => {
+    const groups = ready.splice(0);
+    if (groups.length === 0) return;
+    const prepared = {
+      runs: groups.flatMap((g) => g.runs),
+      toDepool: new Set(groups.flatMap((g) => [...g.toDepool])),
+    };
+    // Why: after a dispatch failed (capacity refused, etcd gone), the hosts still waiting are not started; its pre-check alone changed nothing.
+    if (broken) return drop(prepared.runs);
+    const deferred: HostRun[] = [];
+    let slots: Awaited<ReturnType<typeof admitDispatch>>;
+    try {
+      slots = await admitDispatch(ctx, cluster, prepared, dispatch++, completed, {
+        inFlight: running.size,
+        deferred,
+        recent,
+        exclusive: gate.exclusive,
+      });
+    } catch (error) {
+      return fail(prepared.runs, error);
+    }
+    if (deferred.length > 0) {
+      // Why: the capacity guard had no room for them yet: back to the head of the queue, in plan order.
+      for (const run of deferred) inFlight.delete(run);
+      queue = [...deferred, ...queue.slice(next)].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+      next = 0;
+      // Why: deferred hosts wait for one of this run's own hosts to come back before the guard is asked again.
+      if (running.size > 0) heldAt = completions;
+    }
+    for (const run of prepared.runs) if (!deferred.includes(run)) launch(run, slots.release);
+    settled.fire();
+  };
+  /** Each host joins the admissions as soon as its own pre-checks are done: one slow connect holds up no other host. */
+  const start = async (take: readonly HostRun[]): Promise<void> => {
+    let toDepool: Set<HostRun>;
+    try {
+      toDepool = await readDispatch(ctx, cluster, take, recent);
+    } catch (error) {
+      return fail(take, error);
+    }
+    await Promise.all(
+      take.map(async (run) => {
+        if (toDepool.has(run)) await precheck(ctx, run);
+        ready.push({ runs: [run], toDepool: new Set(toDepool.has(run) ? [run] : []) });
+        admissions = admissions.then(admit);
+        await admissions;
+      }),
+    );
+  };
 
   while (next < queue.length && !halted()) {
     const width = windowWidth(window, completions);
     const free = width - inFlight.size;
-    if (free <= 0) {
+    if (free <= 0 || (heldAt === completions && running.size > 0)) {
       await settled.wait();
       continue;
     }
@@ -100,45 +198,15 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
         inFlight: inFlight.size,
       });
     }
-    const deferred: HostRun[] = [];
-    let slots: Awaited<ReturnType<typeof dispatchHosts>>;
-    try {
-      slots = await dispatchHosts(ctx, cluster, take, dispatch++, completed, {
-        inFlight: inFlight.size - take.length,
-        deferred,
-        recent,
-        exclusive: gate.exclusive,
-      });
-    } catch (error) {
-      for (const run of take) inFlight.delete(run);
-      end = stopped(ctx, cp, error, take);
-      if (end === undefined && !stop.aborted) budget.record(cluster, work.planned);
-      break;
-    }
-    if (deferred.length > 0) {
-      // Why: the capacity guard had no room for them yet: back to the head of the queue, in plan order.
-      for (const run of deferred) inFlight.delete(run);
-      queue = [...deferred, ...queue.slice(next)];
-      next = 0;
-    }
-    for (const run of take.filter((r) => !deferred.includes(r))) {
-      const host = runHost(hostCtx, run)
-        .finally(() => slots.release(run))
-        .catch((error: unknown) => ctx.emit({ event: 'run.warning', message: `${run.name}: ${describeError(error)}` }))
-        .finally(() => {
-          running.delete(host);
-          complete(run);
-        });
-      running.add(host);
-    }
-    // Why: deferred hosts wait for one of this run's own hosts to come back before the guard is asked again.
-    if (deferred.length > 0 && inFlight.size > 0) await settled.wait();
+    const started = start(take).finally(() => preparing.delete(started));
+    preparing.add(started);
   }
+  await Promise.all([...preparing]);
+  await admissions;
   await Promise.all([...running]);
   return end;
 }
 
-/** A dispatch that threw outside any host's steps: a capacity refusal ends the cluster (exit 4), anything else fails its hosts. */
 function stopped(ctx: StepContext, cp: ClusterPlan, error: unknown, take: readonly HostRun[]): WindowEnd {
   if (ctx.options.stop.aborted) return undefined;
   if (isRolloutError(error, 'E_CAPACITY')) {

@@ -85,6 +85,24 @@ describe('the sliding window', () => {
     expect(h.names('host.done')).toEqual(['mw1002', 'mw1003', 'mw1004', 'mw1005', 'mw1006', 'mw1001']);
   });
 
+  it('keeps dispatching while one host is slow to connect: its pre-check holds up no other host', async () => {
+    const h = await harness(fleet().cluster('appserver', 6, { batch: 2, minPooled: 0 }).build());
+    let release = (): void => undefined;
+    const othersDone = new Promise<void>((resolve) => (release = resolve));
+    let others = 0;
+    h.exec = async (host, command) => {
+      // The pre-depool check of mw1002 hangs until every other host is done (bounded, so a regression fails, not hangs).
+      if (host === 'mw1002' && command === 'true') return void (await Promise.race([othersDone, ticks(2000)]));
+      if (command.includes('restart') && host !== 'mw1002' && ++others === 5) release();
+    };
+    const most = watchOut(h);
+    const result = await h.run();
+    expect(result.exitCode).toBe(0);
+    expect(h.names('host.done')).toEqual(['mw1001', 'mw1003', 'mw1004', 'mw1005', 'mw1006', 'mw1002']);
+    // mw1002 held a place in the window while it connected, so never more than 2 out.
+    expect(most.inFlight).toBeLessThanOrEqual(2);
+  });
+
   it('widens along the ramp as hosts complete: 1, then 2 once 1 is done, then 4 once 3 are done', async () => {
     const h = await harness(
       fleet()
