@@ -53,6 +53,7 @@ import {
   type CommonArgs,
   type PoolConnection,
 } from './context.js';
+import { runStopSignal } from './run-stop.js';
 
 export interface SyncArgs extends CommonArgs {
   readonly kind: 'sync' | 'restart';
@@ -311,7 +312,7 @@ async function execute(input: {
     const lockLost = new AbortController();
     const preempted = new AbortController();
     const aborted = new AbortController();
-    const stop = AbortSignal.any([io.stop, lockLost.signal, preempted.signal, aborted.signal]);
+    const stop = runStopSignal([io.stop, lockLost.signal, preempted.signal, aborted.signal]);
     const logFile = args['log-file'] ?? defaultLogFile(runId, io.env);
     const runLog = createLogger({ file: logFile, ...(io.onExit ? { onExit: io.onExit } : {}) });
     log = runLog;
