@@ -17,7 +17,8 @@ import { tcpOpen, waitUntil } from '../scripts/lib/sandbox/procs.mjs';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.join(HERE, '..', 'bin', 'rollout.js');
+// Why: SCALE_CLI=/other/checkout/bin/rollout.js times another build on the same fleet and references.
+const CLI = process.env.SCALE_CLI ?? path.join(HERE, '..', 'bin', 'rollout.js');
 /** etcd of the scale bench; the fleet starts at 127.0.80.x (250 hosts a /24, SSH port 2022). */
 const ETCD = { address: '127.0.120.2', client: 2379, peer: 2380 };
 const SSH_PORT = 2022;
@@ -254,14 +255,17 @@ function nodeArgsFrom(name) {
   return (process.env[name] ?? '').split(' ').filter(Boolean);
 }
 
-/** A bare reference before and after rollout: the faster counts, so neither a cold nor a warm run flatters rollout. */
+/** The faster of a command's runs counts, for rollout as for the references: neither a cold nor a warm run flatters one side. */
 function fasterOf(before, after) {
-  return { ...(after.wallMs < before.wallMs ? after : before), runsMs: [before.wallMs, after.wallMs] };
+  const faster = after.wallMs < before.wallMs ? after : before;
+  // Why: memory is a ceiling, so the larger of the two runs' peaks is the one to hold to it.
+  return { ...faster, runsMs: [before.wallMs, after.wallMs], maxRssMiB: Math.max(before.maxRssMiB, after.maxRssMiB) };
 }
 
 /**
- * One mode: both bare references (barrier, window), rollout in window then barrier mode, then both
- * references again, on the same fleet.
+ * One mode on the same fleet, in ABBA order so a drift of the machine's speed weighs on both sides
+ * alike: both bare references (barrier, window), rollout in window then barrier mode; then rollout
+ * in barrier then window mode, and both references again. Each figure is the faster of its two runs.
  */
 async function measure({ mode, hosts, files, fleet, log }) {
   const env = { ...process.env, XDG_STATE_HOME: files.state, NO_COLOR: '1' };
@@ -273,11 +277,13 @@ async function measure({ mode, hosts, files, fleet, log }) {
     );
     return r;
   };
-  const before = { barrier: await bare('barrier', 'before'), window: await bare('window', 'before') };
-  result.window = await rolloutRun({ mode, batchMode: 'window', hosts, files, fleet, env, log });
-  result.rollout = await rolloutRun({ mode, batchMode: 'barrier', hosts, files, fleet, env, log });
-  result.bare = fasterOf(before.barrier, await bare('barrier', 'after'));
-  result.bareWindow = fasterOf(before.window, await bare('window', 'after'));
+  const rollout = (batchMode) => rolloutRun({ mode, batchMode, hosts, files, fleet, env, log });
+  const first = { barrier: await bare('barrier', 'before'), window: await bare('window', 'before') };
+  const rolloutFirst = { window: await rollout('window'), barrier: await rollout('barrier') };
+  result.rollout = fasterOf(rolloutFirst.barrier, await rollout('barrier'));
+  result.window = fasterOf(rolloutFirst.window, await rollout('window'));
+  result.bareWindow = fasterOf(first.window, await bare('window', 'after'));
+  result.bare = fasterOf(first.barrier, await bare('barrier', 'after'));
   result.ratio = result.rollout.wallMs / result.bare.wallMs;
   result.windowRatio = result.window.wallMs / result.bareWindow.wallMs;
   result.windowToBareBarrier = result.window.wallMs / result.bare.wallMs;
