@@ -30,6 +30,9 @@ export interface WindowWork {
   readonly planned: number;
 }
 
+/** How long a dispatch waits for its slowest host's pre-checks (the SSH connect) before the others go on without it. */
+const PRECHECK_HOLD_MS = 2000;
+
 /** Why a window stopped early: a capacity refusal (exit 4) or a warning already emitted. */
 export type WindowEnd = { readonly capacityRefused: string } | undefined;
 
@@ -49,10 +52,10 @@ function pulse(): { wait: () => Promise<void>; fire: () => void } {
 
 /**
  * The sliding window of one cluster: at most `width` hosts between their dispatch and their
- * completion, a new host dispatched as soon as one completes, in plan order. Each host's
- * pre-checks (the SSH connect) run on their own, so a slow connect holds up no other host; depools
- * are admitted one at a time, and hosts whose pre-checks finished while one was admitted share the
- * next guarded transaction. Stops dispatching on a soft stop, a tripped budget or steering's
+ * completion, a new host dispatched as soon as one completes, in plan order. A dispatch's hosts
+ * go to the guard together, in one guarded transaction, once their pre-checks are done; a host
+ * still connecting PRECHECK_HOLD_MS on follows on its own, so a slow connect holds up its cluster
+ * for no longer than that. Stops dispatching on a soft stop, a tripped budget or steering's
  * 'stop'; hosts already dispatched always finish (a soft stop depools none of those still in
  * their pre-checks), and after a failed dispatch those still waiting are not started.
  */
@@ -157,7 +160,16 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
     for (const run of prepared.runs) if (!deferred.includes(run)) launch(run, slots.release);
     settled.fire();
   };
-  /** Each host joins the admissions as soon as its own pre-checks are done: one slow connect holds up no other host. */
+  const enqueue = (runs: readonly HostRun[], toDepool: ReadonlySet<HostRun>): Promise<void> => {
+    if (runs.length === 0) return admissions;
+    ready.push({ runs, toDepool: new Set(runs.filter((run) => toDepool.has(run))) });
+    admissions = admissions.then(admit);
+    return admissions;
+  };
+  /**
+   * A dispatch: its read, its hosts' pre-checks, then one admission for all of them. A host still
+   * connecting PRECHECK_HOLD_MS on no longer holds up the others: it follows on its own once checked.
+   */
   const start = async (take: readonly HostRun[]): Promise<void> => {
     let toDepool: Set<HostRun>;
     try {
@@ -165,13 +177,26 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
     } catch (error) {
       return fail(take, error);
     }
-    await Promise.all(
-      take.map(async (run) => {
-        if (toDepool.has(run)) await precheck(ctx, run);
-        ready.push({ runs: [run], toDepool: new Set(toDepool.has(run) ? [run] : []) });
-        admissions = admissions.then(admit);
-        await admissions;
-      }),
+    const late = new Set(toDepool);
+    const checks = new Map(
+      [...toDepool].map((run) => [run, precheck(ctx, run).then(() => void late.delete(run))] as const),
+    );
+    const all = Promise.all(checks.values());
+    await Promise.race([all, new Promise((resolve) => setImmediate(resolve))]);
+    if (late.size > 0) {
+      const checked = new AbortController();
+      void all.then(() => checked.abort());
+      await ctx.deps.sleep(PRECHECK_HOLD_MS, AbortSignal.any([checked.signal, stop])).catch(() => undefined);
+    }
+    for (const run of late) {
+      const followed: Promise<void> = (checks.get(run) ?? Promise.resolve())
+        .then(() => enqueue([run], toDepool))
+        .finally(() => preparing.delete(followed));
+      preparing.add(followed);
+    }
+    await enqueue(
+      take.filter((run) => !late.has(run)),
+      toDepool,
     );
   };
 
@@ -198,8 +223,7 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
         inFlight: inFlight.size,
       });
     }
-    const started = start(take).finally(() => preparing.delete(started));
-    preparing.add(started);
+    await start(take);
   }
   await Promise.all([...preparing]);
   await admissions;

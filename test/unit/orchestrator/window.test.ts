@@ -85,7 +85,7 @@ describe('the sliding window', () => {
     expect(h.names('host.done')).toEqual(['mw1002', 'mw1003', 'mw1004', 'mw1005', 'mw1006', 'mw1001']);
   });
 
-  it('keeps dispatching while one host is slow to connect: its pre-check holds up no other host', async () => {
+  it('keeps dispatching while one host is slow to connect: its pre-check holds up the others no longer than the hold', async () => {
     const h = await harness(fleet().cluster('appserver', 6, { batch: 2, minPooled: 0 }).build());
     let release = (): void => undefined;
     const othersDone = new Promise<void>((resolve) => (release = resolve));
