@@ -178,15 +178,18 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
       return fail(take, error);
     }
     const late = new Set(toDepool);
-    const checks = new Map(
-      [...toDepool].map((run) => [run, precheck(ctx, run).then(() => void late.delete(run))] as const),
-    );
+    // Why: a pre-check that throws (a bug, not a refused host) fails its host before any depool, as one that says no.
+    const checked = (run: HostRun): Promise<void> =>
+      precheck(ctx, run)
+        .catch((error: unknown) => run.fail('depool', describeError(error), 'E_INTERNAL'))
+        .then(() => void late.delete(run));
+    const checks = new Map([...toDepool].map((run) => [run, checked(run)] as const));
     const all = Promise.all(checks.values());
     await Promise.race([all, new Promise((resolve) => setImmediate(resolve))]);
     if (late.size > 0) {
-      const checked = new AbortController();
-      void all.then(() => checked.abort());
-      await ctx.deps.sleep(PRECHECK_HOLD_MS, AbortSignal.any([checked.signal, stop])).catch(() => undefined);
+      const allChecked = new AbortController();
+      void all.then(() => allChecked.abort());
+      await ctx.deps.sleep(PRECHECK_HOLD_MS, AbortSignal.any([allChecked.signal, stop])).catch(() => undefined);
     }
     for (const run of late) {
       const followed: Promise<void> = (checks.get(run) ?? Promise.resolve())
@@ -231,6 +234,7 @@ export async function runWindow(ctx: StepContext, work: WindowWork, budget: Fail
   return end;
 }
 
+/** A dispatch that threw outside any host's steps: a capacity refusal ends the cluster (exit 4), anything else fails its hosts. */
 function stopped(ctx: StepContext, cp: ClusterPlan, error: unknown, take: readonly HostRun[]): WindowEnd {
   if (ctx.options.stop.aborted) return undefined;
   if (isRolloutError(error, 'E_CAPACITY')) {
