@@ -268,7 +268,14 @@ function fasterOf(before, after) {
  * in barrier then window mode, and both references again. Each figure is the faster of its two runs.
  */
 async function measure({ mode, hosts, files, fleet, log }) {
-  const env = { ...process.env, XDG_STATE_HOME: files.state, NO_COLOR: '1' };
+  // Why: rollout keeps validated inventories in XDG_CACHE_HOME; SCALE_INVENTORY_CACHE=off times every run cold.
+  const env = {
+    ...process.env,
+    XDG_STATE_HOME: files.state,
+    XDG_CACHE_HOME: files.cache,
+    NO_COLOR: '1',
+    ...(process.env.SCALE_INVENTORY_CACHE === 'off' ? { ROLLOUT_INVENTORY_CACHE: 'off' } : {}),
+  };
   const result = { mode, hosts: hosts.length };
   const bare = async (schedule, when) => {
     const r = await bareRun({ mode, schedule, hosts, files, fleet, env });
@@ -308,6 +315,7 @@ async function rolloutRun({ mode, batchMode, hosts, files, fleet, env, log }) {
     '--batch-mode',
     batchMode,
   ];
+  const cached = fs.existsSync(path.join(files.cache, 'rollout', 'inventory')) && env.ROLLOUT_INVENTORY_CACHE !== 'off';
   const cli = await timed(process.execPath, args, env);
   // Why: SCALE_KEEP_OUTPUT=/tmp/x keeps each run's events and stderr (/tmp/x-graceful-window.ndjson …), for a timeline of where hosts wait.
   const keep = process.env.SCALE_KEEP_OUTPUT;
@@ -336,7 +344,7 @@ async function rolloutRun({ mode, batchMode, hosts, files, fleet, env, log }) {
     batches: batchesOf(hosts).reduce((n, b) => n + b.length, 0),
   };
   log(
-    `rollout sync${mode === 'emergency' ? ' --emergency' : ''} --batch-mode ${batchMode}: exit ${cli.code}, ${(cli.wallMs / 1000).toFixed(2)} s, ${cli.cpuS.toFixed(2)} s CPU, ${cli.maxRssMiB.toFixed(0)} MiB, ${finished.ok}/${hosts.length} done`,
+    `rollout sync${mode === 'emergency' ? ' --emergency' : ''} --batch-mode ${batchMode}: exit ${cli.code}, ${(cli.wallMs / 1000).toFixed(2)} s, ${cli.cpuS.toFixed(2)} s CPU, ${cli.maxRssMiB.toFixed(0)} MiB, ${finished.ok}/${hosts.length} done, inventory cache ${cached ? 'warm' : 'cold'}`,
   );
   return rollout;
 }
@@ -355,6 +363,7 @@ export async function benchScale({
     inventory: path.join(dir, 'inventory.yaml'),
     plan: path.join(dir, 'bare-plan.json'),
     state: path.join(dir, 'state'),
+    cache: path.join(dir, 'cache'),
   };
   const key = ssh2.utils.generateKeyPairSync('ed25519');
   fs.writeFileSync(files.clientKey, key.private, { mode: 0o600 });

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Io } from '../cli/io.js';
 import { RolloutError } from '../errors.js';
-import { loadInventory, resolveInventoryPath } from '../inventory/load.js';
+import { inventoryCacheDir, loadInventory, resolveInventoryPath } from '../inventory/load.js';
 import type { Amount, BatchMode, Inventory } from '../inventory/types.js';
 import { connectEtcd } from '../kv/etcd-kv.js';
 import { ENDPOINT } from '../kv/plain-auth.js';
@@ -27,7 +27,10 @@ export function loadFor(args: CommonArgs, io: Io): Inventory {
       cwd: io.cwd,
     }),
     // Why: a warning (a minPooled larger than its cluster…) is for the operator to read, not to drop.
-    { onWarning: (message) => void io.stderr.write(`rollout: warning: ${message}\n`) },
+    {
+      onWarning: (message) => void io.stderr.write(`rollout: warning: ${message}\n`),
+      cacheDir: inventoryCacheDir(io.env),
+    },
   );
 }
 

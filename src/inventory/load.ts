@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { RolloutError } from '../errors.js';
 import type { Inventory, InventoryHost } from './types.js';
+import { cachedValidation } from './validation-cache.js';
 import { validateInventoryText } from './validate.js';
 
 /** Where the inventory is read from when neither `-i` nor ROLLOUT_INVENTORY says otherwise. */
@@ -25,12 +26,26 @@ export function resolveInventoryPath(input: InventoryPathInput): string {
   return path.resolve(input.cwd, expandHome(chosen, input.env['HOME'] ?? homedir()));
 }
 
+/**
+ * `$XDG_CACHE_HOME/rollout/inventory`, else `~/.cache/rollout/inventory`; none when
+ * ROLLOUT_INVENTORY_CACHE is `off`.
+ */
+export function inventoryCacheDir(env: NodeJS.ProcessEnv): string | undefined {
+  if (env['ROLLOUT_INVENTORY_CACHE'] === 'off') return undefined;
+  const xdg = env['XDG_CACHE_HOME'];
+  // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
+  const cache = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(env['HOME'] || homedir(), '.cache');
+  return path.join(cache, 'rollout', 'inventory');
+}
+
 /** Options of loadInventory; the defaults are the process's own. */
 export interface LoadOptions {
   /** For `~` in paths (default: os.homedir()). */
   readonly home?: string;
   /** Receives the validation warnings (default: dropped). */
   readonly onWarning?: (message: string) => void;
+  /** Where validated inventories are kept between runs (src/inventory/validation-cache.ts); none: validate every time. */
+  readonly cacheDir?: string | undefined;
 }
 
 /** Reads and validates an inventory; throws RolloutError E_INVENTORY with every error in `details`. */
@@ -59,7 +74,10 @@ export function loadInventory(file: string, options: LoadOptions = {}): Inventor
       `inventory ${file} is empty; see docs/inventory.md and inventory/example.yaml`,
       { where: file },
     );
-  const result = validateInventoryText(text, file);
+  const result =
+    options.cacheDir === undefined
+      ? validateInventoryText(text, file)
+      : cachedValidation(text, file, options.cacheDir, validateInventoryText);
   for (const w of result.warnings) options.onWarning?.(w);
   if (result.inventory === null) {
     const n = result.errors.length;
