@@ -52,10 +52,20 @@ export function cacheKey(text: string, file: string, identity = codeIdentity()):
   return createHash('sha256').update(`${identity}\0${file}\0`).update(text).digest('hex');
 }
 
-/** The directory is the user's own and no one else may write to it; otherwise it is not used. */
-function usable(dir: string): boolean {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stat = fs.statSync(dir);
+/**
+ * The directory is the user's own and no one else may write to it, and so is each folder made on
+ * the way. Why: under sudo with the caller's HOME, root must not make folders in the caller's home.
+ */
+function ownDir(dir: string): boolean {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    const parent = path.dirname(dir);
+    if (parent === dir || !ownDir(parent)) return false;
+    fs.mkdirSync(dir, { mode: 0o700 });
+    stat = fs.statSync(dir);
+  }
   return stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0;
 }
 
@@ -125,7 +135,7 @@ export function cachedValidation(
 ): ValidationResult {
   let key: string;
   try {
-    if (!usable(dir)) return validate(text, file);
+    if (!ownDir(dir)) return validate(text, file);
     key = cacheKey(text, file);
     const hit = read(dir, key);
     if (hit !== undefined) return hit;

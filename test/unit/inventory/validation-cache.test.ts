@@ -106,6 +106,18 @@ describe('cachedValidation', () => {
     expect(entries()).toEqual([]);
   });
 
+  it("makes no folder in a place that is not the user's own", () => {
+    const shared = path.join(base, `shared-${n}`);
+    mkdirSync(shared, { mode: 0o777 });
+    chmodSync(shared, 0o777);
+    dir = path.join(shared, 'cache', 'rollout', 'inventory');
+    const v = counting();
+    cachedValidation(text, 'inv.yaml', dir, v.validate);
+    cachedValidation(text, 'inv.yaml', dir, v.validate);
+    expect(v.calls()).toBe(2);
+    expect(readdirSync(shared)).toEqual([]);
+  });
+
   it('keeps the eight most recently used entries', () => {
     const v = counting();
     const texts = Array.from({ length: 10 }, (_, i) => `${text}\n# ${i}\n`);
