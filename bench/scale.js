@@ -109,6 +109,9 @@ function batchesOf(hosts) {
 async function startEtcd(dir, log) {
   const dataDir = path.join(dir, 'etcd');
   const url = (port) => `http://${ETCD.address}:${port}`;
+  // Why: an etcd left on the address (a bench killed with -9) would answer instead of ours, which would then fail to bind.
+  if (await tcpOpen(ETCD.address, ETCD.client))
+    throw new Error(`something already listens on ${url(ETCD.client)}: an etcd a killed scale bench left? (ss -ltnp)`);
   const child = spawn(
     'etcd',
     [
@@ -369,6 +372,15 @@ export async function benchScale({
   fs.writeFileSync(files.clientKey, key.private, { mode: 0o600 });
   let etcd;
   let fleet;
+  // Why: a Ctrl-C or a kill of the bench must not leave its etcd and fleet running (a `finally` does not run on a signal).
+  const onSignal = () => {
+    fleet?.child.kill('SIGTERM');
+    etcd?.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.once(signal, onSignal);
   try {
     etcd = await startEtcd(dir, log);
     fleet = await startFleet(hosts, key.public, slow, log);
@@ -403,6 +415,7 @@ export async function benchScale({
       results,
     };
   } finally {
+    for (const signal of signals) process.off(signal, onSignal);
     fleet?.child.kill('SIGTERM');
     if (etcd && etcd.exitCode === null) {
       const gone = new Promise((resolve) => etcd.once('exit', resolve));
