@@ -78,9 +78,13 @@ function read(dir: string, key: string): ValidationResult | undefined {
     return undefined; // missing, or damaged: validated again and written anew
   }
   if (entry?.key !== key || entry.inventory === undefined || !Array.isArray(entry.warnings)) return undefined;
-  // Why: the newest entries are those kept; a hit is as recent as a write.
-  const now = new Date();
-  fs.utimesSync(file, now, now);
+  try {
+    // Why: the newest entries are those kept; a hit is as recent as a write.
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+  } catch {
+    // a read-only cache still answers
+  }
   return { inventory: entry.inventory, warnings: entry.warnings, errors: [] };
 }
 
