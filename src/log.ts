@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
@@ -7,6 +6,7 @@ import { redactSecrets } from './log-redact.js';
 import { logFileDestination, type LogFileDestination } from './log-file.js';
 import type { RolloutEvent } from './report/events.js';
 import { describeEvent } from './report/format.js';
+import { xdgDir } from './xdg.js';
 
 export type { Logger } from 'pino';
 
@@ -99,11 +99,7 @@ export function nullLogger(): Logger {
 
 /** `$XDG_STATE_HOME/rollout/<runId>.log`, else `~/.local/state/rollout/<runId>.log`. */
 export function defaultLogFile(runId: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const xdg = env.XDG_STATE_HOME;
-  // The XDG spec says a relative XDG_STATE_HOME is invalid and must be ignored.
-  const state =
-    xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || os.homedir(), '.local', 'state');
-  return path.join(state, 'rollout', `${runId}.log`);
+  return path.join(xdgDir(env, 'XDG_STATE_HOME', path.join('.local', 'state')), 'rollout', `${runId}.log`);
 }
 
 function levelOf(event: RolloutEvent): 'info' | 'warn' | 'error' {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { RolloutError } from '../errors.js';
+import { xdgDir } from '../xdg.js';
 import type { Inventory, InventoryHost } from './types.js';
 import { cachedValidation } from './validation-cache.js';
 import { validateInventoryText } from './validate.js';
@@ -32,10 +33,7 @@ export function resolveInventoryPath(input: InventoryPathInput): string {
  */
 export function inventoryCacheDir(env: NodeJS.ProcessEnv): string | undefined {
   if (env['ROLLOUT_INVENTORY_CACHE'] === 'off') return undefined;
-  const xdg = env['XDG_CACHE_HOME'];
-  // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
-  const cache = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(env['HOME'] || homedir(), '.cache');
-  return path.join(cache, 'rollout', 'inventory');
+  return path.join(xdgDir(env, 'XDG_CACHE_HOME', '.cache'), 'rollout', 'inventory');
 }
 
 /** Options of loadInventory; the defaults are the process's own. */
