@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import { Etcd3 } from 'etcd3';
 import { tcpOpen, waitUntil } from '../scripts/lib/sandbox/procs.mjs';
+import { inventoryCacheDir } from '../dist/inventory/load.js';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -318,7 +319,8 @@ async function rolloutRun({ mode, batchMode, hosts, files, fleet, env, log }) {
     '--batch-mode',
     batchMode,
   ];
-  const cached = fs.existsSync(path.join(files.cache, 'rollout', 'inventory')) && env.ROLLOUT_INVENTORY_CACHE !== 'off';
+  const cacheDir = inventoryCacheDir(env);
+  const cached = cacheDir !== undefined && fs.existsSync(cacheDir);
   const cli = await timed(process.execPath, args, env);
   // Why: SCALE_KEEP_OUTPUT=/tmp/x keeps each run's events and stderr (/tmp/x-graceful-window.ndjson …), for a timeline of where hosts wait.
   const keep = process.env.SCALE_KEEP_OUTPUT;

@@ -20,17 +20,12 @@ interface Entry {
   readonly warnings: string[];
 }
 
-/** The root of the running build: dist/, or src/ under the test runner. */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-let running: string | undefined;
-
 /**
- * What a validation depends on besides its input: the code that runs it (every file under the
- * build's root by path, size and mtime, so a rebuild or an upgrade is a new key), the YAML parser's
- * version and Node's serialization format.
+ * What a validation depends on besides its input: the code under `root` (every file by path, size
+ * and mtime, so a rebuild or an upgrade is a new key), the YAML parser's version and Node's
+ * serialization format.
  */
-export function codeIdentity(root = ROOT): string {
-  if (root === ROOT && running !== undefined) return running;
+export function codeIdentity(root: string): string {
   const hash = createHash('sha256').update(`${process.version}\0${v8.cachedDataVersionTag()}\0`);
   const walk = (dir: string): void => {
     for (const name of fs.readdirSync(dir).sort()) {
@@ -42,14 +37,19 @@ export function codeIdentity(root = ROOT): string {
   };
   walk(root);
   hash.update(fs.readFileSync(createRequire(import.meta.url).resolve('yaml/package.json')));
-  const identity = hash.digest('hex');
-  if (root === ROOT) running = identity;
-  return identity;
+  return hash.digest('hex');
+}
+
+let running: string | undefined;
+/** The identity of the running build (dist/, or src/ under the test runner), worked out once a process. */
+function runningCode(): string {
+  running ??= codeIdentity(fileURLToPath(new URL('..', import.meta.url)));
+  return running;
 }
 
 /** The key of one inventory text at one path, under the running code. */
-export function cacheKey(text: string, file: string, identity = codeIdentity()): string {
-  return createHash('sha256').update(`${identity}\0${file}\0`).update(text).digest('hex');
+function cacheKey(text: string, file: string): string {
+  return createHash('sha256').update(`${runningCode()}\0${file}\0`).update(text).digest('hex');
 }
 
 /**
@@ -103,28 +103,26 @@ function write(dir: string, key: string, result: ValidationResult): void {
   prune(dir);
 }
 
+/** A file's mtime; undefined when another run removed it meanwhile. */
+function mtimeOf(file: string): number | undefined {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Keeps the KEEP most recent entries, and removes what a killed run left half written an hour ago or more. */
 function prune(dir: string): void {
-  const names = fs.readdirSync(dir);
-  for (const name of names.filter((n) => n.endsWith('.tmp'))) {
-    const file = path.join(dir, name);
-    try {
-      if (Date.now() - fs.statSync(file).mtimeMs > 3_600_000) fs.rmSync(file, { force: true });
-    } catch {
-      // removed by another run meanwhile
-    }
-  }
-  const entries = names
-    .filter((name) => name.endsWith(SUFFIX))
-    .flatMap((name) => {
-      try {
-        return [{ name, at: fs.statSync(path.join(dir, name)).mtimeMs }];
-      } catch {
-        return []; // removed by another run meanwhile
-      }
-    })
-    .sort((a, b) => b.at - a.at);
-  for (const { name } of entries.slice(KEEP)) fs.rmSync(path.join(dir, name), { force: true });
+  const files = fs.readdirSync(dir).map((name) => ({ name, at: mtimeOf(path.join(dir, name)) }));
+  const stale = files.filter(
+    ({ name, at }) => name.endsWith('.tmp') && at !== undefined && Date.now() - at > 3_600_000,
+  );
+  const old = files
+    .filter(({ name, at }) => name.endsWith(SUFFIX) && at !== undefined)
+    .sort((a, b) => (b.at ?? 0) - (a.at ?? 0))
+    .slice(KEEP);
+  for (const { name } of [...stale, ...old]) fs.rmSync(path.join(dir, name), { force: true });
 }
 
 /**
